@@ -1,1 +1,38 @@
-//! placeholder
+//! apex-core: the platform's model and rules over Postgres.
+//!
+//! The API and the dashboard call the same functions here, so nothing is web-only and every
+//! permission check happens in one place ([`authz`]). Every multi-step write is one
+//! transaction; after it commits, [`queue`] wakes the workers through Redis, and if Redis is
+//! down the reconciler finds the zone anyway because Postgres holds the intent
+//! (`domains.wanted_serial`).
+
+pub mod auth;
+pub mod authz;
+pub mod catalog;
+pub mod changes;
+pub mod config;
+pub mod db;
+pub mod domains;
+pub mod error;
+pub mod ids;
+pub mod queue;
+pub mod records;
+pub mod users;
+pub mod versions;
+
+pub use error::CoreError;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+/// What every operation needs: the database, the queue and the platform's zone settings.
+#[derive(Clone)]
+pub struct Core {
+    /// Postgres.
+    pub pool: PgPool,
+    /// Worker wake-ups.
+    pub queue: queue::Queue,
+    /// SOA, NS, TTL bounds, catalog name.
+    pub platform: Arc<config::Platform>,
+}

@@ -1,0 +1,184 @@
+//! The API's one error type, rendered as RFC 9457 problem details
+//! (`application/problem+json`). Internal errors are logged with their cause and answered
+//! with a generic message.
+
+use apex_core::CoreError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// One problem with one field.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldError {
+    /// JSON pointer to the field in the request body (`/content`).
+    pub pointer: String,
+    /// What is wrong.
+    pub detail: String,
+}
+
+/// The problem document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// A URN naming the kind of problem; documented in docs/API.md.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Short summary of the kind.
+    pub title: &'static str,
+    /// HTTP status.
+    pub status: u16,
+    /// This occurrence, in a sentence.
+    pub detail: String,
+    /// Field-level errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// Every way an API request fails.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// From the platform's rules.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// The body is not JSON, or not the JSON expected.
+    #[error("{detail}")]
+    BadBody {
+        /// What is wrong.
+        detail: String,
+        /// Where, as a JSON pointer, if known.
+        pointer: Option<String>,
+    },
+    /// The body is not `application/json`.
+    #[error("expected a JSON body (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    /// No such route or resource.
+    #[error("{0}")]
+    NotFound(String),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Core(CoreError::Database(e))
+    }
+}
+
+fn pointer(field: &str) -> String {
+    format!("/{}", field.replace('.', "/"))
+}
+
+impl ApiError {
+    /// The problem document for this error.
+    pub fn problem(&self) -> Problem {
+        let p = |kind, title, status: StatusCode, detail: String, errors| Problem {
+            kind,
+            title,
+            status: status.as_u16(),
+            detail,
+            errors,
+        };
+        match self {
+            ApiError::Core(CoreError::Unauthenticated) => p(
+                "urn:apex:problem:unauthenticated",
+                "Authentication required",
+                StatusCode::UNAUTHORIZED,
+                "send a valid API key as 'Authorization: Bearer <key>'".into(),
+                vec![],
+            ),
+            ApiError::Core(CoreError::Forbidden(d)) => p(
+                "urn:apex:problem:forbidden",
+                "Forbidden",
+                StatusCode::FORBIDDEN,
+                d.clone(),
+                vec![],
+            ),
+            ApiError::Core(e @ CoreError::NotFound { .. }) => p(
+                "urn:apex:problem:not-found",
+                "Not found",
+                StatusCode::NOT_FOUND,
+                e.to_string(),
+                vec![],
+            ),
+            ApiError::Core(CoreError::Invalid { field, message }) => p(
+                "urn:apex:problem:invalid",
+                "Invalid input",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{field}: {message}"),
+                vec![FieldError {
+                    pointer: pointer(field),
+                    detail: message.clone(),
+                }],
+            ),
+            ApiError::Core(CoreError::Conflict { field, message }) => p(
+                "urn:apex:problem:conflict",
+                "Conflict",
+                StatusCode::CONFLICT,
+                format!("{field}: {message}"),
+                vec![FieldError {
+                    pointer: pointer(field),
+                    detail: message.clone(),
+                }],
+            ),
+            ApiError::Core(CoreError::Database(_) | CoreError::Internal(_)) => p(
+                "urn:apex:problem:internal",
+                "Internal error",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "something went wrong on our side; it has been logged".into(),
+                vec![],
+            ),
+            ApiError::BadBody { detail, pointer } => p(
+                "urn:apex:problem:malformed-body",
+                "Malformed request body",
+                StatusCode::BAD_REQUEST,
+                detail.clone(),
+                pointer
+                    .iter()
+                    .map(|ptr| FieldError {
+                        pointer: ptr.clone(),
+                        detail: detail.clone(),
+                    })
+                    .collect(),
+            ),
+            ApiError::UnsupportedMediaType => p(
+                "urn:apex:problem:unsupported-media-type",
+                "Unsupported media type",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                self.to_string(),
+                vec![],
+            ),
+            ApiError::NotFound(d) => p(
+                "urn:apex:problem:not-found",
+                "Not found",
+                StatusCode::NOT_FOUND,
+                d.clone(),
+                vec![],
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Core(e @ (CoreError::Database(_) | CoreError::Internal(_))) = &self {
+            let mut chain = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                chain.push_str(": ");
+                chain.push_str(&s.to_string());
+                source = s.source();
+            }
+            tracing::error!(error = %chain, "request failed");
+        }
+        let problem = self.problem();
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(problem)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

@@ -1,0 +1,88 @@
+//! `/api/v1/domains`
+
+use apex_core::authz::Action;
+use apex_core::changes::{self, Change};
+use apex_core::domains::{self, DomainView};
+use apex_core::ids::ChangeId;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{Authenticated, JsonBody};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDomain {
+    name: String,
+}
+
+#[derive(Serialize)]
+pub struct DomainWithChange {
+    domain: DomainView,
+    change: Change,
+}
+
+#[derive(Serialize)]
+pub struct ChangeOnly {
+    change: Change,
+}
+
+#[derive(Serialize)]
+pub struct DomainList {
+    domains: Vec<DomainView>,
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    JsonBody(body): JsonBody<CreateDomain>,
+) -> Result<(StatusCode, Json<DomainWithChange>), ApiError> {
+    let (domain, change) = domains::create(&s.core, &actor, &body.name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(DomainWithChange { domain, change }),
+    ))
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+) -> Result<Json<DomainList>, ApiError> {
+    Ok(Json(DomainList {
+        domains: domains::list(&s.core, &actor).await?,
+    }))
+}
+
+pub async fn show(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(name): Path<String>,
+) -> Result<Json<DomainView>, ApiError> {
+    let domain = domains::load(&s.core.pool, &actor, &name, Action::Read).await?;
+    Ok(Json(domain.view(&s.core)))
+}
+
+pub async fn delete(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(name): Path<String>,
+) -> Result<Json<ChangeOnly>, ApiError> {
+    let change = domains::delete(&s.core, &actor, &name).await?;
+    Ok(Json(ChangeOnly { change }))
+}
+
+pub async fn change(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Json<Change>, ApiError> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::NotFound(format!("change {id} not found")))?;
+    Ok(Json(
+        changes::get(&s.core.pool, &actor, &name, ChangeId(id)).await?,
+    ))
+}

@@ -1,0 +1,77 @@
+//! `/api/v1/domains/{name}/records`
+
+use apex_core::changes::Change;
+use apex_core::ids::RecordId;
+use apex_core::records::{self, RecordInput, RecordPatch, RecordView};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Serialize;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{Authenticated, JsonBody};
+
+#[derive(Serialize)]
+pub struct RecordList {
+    records: Vec<RecordView>,
+}
+
+#[derive(Serialize)]
+pub struct RecordWithChange {
+    record: RecordView,
+    change: Change,
+}
+
+#[derive(Serialize)]
+pub struct ChangeOnly {
+    change: Change,
+}
+
+fn record_id(id: &str) -> Result<RecordId, ApiError> {
+    id.parse::<i64>()
+        .map(RecordId)
+        .map_err(|_| ApiError::NotFound(format!("record {id} not found")))
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(name): Path<String>,
+) -> Result<Json<RecordList>, ApiError> {
+    Ok(Json(RecordList {
+        records: records::list(&s.core, &actor, &name).await?,
+    }))
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<RecordInput>,
+) -> Result<(StatusCode, Json<RecordWithChange>), ApiError> {
+    let (record, change) = records::create(&s.core, &actor, &name, &body).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RecordWithChange { record, change }),
+    ))
+}
+
+pub async fn update(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<RecordPatch>,
+) -> Result<Json<RecordWithChange>, ApiError> {
+    let (record, change) = records::update(&s.core, &actor, &name, record_id(&id)?, &body).await?;
+    Ok(Json(RecordWithChange { record, change }))
+}
+
+pub async fn delete(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Json<ChangeOnly>, ApiError> {
+    let change = records::delete(&s.core, &actor, &name, record_id(&id)?).await?;
+    Ok(Json(ChangeOnly { change }))
+}

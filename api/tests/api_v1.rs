@@ -1,0 +1,500 @@
+//! API v1 through the router, without TCP, each test on its own database.
+
+use std::sync::Arc;
+
+use apex_api::{AppState, app};
+use apex_core::config::Config;
+use apex_core::queue::Queue;
+use apex_core::{Core, auth, users};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+struct Api {
+    router: axum::Router,
+    key: String,
+    pool: PgPool,
+}
+
+async fn setup(pool: PgPool) -> Api {
+    let core = Core {
+        pool: pool.clone(),
+        queue: Queue::disabled(),
+        platform: Arc::new(Config::defaults().platform().unwrap()),
+    };
+    let user = users::create_user(&pool, "alice@example.com", "a long enough password", false)
+        .await
+        .unwrap();
+    let key = auth::create_api_key(&pool, user, "test")
+        .await
+        .unwrap()
+        .token;
+    Api {
+        router: app(AppState { core }),
+        key,
+        pool,
+    }
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<&str>,
+    ) -> (StatusCode, Value, String) {
+        self.call_as(&self.key, method, uri, body).await
+    }
+
+    async fn call_as(
+        &self,
+        key: &str,
+        method: &str,
+        uri: &str,
+        body: Option<&str>,
+    ) -> (StatusCode, Value, String) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {key}"));
+        if body.is_some() {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+        }
+        let req = req
+            .body(Body::from(body.unwrap_or("").to_string()))
+            .unwrap();
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let ctype = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, value, ctype)
+    }
+
+    async fn post(&self, uri: &str, body: Value) -> (StatusCode, Value) {
+        let (s, v, _) = self.call("POST", uri, Some(&body.to_string())).await;
+        (s, v)
+    }
+
+    /// Rows in records and changes, and the zone's wanted serial: what "changes nothing" means.
+    async fn state(&self) -> (i64, i64, Vec<i64>) {
+        let records = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM records")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+        let changes = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM changes")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+        let serials = sqlx::query_scalar::<_, i64>("SELECT wanted_serial FROM domains ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .unwrap();
+        (records, changes, serials)
+    }
+}
+
+fn assert_problem(
+    status: StatusCode,
+    body: &Value,
+    ctype: &str,
+    want: StatusCode,
+    pointer: Option<&str>,
+) {
+    assert_eq!(status, want, "body: {body}");
+    assert_eq!(ctype, "application/problem+json");
+    assert_eq!(body["status"], want.as_u16());
+    assert!(
+        body["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:apex:problem:")
+    );
+    assert!(!body["detail"].as_str().unwrap().is_empty());
+    if let Some(p) = pointer {
+        assert_eq!(body["errors"][0]["pointer"], p, "body: {body}");
+    }
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn authentication_is_required(pool: PgPool) {
+    let api = setup(pool).await;
+    let (s, b, c) = api
+        .call_as("apex_nope", "GET", "/api/v1/domains", None)
+        .await;
+    assert_problem(s, &b, &c, StatusCode::UNAUTHORIZED, None);
+    let wrong = format!("apex_{}", "0".repeat(64));
+    let (s, b, c) = api.call_as(&wrong, "GET", "/api/v1/domains", None).await;
+    assert_problem(s, &b, &c, StatusCode::UNAUTHORIZED, None);
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn domain_lifecycle(pool: PgPool) {
+    let api = setup(pool).await;
+    let (s, b) = api
+        .post("/api/v1/domains", json!({"name": "Example.COM"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["domain"]["name"], "example.com");
+    assert_eq!(b["domain"]["state"], "pending");
+    assert_eq!(
+        b["domain"]["nameservers"],
+        json!(["ns1.apex.test.", "ns2.apex.test."])
+    );
+    assert_eq!(b["change"]["action"], "domain.create");
+    assert_eq!(b["change"]["state"], "committed");
+    let serial = b["change"]["serial"].as_u64().unwrap();
+    assert_eq!(b["domain"]["serial"].as_u64().unwrap(), serial);
+
+    let (s, b) = api
+        .post("/api/v1/domains", json!({"name": "example.com."}))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(b["errors"][0]["pointer"], "/name");
+
+    let (s, b) = api
+        .post("/api/v1/domains", json!({"name": "bücher.example"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(b["domain"]["name"], "xn--bcher-kva.example");
+    assert_eq!(b["domain"]["name_unicode"], "bücher.example");
+
+    let (s, b, _) = api.call("GET", "/api/v1/domains", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let names: Vec<&str> = b["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["example.com", "xn--bcher-kva.example"]);
+
+    let (s, b, _) = api.call("GET", "/api/v1/domains/example.com", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["role"], "owner");
+
+    let (s, b, _) = api
+        .call("DELETE", "/api/v1/domains/example.com", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["change"]["action"], "domain.delete");
+    let (s, b, c) = api.call("GET", "/api/v1/domains/example.com", None).await;
+    assert_problem(s, &b, &c, StatusCode::NOT_FOUND, None);
+    // The change outlives the domain.
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM changes WHERE zone = 'example.com'")
+        .fetch_one(&api.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 2);
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn bad_domain_names(pool: PgPool) {
+    let api = setup(pool).await;
+    for (name, fragment) in [
+        ("com", "top-level"),
+        ("exa mple.com", "' '"),
+        ("*.example.com", "'*'"),
+        ("catalog.apex.invalid", "catalog"),
+    ] {
+        let (s, b, c) = api
+            .call(
+                "POST",
+                "/api/v1/domains",
+                Some(&json!({"name": name}).to_string()),
+            )
+            .await;
+        assert_problem(s, &b, &c, StatusCode::UNPROCESSABLE_ENTITY, Some("/name"));
+        assert!(
+            b["detail"].as_str().unwrap().contains(fragment),
+            "{name}: {b}"
+        );
+    }
+    assert_eq!(api.state().await, (0, 0, vec![]));
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn records_and_changes(pool: PgPool) {
+    let api = setup(pool).await;
+    let (_, b) = api
+        .post("/api/v1/domains", json!({"name": "example.com"}))
+        .await;
+    let s0 = b["change"]["serial"].as_u64().unwrap();
+
+    let (s, b) = api
+        .post(
+            "/api/v1/domains/example.com/records",
+            json!({"name": "www", "type": "A", "ttl": 300, "content": "192.0.2.1"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["record"]["name"], "www");
+    assert_eq!(b["record"]["fqdn"], "www.example.com.");
+    assert_eq!(b["record"]["type"], "A");
+    assert_eq!(b["change"]["action"], "record.create");
+    let s1 = b["change"]["serial"].as_u64().unwrap();
+    assert!(s1 > s0);
+    let id = b["record"]["id"].as_i64().unwrap();
+    let change_id = b["change"]["id"].as_i64().unwrap();
+
+    let (s, b, _) = api
+        .call(
+            "GET",
+            &format!("/api/v1/domains/example.com/changes/{change_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["serial"].as_u64().unwrap(), s1);
+
+    // Same RRset, other TTL: the whole RRset takes the new TTL.
+    let (s, b) = api
+        .post(
+            "/api/v1/domains/example.com/records",
+            json!({"name": "www", "type": "A", "ttl": 600, "content": "192.0.2.2"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (_, b, _) = api
+        .call("GET", "/api/v1/domains/example.com/records", None)
+        .await;
+    let ttls: Vec<u64> = b["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ttl"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ttls, vec![600, 600]);
+
+    let (s, b, _) = api
+        .call(
+            "PATCH",
+            &format!("/api/v1/domains/example.com/records/{id}"),
+            Some(r#"{"content": "192.0.2.9"}"#),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["record"]["content"], "192.0.2.9");
+    assert_eq!(b["record"]["ttl"], 600);
+    assert_eq!(b["change"]["action"], "record.update");
+
+    let (s, b) = api
+        .post(
+            "/api/v1/domains/example.com/records",
+            json!({"name": "@", "type": "MX", "content": "10 mail.example.com."}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["record"]["name"], "@");
+    assert_eq!(b["record"]["ttl"], 3600);
+    let (s, b) = api
+        .post(
+            "/api/v1/domains/example.com/records",
+            json!({"name": "_dmarc", "type": "TXT", "content": "v=DMARC1; p=none"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["record"]["content"], "\"v=DMARC1; p=none\"");
+
+    let (s, b, _) = api
+        .call(
+            "DELETE",
+            &format!("/api/v1/domains/example.com/records/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["change"]["action"], "record.delete");
+    let (s, b, c) = api
+        .call(
+            "DELETE",
+            &format!("/api/v1/domains/example.com/records/{id}"),
+            None,
+        )
+        .await;
+    assert_problem(s, &b, &c, StatusCode::NOT_FOUND, None);
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn bad_input_changes_nothing(pool: PgPool) {
+    let api = setup(pool).await;
+    api.post("/api/v1/domains", json!({"name": "example.com"}))
+        .await;
+    api.post(
+        "/api/v1/domains/example.com/records",
+        json!({"name": "www", "type": "A", "content": "192.0.2.1"}),
+    )
+    .await;
+    let before = api.state().await;
+    let url = "/api/v1/domains/example.com/records";
+    let cases: Vec<(&str, &str, StatusCode, Option<&str>, &str)> = vec![
+        (
+            url,
+            r#"{"name": "www", "type": "A", "content": "192.0.2.300"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/content"),
+            "not a valid IPv4 address",
+        ),
+        (
+            url,
+            r#"{"name": "www", "type": "CNAME", "content": "target.example.net."}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/type"),
+            "cannot coexist",
+        ),
+        (
+            url,
+            r#"{"name": "@", "type": "CNAME", "content": "target.example.net."}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/name"),
+            "apex",
+        ),
+        (
+            url,
+            r#"{"name": "www", "type": "A", "content": "192.0.2.1"}"#,
+            StatusCode::CONFLICT,
+            Some("/content"),
+            "already has",
+        ),
+        (
+            url,
+            r#"{"name": "www", "type": "A", "ttl": 5, "content": "192.0.2.7"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/ttl"),
+            "TTL 5",
+        ),
+        (
+            url,
+            r#"{"name": "www", "type": "A", "ttl": "x", "content": "192.0.2.7"}"#,
+            StatusCode::BAD_REQUEST,
+            Some("/ttl"),
+            "invalid type",
+        ),
+        (
+            url,
+            r#"{"name": "www", "type": "BOGUS", "content": "x"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/type"),
+            "BOGUS",
+        ),
+        (
+            url,
+            r#"{"name": "a..b", "type": "A", "content": "192.0.2.1"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/name"),
+            "empty label",
+        ),
+        (
+            url,
+            r#"{"name": "mx", "type": "MX", "content": "10 mail.example.com"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/content"),
+            "fully qualified",
+        ),
+        (
+            url,
+            r#"{"name": "www", "type": "A", "content": "192.0.2.1", "colour": "red"}"#,
+            StatusCode::BAD_REQUEST,
+            None,
+            "unknown field",
+        ),
+        (
+            url,
+            r#"{"name": "www", "type": "A", "#,
+            StatusCode::BAD_REQUEST,
+            None,
+            "not valid JSON",
+        ),
+        (
+            "/api/v1/domains/nope.example/records",
+            r#"{"name": "www", "type": "A", "content": "192.0.2.1"}"#,
+            StatusCode::NOT_FOUND,
+            None,
+            "nope.example",
+        ),
+    ];
+    for (uri, body, want, pointer, fragment) in cases {
+        let (s, b, c) = api.call("POST", uri, Some(body)).await;
+        assert_problem(s, &b, &c, want, pointer);
+        assert!(
+            b["detail"].as_str().unwrap().contains(fragment),
+            "{body}: {b}"
+        );
+        assert_eq!(api.state().await, before, "{body} changed something");
+    }
+    // Not JSON at all.
+    let req = Request::builder()
+        .method("POST")
+        .uri(url)
+        .header(header::AUTHORIZATION, format!("Bearer {}", api.key))
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("www A 192.0.2.1"))
+        .unwrap();
+    let resp = api.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(api.state().await, before);
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn other_peoples_domains(pool: PgPool) {
+    let api = setup(pool.clone()).await;
+    api.post("/api/v1/domains", json!({"name": "example.com"}))
+        .await;
+    let bob = users::create_user(&pool, "bob@example.com", "another long password", false)
+        .await
+        .unwrap();
+    let bob_key = auth::create_api_key(&pool, bob, "bob").await.unwrap().token;
+    // No role: the domain does not exist for bob.
+    let (s, b, c) = api
+        .call_as(&bob_key, "GET", "/api/v1/domains/example.com/records", None)
+        .await;
+    assert_problem(s, &b, &c, StatusCode::NOT_FOUND, None);
+    let (s, b, _) = api.call_as(&bob_key, "GET", "/api/v1/domains", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["domains"], json!([]));
+    // Read role: may read, may not write.
+    sqlx::query(
+        "INSERT INTO domain_members (domain_id, user_id, role) SELECT id, $1, 'read' FROM domains",
+    )
+    .bind(bob.0)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (s, _, _) = api
+        .call_as(&bob_key, "GET", "/api/v1/domains/example.com/records", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let body = json!({"name": "www", "type": "A", "content": "192.0.2.1"}).to_string();
+    let (s, b, c) = api
+        .call_as(
+            &bob_key,
+            "POST",
+            "/api/v1/domains/example.com/records",
+            Some(&body),
+        )
+        .await;
+    assert_problem(s, &b, &c, StatusCode::FORBIDDEN, None);
+    let (s, b, c) = api
+        .call_as(&bob_key, "DELETE", "/api/v1/domains/example.com", None)
+        .await;
+    assert_problem(s, &b, &c, StatusCode::FORBIDDEN, None);
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn health(pool: PgPool) {
+    let api = setup(pool).await;
+    let (s, b, _) = api.call("GET", "/healthz", None).await;
+    assert_eq!((s, b["status"].as_str()), (StatusCode::OK, Some("ok")));
+    // The queue is disabled here, so Redis counts as unreachable and readiness says so.
+    let (s, b, _) = api.call("GET", "/readyz", None).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(b["checks"]["database"], "ok");
+    assert_eq!(b["checks"]["redis"], "unreachable");
+}

@@ -1,0 +1,114 @@
+//! The change log: every write appends one row, in the same transaction as the write.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::CoreError;
+use crate::auth::Actor;
+use crate::authz::Action;
+use crate::db::serial_from_db;
+use crate::ids::{ChangeId, DomainId};
+
+/// A change as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    /// Id, for `GET /api/v1/domains/{name}/changes/{id}`.
+    pub id: ChangeId,
+    /// The zone.
+    pub zone: String,
+    /// `domain.create`, `record.create`, `record.update`, `record.delete`, `domain.delete`.
+    pub action: String,
+    /// The zone serial this change will be published at (none for a deletion).
+    pub serial: Option<u32>,
+    /// `committed` until a publish includes it, then `published`.
+    pub state: &'static str,
+    /// When it was committed.
+    pub created_at: DateTime<Utc>,
+    /// When the worker published it.
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// What a write records.
+pub struct NewChange<'a> {
+    /// The domain (None never: deletions record before the row goes).
+    pub domain_id: DomainId,
+    /// Its name.
+    pub zone: &'a str,
+    /// What happened.
+    pub action: &'a str,
+    /// New wanted serial.
+    pub serial: Option<u32>,
+    /// Records before, as JSON.
+    pub before: Option<serde_json::Value>,
+    /// Records after, as JSON.
+    pub after: Option<serde_json::Value>,
+}
+
+/// Appends a change in the caller's transaction.
+pub async fn append(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: &Actor,
+    c: NewChange<'_>,
+) -> Result<Change, CoreError> {
+    let row = sqlx::query!(
+        r#"INSERT INTO changes (domain_id, zone, action, serial, actor_user_id, actor_api_key_id, via, before, after)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           RETURNING id AS "id: ChangeId", created_at"#,
+        c.domain_id.0,
+        c.zone,
+        c.action,
+        c.serial.map(i64::from),
+        actor.user_id.0,
+        actor.api_key_id.map(|k| k.0),
+        actor.via.as_str(),
+        c.before,
+        c.after,
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Change {
+        id: row.id,
+        zone: c.zone.to_string(),
+        action: c.action.to_string(),
+        serial: c.serial,
+        state: "committed",
+        created_at: row.created_at,
+        published_at: None,
+    })
+}
+
+/// One change of a domain the actor may read.
+pub async fn get(
+    pool: &PgPool,
+    actor: &Actor,
+    zone: &str,
+    id: ChangeId,
+) -> Result<Change, CoreError> {
+    let domain = crate::domains::load(pool, actor, zone, Action::Read).await?;
+    let row = sqlx::query!(
+        r#"SELECT id AS "id: ChangeId", zone, action, serial, created_at, published_at
+             FROM changes WHERE id = $1 AND domain_id = $2"#,
+        id.0,
+        domain.id.0,
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(CoreError::NotFound {
+        what: "change",
+        name: id.to_string(),
+    })?;
+    Ok(Change {
+        id: row.id,
+        zone: row.zone,
+        action: row.action,
+        serial: row.serial.map(serial_from_db),
+        state: if row.published_at.is_some() {
+            "published"
+        } else {
+            "committed"
+        },
+        created_at: row.created_at,
+        published_at: row.published_at,
+    })
+}

@@ -1,0 +1,384 @@
+//! Configuration of the control plane (`apex serve | worker | all`): `APEX_*` environment
+//! variables over an optional TOML file (`--config FILE` or `APEX_CONFIG`). Every key is
+//! documented in `docs/CONFIGURATION.md`; the TOML keys are the variable names without the
+//! `APEX_` prefix, in lowercase.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use apex_net::TsigKey;
+use apex_zone::Name;
+use apex_zone::render::{ApexNs, SoaParams};
+use apex_zone::ttl::TtlBounds;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The raw configuration as read.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// `APEX_DATABASE_URL`: Postgres, the source of truth.
+    pub database_url: Option<SecretString>,
+    /// `APEX_REDIS_URL`: Redis, for worker wake-ups.
+    pub redis_url: Option<SecretString>,
+    /// `APEX_REDIS_PREFIX`: prefix of every Redis key, so installations can share a Redis.
+    pub redis_prefix: String,
+    /// `APEX_HTTP_LISTEN`: API and dashboard.
+    pub http_listen: SocketAddr,
+    /// `APEX_DNS_LISTEN`: the embedded nameserver of `apex all`.
+    pub dns_listen: SocketAddr,
+    /// `APEX_TRANSFER_LISTEN`: the worker's transfer server (the hidden primary).
+    pub transfer_listen: SocketAddr,
+    /// `APEX_TSIG_KEY`: the fleet's TSIG key, `name:hmac-sha256:base64secret`.
+    pub tsig_key: Option<SecretString>,
+    /// `APEX_NAMESERVERS`: the platform's nameserver names (comma-separated); every zone's
+    /// apex NS set, and the first is the SOA MNAME.
+    #[serde(deserialize_with = "list")]
+    pub nameservers: Vec<String>,
+    /// `APEX_HOSTMASTER`: SOA RNAME, as a mailbox (`hostmaster@example.net`) or a name.
+    pub hostmaster: String,
+    /// `APEX_CATALOG_ZONE`: name of the catalog zone the fleet follows.
+    pub catalog_zone: String,
+    /// `APEX_NOTIFY`: fleet nameservers to NOTIFY (`host:port`, comma-separated).
+    #[serde(deserialize_with = "list")]
+    pub notify: Vec<String>,
+    /// `APEX_SOA_REFRESH`, seconds.
+    pub soa_refresh: u32,
+    /// `APEX_SOA_RETRY`, seconds.
+    pub soa_retry: u32,
+    /// `APEX_SOA_EXPIRE`, seconds.
+    pub soa_expire: u32,
+    /// `APEX_SOA_MINIMUM`: negative-caching TTL, seconds.
+    pub soa_minimum: u32,
+    /// `APEX_SOA_TTL`: TTL of SOA records.
+    pub soa_ttl: u32,
+    /// `APEX_NS_TTL`: TTL of the apex NS set.
+    pub ns_ttl: u32,
+    /// `APEX_TTL_MIN`: lowest TTL users may set.
+    pub ttl_min: u32,
+    /// `APEX_TTL_MAX`: highest TTL users may set.
+    pub ttl_max: u32,
+    /// `APEX_KEEP_VERSIONS`: zone versions kept per zone.
+    pub keep_versions: u32,
+    /// `APEX_RECONCILE_INTERVAL`: seconds between reconciler passes.
+    pub reconcile_interval: u64,
+    /// `APEX_LOG_FORMAT`: `text` or `json`.
+    pub log_format: String,
+}
+
+/// Defaults for everything but the secrets and connection URLs.
+#[derive(Serialize)]
+struct Defaults {
+    redis_prefix: &'static str,
+    http_listen: &'static str,
+    dns_listen: &'static str,
+    transfer_listen: &'static str,
+    nameservers: Vec<&'static str>,
+    hostmaster: &'static str,
+    catalog_zone: &'static str,
+    notify: Vec<&'static str>,
+    soa_refresh: u32,
+    soa_retry: u32,
+    soa_expire: u32,
+    soa_minimum: u32,
+    soa_ttl: u32,
+    ns_ttl: u32,
+    ttl_min: u32,
+    ttl_max: u32,
+    keep_versions: u32,
+    reconcile_interval: u64,
+    log_format: &'static str,
+}
+
+fn defaults() -> Defaults {
+    Defaults {
+        redis_prefix: "apex:",
+        http_listen: "127.0.0.1:8080",
+        dns_listen: "127.0.0.1:5300",
+        transfer_listen: "127.0.0.1:5399",
+        nameservers: vec!["ns1.apex.test.", "ns2.apex.test."],
+        hostmaster: "hostmaster.apex.test.",
+        catalog_zone: "catalog.apex.invalid.",
+        notify: vec![],
+        soa_refresh: 3600,
+        soa_retry: 600,
+        soa_expire: 1_209_600,
+        soa_minimum: 300,
+        soa_ttl: 3600,
+        ns_ttl: 3600,
+        ttl_min: 30,
+        ttl_max: 604_800,
+        keep_versions: 10,
+        reconcile_interval: 5,
+        log_format: "text",
+    }
+}
+
+/// Accepts a TOML list or a comma/space-separated string (environment variables).
+fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Raw::deserialize(d)? {
+        Raw::One(s) => s
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        Raw::Many(v) => v,
+    })
+}
+
+/// A configuration problem, naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    /// The environment variable concerned.
+    pub var: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn err(var: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var: var.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The platform's zone-building settings, parsed.
+#[derive(Debug, Clone)]
+pub struct Platform {
+    /// SOA of every zone.
+    pub soa: SoaParams,
+    /// Apex NS set of every zone.
+    pub apex_ns: ApexNs,
+    /// TTL bounds for user records.
+    pub ttl: TtlBounds,
+    /// Catalog zone name.
+    pub catalog: Name,
+}
+
+impl Config {
+    /// Reads defaults, then the TOML file if given, then `APEX_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(defaults()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(err(
+                    "APEX_CONFIG",
+                    format!("file {} does not exist", path.display()),
+                ));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed("APEX_").ignore(&["CONFIG"]));
+        figment.extract().map_err(|e| {
+            let var = e
+                .path
+                .first()
+                .map(|p| format!("APEX_{}", p.to_uppercase()))
+                .unwrap_or_else(|| "config".into());
+            err(&var, e.kind.to_string())
+        })
+    }
+
+    /// The built-in defaults alone, ignoring the environment (tests, examples).
+    pub fn defaults() -> Self {
+        Figment::from(Serialized::defaults(defaults()))
+            .extract()
+            .unwrap_or_else(|e| panic!("built-in defaults do not parse: {e}"))
+    }
+
+    /// The database URL, or an error naming the variable.
+    pub fn database_url(&self) -> Result<&str, ConfigError> {
+        self.database_url
+            .as_ref()
+            .map(|s| s.expose_secret())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| err("APEX_DATABASE_URL", "is not set (postgres://user@host/db)"))
+    }
+
+    /// The Redis URL, or an error naming the variable.
+    pub fn redis_url(&self) -> Result<&str, ConfigError> {
+        self.redis_url
+            .as_ref()
+            .map(|s| s.expose_secret())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| err("APEX_REDIS_URL", "is not set (redis://host:6379)"))
+    }
+
+    /// The fleet TSIG key.
+    pub fn tsig(&self) -> Result<TsigKey, ConfigError> {
+        let text = self
+            .tsig_key
+            .as_ref()
+            .map(|s| s.expose_secret())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                err(
+                    "APEX_TSIG_KEY",
+                    "is not set (name:hmac-sha256:base64secret)",
+                )
+            })?;
+        TsigKey::parse(text).map_err(|e| err("APEX_TSIG_KEY", e.to_string()))
+    }
+
+    /// NOTIFY targets.
+    pub fn notify_targets(&self) -> Result<Vec<SocketAddr>, ConfigError> {
+        self.notify
+            .iter()
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| err("APEX_NOTIFY", format!("{s:?} is not an address:port")))
+            })
+            .collect()
+    }
+
+    /// The zone-building settings.
+    pub fn platform(&self) -> Result<Platform, ConfigError> {
+        let fqdn = |var: &str, s: &str| -> Result<Name, ConfigError> {
+            let with_dot = if s.ends_with('.') {
+                s.to_string()
+            } else {
+                format!("{s}.")
+            };
+            Name::from_ascii(&with_dot)
+                .map(|n| n.to_lowercase())
+                .map_err(|_| err(var, format!("{s:?} is not a domain name")))
+        };
+        if self.nameservers.is_empty() {
+            return Err(err(
+                "APEX_NAMESERVERS",
+                "at least one nameserver name is needed",
+            ));
+        }
+        let hosts = self
+            .nameservers
+            .iter()
+            .map(|n| fqdn("APEX_NAMESERVERS", n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let hostmaster = match self.hostmaster.split_once('@') {
+            Some((local, domain)) => format!("{}.{domain}", local.replace('.', "\\.")),
+            None => self.hostmaster.clone(),
+        };
+        let rname = fqdn("APEX_HOSTMASTER", &hostmaster)?;
+        if self.ttl_min > self.ttl_max {
+            return Err(err("APEX_TTL_MIN", "is above APEX_TTL_MAX"));
+        }
+        Ok(Platform {
+            soa: SoaParams {
+                mname: hosts[0].clone(),
+                rname,
+                refresh: self.soa_refresh,
+                retry: self.soa_retry,
+                expire: self.soa_expire,
+                minimum: self.soa_minimum,
+                ttl: self.soa_ttl,
+            },
+            apex_ns: ApexNs {
+                hosts,
+                ttl: self.ns_ttl,
+            },
+            ttl: TtlBounds {
+                min: self.ttl_min,
+                max: self.ttl_max,
+            },
+            catalog: fqdn("APEX_CATALOG_ZONE", &self.catalog_zone)?,
+        })
+    }
+
+    /// Checks everything a role needs; every problem found, not just the first.
+    pub fn check(&self, needs_worker: bool) -> Vec<ConfigError> {
+        let mut problems = Vec::new();
+        if let Err(e) = self.database_url() {
+            problems.push(e);
+        }
+        if let Err(e) = self.redis_url() {
+            problems.push(e);
+        }
+        if let Err(e) = self.platform() {
+            problems.push(e);
+        }
+        if needs_worker {
+            if let Err(e) = self.tsig() {
+                problems.push(e);
+            }
+            if let Err(e) = self.notify_targets() {
+                problems.push(e);
+            }
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            problems.push(err("APEX_LOG_FORMAT", "must be text or json"));
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("APEX_DATABASE_URL", "postgres://x@localhost/apex");
+            jail.set_env("APEX_REDIS_URL", "redis://localhost");
+            jail.set_env("APEX_NAMESERVERS", "ns1.example.net, ns2.example.net.");
+            jail.set_env("APEX_HOSTMASTER", "dns.admin@example.net");
+            jail.set_env(
+                "APEX_TSIG_KEY",
+                "k:hmac-sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            );
+            let c = Config::load(None).unwrap();
+            assert_eq!(c.http_listen.to_string(), "127.0.0.1:8080");
+            assert_eq!(c.nameservers, vec!["ns1.example.net", "ns2.example.net."]);
+            let p = c.platform().unwrap();
+            assert_eq!(p.apex_ns.hosts[1].to_ascii(), "ns2.example.net.");
+            assert_eq!(p.soa.rname.to_ascii(), "dns\\.admin.example.net.");
+            assert!(c.check(true).is_empty());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn problems_name_the_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("APEX_TSIG_KEY", "nonsense");
+            jail.set_env("APEX_NOTIFY", "not-an-address");
+            let c = Config::load(None).unwrap();
+            let vars: Vec<String> = c.check(true).into_iter().map(|e| e.var).collect();
+            assert_eq!(
+                vars,
+                vec![
+                    "APEX_DATABASE_URL",
+                    "APEX_REDIS_URL",
+                    "APEX_TSIG_KEY",
+                    "APEX_NOTIFY"
+                ]
+            );
+            jail.set_env("APEX_HTTP_LISTEN", "nowhere");
+            assert_eq!(Config::load(None).unwrap_err().var, "APEX_HTTP_LISTEN");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn toml_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "apex.toml",
+                "http_listen = \"127.0.0.1:9999\"\nnameservers = [\"a.example.\"]\n",
+            )?;
+            let c = Config::load(Some(Path::new("apex.toml"))).unwrap();
+            assert_eq!(c.http_listen.port(), 9999);
+            assert_eq!(c.nameservers, vec!["a.example."]);
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,294 @@
+//! Domains (zones): create, list, show, delete. Each write is one transaction that also
+//! appends its change and moves the zone's wanted serial; the queue is told after commit.
+
+use apex_zone::name::ZoneName;
+use apex_zone::serial::{self, SerialPolicy};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgExecutor, Postgres, Transaction};
+
+use crate::auth::Actor;
+use crate::authz::{Action, Role, authorize};
+use crate::changes::{self, Change, NewChange};
+use crate::db::{serial_from_db, serial_to_db};
+use crate::ids::DomainId;
+use crate::{Core, CoreError, catalog};
+
+/// A domain row with the actor's role on it, after authorization.
+#[derive(Debug, Clone)]
+pub struct Domain {
+    /// Id.
+    pub id: DomainId,
+    /// Parsed name.
+    pub zone: ZoneName,
+    /// Serial the newest change asks for.
+    pub wanted_serial: u32,
+    /// Serial of the newest published version.
+    pub published_serial: Option<u32>,
+    /// The actor's role (None for platform admins acting on others' domains).
+    pub role: Option<Role>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last published.
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// A domain as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DomainView {
+    /// A-label form: `xn--bcher-kva.example`.
+    pub name: String,
+    /// Unicode form: `bücher.example`.
+    pub name_unicode: String,
+    /// Serial of the newest change.
+    pub serial: u32,
+    /// Serial the nameservers have been given (null until the first publish).
+    pub published_serial: Option<u32>,
+    /// `pending` while a change waits for the worker, else `published`.
+    pub state: &'static str,
+    /// The platform nameservers to delegate to.
+    pub nameservers: Vec<String>,
+    /// Your role on it.
+    pub role: Option<Role>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last published.
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+impl Domain {
+    /// The API view.
+    pub fn view(&self, core: &Core) -> DomainView {
+        DomainView {
+            name: self.zone.as_text(),
+            name_unicode: self.zone.to_unicode(),
+            serial: self.wanted_serial,
+            published_serial: self.published_serial,
+            state: if self.published_serial == Some(self.wanted_serial) {
+                "published"
+            } else {
+                "pending"
+            },
+            nameservers: core
+                .platform
+                .apex_ns
+                .hosts
+                .iter()
+                .map(|n| n.to_ascii())
+                .collect(),
+            role: self.role,
+            created_at: self.created_at,
+            published_at: self.published_at,
+        }
+    }
+}
+
+fn parse_zone(name: &str) -> Result<ZoneName, CoreError> {
+    ZoneName::parse(name).map_err(|e| CoreError::invalid("name", e))
+}
+
+fn not_found(name: &str) -> CoreError {
+    CoreError::NotFound {
+        what: "domain",
+        name: name.to_string(),
+    }
+}
+
+/// Loads a domain for `action`, checking authorization. This is the one door to a domain.
+pub async fn load(
+    db: impl PgExecutor<'_>,
+    actor: &Actor,
+    name: &str,
+    action: Action,
+) -> Result<Domain, CoreError> {
+    let zone = ZoneName::parse(name).map_err(|_| not_found(name))?;
+    let row = sqlx::query!(
+        r#"SELECT d.id AS "id: DomainId", d.wanted_serial, d.published_serial, d.created_at, d.published_at,
+                  m.role AS "role: Role"
+             FROM domains d LEFT JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $2
+            WHERE d.name = $1"#,
+        zone.as_text(),
+        actor.user_id.0,
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| not_found(name))?;
+    authorize(actor, row.role, action, &zone.as_text())?;
+    Ok(Domain {
+        id: row.id,
+        zone,
+        wanted_serial: serial_from_db(row.wanted_serial),
+        published_serial: row.published_serial.map(serial_from_db),
+        role: row.role,
+        created_at: row.created_at,
+        published_at: row.published_at,
+    })
+}
+
+/// Loads and locks a domain for a write in `tx`: concurrent writes to one zone queue up here,
+/// so rules across records (CNAME exclusivity) and serials stay consistent.
+pub async fn lock(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: &Actor,
+    name: &str,
+    action: Action,
+) -> Result<Domain, CoreError> {
+    let zone = ZoneName::parse(name).map_err(|_| not_found(name))?;
+    sqlx::query!(
+        "SELECT id FROM domains WHERE name = $1 FOR UPDATE",
+        zone.as_text()
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| not_found(name))?;
+    load(&mut **tx, actor, name, action).await
+}
+
+/// Moves the domain's wanted serial forward and returns it.
+pub async fn bump_serial(
+    tx: &mut Transaction<'_, Postgres>,
+    domain: &Domain,
+) -> Result<u32, CoreError> {
+    let next = serial::next(
+        Some(domain.wanted_serial),
+        SerialPolicy::DateCounter,
+        Utc::now(),
+    );
+    sqlx::query!(
+        "UPDATE domains SET wanted_serial = $2, updated_at = now() WHERE id = $1",
+        domain.id.0,
+        serial_to_db(next),
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(next)
+}
+
+fn catalog_id() -> Result<String, CoreError> {
+    let mut b = [0u8; 8];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+        .map_err(|_| CoreError::Internal("random number generator failed".into()))?;
+    Ok(hex::encode(b))
+}
+
+/// Creates a domain owned by the actor. It reaches the fleet once the worker publishes it.
+pub async fn create(
+    core: &Core,
+    actor: &Actor,
+    name: &str,
+) -> Result<(DomainView, Change), CoreError> {
+    let zone = parse_zone(name)?;
+    if zone.name() == &core.platform.catalog || core.platform.catalog.zone_of(zone.name()) {
+        return Err(CoreError::invalid(
+            "name",
+            "this name is reserved for the platform's catalog zone",
+        ));
+    }
+    let serial = serial::next(None, SerialPolicy::DateCounter, Utc::now());
+    let mut tx = core.pool.begin().await?;
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO domains (name, catalog_id, wanted_serial) VALUES ($1, $2, $3)
+           RETURNING id AS "id: DomainId""#,
+        zone.as_text(),
+        catalog_id()?,
+        serial_to_db(serial),
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| {
+        CoreError::on_constraint(
+            e,
+            "domains_name_key",
+            "name",
+            format!("domain {zone} already exists"),
+        )
+    })?;
+    sqlx::query!(
+        "INSERT INTO domain_members (domain_id, user_id, role) VALUES ($1, $2, 'owner')",
+        id.0,
+        actor.user_id.0
+    )
+    .execute(&mut *tx)
+    .await?;
+    let change = changes::append(
+        &mut tx,
+        actor,
+        NewChange {
+            domain_id: id,
+            zone: &zone.as_text(),
+            action: "domain.create",
+            serial: Some(serial),
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
+    let domain = load(&mut *tx, actor, &zone.as_text(), Action::Read).await?;
+    tx.commit().await?;
+    tracing::info!(zone.name = %zone, change.id = %change.id, "domain created");
+    core.queue.zone_changed(id).await;
+    Ok((domain.view(core), change))
+}
+
+/// The domains the actor may read, by name. Platform admins see their own here too; a
+/// platform-wide listing is an admin endpoint of its own.
+pub async fn list(core: &Core, actor: &Actor) -> Result<Vec<DomainView>, CoreError> {
+    let rows = sqlx::query!(
+        r#"SELECT d.id AS "id: DomainId", d.name, d.wanted_serial, d.published_serial, d.created_at, d.published_at,
+                  m.role AS "role: Role"
+             FROM domains d JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $1
+            ORDER BY d.name"#,
+        actor.user_id.0,
+    )
+    .fetch_all(&core.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            Domain {
+                id: r.id,
+                zone: ZoneName::from_name(apex_zone::Name::from_ascii(&r.name).unwrap_or_default()),
+                wanted_serial: serial_from_db(r.wanted_serial),
+                published_serial: r.published_serial.map(serial_from_db),
+                role: Some(r.role),
+                created_at: r.created_at,
+                published_at: r.published_at,
+            }
+            .view(core)
+        })
+        .collect())
+}
+
+/// Deletes a domain and its records. Its change stays in the log; the catalog moves on so
+/// the fleet drops the zone.
+pub async fn delete(core: &Core, actor: &Actor, name: &str) -> Result<Change, CoreError> {
+    let mut tx = core.pool.begin().await?;
+    let domain = lock(&mut tx, actor, name, Action::Delete).await?;
+    let zone = domain.zone.as_text();
+    let change = changes::append(
+        &mut tx,
+        actor,
+        NewChange {
+            domain_id: domain.id,
+            zone: &zone,
+            action: "domain.delete",
+            serial: None,
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
+    sqlx::query!("DELETE FROM domains WHERE id = $1", domain.id.0)
+        .execute(&mut *tx)
+        .await?;
+    let was_published = domain.published_serial.is_some();
+    if was_published {
+        catalog::bump(&mut tx).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(zone.name = %zone, change.id = %change.id, "domain deleted");
+    if was_published {
+        core.queue.catalog_changed().await;
+    }
+    Ok(change)
+}

@@ -1,0 +1,76 @@
+//! The error of every apex-core operation. HTTP crates map it to problem responses.
+
+/// What went wrong, in terms a caller can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// No credentials, or credentials that do not match.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// Authenticated, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The thing does not exist, or the actor may not know it does.
+    #[error("{what} {name} not found")]
+    NotFound {
+        /// What kind of thing.
+        what: &'static str,
+        /// Which.
+        name: String,
+    },
+    /// Bad input: which field, and what is wrong with it.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field, as a JSON path (`content`, `name`).
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The input clashes with what exists (duplicate domain, duplicate record).
+    #[error("{field}: {message}")]
+    Conflict {
+        /// The field.
+        field: String,
+        /// What clashes.
+        message: String,
+    },
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// Anything else internal.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl CoreError {
+    /// Bad input in `field`.
+    pub fn invalid(field: impl Into<String>, message: impl ToString) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// A clash in `field`.
+    pub fn conflict(field: impl Into<String>, message: impl ToString) -> Self {
+        Self::Conflict {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Maps a unique violation of `constraint` to a conflict on `field`, anything else to a
+    /// database error.
+    pub fn on_constraint(
+        e: sqlx::Error,
+        constraint: &str,
+        field: &str,
+        message: impl ToString,
+    ) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.constraint() == Some(constraint) => {
+                Self::conflict(field, message)
+            }
+            _ => Self::Database(e),
+        }
+    }
+}

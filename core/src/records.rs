@@ -1,0 +1,419 @@
+//! Records: list, create, update, delete. Input is parsed with apex-zone before anything is
+//! written; the rules between records at one name are checked under the domain's row lock.
+//!
+//! TTL is a property of the RRset (RFC 2181 section 5.2): writing a record with a TTL gives
+//! its whole RRset that TTL, and the change shows the siblings it touched.
+
+use apex_zone::content::{self, parse_type};
+use apex_zone::name::{RecordName, ZoneName};
+use apex_zone::rrset::{Sibling, check_add};
+use apex_zone::ttl::Ttl;
+use apex_zone::{RData, RecordType};
+use serde::{Deserialize, Serialize};
+use sqlx::{Postgres, Transaction};
+
+use crate::auth::Actor;
+use crate::authz::Action;
+use crate::changes::{self, Change, NewChange};
+use crate::domains::{self, Domain};
+use crate::ids::{DomainId, RecordId};
+use crate::{Core, CoreError};
+
+/// Default TTL when a record is written without one.
+pub const DEFAULT_TTL: i64 = 3600;
+
+/// A record as the API takes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordInput {
+    /// Owner relative to the zone (`www`, `@`), or absolute inside it (`www.example.com.`).
+    pub name: String,
+    /// Type: `A`, `AAAA`, `CNAME`, `MX`, `NS`, `TXT`.
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// Seconds; 3600 when left out.
+    pub ttl: Option<i64>,
+    /// Content in zone-file presentation form; names must end with a dot.
+    pub content: String,
+    /// A note kept with the record.
+    pub comment: Option<String>,
+}
+
+/// A partial update: fields left out keep their value.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordPatch {
+    /// New owner.
+    pub name: Option<String>,
+    /// New type.
+    #[serde(rename = "type")]
+    pub rtype: Option<String>,
+    /// New TTL.
+    pub ttl: Option<i64>,
+    /// New content.
+    pub content: Option<String>,
+    /// New comment.
+    pub comment: Option<String>,
+}
+
+/// A record as the API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RecordView {
+    /// Id.
+    pub id: RecordId,
+    /// Owner relative to the zone (`@` for the apex).
+    pub name: String,
+    /// Owner, absolute.
+    pub fqdn: String,
+    /// Type.
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// TTL.
+    pub ttl: u32,
+    /// Canonical content.
+    pub content: String,
+    /// Comment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// A record checked and ready to store.
+struct Parsed {
+    name: RecordName,
+    rtype: RecordType,
+    ttl: Ttl,
+    content: String,
+    comment: Option<String>,
+}
+
+fn parse(core: &Core, zone: &ZoneName, input: &RecordInput) -> Result<Parsed, CoreError> {
+    let name = RecordName::parse(&input.name, zone).map_err(|e| CoreError::invalid("name", e))?;
+    let rtype = parse_type(&input.rtype).map_err(|e| CoreError::invalid("type", e))?;
+    let ttl = Ttl::new(input.ttl.unwrap_or(DEFAULT_TTL), core.platform.ttl)
+        .map_err(|e| CoreError::invalid("ttl", e))?;
+    let rdata: RData = content::parse(rtype, &input.content, None)
+        .map_err(|e| CoreError::invalid("content", e))?;
+    let comment = input
+        .comment
+        .as_ref()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    if comment.as_ref().is_some_and(|c| c.len() > 500) {
+        return Err(CoreError::invalid(
+            "comment",
+            "comment is longer than 500 characters",
+        ));
+    }
+    Ok(Parsed {
+        name,
+        rtype,
+        ttl,
+        content: content::format(&rdata),
+        comment,
+    })
+}
+
+struct Row {
+    id: RecordId,
+    name: String,
+    rtype: String,
+    ttl: i32,
+    content: String,
+    comment: Option<String>,
+}
+
+fn view(zone: &ZoneName, r: Row) -> RecordView {
+    let owner = apex_zone::Name::from_ascii(&r.name).unwrap_or_default();
+    RecordView {
+        id: r.id,
+        name: zone.relative(&owner),
+        fqdn: r.name,
+        rtype: r.rtype,
+        ttl: u32::try_from(r.ttl).unwrap_or_default(),
+        content: r.content,
+        comment: r.comment,
+    }
+}
+
+fn json(records: &[RecordView]) -> serde_json::Value {
+    serde_json::to_value(records).unwrap_or_default()
+}
+
+/// The records of a zone, in owner then type order.
+pub async fn list(core: &Core, actor: &Actor, zone: &str) -> Result<Vec<RecordView>, CoreError> {
+    let domain = domains::load(&core.pool, actor, zone, Action::Read).await?;
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment
+             FROM records WHERE domain_id = $1 ORDER BY name, type, content"#,
+        domain.id.0,
+    )
+    .fetch_all(&core.pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| view(&domain.zone, r)).collect())
+}
+
+async fn siblings(
+    tx: &mut Transaction<'_, Postgres>,
+    domain: DomainId,
+    name: &RecordName,
+    except: Option<RecordId>,
+) -> Result<Vec<(RecordType, String)>, CoreError> {
+    let rows = sqlx::query!(
+        r#"SELECT type AS rtype, content FROM records
+            WHERE domain_id = $1 AND name = $2 AND ($3::bigint IS NULL OR id <> $3)"#,
+        domain.0,
+        name.to_fqdn(),
+        except.map(|e| e.0),
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| r.rtype.parse::<RecordType>().ok().map(|t| (t, r.content)))
+        .collect())
+}
+
+async fn check_rules(
+    tx: &mut Transaction<'_, Postgres>,
+    domain: &Domain,
+    p: &Parsed,
+    except: Option<RecordId>,
+) -> Result<(), CoreError> {
+    let existing = siblings(tx, domain.id, &p.name, except).await?;
+    let sibs: Vec<Sibling<'_>> = existing
+        .iter()
+        .map(|(t, c)| Sibling {
+            rtype: *t,
+            content: c,
+        })
+        .collect();
+    check_add(&domain.zone, p.name.name(), p.rtype, &p.content, &sibs).map_err(|e| {
+        let field = e.field();
+        match e {
+            apex_zone::rrset::RrsetError::Duplicate { .. } => CoreError::conflict(field, e),
+            _ => CoreError::invalid(field, e),
+        }
+    })
+}
+
+/// Gives the RRset of `p` the TTL of `p`; returns the sibling records before and after.
+async fn align_rrset_ttl(
+    tx: &mut Transaction<'_, Postgres>,
+    domain: &Domain,
+    p: &Parsed,
+    except: Option<RecordId>,
+) -> Result<(Vec<RecordView>, Vec<RecordView>), CoreError> {
+    let ttl = p.ttl.get() as i32;
+    let before = sqlx::query_as!(
+        Row,
+        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment FROM records
+            WHERE domain_id = $1 AND name = $2 AND type = $3 AND ttl <> $4 AND ($5::bigint IS NULL OR id <> $5)
+            ORDER BY id"#,
+        domain.id.0,
+        p.name.to_fqdn(),
+        p.rtype.to_string(),
+        ttl,
+        except.map(|e| e.0),
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    if before.is_empty() {
+        return Ok((vec![], vec![]));
+    }
+    let ids: Vec<i64> = before.iter().map(|r| r.id.0).collect();
+    sqlx::query!(
+        "UPDATE records SET ttl = $2, updated_at = now() WHERE id = ANY($1)",
+        &ids,
+        ttl
+    )
+    .execute(&mut **tx)
+    .await?;
+    let before: Vec<RecordView> = before.into_iter().map(|r| view(&domain.zone, r)).collect();
+    let after = before
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            r.ttl = p.ttl.get();
+            r
+        })
+        .collect();
+    Ok((before, after))
+}
+
+async fn finish(
+    core: &Core,
+    tx: Transaction<'_, Postgres>,
+    domain: &Domain,
+    change: Change,
+) -> Result<Change, CoreError> {
+    tx.commit().await?;
+    tracing::info!(zone.name = %domain.zone, change.id = %change.id, action = %change.action, "records changed");
+    core.queue.zone_changed(domain.id).await;
+    Ok(change)
+}
+
+/// Adds a record.
+pub async fn create(
+    core: &Core,
+    actor: &Actor,
+    zone: &str,
+    input: &RecordInput,
+) -> Result<(RecordView, Change), CoreError> {
+    let mut tx = core.pool.begin().await?;
+    let domain = domains::lock(&mut tx, actor, zone, Action::EditRecords).await?;
+    let p = parse(core, &domain.zone, input)?;
+    check_rules(&mut tx, &domain, &p, None).await?;
+    let (mut before, mut after) = align_rrset_ttl(&mut tx, &domain, &p, None).await?;
+    let row = sqlx::query_as!(
+        Row,
+        r#"INSERT INTO records (domain_id, name, type, ttl, content, comment) VALUES ($1, $2, $3, $4, $5, $6)
+           RETURNING id AS "id: RecordId", name, type AS rtype, ttl, content, comment"#,
+        domain.id.0,
+        p.name.to_fqdn(),
+        p.rtype.to_string(),
+        p.ttl.get() as i32,
+        p.content,
+        p.comment,
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| CoreError::on_constraint(e, "records_unique", "content", "this record already exists"))?;
+    let record = view(&domain.zone, row);
+    after.push(record.clone());
+    let serial = domains::bump_serial(&mut tx, &domain).await?;
+    before.sort_by_key(|r| r.id);
+    let change = changes::append(
+        &mut tx,
+        actor,
+        NewChange {
+            domain_id: domain.id,
+            zone: &domain.zone.as_text(),
+            action: "record.create",
+            serial: Some(serial),
+            before: (!before.is_empty()).then(|| json(&before)),
+            after: Some(json(&after)),
+        },
+    )
+    .await?;
+    let change = finish(core, tx, &domain, change).await?;
+    Ok((record, change))
+}
+
+async fn fetch(
+    tx: &mut Transaction<'_, Postgres>,
+    domain: &Domain,
+    id: RecordId,
+) -> Result<RecordView, CoreError> {
+    let row = sqlx::query_as!(
+        Row,
+        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment
+             FROM records WHERE id = $1 AND domain_id = $2"#,
+        id.0,
+        domain.id.0,
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(CoreError::NotFound {
+        what: "record",
+        name: id.to_string(),
+    })?;
+    Ok(view(&domain.zone, row))
+}
+
+/// Changes a record; fields left out keep their value.
+pub async fn update(
+    core: &Core,
+    actor: &Actor,
+    zone: &str,
+    id: RecordId,
+    patch: &RecordPatch,
+) -> Result<(RecordView, Change), CoreError> {
+    let mut tx = core.pool.begin().await?;
+    let domain = domains::lock(&mut tx, actor, zone, Action::EditRecords).await?;
+    let old = fetch(&mut tx, &domain, id).await?;
+    let input = RecordInput {
+        name: patch.name.clone().unwrap_or_else(|| old.fqdn.clone()),
+        rtype: patch.rtype.clone().unwrap_or_else(|| old.rtype.clone()),
+        ttl: Some(patch.ttl.unwrap_or(i64::from(old.ttl))),
+        // A new type needs new content; keeping old content under a new type makes no sense.
+        content: match (&patch.content, &patch.rtype) {
+            (Some(c), _) => c.clone(),
+            (None, Some(_)) => {
+                return Err(CoreError::invalid(
+                    "content",
+                    "changing the type needs new content",
+                ));
+            }
+            (None, None) => old.content.clone(),
+        },
+        comment: patch.comment.clone().or_else(|| old.comment.clone()),
+    };
+    let p = parse(core, &domain.zone, &input)?;
+    check_rules(&mut tx, &domain, &p, Some(id)).await?;
+    let (mut before, mut after) = align_rrset_ttl(&mut tx, &domain, &p, Some(id)).await?;
+    let row = sqlx::query_as!(
+        Row,
+        r#"UPDATE records SET name = $2, type = $3, ttl = $4, content = $5, comment = $6, updated_at = now()
+            WHERE id = $1
+           RETURNING id AS "id: RecordId", name, type AS rtype, ttl, content, comment"#,
+        id.0,
+        p.name.to_fqdn(),
+        p.rtype.to_string(),
+        p.ttl.get() as i32,
+        p.content,
+        p.comment,
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| CoreError::on_constraint(e, "records_unique", "content", "this record already exists"))?;
+    let record = view(&domain.zone, row);
+    before.insert(0, old);
+    after.insert(0, record.clone());
+    let serial = domains::bump_serial(&mut tx, &domain).await?;
+    let change = changes::append(
+        &mut tx,
+        actor,
+        NewChange {
+            domain_id: domain.id,
+            zone: &domain.zone.as_text(),
+            action: "record.update",
+            serial: Some(serial),
+            before: Some(json(&before)),
+            after: Some(json(&after)),
+        },
+    )
+    .await?;
+    let change = finish(core, tx, &domain, change).await?;
+    Ok((record, change))
+}
+
+/// Deletes a record.
+pub async fn delete(
+    core: &Core,
+    actor: &Actor,
+    zone: &str,
+    id: RecordId,
+) -> Result<Change, CoreError> {
+    let mut tx = core.pool.begin().await?;
+    let domain = domains::lock(&mut tx, actor, zone, Action::EditRecords).await?;
+    let old = fetch(&mut tx, &domain, id).await?;
+    sqlx::query!("DELETE FROM records WHERE id = $1", id.0)
+        .execute(&mut *tx)
+        .await?;
+    let serial = domains::bump_serial(&mut tx, &domain).await?;
+    let change = changes::append(
+        &mut tx,
+        actor,
+        NewChange {
+            domain_id: domain.id,
+            zone: &domain.zone.as_text(),
+            action: "record.delete",
+            serial: Some(serial),
+            before: Some(json(std::slice::from_ref(&old))),
+            after: None,
+        },
+    )
+    .await?;
+    finish(core, tx, &domain, change).await
+}
