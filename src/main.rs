@@ -1,1 +1,181 @@
-fn main() {}
+//! `apex`: the control-plane binary. Parses the command line, loads config, runs.
+
+// Printing to the terminal is this binary's interface (keys, addresses, config errors).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use apex_core::config::Config;
+use apex_core::{auth, db, users};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "apex",
+    version,
+    about = "Apex authoritative DNS hosting: control plane"
+)]
+struct Cli {
+    /// TOML configuration file; APEX_* variables override it.
+    #[arg(long, global = true, env = "APEX_CONFIG")]
+    config: Option<PathBuf>,
+    /// Check the configuration for the chosen role and exit (0 if valid, 2 if not).
+    #[arg(long, global = true)]
+    check_config: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and the dashboard.
+    Serve,
+    /// Run the publishing pipeline and the transfer server.
+    Worker,
+    /// API, dashboard, worker and an embedded nameserver in one process (migrates first).
+    All,
+    /// Apply database migrations.
+    Migrate,
+    /// Administration.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Create a user; the password is read from standard input.
+    CreateUser {
+        /// E-mail address (the login).
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Make the user a platform administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Create an API key for a user and print it (it is shown only this once).
+    CreateApiKey {
+        /// The user's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// A name to tell the key apart in listings.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+fn init_logs(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if cli.check_config {
+        let needs_worker = matches!(cli.command, Command::Worker | Command::All);
+        let problems = config.check(needs_worker);
+        for p in &problems {
+            eprintln!("configuration error: {p}");
+        }
+        if problems.is_empty() {
+            println!("configuration ok");
+            return ExitCode::SUCCESS;
+        }
+        return ExitCode::from(2);
+    }
+    init_logs(&config);
+    match run(cli.command, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    let pool = db::connect(config.database_url()?)
+        .await
+        .context("connecting to APEX_DATABASE_URL")?;
+    match command {
+        Command::Migrate => {
+            db::migrate(&pool).await?;
+            println!("migrations applied");
+        }
+        Command::Serve => {
+            let (addr, task) =
+                apex::start_http(apex::core(&config, pool)?, config.http_listen).await?;
+            tracing::info!(http = %addr, "serving API and dashboard");
+            task.await?;
+        }
+        Command::Worker => {
+            let mut worker = apex::start_worker(&config, pool).await?;
+            worker.wait().await;
+        }
+        Command::All => {
+            db::migrate(&pool).await?;
+            let platform = apex::start_all(&config, pool).await?;
+            tracing::info!(http = %platform.http, dns = %platform.dns, transfer = %platform.transfer, "apex is up");
+            println!(
+                "Apex is up:\n  web UI    http://{0}/\n  API       http://{0}/api/v1/\n  DNS       {1} (UDP and TCP)\n  transfers {2} (AXFR with TSIG)",
+                platform.http, platform.dns, platform.transfer
+            );
+            tokio::select! {
+                r = platform.wait() => r?,
+                _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+            }
+        }
+        Command::Admin(Admin::CreateUser {
+            email,
+            password_stdin: _,
+            admin,
+        }) => {
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            let id = users::create_user(&pool, &email, password, admin).await?;
+            println!(
+                "user {id} created: {email}{}",
+                if admin { " (administrator)" } else { "" }
+            );
+        }
+        Command::Admin(Admin::CreateApiKey { email, name }) => {
+            let user = users::find_by_email(&pool, &email).await?;
+            let key = auth::create_api_key(&pool, user, &name).await?;
+            println!("{}", key.token);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

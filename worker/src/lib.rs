@@ -1,1 +1,116 @@
-//! placeholder
+//! apex-worker: the publishing pipeline.
+//!
+//! ```text
+//!  API write ──commit──▶ domains.wanted_serial ahead of published_serial
+//!      │                         ▲
+//!      └─XADD─▶ Redis stream ─▶ consumer ─┐      reconciler (every few seconds, and
+//!                                         ├─▶ publish ◀── whenever Redis is down)
+//!                                         │     │
+//!                                         │     ▼ render → store version → mark published
+//!                                         │     ▼
+//!                                         └── NOTIFY fleet ──▶ apex-dnsserver ──AXFR+TSIG──▶ transfer server
+//! ```
+//!
+//! - [`publish`]: one zone from committed to published, idempotent.
+//! - [`consumer`]: the Redis Streams consumer group.
+//! - [`reconciler`]: republishes whatever is behind, so losing Redis loses nothing.
+//! - [`transfer`]: the hidden primary: SOA and AXFR over TCP, TSIG-signed.
+//! - [`notify`]: NOTIFY to the fleet with retries.
+
+pub mod consumer;
+pub mod notify;
+pub mod publish;
+pub mod reconciler;
+pub mod transfer;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use apex_core::Core;
+use apex_net::TsigKey;
+use tokio::task::JoinHandle;
+
+use crate::notify::Notifier;
+
+/// What a worker needs beyond the platform core.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Where the transfer server listens (port 0 picks one).
+    pub transfer_listen: SocketAddr,
+    /// Fleet nameservers to NOTIFY.
+    pub notify: Vec<SocketAddr>,
+    /// The fleet's TSIG key.
+    pub tsig: TsigKey,
+    /// Zone versions kept per zone.
+    pub keep_versions: u32,
+    /// Seconds between reconciler passes.
+    pub reconcile_interval: Duration,
+}
+
+/// Shared by the worker's tasks.
+pub struct Context {
+    /// Platform data.
+    pub core: Core,
+    /// NOTIFY sender.
+    pub notifier: Notifier,
+    /// Versions kept per zone.
+    pub keep_versions: u32,
+}
+
+/// A running worker: its tasks stop when this is dropped.
+pub struct Running {
+    transfer_addr: SocketAddr,
+    context: Arc<Context>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// The transfer server's address.
+    pub fn transfer_addr(&self) -> SocketAddr {
+        self.transfer_addr
+    }
+
+    /// Adds a nameserver to NOTIFY (the embedded one of `apex all`, bound after the worker).
+    pub fn add_notify_target(&self, target: SocketAddr) {
+        self.context.notifier.add_target(target);
+    }
+
+    /// Waits until a task ends (they run forever unless something fails).
+    pub async fn wait(&mut self) {
+        if let Some(first) = self.tasks.first_mut() {
+            let _ = first.await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Starts the transfer server, the stream consumer and the reconciler.
+pub async fn start(core: Core, config: WorkerConfig) -> anyhow::Result<Running> {
+    let notifier = Notifier::new(config.notify.clone(), config.tsig.clone());
+    let context = Arc::new(Context {
+        core,
+        notifier,
+        keep_versions: config.keep_versions.max(1),
+    });
+    let (transfer_addr, mut tasks) =
+        transfer::start(context.clone(), config.transfer_listen, config.tsig.clone()).await?;
+    tasks.push(tokio::spawn(consumer::run(context.clone())));
+    tasks.push(tokio::spawn(reconciler::run(
+        context.clone(),
+        config.reconcile_interval,
+    )));
+    tracing::info!(transfer = %transfer_addr, "worker started");
+    Ok(Running {
+        transfer_addr,
+        context,
+        tasks,
+    })
+}

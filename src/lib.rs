@@ -1,0 +1,121 @@
+//! The `apex` control plane, put together: what `apex serve`, `apex worker` and `apex all`
+//! start. The binary (`src/main.rs`) only parses the command line and calls in here, so
+//! end-to-end tests start the very same platform in-process, on ports of their own.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use apex_core::Core;
+use apex_core::config::Config;
+use apex_core::queue::Queue;
+use axum::Router;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// The platform core for `config` on `pool`, with a queue of its own.
+pub fn core(config: &Config, pool: PgPool) -> anyhow::Result<Core> {
+    let queue = Queue::new(config.redis_url()?, &config.redis_prefix).context("APEX_REDIS_URL")?;
+    Ok(Core {
+        pool,
+        queue,
+        platform: Arc::new(config.platform()?),
+    })
+}
+
+/// API and dashboard on one router.
+pub fn http_app(core: Core) -> Router {
+    apex_api::app(apex_api::AppState { core }).merge(apex_web::router())
+}
+
+/// Binds and serves the HTTP side; returns the bound address.
+pub async fn start_http(
+    core: Core,
+    listen: SocketAddr,
+) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("APEX_HTTP_LISTEN: cannot bind {listen}"))?;
+    let addr = listener.local_addr()?;
+    let app = http_app(core);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    });
+    Ok((addr, task))
+}
+
+/// Starts the worker (transfer server, queue consumer, reconciler).
+pub async fn start_worker(config: &Config, pool: PgPool) -> anyhow::Result<apex_worker::Running> {
+    let worker = apex_worker::WorkerConfig {
+        transfer_listen: config.transfer_listen,
+        notify: config.notify_targets()?,
+        tsig: config.tsig()?,
+        keep_versions: config.keep_versions,
+        reconcile_interval: std::time::Duration::from_secs(config.reconcile_interval),
+    };
+    apex_worker::start(core(config, pool)?, worker).await
+}
+
+/// Everything of `apex all`, running.
+pub struct Platform {
+    /// API and dashboard.
+    pub http: SocketAddr,
+    /// The embedded nameserver (UDP and TCP).
+    pub dns: SocketAddr,
+    /// The transfer server (hidden primary).
+    pub transfer: SocketAddr,
+    http_task: JoinHandle<()>,
+    worker: apex_worker::Running,
+    nameserver: apex_dnsserver::Running,
+}
+
+impl Platform {
+    /// Runs until one part stops.
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        tokio::select! {
+            _ = &mut self.http_task => anyhow::bail!("the HTTP server stopped"),
+            r = self.nameserver.wait() => r.and_then(|_| anyhow::bail!("the nameserver stopped")),
+            () = self.worker.wait() => anyhow::bail!("the worker stopped"),
+        }
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        self.http_task.abort();
+    }
+}
+
+/// Starts API, dashboard, worker and an embedded nameserver following the worker's catalog.
+pub async fn start_all(config: &Config, pool: PgPool) -> anyhow::Result<Platform> {
+    let worker = start_worker(config, pool.clone()).await?;
+    let transfer = worker.transfer_addr();
+    let catalog = apex_dnsserver::CatalogConfig::new(
+        config.platform()?.catalog,
+        vec![transfer],
+        config.tsig()?,
+    );
+    let nameserver = apex_dnsserver::start(apex_dnsserver::Config::new(
+        vec![config.dns_listen],
+        catalog,
+    ))
+    .await
+    .context("APEX_DNS_LISTEN")?;
+    let dns = *nameserver
+        .local_addrs()
+        .first()
+        .context("the nameserver bound no address")?;
+    worker.add_notify_target(dns);
+    let (http, http_task) = start_http(core(config, pool)?, config.http_listen).await?;
+    Ok(Platform {
+        http,
+        dns,
+        transfer,
+        http_task,
+        worker,
+        nameserver,
+    })
+}

@@ -1,0 +1,55 @@
+//! NOTIFY (RFC 1996) to the fleet, TSIG-signed, retried with a doubling wait.
+
+use std::net::SocketAddr;
+use std::sync::RwLock;
+
+use apex_net::TsigKey;
+use apex_net::client::notify_with_retries;
+use hickory_proto::rr::Name;
+
+/// Tries per target before giving up (the SOA refresh timer is the fallback after that).
+const ATTEMPTS: u32 = 5;
+
+/// Sends NOTIFY to every fleet nameserver.
+pub struct Notifier {
+    targets: RwLock<Vec<SocketAddr>>,
+    key: TsigKey,
+}
+
+impl Notifier {
+    /// A notifier for `targets`, signing with `key`.
+    pub fn new(targets: Vec<SocketAddr>, key: TsigKey) -> Self {
+        Self {
+            targets: RwLock::new(targets),
+            key,
+        }
+    }
+
+    /// Adds a target.
+    pub fn add_target(&self, target: SocketAddr) {
+        if let Ok(mut t) = self.targets.write()
+            && !t.contains(&target)
+        {
+            t.push(target);
+        }
+    }
+
+    /// Announces `zone` at `serial` to every target, in the background.
+    pub fn announce(&self, zone: &Name, serial: u32) {
+        let targets = self.targets.read().map(|t| t.clone()).unwrap_or_default();
+        for target in targets {
+            let zone = zone.clone();
+            let key = self.key.clone();
+            tokio::spawn(async move {
+                match notify_with_retries(target, &zone, serial, Some(&key), ATTEMPTS).await {
+                    Ok(()) => {
+                        tracing::debug!(zone.name = %zone, serial, %target, "notify acknowledged")
+                    }
+                    Err(e) => {
+                        tracing::warn!(zone.name = %zone, serial, %target, error = %e, "notify failed")
+                    }
+                }
+            });
+        }
+    }
+}

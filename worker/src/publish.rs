@@ -1,0 +1,167 @@
+//! Publishing one zone: the zone's life as an explicit state machine.
+//!
+//! ```text
+//!   committed ──render──▶ rendered ──store──▶ published ──NOTIFY──▶ announced
+//!   (wanted_serial >      (records +          (zone_versions row,    (fleet told; it
+//!    published_serial)     SOA + NS)           published_serial =     transfers by AXFR)
+//!                                              wanted_serial)
+//! ```
+//!
+//! Render and store happen in one transaction holding the domain's row lock, the same lock API
+//! writes take, so a version always contains exactly the changes committed before it, and
+//! running the job twice (two workers, a retry after a crash) publishes once: the second run
+//! finds `published_serial = wanted_serial` and stops.
+
+use apex_core::catalog;
+use apex_core::db::{serial_from_db, serial_to_db};
+use apex_core::ids::DomainId;
+use apex_zone::name::ZoneName;
+use apex_zone::{Name, Record, RecordType, content, render, wire};
+
+use crate::Context;
+
+/// Where a zone ended up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new version was stored and announced.
+    Published {
+        /// Its serial.
+        serial: u32,
+        /// Records in it.
+        records: usize,
+    },
+    /// Nothing to do: the newest version is current.
+    UpToDate,
+    /// The domain no longer exists.
+    Gone,
+}
+
+/// Publish errors (the job is retried by the reconciler).
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// Database.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Core.
+    #[error(transparent)]
+    Core(#[from] apex_core::CoreError),
+    /// Encoding the version.
+    #[error("encoding: {0}")]
+    Encode(#[from] wire::WireError),
+}
+
+/// Publishes `domain` at its wanted serial, if it is behind.
+pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, PublishError> {
+    let mut tx = ctx.core.pool.begin().await?;
+    let Some(row) = sqlx::query!(
+        "SELECT name, wanted_serial, published_serial FROM domains WHERE id = $1 FOR UPDATE",
+        domain.0
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(Outcome::Gone);
+    };
+    if row.published_serial == Some(row.wanted_serial) {
+        return Ok(Outcome::UpToDate);
+    }
+    let serial = serial_from_db(row.wanted_serial);
+    let zone = ZoneName::from_name(
+        Name::from_ascii(format!("{}.", row.name))
+            .map_err(|e| apex_core::CoreError::Internal(e.to_string()))?,
+    );
+
+    // committed → rendered
+    let rows = sqlx::query!(
+        "SELECT id, name, type AS rtype, ttl, content FROM records WHERE domain_id = $1",
+        domain.0
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut records = Vec::with_capacity(rows.len());
+    for r in rows {
+        let parsed = (|| {
+            let owner = Name::from_ascii(&r.name).ok()?;
+            let rtype: RecordType = r.rtype.parse().ok()?;
+            let rdata = content::parse(rtype, &r.content, Some(&zone)).ok()?;
+            Some(Record::from_rdata(owner, u32::try_from(r.ttl).ok()?, rdata))
+        })();
+        match parsed {
+            Some(rec) => records.push(rec),
+            // Stored records were validated on the way in; one that no longer parses is left
+            // out rather than holding the whole zone back.
+            None => {
+                tracing::error!(zone.name = %zone, record.id = r.id, "stored record does not parse; left out")
+            }
+        }
+    }
+    let platform = &ctx.core.platform;
+    let rendered = render::render(&zone, serial, &platform.soa, &platform.apex_ns, records);
+    let data = wire::encode(&rendered)?;
+
+    // rendered → published
+    sqlx::query!(
+        "INSERT INTO zone_versions (domain_id, serial, record_count, data) VALUES ($1, $2, $3, $4)",
+        domain.0,
+        serial_to_db(serial),
+        rendered.len() as i32,
+        data,
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE domains SET published_serial = wanted_serial, published_at = now() WHERE id = $1",
+        domain.0
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE changes SET published_at = now() WHERE domain_id = $1 AND published_at IS NULL",
+        domain.0
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM zone_versions WHERE domain_id = $1 AND id NOT IN
+           (SELECT id FROM zone_versions WHERE domain_id = $1 ORDER BY id DESC LIMIT $2)",
+        domain.0,
+        i64::from(ctx.keep_versions),
+    )
+    .execute(&mut *tx)
+    .await?;
+    let first_publish = row.published_serial.is_none();
+    let catalog_serial = if first_publish {
+        Some(catalog::bump(&mut tx).await?)
+    } else {
+        None
+    };
+    tx.commit().await?;
+    tracing::info!(zone.name = %zone, serial, records = rendered.len(), "zone published");
+
+    // published → announced
+    ctx.notifier.announce(zone.name(), serial);
+    if let Some(cs) = catalog_serial {
+        announce_catalog(ctx, cs).await?;
+    }
+    Ok(Outcome::Published {
+        serial,
+        records: rendered.len(),
+    })
+}
+
+/// Announces the catalog at `serial` and records that it was.
+pub async fn announce_catalog(ctx: &Context, serial: u32) -> Result<(), PublishError> {
+    ctx.notifier.announce(&ctx.core.platform.catalog, serial);
+    catalog::mark_notified(&ctx.core.pool, serial).await?;
+    tracing::info!(zone.name = %ctx.core.platform.catalog, serial, "catalog announced");
+    Ok(())
+}
+
+/// Announces the catalog if it moved since the last announcement.
+pub async fn catalog_if_behind(ctx: &Context) -> Result<(), PublishError> {
+    let (serial, notified) = catalog::serials(&ctx.core.pool).await?;
+    if notified != Some(serial) {
+        announce_catalog(ctx, serial).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! The transfer server, the fleet's hidden primary: SOA queries and AXFR (RFC 5936) of the
+//! published zone versions and of the catalog zone, TSIG-signed (RFC 8945).
+//!
+//! - AXFR and IXFR need the fleet key; without it: REFUSED; with a bad one: NOTAUTH.
+//!   IXFR is answered with a full transfer in AXFR form (RFC 1995 section 4 allows it) until
+//!   diffs are kept.
+//! - SOA is answered to anyone (it is what secondaries poll, and harmless), signed when asked
+//!   with the key.
+//! - Anything else: REFUSED. This is not a public nameserver.
+//!
+//! Transfers go out over TCP in messages of at most ~16 KiB, each signed in turn.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use apex_core::versions;
+use apex_net::TsigKey;
+use apex_net::server::{
+    DnsHandler, Reply, Request, TcpLimits, Transport, bind_both, serve_tcp, serve_udp,
+};
+use apex_net::tsig::{RequestAuth, ResponseSigner, failed_reply, verify_request};
+use apex_zone::name::ZoneName;
+use apex_zone::{Record, RecordType, catalog, wire};
+use hickory_proto::op::{Message, OpCode, ResponseCode};
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::Context;
+
+/// Payload bytes per transfer message before a new one is started.
+const MESSAGE_TARGET: usize = 16 * 1024;
+
+struct TransferServer {
+    ctx: Arc<Context>,
+    key: TsigKey,
+}
+
+/// Binds the transfer server's UDP and TCP sockets and starts serving.
+pub async fn start(
+    ctx: Arc<Context>,
+    listen: SocketAddr,
+    key: TsigKey,
+) -> anyhow::Result<(SocketAddr, Vec<JoinHandle<()>>)> {
+    let (udp, tcp, addr) = bind_both(listen).await?;
+    let handler = Arc::new(TransferServer { ctx, key });
+    let tasks = vec![
+        tokio::spawn(serve_udp(udp, handler.clone())),
+        tokio::spawn(serve_tcp(tcp, handler, TcpLimits::default())),
+    ];
+    Ok((addr, tasks))
+}
+
+fn reply_to(request: &Message, rcode: ResponseCode) -> Message {
+    let mut m = Message::response(request.metadata.id, request.metadata.op_code);
+    m.metadata.response_code = rcode;
+    m.queries = request.queries.clone();
+    m
+}
+
+fn finish(m: Message, signer: Option<&mut ResponseSigner>) -> Reply {
+    let Ok(mut buf) = m.to_vec() else {
+        return Reply::None;
+    };
+    if let Some(s) = signer
+        && let Err(e) = s.sign(&mut buf)
+    {
+        tracing::error!(error = %e, "could not sign reply");
+        return Reply::None;
+    }
+    Reply::One(buf)
+}
+
+impl DnsHandler for TransferServer {
+    async fn handle(&self, request: Request) -> Reply {
+        let msg = &request.message;
+        let mut signer = match verify_request(&request.raw, msg, std::slice::from_ref(&self.key)) {
+            RequestAuth::Unsigned => None,
+            RequestAuth::Signed(s) => Some(s),
+            RequestAuth::Failed { error, reply_tsig } => {
+                tracing::warn!(peer = %request.src, ?error, "transfer request with a bad TSIG");
+                return failed_reply(msg, &reply_tsig).map_or(Reply::None, Reply::One);
+            }
+        };
+        if msg.metadata.op_code != OpCode::Query {
+            return finish(reply_to(msg, ResponseCode::NotImp), signer.as_mut());
+        }
+        let [query] = msg.queries.as_slice() else {
+            return finish(reply_to(msg, ResponseCode::FormErr), signer.as_mut());
+        };
+        let zone = ZoneName::from_name(query.name().clone());
+        let qtype = query.query_type();
+        match qtype {
+            RecordType::SOA => {}
+            RecordType::AXFR | RecordType::IXFR if signer.is_some() => {}
+            RecordType::AXFR | RecordType::IXFR => {
+                tracing::warn!(peer = %request.src, zone.name = %zone, "unsigned transfer request refused");
+                return finish(reply_to(msg, ResponseCode::Refused), None);
+            }
+            _ => return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut()),
+        }
+        let records = match self.zone_records(&zone).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut()),
+            Err(e) => {
+                tracing::error!(zone.name = %zone, error = %e, "could not load zone for transfer");
+                return finish(reply_to(msg, ResponseCode::ServFail), signer.as_mut());
+            }
+        };
+        let Some(soa) = records.first().cloned() else {
+            return finish(reply_to(msg, ResponseCode::ServFail), signer.as_mut());
+        };
+        if qtype == RecordType::SOA || request.transport == Transport::Udp {
+            // Over UDP a transfer request gets the SOA alone: the client goes on over TCP.
+            let mut m = reply_to(msg, ResponseCode::NoError);
+            m.metadata.authoritative = true;
+            m.answers.push(soa);
+            return finish(m, signer.as_mut());
+        }
+        let Some(signer) = signer else {
+            return Reply::None;
+        };
+        tracing::info!(peer = %request.src, zone.name = %zone, records = records.len(), "zone transfer");
+        Reply::Stream(stream_transfer(msg.clone(), records, signer))
+    }
+}
+
+impl TransferServer {
+    /// The records of the newest published version of `zone` (or the catalog), SOA first.
+    async fn zone_records(&self, zone: &ZoneName) -> anyhow::Result<Option<Vec<Record>>> {
+        let core = &self.ctx.core;
+        if zone.name() == &core.platform.catalog {
+            let (serial, members) = apex_core::catalog::snapshot(&core.pool).await?;
+            return Ok(Some(catalog::render(
+                &core.platform.catalog,
+                serial,
+                &members,
+            )));
+        }
+        let Some((domain, serial)) = versions::published_serial(&core.pool, zone).await? else {
+            return Ok(None);
+        };
+        let Some(version) = versions::load(&core.pool, domain, serial).await? else {
+            return Ok(None);
+        };
+        Ok(Some(wire::decode(&version.data)?))
+    }
+}
+
+/// Encodes the transfer as a sequence of signed messages: SOA, every record, SOA again.
+fn stream_transfer(
+    request: Message,
+    records: Vec<Record>,
+    mut signer: ResponseSigner,
+) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel(8);
+    tokio::spawn(async move {
+        let soa = records[0].clone();
+        let all = records.into_iter().chain(std::iter::once(soa));
+        let mut batch: Vec<Record> = Vec::new();
+        let mut size = 0;
+        let mut first = true;
+        let mut send = |batch: Vec<Record>, first: bool| -> Option<Vec<u8>> {
+            let mut m = reply_to(&request, ResponseCode::NoError);
+            m.metadata.authoritative = true;
+            if !first {
+                m.queries.clear();
+            }
+            m.answers = batch;
+            let mut buf = m.to_vec().ok()?;
+            signer.sign(&mut buf).ok()?;
+            Some(buf)
+        };
+        for r in all {
+            let len = encoded_len(&r);
+            if !batch.is_empty() && size + len > MESSAGE_TARGET {
+                let Some(buf) = send(std::mem::take(&mut batch), first) else {
+                    return;
+                };
+                first = false;
+                size = 0;
+                if tx.send(buf).await.is_err() {
+                    return;
+                }
+            }
+            size += len;
+            batch.push(r);
+        }
+        if let Some(buf) = send(batch, first) {
+            let _ = tx.send(buf).await;
+        }
+    });
+    rx
+}
+
+fn encoded_len(r: &Record) -> usize {
+    let mut buf = Vec::with_capacity(64);
+    let mut enc = BinEncoder::new(&mut buf);
+    r.emit(&mut enc).map(|_| buf.len()).unwrap_or(512)
+}
