@@ -138,10 +138,11 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     tx.commit().await?;
     tracing::info!(zone.name = %zone, serial, records = rendered.len(), "zone published");
 
-    // published → announced
-    ctx.notifier.announce(zone.name(), serial);
-    if let Some(cs) = catalog_serial {
-        announce_catalog(ctx, cs).await?;
+    // published → announced. A new zone reaches the fleet through the catalog (members are
+    // transferred when they join it), so only zones already listed get a NOTIFY of their own.
+    match catalog_serial {
+        Some(cs) => announce_catalog(ctx, cs).await?,
+        None => ctx.notifier.announce(zone.name(), serial),
     }
     Ok(Outcome::Published {
         serial,

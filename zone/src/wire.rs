@@ -1,5 +1,7 @@
 //! The compact binary form of a zone version: a magic, a record count and the records in DNS
-//! wire form. Stored in Postgres by the worker and on disk by the nameserver.
+//! wire form, each prefixed with its length (DNS name compression only reaches 16 KiB back,
+//! and one encoder holds at most 64 KiB, so records are encoded one by one). Stored in
+//! Postgres by the worker and on disk by the nameserver.
 
 use hickory_proto::rr::Record;
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
@@ -13,15 +15,19 @@ pub struct WireError(String);
 
 /// Encodes records (the SOA first, by convention) into the compact form.
 pub fn encode(records: &[Record]) -> Result<Vec<u8>, WireError> {
-    let mut body = Vec::with_capacity(records.len() * 48);
-    let mut encoder = BinEncoder::new(&mut body);
-    for r in records {
-        r.emit(&mut encoder).map_err(|e| WireError(e.to_string()))?;
-    }
-    let mut buf = Vec::with_capacity(8 + body.len());
+    let mut buf = Vec::with_capacity(8 + records.len() * 40);
     buf.extend_from_slice(MAGIC);
     buf.extend_from_slice(&(records.len() as u32).to_be_bytes());
-    buf.extend_from_slice(&body);
+    let mut one = Vec::with_capacity(512);
+    for r in records {
+        one.clear();
+        let mut encoder = BinEncoder::new(&mut one);
+        r.emit(&mut encoder).map_err(|e| WireError(e.to_string()))?;
+        let len =
+            u16::try_from(one.len()).map_err(|_| WireError("record over 65535 bytes".into()))?;
+        buf.extend_from_slice(&len.to_be_bytes());
+        buf.extend_from_slice(&one);
+    }
     Ok(buf)
 }
 
@@ -31,12 +37,25 @@ pub fn decode(data: &[u8]) -> Result<Vec<Record>, WireError> {
         return Err(WireError("bad magic".into()));
     }
     let count = u32::from_be_bytes([data[4], data[5], data[6], data[7]]) as usize;
-    let mut decoder = BinDecoder::new(&data[8..]);
-    let mut out = Vec::with_capacity(count.min(data.len() / 11));
+    let mut rest = &data[8..];
+    // Each record takes at least 13 bytes: never trust the count for the allocation.
+    let mut out = Vec::with_capacity(count.min(rest.len() / 13));
     for _ in 0..count {
+        let (len, tail) = rest
+            .split_first_chunk::<2>()
+            .ok_or_else(|| WireError("truncated".into()))?;
+        let len = u16::from_be_bytes(*len) as usize;
+        let bytes = tail
+            .get(..len)
+            .ok_or_else(|| WireError("truncated".into()))?;
+        let mut decoder = BinDecoder::new(bytes);
         out.push(Record::read(&mut decoder).map_err(|e| WireError(e.to_string()))?);
+        if !decoder.is_empty() {
+            return Err(WireError("record length mismatch".into()));
+        }
+        rest = &tail[len..];
     }
-    if !decoder.is_empty() {
+    if !rest.is_empty() {
         return Err(WireError("trailing bytes".into()));
     }
     Ok(out)
@@ -68,5 +87,16 @@ mod tests {
         assert_eq!(decode(&blob).unwrap(), records);
         assert!(decode(&blob[..blob.len() - 1]).is_err());
         assert!(decode(b"nope").is_err());
+        // Zones far larger than one DNS message.
+        let many: Vec<Record> = (0..5000u32)
+            .map(|i| {
+                Record::from_rdata(
+                    n(&format!("h{i}.example.com.")),
+                    300,
+                    RData::A(A::from(std::net::Ipv4Addr::from(i))),
+                )
+            })
+            .collect();
+        assert_eq!(decode(&encode(&many).unwrap()).unwrap(), many);
     }
 }

@@ -1,0 +1,258 @@
+//! The whole platform in-process for end-to-end tests: API, worker and nameserver on ports of
+//! their own (port 0), on the test's own database, with a Redis key prefix of its own.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use apex::Platform;
+use apex_core::config::Config;
+use apex_core::{auth, users};
+use apex_net::TsigKey;
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio::net::UdpSocket;
+
+/// The Redis every test shares unless it brings its own (`APEX_TEST_REDIS_URL` overrides).
+pub fn shared_redis() -> String {
+    std::env::var("APEX_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    ring_fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn ring_fill(b: &mut [u8]) {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .unwrap()
+        .read_exact(b)
+        .unwrap();
+}
+
+/// A config for a test: every listener on port 0, a fresh TSIG key and Redis prefix.
+pub fn test_config(redis_url: &str, reconcile_secs: u64) -> (Config, TsigKey) {
+    let mut c = Config::defaults();
+    let key_text = TsigKey::generate_text("apex-fleet");
+    c.redis_url = Some(SecretString::from(redis_url.to_string()));
+    c.redis_prefix = format!("test-{}:", random_hex(6));
+    c.http_listen = "127.0.0.1:0".parse().unwrap();
+    c.dns_listen = "127.0.0.1:0".parse().unwrap();
+    c.transfer_listen = "127.0.0.1:0".parse().unwrap();
+    c.tsig_key = Some(SecretString::from(key_text.clone()));
+    c.reconcile_interval = reconcile_secs;
+    (c, TsigKey::parse(&key_text).unwrap())
+}
+
+/// A running platform with an admin's API key.
+pub struct Env {
+    pub platform: Platform,
+    pub key: TsigKey,
+    pub token: String,
+    pub pool: PgPool,
+    pub http: reqwest::Client,
+    pub config: Config,
+}
+
+impl Env {
+    pub async fn start(pool: PgPool, config: Config, key: TsigKey) -> Self {
+        // Logs with RUST_LOG=info (shown for failing tests).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        let user = users::create_user(&pool, "admin@example.com", "a long admin password", true)
+            .await
+            .unwrap();
+        let token = auth::create_api_key(&pool, user, "e2e")
+            .await
+            .unwrap()
+            .token;
+        let platform = apex::start_all(&config, pool.clone()).await.unwrap();
+        Self {
+            platform,
+            key,
+            token,
+            pool,
+            http: reqwest::Client::new(),
+            config,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.platform.http, path)
+    }
+
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn create_domain(&self, name: &str) -> Value {
+        let (s, b) = self
+            .api(
+                reqwest::Method::POST,
+                "/api/v1/domains",
+                Some(json!({"name": name})),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        b
+    }
+
+    pub async fn add_record(&self, zone: &str, name: &str, rtype: &str, content: &str) -> Value {
+        let (s, b) = self
+            .api(
+                reqwest::Method::POST,
+                &format!("/api/v1/domains/{zone}/records"),
+                Some(json!({"name": name, "type": rtype, "ttl": 300, "content": content})),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        b
+    }
+
+    pub async fn query(&self, name: &str, rtype: RecordType) -> Message {
+        query(self.platform.dns, name, rtype).await
+    }
+
+    /// The time until the nameserver's answer for `name`/`rtype` satisfies `want`, or panics
+    /// after `limit`.
+    pub async fn wait_for<F: Fn(&Message) -> bool>(
+        &self,
+        name: &str,
+        rtype: RecordType,
+        limit: Duration,
+        want: F,
+    ) -> Duration {
+        let start = Instant::now();
+        loop {
+            let m = self.query(name, rtype).await;
+            if want(&m) {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < limit,
+                "no matching answer for {name} {rtype} within {limit:?}; last: {m}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// One UDP query.
+pub async fn query(server: SocketAddr, name: &str, rtype: RecordType) -> Message {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let id = u16::from_be_bytes(random_hex(2).as_bytes()[..2].try_into().unwrap());
+    let mut m = Message::new(id, MessageType::Query, OpCode::Query);
+    m.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
+    socket.send_to(&m.to_vec().unwrap(), server).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let (len, _) = tokio::time::timeout(Duration::from_secs(2), socket.recv_from(&mut buf))
+        .await
+        .expect("no DNS reply")
+        .unwrap();
+    Message::from_vec(&buf[..len]).unwrap()
+}
+
+/// The A addresses in an answer.
+pub fn a_records(m: &Message) -> Vec<String> {
+    let mut v: Vec<String> = m
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(a.0.to_string()),
+            _ => None,
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn rcode(m: &Message) -> ResponseCode {
+    m.metadata.response_code
+}
+
+/// A private redis-server on a free loopback port, for tests that stop and restart Redis.
+pub struct PrivateRedis {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut r = Self { port, child: None };
+        r.restart();
+        r
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server not installed (make test installs it)");
+        self.child = Some(child);
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: Redis disappears as it would in a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,144 @@
+//! End to end, as a user sees it: an API write reaches the nameserver, through Postgres, the
+//! Redis stream, the worker, NOTIFY, the catalog and AXFR with TSIG, all on real sockets.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Env, a_records, rcode, shared_redis, test_config};
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+use reqwest::Method;
+use serde_json::json;
+use sqlx::PgPool;
+
+/// The acceptance limit: an edit is served within 2 seconds of the API call.
+const LIMIT: Duration = Duration::from_secs(2);
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn an_edit_reaches_the_nameserver(pool: PgPool) {
+    // A reconciler that never runs during the test: the fast path (Redis, NOTIFY) must do it.
+    let (config, key) = test_config(&shared_redis(), 3600);
+    let env = Env::start(pool, config, key).await;
+
+    // Before anything: the nameserver knows nothing of the domain.
+    assert_eq!(
+        rcode(&env.query("www.example.com.", RecordType::A).await),
+        ResponseCode::Refused
+    );
+
+    let t = Instant::now();
+    env.create_domain("example.com").await;
+    let record = env.add_record("example.com", "www", "A", "192.0.2.1").await;
+    let api_done = t.elapsed();
+    let took = env
+        .wait_for("www.example.com.", RecordType::A, LIMIT, |m| {
+            a_records(m) == ["192.0.2.1"]
+        })
+        .await;
+    eprintln!("create domain + record: API {api_done:?}, served {took:?} after the API call");
+    let m = env.query("www.example.com.", RecordType::A).await;
+    assert!(m.metadata.authoritative);
+    assert_eq!(m.answers[0].ttl, 300);
+
+    // Changing the record changes the answer.
+    let id = record["record"]["id"].as_i64().unwrap();
+    let (s, b) = env
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/domains/example.com/records/{id}"),
+            Some(json!({"content": "192.0.2.2"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let serial = b["change"]["serial"].as_u64().unwrap();
+    let took = env
+        .wait_for("www.example.com.", RecordType::A, LIMIT, |m| {
+            a_records(m) == ["192.0.2.2"]
+        })
+        .await;
+    eprintln!("update: served {took:?} after the API call");
+    // The SOA served carries the serial the API returned.
+    let soa = env.query("example.com.", RecordType::SOA).await;
+    match &soa.answers[0].data {
+        hickory_proto::rr::RData::SOA(s) => assert_eq!(u64::from(s.serial), serial),
+        other => panic!("not a SOA: {other:?}"),
+    }
+    // The change is marked published.
+    let change_id = b["change"]["id"].as_i64().unwrap();
+    let (_, c) = env
+        .api(
+            Method::GET,
+            &format!("/api/v1/domains/example.com/changes/{change_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(c["state"], "published");
+
+    // A second record joins the RRset; deleting it leaves the first.
+    let second = env.add_record("example.com", "www", "A", "192.0.2.3").await;
+    env.wait_for("www.example.com.", RecordType::A, LIMIT, |m| {
+        a_records(m) == ["192.0.2.2", "192.0.2.3"]
+    })
+    .await;
+    let id2 = second["record"]["id"].as_i64().unwrap();
+    let (s, _) = env
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/domains/example.com/records/{id2}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    env.wait_for("www.example.com.", RecordType::A, LIMIT, |m| {
+        a_records(m) == ["192.0.2.2"]
+    })
+    .await;
+
+    // Deleting the domain removes it from the catalog: the nameserver stops answering.
+    let (s, b) = env
+        .api(Method::DELETE, "/api/v1/domains/example.com", None)
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let took = env
+        .wait_for("www.example.com.", RecordType::A, LIMIT, |m| {
+            rcode(m) == ResponseCode::Refused
+        })
+        .await;
+    eprintln!("delete domain: REFUSED {took:?} after the API call");
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn answers_follow_dns_rules(pool: PgPool) {
+    let (config, key) = test_config(&shared_redis(), 3600);
+    let env = Env::start(pool, config, key).await;
+    env.create_domain("example.org").await;
+    env.add_record("example.org", "www", "A", "192.0.2.10")
+        .await;
+    env.add_record("example.org", "alias", "CNAME", "www.example.org.")
+        .await;
+    env.add_record("example.org", "@", "MX", "10 mail.example.org.")
+        .await;
+    env.add_record("example.org", "@", "TXT", "v=spf1 -all")
+        .await;
+    env.wait_for("alias.example.org.", RecordType::A, LIMIT, |m| {
+        a_records(m) == ["192.0.2.10"]
+    })
+    .await;
+
+    // The CNAME and its target in one answer.
+    let m = env.query("alias.example.org.", RecordType::A).await;
+    assert_eq!(m.answers[0].record_type(), RecordType::CNAME);
+    // NXDOMAIN with the SOA in authority; NODATA likewise.
+    let m = env.query("nope.example.org.", RecordType::A).await;
+    assert_eq!(rcode(&m), ResponseCode::NXDomain);
+    assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
+    let m = env.query("www.example.org.", RecordType::AAAA).await;
+    assert_eq!((rcode(&m), m.answers.len()), (ResponseCode::NoError, 0));
+    assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
+    // The platform's apex NS set.
+    let m = env.query("example.org.", RecordType::NS).await;
+    assert_eq!(m.answers.len(), 2);
+    let m = env.query("example.org.", RecordType::MX).await;
+    assert_eq!(m.answers.len(), 1);
+}

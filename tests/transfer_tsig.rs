@@ -1,0 +1,131 @@
+//! The transfer server (hidden primary) with real tools: AXFR without the fleet key is
+//! refused; with it `dig -y` transfers the zone, across many TSIG-signed messages.
+
+mod common;
+
+use std::time::Duration;
+use tokio::process::Command;
+
+use apex_net::TsigKey;
+use apex_net::client::{ClientError, axfr};
+use common::{Env, shared_redis, test_config};
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, RecordType};
+use sqlx::PgPool;
+
+/// Runs dig without blocking the runtime the servers under test share.
+async fn dig(args: &[&str]) -> String {
+    let out = Command::new("dig")
+        .args(args)
+        .output()
+        .await
+        .expect("dig not installed (make test installs bind9-dnsutils)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The records dig printed, without TSIG pseudo-records.
+fn answer_lines(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty() && !l.contains("\tTSIG\t"))
+        .collect()
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn axfr_needs_the_fleet_key(pool: PgPool) {
+    let (config, key) = test_config(&shared_redis(), 1);
+    let env = Env::start(pool.clone(), config, key.clone()).await;
+    env.create_domain("big.example").await;
+    // 3,000 records: a transfer of many messages, each signed and chained.
+    sqlx::query(
+        "INSERT INTO records (domain_id, name, type, ttl, content)
+         SELECT d.id, 'h' || g || '.big.example.', 'A', 300, '10.0.' || (g / 256) || '.' || (g % 256)
+           FROM domains d, generate_series(1, 3000) g WHERE d.name = 'big.example'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE domains SET wanted_serial = wanted_serial + 1 WHERE name = 'big.example'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    env.wait_for(
+        "h3000.big.example.",
+        RecordType::A,
+        Duration::from_secs(5),
+        |m| !m.answers.is_empty(),
+    )
+    .await;
+
+    let port = env.platform.transfer.port().to_string();
+    let server = format!("@{}", env.platform.transfer.ip());
+    let zone = Name::from_ascii("big.example.").unwrap();
+
+    // Without a key: refused, by dig and by our own client.
+    let out = dig(&[&server, "-p", &port, "big.example", "AXFR"]).await;
+    assert!(
+        out.contains("Transfer failed") && answer_lines(&out).is_empty(),
+        "{out}"
+    );
+    match axfr(env.platform.transfer, &zone, None, Duration::from_secs(5)).await {
+        Err(ClientError::Rcode(ResponseCode::Refused)) => {}
+        other => panic!("unsigned AXFR should be refused, got {other:?}"),
+    }
+
+    // With a key of the same name but another secret: refused too.
+    let wrong = TsigKey::parse(&TsigKey::generate_text("apex-fleet")).unwrap();
+    let out = dig(&[
+        &server,
+        "-p",
+        &port,
+        "big.example",
+        "AXFR",
+        "-y",
+        &wrong.dig_arg(),
+    ])
+    .await;
+    assert!(
+        answer_lines(&out).is_empty() && out.contains("BADSIG"),
+        "{out}"
+    );
+
+    // With the fleet key: the whole zone, SOA at both ends, every message's TSIG verified by dig.
+    let out = dig(&[
+        &server,
+        "-p",
+        &port,
+        "big.example",
+        "AXFR",
+        "-y",
+        &key.dig_arg(),
+    ])
+    .await;
+    let lines = answer_lines(&out);
+    let records = &lines;
+    // SOA + 2 NS + 3,000 A + closing SOA
+    assert_eq!(records.len(), 3004, "{out}");
+    assert!(records[0].contains("SOA") && records[3003].contains("SOA"));
+    let messages = out
+        .lines()
+        .find(|l| l.starts_with(";; XFR size"))
+        .unwrap_or_default();
+    eprintln!("dig: {messages}");
+    assert!(!out.contains("tsig verify failure"), "{out}");
+
+    // Our own client verifies the chain the same way.
+    let got = axfr(
+        env.platform.transfer,
+        &zone,
+        Some(&key),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(got.len(), 3003);
+
+    // SOA queries are answered to anyone; other queries are refused on the transfer port.
+    let soa = dig(&[&server, "-p", &port, "big.example", "SOA", "+short"]).await;
+    assert!(soa.contains("hostmaster.apex.test."), "{soa}");
+    let a = dig(&[&server, "-p", &port, "h1.big.example", "A"]).await;
+    assert!(a.contains("status: REFUSED"), "{a}");
+}
