@@ -58,6 +58,14 @@ enum Admin {
         #[arg(long)]
         admin: bool,
     },
+    /// On first start (no users yet): create an administrator with a random password and an
+    /// API key, and print them as `email=…`, `password=…`, `api_key=…` lines. Prints nothing
+    /// when users exist.
+    Bootstrap {
+        /// The administrator's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
     /// Create an API key for a user and print it (it is shown only this once).
     CreateApiKey {
         /// The user's e-mail address.
@@ -159,6 +167,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 "user {id} created: {email}{}",
                 if admin { " (administrator)" } else { "" }
             );
+        }
+        Command::Admin(Admin::Bootstrap { email }) => {
+            if users::any_user(&pool).await? {
+                return Ok(());
+            }
+            let password = auth::random_password()?;
+            let user = users::create_user(&pool, &email, &password, true).await?;
+            let key = auth::create_api_key(&pool, user, "first start").await?;
+            println!("email={email}\npassword={password}\napi_key={}", key.token);
         }
         Command::Admin(Admin::CreateApiKey { email, name }) => {
             let user = users::find_by_email(&pool, &email).await?;

@@ -1,6 +1,9 @@
 //! End to end, as a user sees it: an API write reaches the nameserver, through Postgres, the
 //! Redis stream, the worker, NOTIFY, the catalog and AXFR with TSIG, all on real sockets.
 
+// Test helpers panic on the unexpected, like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

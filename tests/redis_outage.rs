@@ -1,6 +1,9 @@
 //! Postgres is the truth: writes made while Redis is down are published all the same (by the
 //! reconciler), none is lost, and the fast path comes back with Redis.
 
+// Test helpers panic on the unexpected, like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -1,6 +1,9 @@
 //! The transfer server (hidden primary) with real tools: AXFR without the fleet key is
 //! refused; with it `dig -y` transfers the zone, across many TSIG-signed messages.
 
+// Test helpers panic on the unexpected, like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -1,5 +1,8 @@
 //! API v1 through the router, without TCP, each test on its own database.
 
+// Test helpers panic on the unexpected, like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use apex_api::{AppState, app};

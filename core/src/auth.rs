@@ -68,6 +68,16 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], CoreError> {
     Ok(buf)
 }
 
+/// A random password of 24 letters and digits (about 140 bits), for generated accounts.
+pub fn random_password() -> Result<String, CoreError> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let bytes = random_bytes::<24>()?;
+    Ok(bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect())
+}
+
 /// SHA-256 of an API token.
 pub fn token_hash(token: &str) -> Vec<u8> {
     digest(&SHA256, token.as_bytes()).as_ref().to_vec()
@@ -166,6 +176,14 @@ mod tests {
                 .unwrap()
         );
         assert!(!verify_password("wrong".into(), h).await.unwrap());
+    }
+
+    #[test]
+    fn random_passwords() {
+        let a = random_password().unwrap();
+        assert_eq!(a.len(), 24);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, random_password().unwrap());
     }
 
     #[test]

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make test`: every test, against a real Postgres, a real Redis and real DNS tools.
+#
+# Uses the Postgres and Redis already running on 127.0.0.1 (5432 with trust auth, 6379) when
+# they answer; otherwise starts private ones under .apex/test/ and stops them afterwards.
+# Installs what the tests need (dig, redis-server, Postgres) with apt-get when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+state=${APEX_STATE_DIR:-$PWD/.apex}/test
+mkdir -p "$state"
+
+command -v cargo >/dev/null || die "cargo is needed: install Rust from https://rustup.rs"
+# dig for the transfer tests, redis-server for the Redis-outage test, pg_isready to probe.
+ensure_packages dig:bind9-dnsutils redis-server:redis-server redis-cli:redis-tools pg_isready:postgresql-client
+
+private_pg="" private_redis=""
+cleanup() {
+  if [[ -n $private_redis ]]; then stop_private_redis "$state"; fi
+  if [[ -n $private_pg ]]; then stop_private_postgres "$state"; fi
+  return 0
+}
+trap cleanup EXIT
+
+# Each #[sqlx::test] creates its own database through this URL.
+if [[ -n ${APEX_TEST_DATABASE_URL:-} ]]; then
+  DATABASE_URL=$APEX_TEST_DATABASE_URL
+elif pg_isready -q -h 127.0.0.1 -p 5432 && psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SELECT 1' >/dev/null 2>&1; then
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres
+else
+  DATABASE_URL=$(start_private_postgres "$state" postgres)
+  private_pg=1
+fi
+if [[ -n ${APEX_TEST_REDIS_URL:-} ]]; then
+  :
+elif [[ $(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null) == PONG ]]; then
+  APEX_TEST_REDIS_URL=redis://127.0.0.1:6379
+else
+  APEX_TEST_REDIS_URL=$(start_private_redis "$state")
+  private_redis=1
+fi
+export DATABASE_URL APEX_TEST_REDIS_URL
+# Builds use the committed offline query data (.sqlx/): a query without it fails the build.
+export SQLX_OFFLINE=true
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy --all-targets (warnings are errors)"
+cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
+log "cargo test (Postgres: ${DATABASE_URL%%\?*}, Redis: $APEX_TEST_REDIS_URL)"
+cargo test --workspace --locked "$@"
