@@ -41,11 +41,14 @@ CREATE TABLE domains (
     -- Serial of the newest stored zone version; NULL until the first publish.
     published_serial bigint      CHECK (published_serial BETWEEN 0 AND 4294967295),
     published_at     timestamptz,
+    -- The serial the fleet was last sent NOTIFY for; the reconciler repeats a lost one.
+    notified_serial  bigint,
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now()
 );
 -- The reconciler's question: which zones are behind?
-CREATE INDEX domains_unpublished ON domains (id) WHERE published_serial IS DISTINCT FROM wanted_serial;
+CREATE INDEX domains_unpublished ON domains (id)
+    WHERE published_serial IS DISTINCT FROM wanted_serial OR notified_serial IS DISTINCT FROM published_serial;
 
 CREATE TYPE domain_role AS ENUM ('read', 'write', 'admin', 'owner');
 
@@ -69,9 +72,10 @@ CREATE TABLE records (
     content    text        NOT NULL,
     comment    text,
     created_at timestamptz NOT NULL DEFAULT now(),
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT records_unique UNIQUE (domain_id, name, type, content)
+    updated_at timestamptz NOT NULL DEFAULT now()
 );
+-- No record twice. On a hash of the content: long TXT data would not fit a btree entry.
+CREATE UNIQUE INDEX records_unique ON records (domain_id, name, type, md5(content));
 
 -- Every change, kept after its domain is deleted (domain_id set NULL, zone name kept).
 CREATE TABLE changes (

@@ -32,6 +32,15 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# A directory for unix sockets: inside DIR unless that path is too long for a socket address
+# (about 107 bytes), else a short one under /tmp named after DIR.
+socket_dir() {
+  local dir=$1/run
+  if ((${#dir} > 80)); then dir="/tmp/apex-$(echo "$1" | sha256sum | cut -c1-12)"; fi
+  mkdir -p "$dir"
+  echo "$dir"
+}
+
 # The directory holding Postgres's own binaries (initdb, pg_ctl), newest version first.
 pg_bindir() {
   local d
@@ -64,8 +73,8 @@ start_private_postgres() {
     local alt="/var/tmp/apex-$(echo "$dir" | sha256sum | cut -c1-12)"
     mkdir -p "$alt"; dir=$alt
   fi
-  run="$dir/run"
-  mkdir -p "$dir/pg" "$run"
+  run=$(socket_dir "$dir")
+  mkdir -p "$dir/pg"
   [[ -n $prefix ]] && chown postgres:postgres "$dir/pg" "$run"
   if [[ ! -f $dir/pg/PG_VERSION ]]; then
     log "creating a private Postgres cluster in $dir/pg"
@@ -100,7 +109,8 @@ start_private_redis() {
   local dir=$1
   ensure_packages redis-server:redis-server
   mkdir -p "$dir/redis"
-  local sock="$dir/redis/redis.sock"
+  local sock
+  sock="$(socket_dir "$dir")/redis.sock"
   if ! redis-cli -s "$sock" ping >/dev/null 2>&1; then
     log "starting private Redis (socket $sock)"
     redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --dir "$dir/redis" \
@@ -114,6 +124,7 @@ start_private_redis() {
 
 # stop_private_redis DIR
 stop_private_redis() {
-  local sock="$1/redis/redis.sock"
+  local sock
+  sock="$(socket_dir "$1")/redis.sock"
   if [[ -S $sock ]]; then redis-cli -s "$sock" shutdown nosave >/dev/null 2>&1 || true; fi
 }

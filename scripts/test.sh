@@ -2,7 +2,7 @@
 # `make test`: every test, against a real Postgres, a real Redis and real DNS tools.
 #
 # Uses the Postgres and Redis already running on 127.0.0.1 (5432 with trust auth, 6379) when
-# they answer; otherwise starts private ones under .apex/test/ and stops them afterwards.
+# they answer (a Postgres that wants a password does not count: psql -w never prompts); otherwise starts private ones under .apex/test/ and stops them afterwards.
 # Installs what the tests need (dig, redis-server, Postgres) with apt-get when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,8 @@ trap cleanup EXIT
 # Each #[sqlx::test] creates its own database through this URL.
 if [[ -n ${APEX_TEST_DATABASE_URL:-} ]]; then
   DATABASE_URL=$APEX_TEST_DATABASE_URL
-elif pg_isready -q -h 127.0.0.1 -p 5432 && psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SELECT 1' >/dev/null 2>&1; then
+elif pg_isready -q -h 127.0.0.1 -p 5432 \
+    && PGCONNECT_TIMEOUT=3 psql -w -h 127.0.0.1 -U postgres -d postgres -tAc 'SELECT 1' >/dev/null 2>&1; then
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres
 else
   DATABASE_URL=$(start_private_postgres "$state" postgres)

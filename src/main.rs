@@ -169,13 +169,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
         }
         Command::Admin(Admin::Bootstrap { email }) => {
-            if users::any_user(&pool).await? {
-                return Ok(());
+            if let Some((password, api_key)) = users::bootstrap_admin(&pool, &email).await? {
+                println!("email={email}\npassword={password}\napi_key={api_key}");
             }
-            let password = auth::random_password()?;
-            let user = users::create_user(&pool, &email, &password, true).await?;
-            let key = auth::create_api_key(&pool, user, "first start").await?;
-            println!("email={email}\npassword={password}\napi_key={}", key.token);
         }
         Command::Admin(Admin::CreateApiKey { email, name }) => {
             let user = users::find_by_email(&pool, &email).await?;

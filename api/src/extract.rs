@@ -60,36 +60,63 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
                 detail: e.body_text(),
                 pointer: None,
             })?;
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de)
-            .map(JsonBody)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                if inner.is_syntax() || inner.is_eof() {
-                    ApiError::BadBody {
-                        detail: format!("body is not valid JSON: {inner}"),
-                        pointer: None,
-                    }
-                } else {
-                    let pointer = if path == "." {
-                        String::new()
-                    } else {
-                        format!("/{}", path.replace('.', "/"))
-                    };
-                    ApiError::BadBody {
-                        detail: if pointer.is_empty() {
-                            inner.to_string()
-                        } else {
-                            format!("{}: {inner}", &pointer[1..])
-                        },
-                        pointer: Some(if pointer.is_empty() {
-                            "/".into()
-                        } else {
-                            pointer
-                        }),
-                    }
-                }
-            })
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(body_error)?;
+        de.end().map_err(|e| ApiError::BadBody {
+            detail: format!("body is not valid JSON: {e}"),
+            pointer: None,
+        })?;
+        Ok(JsonBody(value))
+    }
+}
+
+/// Turns a deserialisation error into a problem naming the field as a JSON pointer.
+fn body_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in e.path().iter() {
+        match segment {
+            Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+            Segment::Map { key } => {
+                pointer.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1")))
+            }
+            Segment::Enum { variant } => pointer.push_str(&format!("/{variant}")),
+            Segment::Unknown => {}
+        }
+    }
+    let inner = e.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return ApiError::BadBody {
+            detail: format!("body is not valid JSON: {inner}"),
+            pointer: None,
+        };
+    }
+    let message = inner.to_string();
+    // serde names a missing or unknown field in its message, not in the path.
+    for prefix in ["missing field `", "unknown field `"] {
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some((field, _)) = rest.split_once('`')
+        {
+            pointer.push('/');
+            pointer.push_str(field);
+        }
+    }
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_string();
+    let detail = if pointer.is_empty() {
+        message
+    } else {
+        format!("{}: {message}", &pointer[1..])
+    };
+    ApiError::BadBody {
+        detail,
+        pointer: Some(if pointer.is_empty() {
+            "/".into()
+        } else {
+            pointer
+        }),
     }
 }

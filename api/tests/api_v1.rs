@@ -423,8 +423,10 @@ async fn bad_input_changes_nothing(pool: PgPool) {
             "nope.example",
         ),
     ];
+    let big = "x".repeat(5000);
     for (uri, body, want, pointer, fragment) in cases {
-        let (s, b, c) = api.call("POST", uri, Some(body)).await;
+        let body = body.replace("BIG", &big);
+        let (s, b, c) = api.call("POST", uri, Some(&body)).await;
         assert_problem(s, &b, &c, want, pointer);
         assert!(
             b["detail"].as_str().unwrap().contains(fragment),
@@ -488,6 +490,68 @@ async fn other_peoples_domains(pool: PgPool) {
         .call_as(&bob_key, "DELETE", "/api/v1/domains/example.com", None)
         .await;
     assert_problem(s, &b, &c, StatusCode::FORBIDDEN, None);
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn nobody_takes_names_inside_another_accounts_zone(pool: PgPool) {
+    let api = setup(pool.clone()).await;
+    api.post("/api/v1/domains", json!({"name": "example.com"}))
+        .await;
+    let bob = users::create_user(&pool, "bob@example.com", "another long password", false)
+        .await
+        .unwrap();
+    let bob_key = auth::create_api_key(&pool, bob, "bob").await.unwrap().token;
+    let create = |name: &str| json!({"name": name}).to_string();
+    // Below and above someone else's zone: refused, and nothing is created.
+    for name in ["sub.example.com", "deep.sub.example.com"] {
+        let (s, b, c) = api
+            .call_as(&bob_key, "POST", "/api/v1/domains", Some(&create(name)))
+            .await;
+        assert_problem(s, &b, &c, StatusCode::CONFLICT, Some("/name"));
+    }
+    let (s, _, _) = api
+        .call_as(
+            &bob_key,
+            "POST",
+            "/api/v1/domains",
+            Some(&create("other.org")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, b, c) = api
+        .call("POST", "/api/v1/domains", Some(&create("x.other.org")))
+        .await;
+    assert_problem(s, &b, &c, StatusCode::CONFLICT, Some("/name"));
+    // Names that only look alike are no overlap.
+    let (s, _, _) = api
+        .call_as(
+            &bob_key,
+            "POST",
+            "/api/v1/domains",
+            Some(&create("notexample.com")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // The owner may nest zones of their own.
+    let (s, b, _) = api
+        .call("POST", "/api/v1/domains", Some(&create("dev.example.com")))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    // The zone holding the platform's nameserver names is not for customers.
+    let (s, b, c) = api
+        .call_as(
+            &bob_key,
+            "POST",
+            "/api/v1/domains",
+            Some(&create("apex.test")),
+        )
+        .await;
+    assert_problem(s, &b, &c, StatusCode::UNPROCESSABLE_ENTITY, Some("/name"));
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM domains")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 4);
 }
 
 #[sqlx::test(migrator = "apex_core::db::MIGRATOR")]

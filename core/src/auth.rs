@@ -9,7 +9,7 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use ring::digest::{SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
-use sqlx::PgPool;
+use sqlx::{PgExecutor, PgPool};
 
 use crate::CoreError;
 use crate::ids::{ApiKeyId, UserId};
@@ -110,7 +110,7 @@ pub async fn verify_password(password: String, stored: String) -> Result<bool, C
 
 /// Creates an API key for `user` and returns its token, which is not stored.
 pub async fn create_api_key(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     user: UserId,
     name: &str,
 ) -> Result<NewApiKey, CoreError> {
@@ -131,7 +131,7 @@ pub async fn create_api_key(
         prefix,
         token_hash(&token),
     )
-    .fetch_one(pool)
+    .fetch_one(db)
     .await?;
     Ok(NewApiKey { id, token, prefix })
 }
@@ -154,6 +154,14 @@ pub async fn authenticate_api_key(pool: &PgPool, token: &str) -> Result<Actor, C
     .fetch_optional(pool)
     .await?
     .ok_or(CoreError::Unauthenticated)?;
+    // Coarse on purpose: one write per key per minute at most, not one per request.
+    sqlx::query!(
+        "UPDATE api_keys SET last_used_at = now()
+          WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+        row.key_id.0
+    )
+    .execute(pool)
+    .await?;
     Ok(Actor {
         user_id: row.user_id,
         api_key_id: Some(row.key_id),

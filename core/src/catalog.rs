@@ -59,10 +59,11 @@ pub async fn serials(pool: &PgPool) -> Result<(u32, Option<u32>), CoreError> {
     ))
 }
 
-/// Records that the fleet was notified of `serial`.
+/// Records that the fleet was notified of `serial`, unless the catalog has moved on since
+/// (then the newer serial still awaits its announcement).
 pub async fn mark_notified(pool: &PgPool, serial: u32) -> Result<(), CoreError> {
     sqlx::query!(
-        "UPDATE catalog_state SET notified_serial = $1",
+        "UPDATE catalog_state SET notified_serial = $1 WHERE serial = $1",
         serial_to_db(serial)
     )
     .execute(pool)

@@ -271,6 +271,20 @@ impl Config {
         if self.ttl_min > self.ttl_max {
             return Err(err("APEX_TTL_MIN", "is above APEX_TTL_MAX"));
         }
+        // TTLs and SOA timers are 31-bit values on the wire (RFC 2181 section 8).
+        for (var, value) in [
+            ("APEX_TTL_MAX", self.ttl_max),
+            ("APEX_SOA_REFRESH", self.soa_refresh),
+            ("APEX_SOA_RETRY", self.soa_retry),
+            ("APEX_SOA_EXPIRE", self.soa_expire),
+            ("APEX_SOA_MINIMUM", self.soa_minimum),
+            ("APEX_SOA_TTL", self.soa_ttl),
+            ("APEX_NS_TTL", self.ns_ttl),
+        ] {
+            if value > 2_147_483_647 {
+                return Err(err(var, "must be at most 2147483647 seconds"));
+            }
+        }
         Ok(Platform {
             soa: SoaParams {
                 mname: hosts[0].clone(),
@@ -363,6 +377,11 @@ mod tests {
                     "APEX_TSIG_KEY",
                     "APEX_NOTIFY"
                 ]
+            );
+            jail.set_env("APEX_SOA_EXPIRE", "3000000000");
+            assert_eq!(
+                Config::load(None).unwrap().platform().unwrap_err().var,
+                "APEX_SOA_EXPIRE"
             );
             jail.set_env("APEX_HTTP_LISTEN", "nowhere");
             assert_eq!(Config::load(None).unwrap_err().var, "APEX_HTTP_LISTEN");

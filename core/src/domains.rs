@@ -171,6 +171,42 @@ fn catalog_id() -> Result<String, CoreError> {
     Ok(hex::encode(b))
 }
 
+/// Zones may nest (a customer giving `dev.example.com` a zone of its own), but only for someone
+/// who administers the zone nested into or under: the fleet answers from the most specific
+/// zone it has, so otherwise anyone could take over names inside another customer's zone.
+/// Creations are serialised by an advisory lock so two cannot race past this check.
+async fn check_overlap(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: &Actor,
+    zone: &ZoneName,
+) -> Result<(), CoreError> {
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('apex.domains.create'))")
+        .execute(&mut **tx)
+        .await?;
+    let overlapping = sqlx::query!(
+        r#"SELECT d.name, m.role AS "role: Role"
+             FROM domains d LEFT JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $2
+            WHERE right($1, length(d.name) + 1) = '.' || d.name
+               OR right(d.name, length($1) + 1) = '.' || $1"#,
+        zone.as_text(),
+        actor.user_id.0,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    if actor.is_admin {
+        return Ok(());
+    }
+    match overlapping.iter().find(|o| o.role < Some(Role::Admin)) {
+        None => Ok(()),
+        Some(_) => Err(CoreError::conflict(
+            "name",
+            format!(
+                "{zone} lies inside or above a zone of another account; ask its administrators to create it"
+            ),
+        )),
+    }
+}
+
 /// Creates a domain owned by the actor. It reaches the fleet once the worker publishes it.
 pub async fn create(
     core: &Core,
@@ -184,8 +220,22 @@ pub async fn create(
             "this name is reserved for the platform's catalog zone",
         ));
     }
+    if !actor.is_admin
+        && core
+            .platform
+            .apex_ns
+            .hosts
+            .iter()
+            .any(|ns| zone.contains(ns))
+    {
+        return Err(CoreError::invalid(
+            "name",
+            "this zone would hold the platform's own nameserver names; only administrators may create it",
+        ));
+    }
     let serial = serial::next(None, SerialPolicy::DateCounter, Utc::now());
     let mut tx = core.pool.begin().await?;
+    check_overlap(&mut tx, actor, &zone).await?;
     let id = sqlx::query_scalar!(
         r#"INSERT INTO domains (name, catalog_id, wanted_serial) VALUES ($1, $2, $3)
            RETURNING id AS "id: DomainId""#,
@@ -226,7 +276,7 @@ pub async fn create(
     let domain = load(&mut *tx, actor, &zone.as_text(), Action::Read).await?;
     tx.commit().await?;
     tracing::info!(zone.name = %zone, change.id = %change.id, "domain created");
-    core.queue.zone_changed(id).await;
+    core.queue.zone_changed(id);
     Ok((domain.view(core), change))
 }
 
@@ -288,7 +338,7 @@ pub async fn delete(core: &Core, actor: &Actor, name: &str) -> Result<Change, Co
     tx.commit().await?;
     tracing::info!(zone.name = %zone, change.id = %change.id, "domain deleted");
     if was_published {
-        core.queue.catalog_changed().await;
+        core.queue.catalog_changed();
     }
     Ok(change)
 }

@@ -1,11 +1,13 @@
 //! Wake-ups for the workers, on a Redis stream.
 //!
 //! Postgres holds the intent (a zone's wanted serial ahead of its published one); the stream
-//! only says "look at this zone now". So signalling never fails a write: if Redis is down the
-//! message is dropped with a warning and the reconciler finds the zone on its next pass.
+//! only says "look at this zone now". So signalling never fails or slows a write: it runs in
+//! the background, and if Redis is down the message is dropped with a warning (and for a few
+//! seconds after a failure, without even trying) and the reconciler finds the zone on its next
+//! pass.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
@@ -15,6 +17,10 @@ use crate::ids::DomainId;
 
 /// Most entries kept in the stream (approximate trim); old entries are long consumed.
 const STREAM_MAXLEN: usize = 100_000;
+
+/// After a failed signal, later ones are skipped for this long instead of each waiting for
+/// Redis to time out.
+const BACK_OFF: Duration = Duration::from_secs(2);
 
 /// A job for the workers. Each is idempotent and keyed by what it works on, so running it
 /// twice, or after a crash, is safe.
@@ -50,6 +56,7 @@ impl Job {
 pub struct Queue {
     client: Option<redis::Client>,
     conn: Arc<Mutex<Option<ConnectionManager>>>,
+    failed_at: Arc<std::sync::Mutex<Option<Instant>>>,
     /// The stream key.
     pub stream: String,
     /// The consumer group of the workers.
@@ -63,6 +70,7 @@ impl Queue {
         Ok(Self {
             client: Some(redis::Client::open(url)?),
             conn: Arc::new(Mutex::new(None)),
+            failed_at: Arc::default(),
             stream: format!("{prefix}jobs"),
             group: "workers".to_string(),
         })
@@ -73,6 +81,7 @@ impl Queue {
         Self {
             client: None,
             conn: Arc::new(Mutex::new(None)),
+            failed_at: Arc::default(),
             stream: "disabled".into(),
             group: "workers".into(),
         }
@@ -109,44 +118,72 @@ impl Queue {
         *self.conn.lock().await = None;
     }
 
-    /// Adds a job; a failure is logged, never returned.
-    pub async fn push(&self, job: Job) {
+    fn backing_off(&self) -> bool {
+        self.failed_at
+            .lock()
+            .map(|t| t.is_some_and(|at| at.elapsed() < BACK_OFF))
+            .unwrap_or(false)
+    }
+
+    fn set_failed(&self, failed: bool) {
+        if let Ok(mut t) = self.failed_at.lock() {
+            *t = failed.then(Instant::now);
+        }
+    }
+
+    async fn xadd(&self, job: &Job) -> Result<(), redis::RedisError> {
+        let payload = serde_json::to_string(job).map_err(|e| {
+            redis::RedisError::from((redis::ErrorKind::Client, "encode", e.to_string()))
+        })?;
+        let mut conn = self.connection().await?;
+        let cmd = redis::cmd("XADD")
+            .arg(&self.stream)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(STREAM_MAXLEN)
+            .arg("*")
+            .arg("job")
+            .arg(payload)
+            .to_owned();
+        tokio::time::timeout(Duration::from_secs(2), cmd.query_async::<String>(&mut conn))
+            .await
+            .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "XADD timed out")))??;
+        Ok(())
+    }
+
+    /// Adds a job in the background; a failure is logged, never returned.
+    pub fn push(&self, job: Job) {
         if self.client.is_none() {
             return;
         }
-        let result = async {
-            let payload = serde_json::to_string(&job).map_err(|e| {
-                redis::RedisError::from((redis::ErrorKind::Client, "encode", e.to_string()))
-            })?;
-            let mut conn = self.connection().await?;
-            let cmd = redis::cmd("XADD")
-                .arg(&self.stream)
-                .arg("MAXLEN")
-                .arg("~")
-                .arg(STREAM_MAXLEN)
-                .arg("*")
-                .arg("job")
-                .arg(payload)
-                .to_owned();
-            tokio::time::timeout(Duration::from_secs(2), cmd.query_async::<String>(&mut conn))
-                .await
-                .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "XADD timed out")))?
+        if self.backing_off() {
+            tracing::debug!(
+                job = job.name(),
+                "Redis recently unreachable; leaving this to the reconciler"
+            );
+            return;
         }
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(job = job.name(), error = %e, "could not signal the workers; the reconciler will pick this up");
-            self.reset().await;
-        }
+        let queue = self.clone();
+        tokio::spawn(async move {
+            match queue.xadd(&job).await {
+                Ok(()) => queue.set_failed(false),
+                Err(e) => {
+                    tracing::warn!(job = job.name(), error = %e, "could not signal the workers; the reconciler will pick this up");
+                    queue.set_failed(true);
+                    queue.reset().await;
+                }
+            }
+        });
     }
 
     /// Tells the workers a zone changed.
-    pub async fn zone_changed(&self, domain_id: DomainId) {
-        self.push(Job::PublishZone { v: 1, domain_id }).await;
+    pub fn zone_changed(&self, domain_id: DomainId) {
+        self.push(Job::PublishZone { v: 1, domain_id });
     }
 
     /// Tells the workers the catalog changed.
-    pub async fn catalog_changed(&self) {
-        self.push(Job::NotifyCatalog { v: 1 }).await;
+    pub fn catalog_changed(&self) {
+        self.push(Job::NotifyCatalog { v: 1 });
     }
 
     /// Is Redis reachable? (For `/readyz`.)
@@ -163,6 +200,7 @@ impl Queue {
         if !ok {
             self.reset().await;
         }
+        self.set_failed(!ok);
         ok
     }
 }

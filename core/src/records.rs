@@ -2,7 +2,8 @@
 //! written; the rules between records at one name are checked under the domain's row lock.
 //!
 //! TTL is a property of the RRset (RFC 2181 section 5.2): writing a record with a TTL gives
-//! its whole RRset that TTL, and the change shows the siblings it touched.
+//! its whole RRset that TTL, and the change shows the siblings it touched. A record written
+//! without one takes its RRset's TTL, or [`DEFAULT_TTL`] for a new RRset.
 
 use apex_zone::content::{self, parse_type};
 use apex_zone::name::{RecordName, ZoneName};
@@ -19,7 +20,7 @@ use crate::domains::{self, Domain};
 use crate::ids::{DomainId, RecordId};
 use crate::{Core, CoreError};
 
-/// Default TTL when a record is written without one.
+/// TTL of a new RRset written without one (kept within the configured bounds).
 pub const DEFAULT_TTL: i64 = 3600;
 
 /// A record as the API takes it.
@@ -31,7 +32,7 @@ pub struct RecordInput {
     /// Type: `A`, `AAAA`, `CNAME`, `MX`, `NS`, `TXT`.
     #[serde(rename = "type")]
     pub rtype: String,
-    /// Seconds; 3600 when left out.
+    /// Seconds; left out: the RRset's TTL, or 3600 for a new RRset.
     pub ttl: Option<i64>,
     /// Content in zone-file presentation form; names must end with a dot.
     pub content: String,
@@ -81,7 +82,8 @@ pub struct RecordView {
 struct Parsed {
     name: RecordName,
     rtype: RecordType,
-    ttl: Ttl,
+    /// As given; `None` takes the RRset's.
+    ttl: Option<Ttl>,
     content: String,
     comment: Option<String>,
 }
@@ -89,8 +91,10 @@ struct Parsed {
 fn parse(core: &Core, zone: &ZoneName, input: &RecordInput) -> Result<Parsed, CoreError> {
     let name = RecordName::parse(&input.name, zone).map_err(|e| CoreError::invalid("name", e))?;
     let rtype = parse_type(&input.rtype).map_err(|e| CoreError::invalid("type", e))?;
-    let ttl = Ttl::new(input.ttl.unwrap_or(DEFAULT_TTL), core.platform.ttl)
-        .map_err(|e| CoreError::invalid("ttl", e))?;
+    let ttl = input
+        .ttl
+        .map(|t| Ttl::new(t, core.platform.ttl).map_err(|e| CoreError::invalid("ttl", e)))
+        .transpose()?;
     let rdata: RData = content::parse(rtype, &input.content, None)
         .map_err(|e| CoreError::invalid("content", e))?;
     let comment = input
@@ -197,14 +201,48 @@ async fn check_rules(
     })
 }
 
-/// Gives the RRset of `p` the TTL of `p`; returns the sibling records before and after.
-async fn align_rrset_ttl(
+/// The TTL a record gets: as given, else its RRset's, else `fallback`, else [`DEFAULT_TTL`]
+/// (brought within the configured bounds).
+async fn settle_ttl(
+    core: &Core,
     tx: &mut Transaction<'_, Postgres>,
     domain: &Domain,
     p: &Parsed,
     except: Option<RecordId>,
+    fallback: Option<u32>,
+) -> Result<Ttl, CoreError> {
+    if let Some(ttl) = p.ttl {
+        return Ok(ttl);
+    }
+    let rrset = sqlx::query_scalar!(
+        "SELECT ttl FROM records WHERE domain_id = $1 AND name = $2 AND type = $3
+            AND ($4::bigint IS NULL OR id <> $4) LIMIT 1",
+        domain.id.0,
+        p.name.to_fqdn(),
+        p.rtype.to_string(),
+        except.map(|e| e.0),
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    let bounds = core.platform.ttl;
+    let value = rrset
+        .map(i64::from)
+        .or(fallback.map(i64::from))
+        .unwrap_or(DEFAULT_TTL)
+        .clamp(i64::from(bounds.min), i64::from(bounds.max));
+    Ttl::new(value, bounds).map_err(|e| CoreError::invalid("ttl", e))
+}
+
+/// Gives the RRset of `p` the TTL `ttl`; returns the sibling records before and after.
+async fn align_rrset_ttl(
+    tx: &mut Transaction<'_, Postgres>,
+    domain: &Domain,
+    p: &Parsed,
+    ttl: Ttl,
+    except: Option<RecordId>,
 ) -> Result<(Vec<RecordView>, Vec<RecordView>), CoreError> {
-    let ttl = p.ttl.get() as i32;
+    let new_ttl = ttl;
+    let ttl = i32::try_from(ttl.get()).unwrap_or(i32::MAX);
     let before = sqlx::query_as!(
         Row,
         r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment FROM records
@@ -234,7 +272,7 @@ async fn align_rrset_ttl(
         .iter()
         .cloned()
         .map(|mut r| {
-            r.ttl = p.ttl.get();
+            r.ttl = new_ttl.get();
             r
         })
         .collect();
@@ -249,7 +287,7 @@ async fn finish(
 ) -> Result<Change, CoreError> {
     tx.commit().await?;
     tracing::info!(zone.name = %domain.zone, change.id = %change.id, action = %change.action, "records changed");
-    core.queue.zone_changed(domain.id).await;
+    core.queue.zone_changed(domain.id);
     Ok(change)
 }
 
@@ -264,7 +302,8 @@ pub async fn create(
     let domain = domains::lock(&mut tx, actor, zone, Action::EditRecords).await?;
     let p = parse(core, &domain.zone, input)?;
     check_rules(&mut tx, &domain, &p, None).await?;
-    let (mut before, mut after) = align_rrset_ttl(&mut tx, &domain, &p, None).await?;
+    let ttl = settle_ttl(core, &mut tx, &domain, &p, None, None).await?;
+    let (mut before, mut after) = align_rrset_ttl(&mut tx, &domain, &p, ttl, None).await?;
     let row = sqlx::query_as!(
         Row,
         r#"INSERT INTO records (domain_id, name, type, ttl, content, comment) VALUES ($1, $2, $3, $4, $5, $6)
@@ -272,7 +311,7 @@ pub async fn create(
         domain.id.0,
         p.name.to_fqdn(),
         p.rtype.to_string(),
-        p.ttl.get() as i32,
+        i32::try_from(ttl.get()).unwrap_or(i32::MAX),
         p.content,
         p.comment,
     )
@@ -335,7 +374,8 @@ pub async fn update(
     let input = RecordInput {
         name: patch.name.clone().unwrap_or_else(|| old.fqdn.clone()),
         rtype: patch.rtype.clone().unwrap_or_else(|| old.rtype.clone()),
-        ttl: Some(patch.ttl.unwrap_or(i64::from(old.ttl))),
+        // Left out: the (possibly new) RRset's TTL, else the record's own (settle_ttl).
+        ttl: patch.ttl,
         // A new type needs new content; keeping old content under a new type makes no sense.
         content: match (&patch.content, &patch.rtype) {
             (Some(c), _) => c.clone(),
@@ -351,7 +391,8 @@ pub async fn update(
     };
     let p = parse(core, &domain.zone, &input)?;
     check_rules(&mut tx, &domain, &p, Some(id)).await?;
-    let (mut before, mut after) = align_rrset_ttl(&mut tx, &domain, &p, Some(id)).await?;
+    let ttl = settle_ttl(core, &mut tx, &domain, &p, Some(id), Some(old.ttl)).await?;
+    let (mut before, mut after) = align_rrset_ttl(&mut tx, &domain, &p, ttl, Some(id)).await?;
     let row = sqlx::query_as!(
         Row,
         r#"UPDATE records SET name = $2, type = $3, ttl = $4, content = $5, comment = $6, updated_at = now()
@@ -360,7 +401,7 @@ pub async fn update(
         id.0,
         p.name.to_fqdn(),
         p.rtype.to_string(),
-        p.ttl.get() as i32,
+        i32::try_from(ttl.get()).unwrap_or(i32::MAX),
         p.content,
         p.comment,
     )

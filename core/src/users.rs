@@ -1,9 +1,9 @@
 //! User accounts.
 
-use sqlx::PgPool;
+use sqlx::{PgExecutor, PgPool};
 
 use crate::CoreError;
-use crate::auth::hash_password;
+use crate::auth::{create_api_key, hash_password, random_password};
 use crate::ids::UserId;
 
 /// Normalises and checks an e-mail address (lowercase, one `@`, a dot in the domain).
@@ -30,7 +30,7 @@ pub fn parse_email(input: &str) -> Result<String, CoreError> {
 
 /// Creates a user with an argon2id-hashed password.
 pub async fn create_user(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     email: &str,
     password: &str,
     is_admin: bool,
@@ -50,7 +50,7 @@ pub async fn create_user(
         hash,
         is_admin,
     )
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
     .map_err(|e| {
         CoreError::on_constraint(
@@ -77,11 +77,33 @@ pub async fn find_by_email(pool: &PgPool, email: &str) -> Result<UserId, CoreErr
     })
 }
 
+/// First start: when there is no user yet, creates an administrator with a random password
+/// and an API key, in one transaction, and returns (password, API key). `None` when users
+/// exist already.
+pub async fn bootstrap_admin(
+    pool: &PgPool,
+    email: &str,
+) -> Result<Option<(String, String)>, CoreError> {
+    let mut tx = pool.begin().await?;
+    // Two first starts at once: the second waits, then finds the first's user.
+    sqlx::query!("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    if any_user(&mut *tx).await? {
+        return Ok(None);
+    }
+    let password = random_password()?;
+    let user = create_user(&mut *tx, email, &password, true).await?;
+    let key = create_api_key(&mut *tx, user, "first start").await?;
+    tx.commit().await?;
+    Ok(Some((password, key.token)))
+}
+
 /// Is there any user yet? (First start creates the admin.)
-pub async fn any_user(pool: &PgPool) -> Result<bool, CoreError> {
+pub async fn any_user(db: impl PgExecutor<'_>) -> Result<bool, CoreError> {
     Ok(
         sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM users) AS "e!""#)
-            .fetch_one(pool)
+            .fetch_one(db)
             .await?,
     )
 }

@@ -14,6 +14,7 @@
 //! (RFC 8482). Transfers are not offered here (REFUSED); NOTIFY is handled by the secondary
 //! engine before this function is reached.
 
+use apex_zone::name::canonical;
 use hickory_proto::op::{Edns, Message, Metadata, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
@@ -74,12 +75,6 @@ fn reply_edns(request: &Edns) -> Edns {
     edns
 }
 
-fn lower_fqdn(name: &Name) -> Name {
-    let mut name = name.to_lowercase();
-    name.set_fqdn(true);
-    name
-}
-
 /// What one name holds for one type.
 enum Lookup<'z> {
     Referral(Name),
@@ -101,7 +96,7 @@ fn resolve(zone: &Zone, query: &Query, reply: &mut Message) {
     let mut owner = query.name().clone();
     let mut seen: Vec<Name> = Vec::new();
     for hop in 0..=MAX_CNAME_HOPS {
-        let name = lower_fqdn(&owner);
+        let name = canonical(&owner);
         match lookup(zone, &name, qtype) {
             Lookup::Referral(cut) => {
                 // After a CNAME the resolver follows the target itself.
@@ -127,7 +122,7 @@ fn resolve(zone: &Zone, query: &Query, reply: &mut Message) {
                     return;
                 };
                 seen.push(name);
-                let next = lower_fqdn(&target.0);
+                let next = canonical(&target.0);
                 if !zone.origin().zone_of(&next) || seen.contains(&next) {
                     return;
                 }
@@ -233,7 +228,7 @@ fn referral(zone: &Zone, cut: &Name, reply: &mut Message) {
         let RData::NS(target) = &record.data else {
             continue;
         };
-        let target = lower_fqdn(&target.0);
+        let target = canonical(&target.0);
         if !zone.origin().zone_of(&target) {
             continue;
         }

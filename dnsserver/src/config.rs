@@ -19,6 +19,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use apex_net::TsigKey;
+use apex_zone::name::canonical;
 use hickory_proto::rr::Name;
 use serde::{Deserialize, Deserializer};
 
@@ -82,7 +83,7 @@ impl CatalogConfig {
     /// Builds the catalog section in code.
     pub fn new(name: Name, primaries: Vec<SocketAddr>, tsig_key: TsigKey) -> Self {
         Self {
-            name: fqdn_lower(name),
+            name: canonical(&name),
             primaries,
             tsig_key,
         }
@@ -172,17 +173,11 @@ impl Config {
     }
 }
 
-fn fqdn_lower(name: Name) -> Name {
-    let mut name = name.to_lowercase();
-    name.set_fqdn(true);
-    name
-}
-
 fn de_name<'de, D: Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
     let text = String::deserialize(d)?;
     let name = Name::from_ascii(text.trim())
         .map_err(|e| serde::de::Error::custom(format!("not a domain name: {e}")))?;
-    Ok(fqdn_lower(name))
+    Ok(canonical(&name))
 }
 
 fn de_key<'de, D: Deserializer<'de>>(d: D) -> Result<TsigKey, D::Error> {

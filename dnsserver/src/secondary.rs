@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use apex_zone::catalog;
+use apex_zone::name::canonical;
 use hickory_proto::rr::{Name, RData, Record};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -71,18 +72,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn key(name: &Name) -> Name {
-    let mut name = name.to_lowercase();
-    name.set_fqdn(true);
-    name
-}
-
 impl Engine {
     /// An engine for the catalog in `config`, publishing zones into `store`.
     pub fn new(store: Arc<Store>, config: &CatalogConfig) -> Arc<Self> {
         Arc::new(Self {
             store,
-            catalog: key(&config.name),
+            catalog: canonical(&config.name),
             primaries: Primaries::new(config.primaries.clone(), config.tsig_key.clone()),
             catalog_trigger: Arc::new(Notify::new()),
             members: Mutex::new(HashMap::new()),
@@ -101,7 +96,7 @@ impl Engine {
 
     /// Wakes the task of `zone` after a NOTIFY. False if we do not follow that zone.
     pub fn notify(&self, zone: &Name) -> bool {
-        let zone = key(zone);
+        let zone = canonical(zone);
         if zone == self.catalog {
             self.catalog_trigger.notify_one();
             return true;
@@ -163,10 +158,9 @@ impl Engine {
         let mut catalog_state: Option<(u32, SoaTimers)> = None;
         let mut expire_at: Option<Instant> = None;
         let mut failures: u32 = 0;
-        let mut notified = false;
         loop {
             let outcome = match &kind {
-                Kind::Catalog => self.refresh_catalog(&mut catalog_state, notified).await,
+                Kind::Catalog => self.refresh_catalog(&mut catalog_state).await,
                 Kind::Member(slot) => self.refresh_member(&zone, slot).await,
             };
             let now = Instant::now();
@@ -187,13 +181,13 @@ impl Engine {
                     now + retry
                 }
             };
-            notified = loop {
+            loop {
                 let expiring =
                     expire_at.filter(|_| matches!(&kind, Kind::Member(s) if !s.is_expired()));
                 tokio::select! {
                     biased;
-                    () = trigger.notified() => break true,
-                    () = sleep_until(next_check) => break false,
+                    () = trigger.notified() => break,
+                    () = sleep_until(next_check) => break,
                     () = sleep_until(expiring.unwrap_or(next_check)), if expiring.is_some() => {
                         if let Kind::Member(slot) = &kind {
                             slot.set_expired(true);
@@ -201,7 +195,7 @@ impl Engine {
                         tracing::error!(zone.name = %zone, "zone expired: no successful refresh within the SOA expire; answering SERVFAIL");
                     }
                 }
-            };
+            }
         }
     }
 
@@ -234,17 +228,16 @@ impl Engine {
         }
     }
 
-    /// Refreshes the catalog. A NOTIFY (`forced`) always re-transfers it; the timer checks the
-    /// serial first.
+    /// Refreshes the catalog: the primary's SOA serial first, the transfer only when it moved.
+    /// A NOTIFY takes the same path, so spoofed NOTIFYs cost a SOA query, not a transfer.
     async fn refresh_catalog(
         self: &Arc<Self>,
         state: &mut Option<(u32, SoaTimers)>,
-        forced: bool,
     ) -> Result<SoaTimers, RefreshError> {
         let zone = &self.catalog;
-        let fetched = match (*state, forced) {
-            (Some((current, _)), false) => self.primaries.refresh(zone, Some(current)).await?,
-            _ => self.primaries.transfer(zone).await?,
+        let fetched = match *state {
+            Some((current, _)) => self.primaries.refresh(zone, Some(current)).await?,
+            None => self.primaries.transfer(zone).await?,
         };
         let (records, primary) = match fetched {
             Fetched::New { records, primary } => (records, primary),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use apex_net::TsigKey;
 use apex_net::server::{DnsHandler, Reply, Request, Transport};
-use apex_net::tsig::{RequestAuth, ResponseSigner, failed_reply, verify_request};
+use apex_net::tsig::{RequestAuth, ResponseSigner, verify_request};
 use hickory_proto::op::OpCode;
 
 use crate::answer::{answer, encode, udp_limit};
@@ -49,9 +49,11 @@ impl Server {
         let signer = match verify_request(&request.raw, &request.message, &self.keys) {
             RequestAuth::Unsigned => None,
             RequestAuth::Signed(signer) => Some(signer),
-            RequestAuth::Failed { error, reply_tsig } => {
-                tracing::warn!(source = %request.src, error = ?error, "request TSIG did not verify");
-                return failed_reply(&request.message, &reply_tsig).map_or(Reply::None, Reply::One);
+            RequestAuth::Failed(failure) => {
+                tracing::warn!(source = %request.src, error = ?failure.error, "request TSIG did not verify");
+                return failure
+                    .reply(&request.message)
+                    .map_or(Reply::None, Reply::One);
             }
         };
         let message = match request.message.metadata.op_code {

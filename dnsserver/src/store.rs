@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use apex_zone::name::canonical;
 use arc_swap::{ArcSwap, ArcSwapOption};
 use hickory_proto::rr::Name;
 
@@ -76,12 +77,6 @@ pub struct Found {
     pub zone: Arc<Zone>,
 }
 
-fn key(name: &Name) -> Name {
-    let mut name = name.to_lowercase();
-    name.set_fqdn(true);
-    name
-}
-
 impl Store {
     /// An empty table.
     pub fn new() -> Self {
@@ -96,7 +91,7 @@ impl Store {
         if table.is_empty() {
             return None;
         }
-        let qname = key(qname);
+        let qname = canonical(qname);
         let labels = label_count(&qname);
         (0..=labels).rev().find_map(|n| {
             let candidate = if n == labels {
@@ -115,7 +110,7 @@ impl Store {
 
     /// The slot of the zone named exactly `origin`.
     pub fn slot(&self, origin: &Name) -> Option<Arc<ZoneSlot>> {
-        self.table.load().get(&key(origin)).cloned()
+        self.table.load().get(&canonical(origin)).cloned()
     }
 
     /// Number of zones listed (loaded or not).
@@ -137,10 +132,10 @@ impl Store {
         self.table.rcu(|old| {
             let mut table = HashMap::clone(old);
             for name in remove {
-                table.remove(&key(name));
+                table.remove(&canonical(name));
             }
             for (name, slot) in add {
-                table.insert(key(name), slot.clone());
+                table.insert(canonical(name), slot.clone());
             }
             table
         });

@@ -156,14 +156,8 @@ pub enum RequestAuth {
     Unsigned,
     /// Signed with a known key and verified: sign the reply with this.
     Signed(ResponseSigner),
-    /// Signed but not acceptable. Answer NOTAUTH with this unsigned (or, for BADTIME, signed)
-    /// TSIG record appended.
-    Failed {
-        /// Why.
-        error: TsigError,
-        /// The TSIG record to append to the NOTAUTH reply.
-        reply_tsig: Box<Record<TSIG>>,
-    },
+    /// Signed but not acceptable: answer with [`TsigFailure::reply`].
+    Failed(TsigFailure),
 }
 
 impl fmt::Debug for RequestAuth {
@@ -171,8 +165,46 @@ impl fmt::Debug for RequestAuth {
         match self {
             Self::Unsigned => f.write_str("Unsigned"),
             Self::Signed(s) => write!(f, "Signed({})", s.signer.signer_name()),
-            Self::Failed { error, .. } => write!(f, "Failed({error:?})"),
+            Self::Failed(failure) => write!(f, "Failed({:?})", failure.error),
         }
+    }
+}
+
+/// A request whose TSIG failed, and what is needed to say so (RFC 8945 section 5.2).
+pub struct TsigFailure {
+    /// BADKEY, BADSIG or BADTIME.
+    pub error: TsigError,
+    key_name: Name,
+    algorithm: TsigAlgorithm,
+    /// For BADTIME only: the key and the request's MAC, because that reply is signed.
+    badtime_signer: Option<(TSigner, Vec<u8>)>,
+}
+
+impl TsigFailure {
+    /// The NOTAUTH reply: the question, and a TSIG record carrying the error, unsigned for
+    /// BADKEY and BADSIG, signed over the reply for BADTIME with the server's time in Other.
+    pub fn reply(&self, request: &Message) -> Option<Vec<u8>> {
+        let mut reply = Message::response(request.metadata.id, request.metadata.op_code);
+        reply.metadata.response_code = ResponseCode::NotAuth;
+        reply.queries = request.queries.clone();
+        let mut buf = reply.to_vec().ok()?;
+        let time = now();
+        let mut tsig = TSIG::new(
+            self.algorithm.clone(),
+            time,
+            FUDGE,
+            Vec::new(),
+            request.metadata.id,
+            Some(self.error),
+            Vec::new(),
+        );
+        if let Some((signer, request_mac)) = &self.badtime_signer {
+            tsig.other = time.to_be_bytes()[2..].to_vec();
+            let tbs = signer.encode_response_tbs(request_mac, &buf, &tsig).ok()?;
+            tsig.mac = signer.sign(&tbs).ok()?;
+        }
+        append_tsig(&mut buf, &make_tsig_record(self.key_name.clone(), tsig)).ok()?;
+        Some(buf)
     }
 }
 
@@ -181,49 +213,22 @@ pub fn verify_request(raw: &[u8], message: &Message, keys: &[TsigKey]) -> Reques
     let Some(tsig) = message.signature() else {
         return RequestAuth::Unsigned;
     };
-    let time = now();
+    let failed = |error, badtime_signer| {
+        RequestAuth::Failed(TsigFailure {
+            error,
+            key_name: tsig.name.clone(),
+            algorithm: tsig.data.algorithm.clone(),
+            badtime_signer,
+        })
+    };
     let Some(key) = keys.iter().find(|k| {
         k.name() == &tsig.name.to_lowercase() && k.signer.algorithm() == &tsig.data.algorithm
     }) else {
-        let reply = make_tsig_record(
-            tsig.name.clone(),
-            TSIG::new(
-                tsig.data.algorithm.clone(),
-                time,
-                FUDGE,
-                Vec::new(),
-                message.metadata.id,
-                Some(TsigError::BadKey),
-                Vec::new(),
-            ),
-        );
-        return RequestAuth::Failed {
-            error: TsigError::BadKey,
-            reply_tsig: Box::new(reply),
-        };
+        return failed(TsigError::BadKey, None);
     };
     let signer = key.signer.clone();
     match signer.verify_message_byte(raw, None, true) {
-        Ok((mac, _signed, window)) => {
-            if !window.contains(&time) {
-                // BADTIME replies are signed (RFC 8945 section 5.2.3).
-                let mut stub = TSIG::new(
-                    signer.algorithm().clone(),
-                    time,
-                    FUDGE,
-                    Vec::new(),
-                    message.metadata.id,
-                    Some(TsigError::BadTime),
-                    Vec::new(),
-                );
-                let reply = sign_tsig_for(&signer, &mac, &[], &mut stub).unwrap_or_else(|_| {
-                    make_tsig_record(signer.signer_name().clone(), stub.clone())
-                });
-                return RequestAuth::Failed {
-                    error: TsigError::BadTime,
-                    reply_tsig: Box::new(reply),
-                };
-            }
+        Ok((mac, _signed, window)) if window.contains(&now()) => {
             RequestAuth::Signed(ResponseSigner {
                 signer,
                 previous_mac: mac,
@@ -231,24 +236,8 @@ pub fn verify_request(raw: &[u8], message: &Message, keys: &[TsigKey]) -> Reques
                 request_id: message.metadata.id,
             })
         }
-        Err(_) => {
-            let reply = make_tsig_record(
-                signer.signer_name().clone(),
-                TSIG::new(
-                    signer.algorithm().clone(),
-                    time,
-                    FUDGE,
-                    Vec::new(),
-                    message.metadata.id,
-                    Some(TsigError::BadSig),
-                    Vec::new(),
-                ),
-            );
-            RequestAuth::Failed {
-                error: TsigError::BadSig,
-                reply_tsig: Box::new(reply),
-            }
-        }
+        Ok((mac, _, _)) => failed(TsigError::BadTime, Some((signer, mac))),
+        Err(_) => failed(TsigError::BadSig, None),
     }
 }
 
@@ -327,16 +316,6 @@ pub fn append_tsig(buf: &mut Vec<u8>, record: &Record<TSIG>) -> Result<(), Strin
     Ok(())
 }
 
-/// Builds the NOTAUTH reply for a request whose TSIG failed.
-pub fn failed_reply(request: &Message, reply_tsig: &Record<TSIG>) -> Option<Vec<u8>> {
-    let mut reply = Message::response(request.metadata.id, request.metadata.op_code);
-    reply.metadata.response_code = ResponseCode::NotAuth;
-    reply.queries = request.queries.clone();
-    let mut buf = reply.to_vec().ok()?;
-    append_tsig(&mut buf, reply_tsig).ok()?;
-    Some(buf)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,35 +379,69 @@ mod tests {
         }
     }
 
+    fn failure(auth: RequestAuth) -> TsigError {
+        match auth {
+            RequestAuth::Failed(f) => f.error,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
     #[test]
     fn wrong_key_and_tampering() {
         let key = TsigKey::parse(&TsigKey::generate_text("k")).unwrap();
         let other = TsigKey::parse(&TsigKey::generate_text("other")).unwrap();
         let (raw, msg, _) = signed_query(&key);
-        assert!(matches!(
-            verify_request(&raw, &msg, std::slice::from_ref(&other)),
-            RequestAuth::Failed {
-                error: TsigError::BadKey,
-                ..
-            }
-        ));
+        assert_eq!(
+            failure(verify_request(&raw, &msg, std::slice::from_ref(&other))),
+            TsigError::BadKey
+        );
         let same_name_other_secret = TsigKey::parse(&TsigKey::generate_text("k")).unwrap();
-        assert!(matches!(
-            verify_request(&raw, &msg, &[same_name_other_secret]),
-            RequestAuth::Failed {
-                error: TsigError::BadSig,
-                ..
-            }
-        ));
+        assert_eq!(
+            failure(verify_request(&raw, &msg, &[same_name_other_secret])),
+            TsigError::BadSig
+        );
         let mut tampered = raw.clone();
         tampered[13] ^= 1;
         let tmsg = Message::from_vec(&tampered).unwrap();
-        assert!(matches!(
-            verify_request(&tampered, &tmsg, &[key]),
-            RequestAuth::Failed {
-                error: TsigError::BadSig,
-                ..
-            }
+        assert_eq!(
+            failure(verify_request(&tampered, &tmsg, &[key])),
+            TsigError::BadSig
+        );
+    }
+
+    #[test]
+    fn badtime_reply_is_signed_over_the_reply() {
+        let key = TsigKey::parse(&TsigKey::generate_text("k")).unwrap();
+        let mut q = Message::new(7, MessageType::Query, OpCode::Query);
+        q.add_query(Query::query(
+            Name::from_ascii("example.com.").unwrap(),
+            RecordType::SOA,
         ));
+        let (tsig, _) = key.signer().sign_message(&q, now() - 3600).unwrap();
+        let request_mac = tsig.data.mac.clone();
+        q.set_signature(tsig);
+        let raw = q.to_vec().unwrap();
+        let msg = Message::from_vec(&raw).unwrap();
+        let RequestAuth::Failed(f) = verify_request(&raw, &msg, std::slice::from_ref(&key)) else {
+            panic!("an hour-old signature must fail");
+        };
+        assert_eq!(f.error, TsigError::BadTime);
+        let reply = f.reply(&msg).unwrap();
+        let decoded = Message::from_vec(&reply).unwrap();
+        assert_eq!(decoded.metadata.response_code, ResponseCode::NotAuth);
+        let tsig = decoded.signature().unwrap();
+        assert_eq!(tsig.data.error, Some(TsigError::BadTime));
+        assert_eq!(tsig.data.other.len(), 6);
+        // The MAC covers the request MAC and the reply as sent.
+        key.signer()
+            .verify_message_byte(&reply, Some(&request_mac), true)
+            .unwrap();
+        // BADSIG replies are unsigned.
+        let wrong = TsigKey::parse(&TsigKey::generate_text("k")).unwrap();
+        let RequestAuth::Failed(f) = verify_request(&raw, &msg, &[wrong]) else {
+            panic!()
+        };
+        let reply = Message::from_vec(&f.reply(&msg).unwrap()).unwrap();
+        assert!(reply.signature().unwrap().data.mac.is_empty());
     }
 }

@@ -20,6 +20,10 @@ use crate::publish::{catalog_if_behind, publish_zone};
 /// Entries idle this long in another consumer's pending list are taken over.
 const CLAIM_IDLE_MS: u64 = 60_000;
 
+/// Consumers (each worker process is one) idle this long with nothing pending are removed, so
+/// restarts do not pile them up in Redis.
+const FORGET_IDLE_MS: i64 = 3_600_000;
+
 fn consumer_name() -> String {
     format!(
         "worker-{}-{}",
@@ -48,6 +52,7 @@ pub async fn run(ctx: Arc<Context>) {
             let mut entries = read(&mut conn, &queue.stream, &queue.group, &me).await?;
             if last_claim.elapsed() > Duration::from_secs(30) {
                 entries.extend(claim(&mut conn, &queue.stream, &queue.group, &me).await?);
+                prune_consumers(&mut conn, &queue.stream, &queue.group, &me).await?;
                 last_claim = tokio::time::Instant::now();
             }
             if entries.is_empty() {
@@ -107,7 +112,9 @@ async fn ensure_group(
         .arg("CREATE")
         .arg(stream)
         .arg(group)
-        .arg("$")
+        // From the start: entries added before the group existed (say, right after Redis
+        // came back) are still wake-ups; jobs are idempotent, so reading old ones is harmless.
+        .arg("0")
         .arg("MKSTREAM")
         .query_async::<String>(conn)
         .await;
@@ -201,4 +208,43 @@ async fn claim(
         tracing::info!(count = out.len(), "claimed jobs of a worker that stopped");
     }
     Ok(out)
+}
+
+/// Removes consumers of stopped workers that hold no pending entries.
+async fn prune_consumers(
+    conn: &mut ConnectionManager,
+    stream: &str,
+    group: &str,
+    me: &str,
+) -> redis::RedisResult<()> {
+    let consumers: Vec<std::collections::HashMap<String, Value>> = redis::cmd("XINFO")
+        .arg("CONSUMERS")
+        .arg(stream)
+        .arg(group)
+        .query_async(conn)
+        .await?;
+    for c in consumers {
+        let field = |k: &str| {
+            c.get(k)
+                .and_then(|v| redis::from_redis_value_ref::<i64>(v).ok())
+        };
+        let name: Option<String> = c
+            .get("name")
+            .and_then(|v| redis::from_redis_value_ref(v).ok());
+        let Some(name) = name else { continue };
+        if name != me
+            && field("pending") == Some(0)
+            && field("idle").is_some_and(|i| i > FORGET_IDLE_MS)
+        {
+            redis::cmd("XGROUP")
+                .arg("DELCONSUMER")
+                .arg(stream)
+                .arg(group)
+                .arg(&name)
+                .query_async::<i64>(conn)
+                .await?;
+            tracing::debug!(consumer = %name, "forgot a stopped worker's consumer");
+        }
+    }
+    Ok(())
 }

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use apex_core::Core;
 use apex_net::TsigKey;
-use tokio::task::JoinHandle;
+use tokio::task::JoinSet;
 
 use crate::notify::Notifier;
 
@@ -62,7 +62,7 @@ pub struct Context {
 pub struct Running {
     transfer_addr: SocketAddr,
     context: Arc<Context>,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: JoinSet<()>,
 }
 
 impl Running {
@@ -76,18 +76,11 @@ impl Running {
         self.context.notifier.add_target(target);
     }
 
-    /// Waits until a task ends (they run forever unless something fails).
+    /// Waits until any task ends (they run forever unless one fails). Dropping `Running`
+    /// stops them all.
     pub async fn wait(&mut self) {
-        if let Some(first) = self.tasks.first_mut() {
-            let _ = first.await;
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
+        if let Some(Err(e)) = self.tasks.join_next().await {
+            tracing::error!(error = %e, "a worker task failed");
         }
     }
 }
@@ -100,13 +93,16 @@ pub async fn start(core: Core, config: WorkerConfig) -> anyhow::Result<Running> 
         notifier,
         keep_versions: config.keep_versions.max(1),
     });
-    let (transfer_addr, mut tasks) =
-        transfer::start(context.clone(), config.transfer_listen, config.tsig.clone()).await?;
-    tasks.push(tokio::spawn(consumer::run(context.clone())));
-    tasks.push(tokio::spawn(reconciler::run(
+    let mut tasks = JoinSet::new();
+    let transfer_addr = transfer::start(
+        &mut tasks,
         context.clone(),
-        config.reconcile_interval,
-    )));
+        config.transfer_listen,
+        config.tsig.clone(),
+    )
+    .await?;
+    tasks.spawn(consumer::run(context.clone()));
+    tasks.spawn(reconciler::run(context.clone(), config.reconcile_interval));
     tracing::info!(transfer = %transfer_addr, "worker started");
     Ok(Running {
         transfer_addr,

@@ -2,15 +2,16 @@
 //!
 //! ```text
 //!   committed ──render──▶ rendered ──store──▶ published ──NOTIFY──▶ announced
-//!   (wanted_serial >      (records +          (zone_versions row,    (fleet told; it
-//!    published_serial)     SOA + NS)           published_serial =     transfers by AXFR)
-//!                                              wanted_serial)
+//!   (wanted_serial >      (records +          (zone_versions row,    (notified_serial =
+//!    published_serial)     SOA + NS)           published_serial =     published_serial;
+//!                                              wanted_serial)         the fleet transfers)
 //! ```
 //!
 //! Render and store happen in one transaction holding the domain's row lock, the same lock API
 //! writes take, so a version always contains exactly the changes committed before it, and
 //! running the job twice (two workers, a retry after a crash) publishes once: the second run
-//! finds `published_serial = wanted_serial` and stops.
+//! finds `published_serial = wanted_serial` and stops. A crash between storing and announcing
+//! leaves `notified_serial` behind, and the reconciler announces again.
 
 use apex_core::catalog;
 use apex_core::db::{serial_from_db, serial_to_db};
@@ -48,6 +49,28 @@ pub enum PublishError {
     /// Encoding the version.
     #[error("encoding: {0}")]
     Encode(#[from] wire::WireError),
+    /// A stored record that no longer parses. Records are validated on the way in, so this is
+    /// a bug or a hand edit; the zone stays unpublished (and visibly `pending`) rather than
+    /// silently losing the record.
+    #[error("record {id} ({name} {rtype}) does not parse: {reason}")]
+    BadRecord {
+        /// Record id.
+        id: i64,
+        /// Owner.
+        name: String,
+        /// Type.
+        rtype: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn zone_name(text: &str) -> Result<ZoneName, PublishError> {
+    Name::from_ascii(format!("{text}."))
+        .map(ZoneName::from_name)
+        .map_err(|e| {
+            apex_core::CoreError::Internal(format!("stored zone name {text:?}: {e}")).into()
+        })
 }
 
 /// Publishes `domain` at its wanted serial, if it is behind.
@@ -66,10 +89,7 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
         return Ok(Outcome::UpToDate);
     }
     let serial = serial_from_db(row.wanted_serial);
-    let zone = ZoneName::from_name(
-        Name::from_ascii(format!("{}.", row.name))
-            .map_err(|e| apex_core::CoreError::Internal(e.to_string()))?,
-    );
+    let zone = zone_name(&row.name)?;
 
     // committed → rendered
     let rows = sqlx::query!(
@@ -80,20 +100,18 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     .await?;
     let mut records = Vec::with_capacity(rows.len());
     for r in rows {
-        let parsed = (|| {
-            let owner = Name::from_ascii(&r.name).ok()?;
-            let rtype: RecordType = r.rtype.parse().ok()?;
-            let rdata = content::parse(rtype, &r.content, Some(&zone)).ok()?;
-            Some(Record::from_rdata(owner, u32::try_from(r.ttl).ok()?, rdata))
-        })();
-        match parsed {
-            Some(rec) => records.push(rec),
-            // Stored records were validated on the way in; one that no longer parses is left
-            // out rather than holding the whole zone back.
-            None => {
-                tracing::error!(zone.name = %zone, record.id = r.id, "stored record does not parse; left out")
-            }
-        }
+        let bad = |reason: String| PublishError::BadRecord {
+            id: r.id,
+            name: r.name.clone(),
+            rtype: r.rtype.clone(),
+            reason,
+        };
+        let owner = Name::from_ascii(&r.name).map_err(|e| bad(e.to_string()))?;
+        let rtype: RecordType = r.rtype.parse().map_err(|_| bad("unknown type".into()))?;
+        let rdata =
+            content::parse(rtype, &r.content, Some(&zone)).map_err(|e| bad(e.to_string()))?;
+        let ttl = u32::try_from(r.ttl).map_err(|_| bad("negative TTL".into()))?;
+        records.push(Record::from_rdata(owner, ttl, rdata));
     }
     let platform = &ctx.core.platform;
     let rendered = render::render(&zone, serial, &platform.soa, &platform.apex_ns, records);
@@ -104,7 +122,7 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
         "INSERT INTO zone_versions (domain_id, serial, record_count, data) VALUES ($1, $2, $3, $4)",
         domain.0,
         serial_to_db(serial),
-        rendered.len() as i32,
+        i32::try_from(rendered.len()).unwrap_or(i32::MAX),
         data,
     )
     .execute(&mut *tx)
@@ -144,10 +162,37 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
         Some(cs) => announce_catalog(ctx, cs).await?,
         None => ctx.notifier.announce(zone.name(), serial),
     }
+    mark_notified(ctx, domain, serial).await?;
     Ok(Outcome::Published {
         serial,
         records: rendered.len(),
     })
+}
+
+/// Records that the fleet was told about `serial` (unless a newer version got there first).
+async fn mark_notified(ctx: &Context, domain: DomainId, serial: u32) -> Result<(), PublishError> {
+    sqlx::query!(
+        "UPDATE domains SET notified_serial = $2 WHERE id = $1 AND published_serial = $2",
+        domain.0,
+        serial_to_db(serial),
+    )
+    .execute(&ctx.core.pool)
+    .await?;
+    Ok(())
+}
+
+/// Announces a zone whose published version the fleet may not have been told about.
+pub async fn announce_zone(
+    ctx: &Context,
+    domain: DomainId,
+    name: &str,
+    serial: u32,
+) -> Result<(), PublishError> {
+    let zone = zone_name(name)?;
+    ctx.notifier.announce(zone.name(), serial);
+    mark_notified(ctx, domain, serial).await?;
+    tracing::info!(zone.name = %zone, serial, "zone announced again");
+    Ok(())
 }
 
 /// Announces the catalog at `serial` and records that it was.

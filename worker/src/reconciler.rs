@@ -1,14 +1,19 @@
 //! The reconciler: every few seconds, publish every zone whose wanted serial is ahead of its
-//! published one, and announce the catalog if it moved. This is what makes Redis optional for
-//! correctness: a wake-up lost with Redis is found here, from Postgres.
+//! published one, announce every zone whose announcement was lost, and announce the catalog
+//! if it moved. This is what makes Redis optional for correctness: a wake-up lost with Redis,
+//! or a worker killed between storing and announcing, is found here, from Postgres.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use apex_core::db::serial_from_db;
 use apex_core::ids::DomainId;
 
 use crate::Context;
-use crate::publish::{catalog_if_behind, publish_zone};
+use crate::publish::{Outcome, PublishError, announce_zone, catalog_if_behind, publish_zone};
+
+/// Zones read per query; a pass walks all of them, page by page.
+const PAGE: i64 = 500;
 
 /// Runs forever.
 pub async fn run(ctx: Arc<Context>, every: Duration) {
@@ -22,20 +27,39 @@ pub async fn run(ctx: Arc<Context>, every: Duration) {
     }
 }
 
-/// One pass; returns how many zones it published.
-pub async fn pass(ctx: &Context) -> Result<usize, crate::publish::PublishError> {
-    let behind = sqlx::query_scalar!(
-        r#"SELECT id AS "id: DomainId" FROM domains WHERE published_serial IS DISTINCT FROM wanted_serial ORDER BY id LIMIT 1000"#
-    )
-    .fetch_all(&ctx.core.pool)
-    .await?;
+/// One pass over every zone that is behind; returns how many it published. A zone that fails
+/// is logged and skipped, so it never holds up the others.
+pub async fn pass(ctx: &Context) -> Result<usize, PublishError> {
     let mut published = 0;
-    for id in behind {
-        match publish_zone(ctx, id).await {
-            Ok(crate::publish::Outcome::Published { .. }) => published += 1,
-            Ok(_) => {}
-            Err(e) => {
-                tracing::error!(domain.id = %id, error = %e, "publish failed; retrying next pass")
+    let mut after = 0i64;
+    loop {
+        let page = sqlx::query!(
+            r#"SELECT id AS "id: DomainId", name, wanted_serial, published_serial, notified_serial
+                 FROM domains
+                WHERE (published_serial IS DISTINCT FROM wanted_serial
+                       OR notified_serial IS DISTINCT FROM published_serial)
+                  AND id > $1
+                ORDER BY id LIMIT $2"#,
+            after,
+            PAGE,
+        )
+        .fetch_all(&ctx.core.pool)
+        .await?;
+        let Some(last) = page.last() else { break };
+        after = last.id.0;
+        for z in page {
+            let result = if z.published_serial != Some(z.wanted_serial) {
+                publish_zone(ctx, z.id).await.map(|o| {
+                    if matches!(o, Outcome::Published { .. }) {
+                        published += 1;
+                    }
+                })
+            } else {
+                let serial = serial_from_db(z.wanted_serial);
+                announce_zone(ctx, z.id, &z.name, serial).await
+            };
+            if let Err(e) = result {
+                tracing::error!(domain.id = %z.id, zone.name = %z.name, error = %e, "zone still behind; retrying next pass");
             }
         }
     }

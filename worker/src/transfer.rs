@@ -18,13 +18,13 @@ use apex_net::TsigKey;
 use apex_net::server::{
     DnsHandler, Reply, Request, TcpLimits, Transport, bind_both, serve_tcp, serve_udp,
 };
-use apex_net::tsig::{RequestAuth, ResponseSigner, failed_reply, verify_request};
+use apex_net::tsig::{RequestAuth, ResponseSigner, verify_request};
 use apex_zone::name::ZoneName;
-use apex_zone::{Record, RecordType, catalog, wire};
+use apex_zone::{Record, RecordType, catalog, render, wire};
 use hickory_proto::op::{Message, OpCode, ResponseCode};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::task::JoinSet;
 
 use crate::Context;
 
@@ -36,19 +36,18 @@ struct TransferServer {
     key: TsigKey,
 }
 
-/// Binds the transfer server's UDP and TCP sockets and starts serving.
+/// Binds the transfer server's UDP and TCP sockets and starts serving in `tasks`.
 pub async fn start(
+    tasks: &mut JoinSet<()>,
     ctx: Arc<Context>,
     listen: SocketAddr,
     key: TsigKey,
-) -> anyhow::Result<(SocketAddr, Vec<JoinHandle<()>>)> {
+) -> anyhow::Result<SocketAddr> {
     let (udp, tcp, addr) = bind_both(listen).await?;
     let handler = Arc::new(TransferServer { ctx, key });
-    let tasks = vec![
-        tokio::spawn(serve_udp(udp, handler.clone())),
-        tokio::spawn(serve_tcp(tcp, handler, TcpLimits::default())),
-    ];
-    Ok((addr, tasks))
+    tasks.spawn(serve_udp(udp, handler.clone()));
+    tasks.spawn(serve_tcp(tcp, handler, TcpLimits::default()));
+    Ok(addr)
 }
 
 fn reply_to(request: &Message, rcode: ResponseCode) -> Message {
@@ -77,9 +76,9 @@ impl DnsHandler for TransferServer {
         let mut signer = match verify_request(&request.raw, msg, std::slice::from_ref(&self.key)) {
             RequestAuth::Unsigned => None,
             RequestAuth::Signed(s) => Some(s),
-            RequestAuth::Failed { error, reply_tsig } => {
-                tracing::warn!(peer = %request.src, ?error, "transfer request with a bad TSIG");
-                return failed_reply(msg, &reply_tsig).map_or(Reply::None, Reply::One);
+            RequestAuth::Failed(failure) => {
+                tracing::warn!(peer = %request.src, error = ?failure.error, "transfer request with a bad TSIG");
+                return failure.reply(msg).map_or(Reply::None, Reply::One);
             }
         };
         if msg.metadata.op_code != OpCode::Query {
@@ -99,24 +98,29 @@ impl DnsHandler for TransferServer {
             }
             _ => return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut()),
         }
-        let records = match self.zone_records(&zone).await {
-            Ok(Some(r)) => r,
-            Ok(None) => return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut()),
-            Err(e) => {
-                tracing::error!(zone.name = %zone, error = %e, "could not load zone for transfer");
-                return finish(reply_to(msg, ResponseCode::ServFail), signer.as_mut());
-            }
-        };
-        let Some(soa) = records.first().cloned() else {
-            return finish(reply_to(msg, ResponseCode::ServFail), signer.as_mut());
-        };
         if qtype == RecordType::SOA || request.transport == Transport::Udp {
             // Over UDP a transfer request gets the SOA alone: the client goes on over TCP.
+            let soa = match self.soa(&zone).await {
+                Ok(Some(soa)) => soa,
+                Ok(None) => return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut()),
+                Err(e) => {
+                    tracing::error!(zone.name = %zone, error = %e, "could not read the zone's serial");
+                    return finish(reply_to(msg, ResponseCode::ServFail), signer.as_mut());
+                }
+            };
             let mut m = reply_to(msg, ResponseCode::NoError);
             m.metadata.authoritative = true;
             m.answers.push(soa);
             return finish(m, signer.as_mut());
         }
+        let records = match self.zone_records(&zone).await {
+            Ok(Some(r)) if !r.is_empty() => r,
+            Ok(_) => return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut()),
+            Err(e) => {
+                tracing::error!(zone.name = %zone, error = %e, "could not load zone for transfer");
+                return finish(reply_to(msg, ResponseCode::ServFail), signer.as_mut());
+            }
+        };
         let Some(signer) = signer else {
             return Reply::None;
         };
@@ -126,6 +130,19 @@ impl DnsHandler for TransferServer {
 }
 
 impl TransferServer {
+    /// The SOA of the newest published version, without loading the zone: SOA queries are
+    /// frequent (every secondary's refresh check) and must stay cheap.
+    async fn soa(&self, zone: &ZoneName) -> anyhow::Result<Option<Record>> {
+        let core = &self.ctx.core;
+        if zone.name() == &core.platform.catalog {
+            let (serial, _) = apex_core::catalog::serials(&core.pool).await?;
+            return Ok(Some(catalog::soa(&core.platform.catalog, serial)));
+        }
+        Ok(versions::published_serial(&core.pool, zone)
+            .await?
+            .map(|(_, serial)| render::soa_record(zone, serial, &core.platform.soa)))
+    }
+
     /// The records of the newest published version of `zone` (or the catalog), SOA first.
     async fn zone_records(&self, zone: &ZoneName) -> anyhow::Result<Option<Vec<Record>>> {
         let core = &self.ctx.core;
@@ -175,6 +192,9 @@ fn stream_transfer(
             let len = encoded_len(&r);
             if !batch.is_empty() && size + len > MESSAGE_TARGET {
                 let Some(buf) = send(std::mem::take(&mut batch), first) else {
+                    tracing::error!(
+                        "could not encode or sign a transfer message; transfer cut short"
+                    );
                     return;
                 };
                 first = false;

@@ -35,28 +35,33 @@ fn invalid_name() -> Name {
     Name::from_ascii("invalid.").unwrap_or_else(|_| Name::root())
 }
 
-/// Renders the catalog zone with `members` at `serial`, SOA first.
-pub fn render(catalog: &Name, serial: u32, members: &[Member]) -> Vec<Record> {
+/// The catalog's SOA at `serial` (RFC 9432 section 4.1: the values are conventional).
+pub fn soa(catalog: &Name, serial: u32) -> Record {
     let invalid = invalid_name();
-    let zones = child(catalog, "zones");
-    let mut out = Vec::with_capacity(members.len() + 3);
-    out.push(Record::from_rdata(
+    Record::from_rdata(
         catalog.clone(),
         0,
         RData::SOA(SOA::new(
             invalid.clone(),
-            invalid.clone(),
+            invalid,
             serial,
             3600,
             600,
             2_147_483_646,
             0,
         )),
-    ));
+    )
+}
+
+/// Renders the catalog zone with `members` at `serial`, SOA first.
+pub fn render(catalog: &Name, serial: u32, members: &[Member]) -> Vec<Record> {
+    let zones = child(catalog, "zones");
+    let mut out = Vec::with_capacity(members.len() + 3);
+    out.push(soa(catalog, serial));
     out.push(Record::from_rdata(
         catalog.clone(),
         0,
-        RData::NS(NS(invalid)),
+        RData::NS(NS(invalid_name())),
     ));
     out.push(Record::from_rdata(
         child(catalog, "version"),

@@ -152,6 +152,13 @@ fn to_name(labels: &[String]) -> Result<Name, NameError> {
     Ok(name)
 }
 
+/// The canonical form of a name for lookups and comparison: lowercase and fully qualified.
+pub fn canonical(name: &Name) -> Name {
+    let mut name = name.to_lowercase();
+    name.set_fqdn(true);
+    name
+}
+
 /// A zone (domain) hosted on the platform: absolute, lowercase, at least two labels.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ZoneName(Name);
@@ -168,9 +175,7 @@ impl ZoneName {
 
     /// Wraps a name that is already absolute and lowercase (from the database or the wire).
     pub fn from_name(name: Name) -> Self {
-        let mut name = name.to_lowercase();
-        name.set_fqdn(true);
-        Self(name)
+        Self(canonical(&name))
     }
 
     /// The hickory name.

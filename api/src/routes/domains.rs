@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use super::ChangeOnly;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
@@ -22,11 +23,6 @@ pub struct CreateDomain {
 #[derive(Serialize)]
 pub struct DomainWithChange {
     domain: DomainView,
-    change: Change,
-}
-
-#[derive(Serialize)]
-pub struct ChangeOnly {
     change: Change,
 }
 

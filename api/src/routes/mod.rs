@@ -7,8 +7,17 @@ mod records;
 use axum::Router;
 use axum::routing::get;
 
+use apex_core::changes::Change;
+use serde::Serialize;
+
 use crate::AppState;
 use crate::error::ApiError;
+
+/// The answer to a write that leaves no resource to show (a deletion).
+#[derive(Serialize)]
+pub struct ChangeOnly {
+    change: Change,
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Serialize;
 
+use super::ChangeOnly;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
@@ -20,11 +21,6 @@ pub struct RecordList {
 #[derive(Serialize)]
 pub struct RecordWithChange {
     record: RecordView,
-    change: Change,
-}
-
-#[derive(Serialize)]
-pub struct ChangeOnly {
     change: Change,
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use apex_dnsserver::{CatalogConfig, Config, Running};
 use apex_net::TsigKey;
 use apex_net::server::{DnsHandler, Reply, Request, TcpLimits, bind_both, serve_tcp, serve_udp};
-use apex_net::tsig::{RequestAuth, failed_reply, verify_request};
+use apex_net::tsig::{RequestAuth, verify_request};
 use apex_zone::catalog::{Member, render};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::{NS, SOA};
@@ -115,8 +115,10 @@ impl DnsHandler for PrimaryHandler {
             std::slice::from_ref(&self.key),
         ) {
             RequestAuth::Signed(signer) => signer,
-            RequestAuth::Failed { reply_tsig, .. } => {
-                return failed_reply(&request.message, &reply_tsig).map_or(Reply::None, Reply::One);
+            RequestAuth::Failed(failure) => {
+                return failure
+                    .reply(&request.message)
+                    .map_or(Reply::None, Reply::One);
             }
             // The hidden primary talks to the fleet only, and the fleet signs.
             RequestAuth::Unsigned => {
