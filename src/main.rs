@@ -42,6 +42,25 @@ enum Command {
     /// Administration.
     #[command(subcommand)]
     Admin(Admin),
+    /// Zone files.
+    #[command(subcommand)]
+    Zone(ZoneCmd),
+}
+
+#[derive(Subcommand)]
+enum ZoneCmd {
+    /// Check a zone file: exit 0 and print it in canonical form when valid, exit 1 with
+    /// `file:line:column: message` lines on standard error when not.
+    Check {
+        /// The zone file (`-` for standard input).
+        file: PathBuf,
+        /// The zone's name (the file's initial $ORIGIN).
+        #[arg(long)]
+        origin: String,
+        /// Output: `canonical` (the zone in canonical BIND form) or `none`.
+        #[arg(long, default_value = "canonical")]
+        format: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -93,6 +112,11 @@ fn init_logs(config: &Config) {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let command = match cli.command {
+        // Zone files need neither configuration nor a database.
+        Command::Zone(cmd) => return zone_command(cmd),
+        other => other,
+    };
     let config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -101,7 +125,7 @@ async fn main() -> ExitCode {
         }
     };
     if cli.check_config {
-        let needs_worker = matches!(cli.command, Command::Worker | Command::All);
+        let needs_worker = matches!(command, Command::Worker | Command::All);
         let problems = config.check(needs_worker);
         for p in &problems {
             eprintln!("configuration error: {p}");
@@ -113,11 +137,73 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     init_logs(&config);
-    match run(cli.command, config).await {
+    match run(command, config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `apex zone …`: needs no database.
+fn zone_command(cmd: ZoneCmd) -> ExitCode {
+    let ZoneCmd::Check {
+        file,
+        origin,
+        format,
+    } = cmd;
+    let shown = file.display().to_string();
+    let text = if shown == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf).map(|_| buf)
+    } else {
+        std::fs::read(&file)
+    };
+    let text = match text {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{shown}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let origin_name = match apex_zone::dname::DName::parse(
+        format!("{}.", origin.trim_end_matches('.')).as_bytes(),
+        None,
+    ) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("--origin {origin:?}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match apex_zone::zonefile::check(
+        &text,
+        &origin_name,
+        apex_zone::zonefile::ParseOptions::default(),
+        format == "canonical",
+    ) {
+        Ok(checked) => {
+            const SHOWN: usize = 20;
+            for w in checked.warnings.iter().take(SHOWN) {
+                eprintln!("{shown}:{}: warning: {}", w.line, w.message);
+            }
+            if checked.warnings.len() > SHOWN {
+                eprintln!(
+                    "{shown}: and {} more warnings",
+                    checked.warnings.len() - SHOWN
+                );
+            }
+            if format == "canonical" {
+                print!("{}", checked.canonical);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{shown}:{}:{}: {}", e.line, e.column, e.message);
+            }
+            ExitCode::from(1)
         }
     }
 }
@@ -173,6 +259,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 println!("email={email}\npassword={password}\napi_key={api_key}");
             }
         }
+        Command::Zone(_) => anyhow::bail!("zone commands run without a database"),
         Command::Admin(Admin::CreateApiKey { email, name }) => {
             let user = users::find_by_email(&pool, &email).await?;
             let key = auth::create_api_key(&pool, user, &name).await?;

@@ -7,9 +7,9 @@
 
 use apex_zone::content::{self, parse_type};
 use apex_zone::name::{RecordName, ZoneName};
-use apex_zone::rrset::{Sibling, check_add};
+use apex_zone::rdata::{RrType, type_name};
+use apex_zone::rrset::{Neighbourhood, RrsetError, Sibling, check_add};
 use apex_zone::ttl::Ttl;
-use apex_zone::{RData, RecordType};
 use serde::{Deserialize, Serialize};
 use sqlx::{Postgres, Transaction};
 
@@ -17,7 +17,7 @@ use crate::auth::Actor;
 use crate::authz::Action;
 use crate::changes::{self, Change, NewChange};
 use crate::domains::{self, Domain};
-use crate::ids::{DomainId, RecordId};
+use crate::ids::RecordId;
 use crate::{Core, CoreError};
 
 /// TTL of a new RRset written without one (kept within the configured bounds).
@@ -81,7 +81,7 @@ pub struct RecordView {
 /// A record checked and ready to store.
 struct Parsed {
     name: RecordName,
-    rtype: RecordType,
+    rtype: RrType,
     /// As given; `None` takes the RRset's.
     ttl: Option<Ttl>,
     content: String,
@@ -95,8 +95,10 @@ fn parse(core: &Core, zone: &ZoneName, input: &RecordInput) -> Result<Parsed, Co
         .ttl
         .map(|t| Ttl::new(t, core.platform.ttl).map_err(|e| CoreError::invalid("ttl", e)))
         .transpose()?;
-    let rdata: RData = content::parse(rtype, &input.content, None)
+    let wire = content::parse(rtype, &input.content, None)
         .map_err(|e| CoreError::invalid("content", e))?;
+    let canonical =
+        content::format(rtype, &wire).map_err(|e| CoreError::Internal(e.to_string()))?;
     let comment = input
         .comment
         .as_ref()
@@ -112,7 +114,7 @@ fn parse(core: &Core, zone: &ZoneName, input: &RecordInput) -> Result<Parsed, Co
         name,
         rtype,
         ttl,
-        content: content::format(&rdata),
+        content: canonical,
         comment,
     })
 }
@@ -157,25 +159,72 @@ pub async fn list(core: &Core, actor: &Actor, zone: &str) -> Result<Vec<RecordVi
     Ok(rows.into_iter().map(|r| view(&domain.zone, r)).collect())
 }
 
-async fn siblings(
+/// What surrounds the record's owner: records at the name, a DNAME above it, records below it.
+async fn neighbourhood(
     tx: &mut Transaction<'_, Postgres>,
-    domain: DomainId,
+    domain: &Domain,
     name: &RecordName,
     except: Option<RecordId>,
-) -> Result<Vec<(RecordType, String)>, CoreError> {
+) -> Result<Neighbourhood<'static>, CoreError> {
+    let owner = name.to_fqdn();
     let rows = sqlx::query!(
         r#"SELECT type AS rtype, content FROM records
             WHERE domain_id = $1 AND name = $2 AND ($3::bigint IS NULL OR id <> $3)"#,
-        domain.0,
-        name.to_fqdn(),
+        domain.id.0,
+        owner,
         except.map(|e| e.0),
     )
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows
+    let siblings = rows
         .into_iter()
-        .filter_map(|r| r.rtype.parse::<RecordType>().ok().map(|t| (t, r.content)))
-        .collect())
+        .filter_map(|r| {
+            RrType::parse(r.rtype.as_bytes()).map(|t| Sibling {
+                rtype: t,
+                content: r.content.into(),
+            })
+        })
+        .collect();
+    let zone_fqdn = format!("{}.", domain.zone.as_text());
+    let ancestors: Vec<String> = {
+        let mut v = Vec::new();
+        let mut rest = owner.as_str();
+        while let Some((_, parent)) = rest.split_once('.') {
+            if parent.len() < zone_fqdn.len() {
+                break;
+            }
+            v.push(parent.to_string());
+            rest = parent;
+        }
+        v
+    };
+    let dname_above = sqlx::query_scalar!(
+        "SELECT name FROM records WHERE domain_id = $1 AND type = 'DNAME' AND name = ANY($2) LIMIT 1",
+        domain.id.0,
+        &ancestors,
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    let has_descendants = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM records WHERE domain_id = $1
+                  AND right(name, length($2) + 1) = '.' || $2) AS "e!""#,
+        domain.id.0,
+        owner,
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let apex = domain.zone.name();
+    let rel = |fqdn: &str| {
+        apex_zone::Name::from_ascii(fqdn)
+            .map_or_else(|_| fqdn.to_string(), |n| domain.zone.relative(&n))
+    };
+    Ok(Neighbourhood {
+        name: rel(&owner),
+        at_apex: name.name() == apex,
+        siblings,
+        dname_above: dname_above.map(|d| rel(&d)),
+        has_descendants,
+    })
 }
 
 async fn check_rules(
@@ -184,18 +233,11 @@ async fn check_rules(
     p: &Parsed,
     except: Option<RecordId>,
 ) -> Result<(), CoreError> {
-    let existing = siblings(tx, domain.id, &p.name, except).await?;
-    let sibs: Vec<Sibling<'_>> = existing
-        .iter()
-        .map(|(t, c)| Sibling {
-            rtype: *t,
-            content: c,
-        })
-        .collect();
-    check_add(&domain.zone, p.name.name(), p.rtype, &p.content, &sibs).map_err(|e| {
+    let near = neighbourhood(tx, domain, &p.name, except).await?;
+    check_add(&near, p.rtype, &p.content).map_err(|e| {
         let field = e.field();
         match e {
-            apex_zone::rrset::RrsetError::Duplicate { .. } => CoreError::conflict(field, e),
+            RrsetError::Duplicate { .. } => CoreError::conflict(field, e),
             _ => CoreError::invalid(field, e),
         }
     })
@@ -219,7 +261,7 @@ async fn settle_ttl(
             AND ($4::bigint IS NULL OR id <> $4) LIMIT 1",
         domain.id.0,
         p.name.to_fqdn(),
-        p.rtype.to_string(),
+        type_name(p.rtype),
         except.map(|e| e.0),
     )
     .fetch_optional(&mut **tx)
@@ -250,7 +292,7 @@ async fn align_rrset_ttl(
             ORDER BY id"#,
         domain.id.0,
         p.name.to_fqdn(),
-        p.rtype.to_string(),
+        type_name(p.rtype),
         ttl,
         except.map(|e| e.0),
     )
@@ -310,7 +352,7 @@ pub async fn create(
            RETURNING id AS "id: RecordId", name, type AS rtype, ttl, content, comment"#,
         domain.id.0,
         p.name.to_fqdn(),
-        p.rtype.to_string(),
+        type_name(p.rtype),
         i32::try_from(ttl.get()).unwrap_or(i32::MAX),
         p.content,
         p.comment,
@@ -400,7 +442,7 @@ pub async fn update(
            RETURNING id AS "id: RecordId", name, type AS rtype, ttl, content, comment"#,
         id.0,
         p.name.to_fqdn(),
-        p.rtype.to_string(),
+        type_name(p.rtype),
         i32::try_from(ttl.get()).unwrap_or(i32::MAX),
         p.content,
         p.comment,

@@ -16,8 +16,10 @@
 use apex_core::catalog;
 use apex_core::db::{serial_from_db, serial_to_db};
 use apex_core::ids::DomainId;
+use apex_zone::dname::DName;
 use apex_zone::name::ZoneName;
-use apex_zone::{Name, Record, RecordType, content, render, wire};
+use apex_zone::rdata::RrType;
+use apex_zone::{Name, Record, content, render, wire};
 
 use crate::Context;
 
@@ -98,6 +100,7 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     )
     .fetch_all(&mut *tx)
     .await?;
+    let origin = DName::from_name(zone.name());
     let mut records = Vec::with_capacity(rows.len());
     for r in rows {
         let bad = |reason: String| PublishError::BadRecord {
@@ -107,9 +110,10 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
             reason,
         };
         let owner = Name::from_ascii(&r.name).map_err(|e| bad(e.to_string()))?;
-        let rtype: RecordType = r.rtype.parse().map_err(|_| bad("unknown type".into()))?;
-        let rdata =
-            content::parse(rtype, &r.content, Some(&zone)).map_err(|e| bad(e.to_string()))?;
+        let rtype = RrType::parse(r.rtype.as_bytes()).ok_or_else(|| bad("unknown type".into()))?;
+        let data =
+            content::parse(rtype, &r.content, Some(&origin)).map_err(|e| bad(e.to_string()))?;
+        let rdata = content::to_rdata(rtype, &data).map_err(|e| bad(e.to_string()))?;
         let ttl = u32::try_from(r.ttl).map_err(|_| bad("negative TTL".into()))?;
         records.push(Record::from_rdata(owner, ttl, rdata));
     }

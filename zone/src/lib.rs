@@ -15,12 +15,18 @@
 
 pub mod catalog;
 pub mod content;
+pub mod dname;
+pub mod import;
 pub mod name;
 pub mod presentation;
+pub mod rdata;
 pub mod render;
 pub mod rrset;
 pub mod serial;
+pub mod spf;
 pub mod ttl;
+pub mod validate;
 pub mod wire;
+pub mod zonefile;
 
 pub use hickory_proto::rr::{Name, RData, Record, RecordType};

@@ -10,6 +10,8 @@ use std::fmt;
 
 use hickory_proto::rr::Name;
 
+use crate::dname::DName;
+
 /// Why a name was refused. The message names the offending label.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
@@ -102,7 +104,7 @@ fn parse_labels(input: &str, rules: Rules) -> Result<(Vec<String>, bool), NameEr
             }
             converted
         };
-        check_label(&label, raw, i == 0, rules)?;
+        check_label(label.as_bytes(), raw, i == 0, rules)?;
         wire_len += label.len() + 1;
         labels.push(label);
     }
@@ -112,37 +114,89 @@ fn parse_labels(input: &str, rules: Rules) -> Result<(Vec<String>, bool), NameEr
     Ok((labels, absolute))
 }
 
-fn check_label(label: &str, raw: &str, leftmost: bool, rules: Rules) -> Result<(), NameError> {
+fn check_label(label: &[u8], raw: &str, leftmost: bool, rules: Rules) -> Result<(), NameError> {
+    check_label_with(label, || raw.to_string(), leftmost, rules)
+}
+
+/// The label rules; `show` gives the label as the user wrote it, called only for an error.
+fn check_label_with(
+    label: &[u8],
+    show: impl Fn() -> String,
+    leftmost: bool,
+    rules: Rules,
+) -> Result<(), NameError> {
     if label.len() > 63 {
-        return Err(NameError::LabelTooLong(raw.to_string()));
+        return Err(NameError::LabelTooLong(show()));
     }
-    if label == "*" {
+    if label == b"*" {
         return if leftmost && rules == Rules::Owner {
             Ok(())
         } else {
             Err(NameError::Wildcard)
         };
     }
-    if let Some(ch) = label
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
-    {
-        return Err(if ch == '*' {
+    // '/' is allowed in owners for RFC 2317 classless reverse delegation (`0/26.2.0.192.in-addr.arpa`).
+    let allowed = |b: u8| {
+        b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'/' && rules == Rules::Owner)
+    };
+    if let Some(&b) = label.iter().find(|&&b| !allowed(b)) {
+        return Err(if b == b'*' {
             NameError::Wildcard
         } else {
             NameError::BadChar {
-                label: raw.to_string(),
-                ch,
+                label: show(),
+                ch: if b.is_ascii() {
+                    b as char
+                } else {
+                    char::REPLACEMENT_CHARACTER
+                },
             }
         });
     }
-    if label.starts_with('-') || label.ends_with('-') {
-        return Err(NameError::Hyphen(raw.to_string()));
+    if label.starts_with(b"-") || label.ends_with(b"-") {
+        return Err(NameError::Hyphen(show()));
     }
-    if rules == Rules::Host && label.contains('_') {
-        return Err(NameError::UnderscoreInHostname(raw.to_string()));
+    if rules == Rules::Host && label.contains(&b'_') {
+        return Err(NameError::UnderscoreInHostname(show()));
     }
     Ok(())
+}
+
+fn check_dname(name: &DName, rules: Rules) -> Result<(), NameError> {
+    for (i, label) in name.labels().enumerate() {
+        check_label_with(
+            label,
+            || String::from_utf8_lossy(label).into_owned(),
+            i == 0,
+            rules,
+        )?;
+    }
+    Ok(())
+}
+
+/// Checks an owner name read from a zone file: LDH, underscore and `/` labels, `*` only as the
+/// whole leftmost label.
+pub fn check_owner(name: &DName) -> Result<(), NameError> {
+    check_dname(name, Rules::Owner)
+}
+
+/// Checks a target name in record data: a host (MX, NS, SRV targets) must be LDH and not an
+/// address; any other domain name may have underscore labels.
+pub fn check_target(name: &DName, kind: TargetKind) -> Result<(), NameError> {
+    match kind {
+        TargetKind::Host => {
+            check_dname(name, Rules::Host)?;
+            if name
+                .labels()
+                .last()
+                .is_some_and(|l| l.iter().all(u8::is_ascii_digit))
+            {
+                return Err(NameError::Address(name.to_string()));
+            }
+            Ok(())
+        }
+        TargetKind::Domain => check_dname(name, Rules::Domain),
+    }
 }
 
 fn to_name(labels: &[String]) -> Result<Name, NameError> {

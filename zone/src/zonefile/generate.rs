@@ -1,0 +1,242 @@
+//! `$GENERATE start-stop[/step] lhs [ttl] [class] type rhs`, as BIND has it: `$` in the owner
+//! and data stands for the counter, `${offset,width,base}` formats it (base d, o, x, X, or n/N
+//! for nibbles), `\$` is a plain dollar.
+
+use std::fmt::Write;
+
+use crate::presentation::{SyntaxError, Tok};
+
+/// The record lines a `$GENERATE` stands for, each with the counter value.
+pub fn expand(toks: &[Tok<'_>], max: u64) -> Result<Vec<(String, u64)>, SyntaxError> {
+    let word = &toks[0];
+    let range = toks
+        .get(1)
+        .ok_or_else(|| SyntaxError::at(word, "$GENERATE needs a range (start-stop[/step])"))?;
+    if toks.len() < 5 {
+        return Err(SyntaxError::at(
+            word,
+            "$GENERATE needs a range, an owner, a type and data",
+        ));
+    }
+    let (start, stop, step) = parse_range(range)?;
+    let count = (stop - start) / step + 1;
+    if count > max {
+        return Err(SyntaxError::at(
+            range,
+            format!("$GENERATE range makes {count} records; at most {max} are allowed"),
+        ));
+    }
+    let templates = &toks[2..];
+    let mut out = Vec::with_capacity(count as usize);
+    let mut value = start;
+    while value <= stop {
+        let mut line = String::new();
+        for (i, t) in templates.iter().enumerate() {
+            if i > 0 {
+                line.push(' ');
+            }
+            if t.quoted {
+                line.push('"');
+            }
+            substitute(t, value, &mut line)?;
+            if t.quoted {
+                line.push('"');
+            }
+        }
+        out.push((line, value));
+        value += step;
+    }
+    Ok(out)
+}
+
+fn number(tok: &Tok<'_>, text: &str) -> Result<u64, SyntaxError> {
+    text.parse::<u64>()
+        .ok()
+        .filter(|v| *v <= u64::from(u32::MAX))
+        .ok_or_else(|| {
+            SyntaxError::at(
+                tok,
+                format!(
+                    "$GENERATE range {:?}: {text:?} is not a number up to 4294967295",
+                    tok.show()
+                ),
+            )
+        })
+}
+
+fn parse_range(tok: &Tok<'_>) -> Result<(u64, u64, u64), SyntaxError> {
+    let text = String::from_utf8_lossy(tok.raw);
+    let (range, step) = match text.split_once('/') {
+        Some((r, s)) => (r, number(tok, s)?),
+        None => (text.as_ref(), 1),
+    };
+    let (a, b) = range.split_once('-').ok_or_else(|| {
+        SyntaxError::at(tok, format!("$GENERATE range {text:?} must be start-stop"))
+    })?;
+    let (start, stop) = (number(tok, a)?, number(tok, b)?);
+    if stop < start {
+        return Err(SyntaxError::at(
+            tok,
+            format!("$GENERATE range {text:?} ends before it starts"),
+        ));
+    }
+    if step == 0 {
+        return Err(SyntaxError::at(tok, "$GENERATE step must be at least 1"));
+    }
+    Ok((start, stop, step))
+}
+
+fn substitute(tok: &Tok<'_>, value: u64, out: &mut String) -> Result<(), SyntaxError> {
+    let raw = tok.raw;
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'\\' if raw.get(i + 1) == Some(&b'$') => {
+                out.push('$');
+                i += 2;
+            }
+            b'\\' => {
+                // Other escapes pass through for the record parser.
+                out.push('\\');
+                if let Some(&n) = raw.get(i + 1) {
+                    out.push(n as char);
+                }
+                i += 2;
+            }
+            b'$' if raw.get(i + 1) == Some(&b'{') => {
+                let end = raw[i..]
+                    .iter()
+                    .position(|&b| b == b'}')
+                    .ok_or_else(|| SyntaxError::at(tok, "${ without a closing }"))?;
+                let spec = String::from_utf8_lossy(&raw[i + 2..i + end]);
+                modified(tok, &spec, value, out)?;
+                i += end + 1;
+            }
+            b'$' => {
+                let _ = write!(out, "{value}");
+                i += 1;
+            }
+            b => {
+                out.push(b as char);
+                i += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn modified(tok: &Tok<'_>, spec: &str, value: u64, out: &mut String) -> Result<(), SyntaxError> {
+    let bad = || {
+        SyntaxError::at(
+            tok,
+            format!(
+                "${{{spec}}}: expected ${{offset[,width[,base]]}} with base d, o, x, X, n or N"
+            ),
+        )
+    };
+    let mut parts = spec.split(',');
+    let offset: i64 = parts
+        .next()
+        .filter(|s| !s.is_empty())
+        .map_or(Ok(0), str::parse)
+        .map_err(|_| bad())?;
+    let width: usize = parts.next().map_or(Ok(0), str::parse).map_err(|_| bad())?;
+    let base = parts.next().unwrap_or("d");
+    if parts.next().is_some() || width > 64 {
+        return Err(bad());
+    }
+    let v = i64::try_from(value)
+        .map_err(|_| bad())?
+        .checked_add(offset)
+        .filter(|v| *v >= 0)
+        .ok_or_else(|| {
+            SyntaxError::at(
+                tok,
+                format!("${{{spec}}}: the offset makes the counter negative"),
+            )
+        })? as u64;
+    match base {
+        "d" => write!(out, "{v:0width$}"),
+        "o" => write!(out, "{v:0width$o}"),
+        "x" => write!(out, "{v:0width$x}"),
+        "X" => write!(out, "{v:0width$X}"),
+        "n" | "N" => {
+            let hex = if base == "n" {
+                format!("{v:0width$x}")
+            } else {
+                format!("{v:0width$X}")
+            };
+            let nibbles: Vec<String> = hex.chars().rev().map(String::from).collect();
+            write!(out, "{}", nibbles.join("."))
+        }
+        _ => return Err(bad()),
+    }
+    .map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::presentation::tokens;
+
+    fn lines(text: &str) -> Result<Vec<String>, String> {
+        let toks = tokens(text).unwrap();
+        expand(&toks, 1000)
+            .map(|v| v.into_iter().map(|(l, _)| l).collect())
+            .map_err(|e| e.message)
+    }
+
+    #[test]
+    fn counters_and_modifiers() {
+        assert_eq!(
+            lines("$GENERATE 1-3 host$ A 10.0.0.$").unwrap(),
+            vec!["host1 A 10.0.0.1", "host2 A 10.0.0.2", "host3 A 10.0.0.3"]
+        );
+        assert_eq!(
+            lines("$GENERATE 0-4/2 ${10,3} CNAME x$").unwrap(),
+            vec!["010 CNAME x0", "012 CNAME x2", "014 CNAME x4"]
+        );
+        assert_eq!(
+            lines("$GENERATE 255-255 h${0,2,x} A 192.0.2.1").unwrap(),
+            vec!["hff A 192.0.2.1"]
+        );
+        assert_eq!(
+            lines("$GENERATE 18-18 ${0,4,n} PTR h").unwrap(),
+            vec!["2.1.0.0 PTR h"]
+        );
+        assert_eq!(
+            lines("$GENERATE 1-1 a\\$ TXT \"$ each\"").unwrap(),
+            vec!["a$ TXT \"1 each\""]
+        );
+    }
+
+    #[test]
+    fn hostile_ranges_fail_fast() {
+        assert!(
+            lines("$GENERATE 1-2000000000 h$ A 10.0.0.1")
+                .unwrap_err()
+                .contains("at most 1000")
+        );
+        assert!(
+            lines("$GENERATE 5-1 h$ A 10.0.0.1")
+                .unwrap_err()
+                .contains("ends before")
+        );
+        assert!(
+            lines("$GENERATE 1-5/0 h$ A 10.0.0.1")
+                .unwrap_err()
+                .contains("step")
+        );
+        assert!(
+            lines("$GENERATE 1-99999999999 h$ A 10.0.0.1")
+                .unwrap_err()
+                .contains("not a number")
+        );
+        assert!(
+            lines("$GENERATE 1-2 h${x} A 10.0.0.1")
+                .unwrap_err()
+                .contains("offset")
+        );
+        assert!(lines("$GENERATE 1-2").unwrap_err().contains("needs"));
+    }
+}

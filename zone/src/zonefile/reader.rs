@@ -1,0 +1,400 @@
+//! Reading a zone file into records.
+
+use crate::dname::DName;
+use crate::name::check_owner;
+use crate::presentation::{Entry, Lexer, SyntaxError, Tok};
+use crate::rdata::{self, Ctx, RrType, is_meta, ttl_value, type_name};
+
+use super::ZoneRecord;
+use super::generate;
+
+/// Limits that keep hostile files cheap.
+#[derive(Debug, Clone, Copy)]
+pub struct ParseOptions {
+    /// Most records a file may hold.
+    pub max_records: usize,
+    /// Most records one `$GENERATE` may make.
+    pub max_generate: u64,
+    /// Most errors collected before giving up.
+    pub max_errors: usize,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        Self {
+            max_records: 2_000_000,
+            max_generate: 65_536,
+            max_errors: 100,
+        }
+    }
+}
+
+/// Something worth saying about a file that is still valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The line concerned (0 for the whole file).
+    pub line: u32,
+    /// What happened.
+    pub message: String,
+}
+
+/// A zone file, read.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedZone {
+    /// The SOA, if the file has one (at the origin).
+    pub soa: Option<ZoneRecord>,
+    /// Every other record, in file order.
+    pub records: Vec<ZoneRecord>,
+    /// Dropped records and other remarks.
+    pub warnings: Vec<Warning>,
+}
+
+struct State {
+    origin: DName,
+    zone: DName,
+    default_ttl: Option<u32>,
+    last_ttl: Option<u32>,
+    last_owner: Option<DName>,
+    /// The owner token last parsed, to reuse its name when the next line repeats it.
+    last_owner_raw: Vec<u8>,
+    pending_comment: Option<String>,
+    scratch: Vec<u8>,
+    dropped: Vec<(RrType, u32, usize)>,
+}
+
+/// Reads `text` as the zone `zone`. On failure, every error found (up to a limit), each with
+/// its line and column; nothing is returned half-read.
+pub fn parse(
+    text: &[u8],
+    zone: &DName,
+    options: ParseOptions,
+) -> Result<ParsedZone, Vec<SyntaxError>> {
+    let mut st = State {
+        origin: zone.clone(),
+        zone: zone.clone(),
+        default_ttl: None,
+        last_ttl: None,
+        last_owner: None,
+        last_owner_raw: Vec::new(),
+        pending_comment: None,
+        scratch: Vec::with_capacity(512),
+        dropped: Vec::new(),
+    };
+    let mut out = ParsedZone::default();
+    let mut errors: Vec<SyntaxError> = Vec::new();
+    let mut lexer = Lexer::new(text);
+    let mut entry = Entry::default();
+    loop {
+        match lexer.next_entry(&mut entry) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                // The lexer cannot resynchronise after broken quoting or parentheses.
+                errors.push(e);
+                break;
+            }
+        }
+        if entry.is_blank() {
+            st.pending_comment = match (&entry.comment, entry.double_semicolon) {
+                (Some(c), false) => Some(match st.pending_comment.take() {
+                    Some(p) => format!("{p} {c}"),
+                    None => c.clone(),
+                }),
+                _ => None,
+            };
+            continue;
+        }
+        let result = if !entry.starts_blank && entry.tokens[0].raw.first() == Some(&b'$') {
+            st.pending_comment = None;
+            directive(&mut st, &entry, &mut out, options)
+        } else {
+            let comment = match (st.pending_comment.take(), entry.comment.take()) {
+                (Some(above), Some(after)) => Some(format!("{above} {after}")),
+                (above, after) => above.or(after),
+            };
+            record(&mut st, &entry.tokens, entry.starts_blank, comment)
+                .map(|r| push(&mut st, &mut out, r))
+        };
+        st.pending_comment = None;
+        if let Err(e) = result {
+            errors.push(e);
+            if errors.len() >= options.max_errors {
+                break;
+            }
+        }
+        if out.records.len() > options.max_records {
+            errors.push(SyntaxError {
+                line: entry.line,
+                column: 1,
+                message: format!(
+                    "more than {} records: the zone is too large",
+                    options.max_records
+                ),
+            });
+            break;
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    for (rtype, first_line, count) in st.dropped {
+        out.warnings.push(Warning {
+            line: first_line,
+            message: format!(
+                "dropped {count} {} record{} (Apex signs zones itself)",
+                type_name(rtype),
+                if count == 1 { "" } else { "s" }
+            ),
+        });
+    }
+    Ok(out)
+}
+
+fn push(st: &mut State, out: &mut ParsedZone, r: Option<ZoneRecord>) {
+    let Some(r) = r else { return };
+    let signer_made = matches!(
+        r.rtype,
+        RrType::RRSIG | RrType::NSEC | RrType::NSEC3 | RrType::NSEC3PARAM
+    ) || (r.rtype == RrType::DNSKEY && r.name == st.zone);
+    if signer_made {
+        match st.dropped.iter_mut().find(|(t, _, _)| *t == r.rtype) {
+            Some((_, _, n)) => *n += 1,
+            None => st.dropped.push((r.rtype, r.line, 1)),
+        }
+        return;
+    }
+    if r.rtype == RrType::SOA {
+        if out.soa.is_none() {
+            out.soa = Some(r);
+        }
+        return;
+    }
+    out.records.push(r);
+}
+
+fn directive(
+    st: &mut State,
+    entry: &Entry<'_>,
+    out: &mut ParsedZone,
+    options: ParseOptions,
+) -> Result<(), SyntaxError> {
+    let toks = &entry.tokens;
+    let word = &toks[0];
+    let arg = |i: usize, what: &str| {
+        toks.get(i)
+            .copied()
+            .ok_or_else(|| SyntaxError::at(word, format!("{} needs {what}", word.show())))
+    };
+    if word.is("$ORIGIN") {
+        let t = arg(1, "a domain name")?;
+        let origin = DName::parse(t.raw, Some(&st.origin))
+            .map_err(|e| SyntaxError::at(&t, format!("$ORIGIN {:?}: {e}", t.show())))?;
+        if !origin.is_within(&st.zone) {
+            return Err(SyntaxError::at(
+                &t,
+                format!("$ORIGIN {origin} is outside the zone {}", st.zone),
+            ));
+        }
+        st.origin = origin;
+        st.last_owner_raw.clear();
+        extra(toks, 2)
+    } else if word.is("$TTL") {
+        let t = arg(1, "a TTL")?;
+        st.default_ttl = Some(ttl_value(&t, "$TTL")?);
+        extra(toks, 2)
+    } else if word.is("$INCLUDE") {
+        Err(SyntaxError::at(
+            word,
+            "$INCLUDE is not supported: paste the included file's records in its place",
+        ))
+    } else if word.is("$GENERATE") {
+        let lines = generate::expand(toks, options.max_generate)?;
+        for (text, _) in &lines {
+            let mut lexer = Lexer::new(text.as_bytes());
+            let mut e = Entry::default();
+            lexer.next_entry(&mut e).map_err(|err| {
+                SyntaxError::at(
+                    word,
+                    format!("$GENERATE produced {text:?}: {}", err.message),
+                )
+            })?;
+            let mut e_toks = e.tokens.clone();
+            for t in &mut e_toks {
+                t.line = word.line;
+            }
+            let r = record(st, &e_toks, false, None).map_err(|err| {
+                SyntaxError::at(
+                    word,
+                    format!("$GENERATE produced {text:?}: {}", err.message),
+                )
+            })?;
+            push(st, out, r);
+            if out.records.len() > options.max_records {
+                return Err(SyntaxError::at(
+                    word,
+                    format!(
+                        "more than {} records: the zone is too large",
+                        options.max_records
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    } else {
+        Err(SyntaxError::at(
+            word,
+            format!("unknown directive {}", word.show()),
+        ))
+    }
+}
+
+fn extra(toks: &[Tok<'_>], used: usize) -> Result<(), SyntaxError> {
+    match toks.get(used) {
+        None => Ok(()),
+        Some(t) => Err(SyntaxError::at(t, format!("unexpected {:?}", t.show()))),
+    }
+}
+
+fn is_class(t: &Tok<'_>) -> bool {
+    !t.quoted
+        && (t.is("IN")
+            || t.is("CH")
+            || t.is("HS")
+            || t.is("CS")
+            || t.is("ANY")
+            || t.is("NONE")
+            || (t.raw.len() > 5 && t.raw[..5].eq_ignore_ascii_case(b"CLASS")))
+}
+
+fn is_ttl(t: &Tok<'_>) -> bool {
+    !t.quoted && t.raw.first().is_some_and(u8::is_ascii_digit)
+}
+
+/// One record line: `[owner] [ttl] [class] type data` (ttl and class in either order).
+fn record(
+    st: &mut State,
+    toks: &[Tok<'_>],
+    blank_owner: bool,
+    comment: Option<String>,
+) -> Result<Option<ZoneRecord>, SyntaxError> {
+    let mut i = 0;
+    let owner = if blank_owner {
+        st.last_owner.clone().ok_or_else(|| {
+            SyntaxError::at(
+                &toks[0],
+                "the first record needs an owner name (the line starts with a blank)",
+            )
+        })?
+    } else if let Some(last) = st
+        .last_owner
+        .clone()
+        .filter(|_| toks[0].raw == st.last_owner_raw.as_slice())
+    {
+        i = 1;
+        last
+    } else {
+        let t = &toks[0];
+        i = 1;
+        let name = DName::parse(t.raw, Some(&st.origin))
+            .map_err(|e| SyntaxError::at(t, format!("owner {:?}: {e}", t.show())))?;
+        if !name.is_within(&st.zone) {
+            return Err(SyntaxError::at(
+                t,
+                format!("owner {name} is outside the zone {}", st.zone),
+            ));
+        }
+        check_owner(&name).map_err(|e| SyntaxError::at(t, format!("owner {name}: {e}")))?;
+        st.last_owner_raw.clear();
+        st.last_owner_raw.extend_from_slice(t.raw);
+        name
+    };
+    st.last_owner = Some(owner.clone());
+    let mut ttl = None;
+    for _ in 0..2 {
+        let Some(t) = toks.get(i) else { break };
+        if ttl.is_none() && is_ttl(t) {
+            ttl = Some(ttl_value(t, "TTL")?);
+            i += 1;
+        } else if is_class(t) {
+            if !t.is("IN") {
+                return Err(SyntaxError::at(
+                    t,
+                    format!("class {} is not supported: only IN", t.show()),
+                ));
+            }
+            i += 1;
+        }
+    }
+    let type_tok = *toks
+        .get(i)
+        .ok_or_else(|| SyntaxError::at(&toks[toks.len() - 1], "missing record type"))?;
+    let rtype = RrType::parse(type_tok.raw)
+        .filter(|_| !type_tok.quoted)
+        .ok_or_else(|| {
+            SyntaxError::at(
+                &type_tok,
+                format!("{:?} is not a record type", type_tok.show()),
+            )
+        })?;
+    if is_meta(rtype) {
+        return Err(SyntaxError::at(
+            &type_tok,
+            format!(
+                "{} is not a record type that a zone can hold",
+                type_name(rtype)
+            ),
+        ));
+    }
+    let ttl = match ttl {
+        Some(t) => {
+            st.last_ttl = Some(t);
+            t
+        }
+        None => st.default_ttl.or(st.last_ttl).ok_or_else(|| {
+            SyntaxError::at(
+                &type_tok,
+                "no TTL: give one on the record or add a $TTL line above it",
+            )
+        })?,
+    };
+    // A signer's records are dropped (see `push`) whatever their data says.
+    let signer_made = matches!(
+        rtype,
+        RrType::RRSIG | RrType::NSEC | RrType::NSEC3 | RrType::NSEC3PARAM
+    );
+    st.scratch.clear();
+    if !signer_made {
+        rdata::parse_into(
+            rtype,
+            &toks[i + 1..],
+            &type_tok,
+            Ctx {
+                origin: Some(&st.origin),
+            },
+            &mut st.scratch,
+        )?;
+    }
+    if rtype == RrType::SOA {
+        if owner != st.zone {
+            return Err(SyntaxError::at(
+                &type_tok,
+                format!(
+                    "SOA at {owner}: a zone's only SOA is at its apex {}",
+                    st.zone
+                ),
+            ));
+        }
+        // RFC 2308: without $TTL, the SOA minimum is the default.
+        if st.default_ttl.is_none() && st.last_ttl.is_none() {
+            st.last_ttl = Some(ttl);
+        }
+    }
+    Ok(Some(ZoneRecord {
+        name: owner,
+        ttl,
+        rtype,
+        rdata: Box::from(st.scratch.as_slice()),
+        comment,
+        line: type_tok.line,
+    }))
+}

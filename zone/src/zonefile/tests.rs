@@ -1,0 +1,127 @@
+//! Reading and writing zone files: directives, comments, errors with positions, round trips.
+
+use super::*;
+
+fn origin() -> DName {
+    DName::parse(b"example.com.", None).unwrap()
+}
+
+fn read(text: &str) -> Result<ParsedZone, Vec<String>> {
+    parse(text.as_bytes(), &origin(), ParseOptions::default())
+        .map_err(|es| es.into_iter().map(|e| e.to_string()).collect())
+}
+
+fn show(z: &ParsedZone) -> Vec<String> {
+    z.records
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {}",
+                r.name,
+                r.ttl,
+                crate::rdata::type_name(r.rtype),
+                crate::rdata::format(r.rtype, &r.rdata).unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn bind_style_file() {
+    let z = read(concat!(
+        "$TTL 1h\n",
+        "@   IN SOA ns1 hostmaster ( 2026112100 ; serial\n",
+        "           1h 15m 2w 5m )\n",
+        "    IN NS ns1\n",
+        "; the web server\n",
+        "www 300 IN A 192.0.2.1 ; primary\n",
+        "    IN AAAA 2001:db8::1\n",
+        "mail IN 1d MX 10 mx.example.net.\n",
+        "$ORIGIN sub\n",
+        "deep CNAME www.example.com.\n",
+        "txt TXT \"a b\" c\n",
+    ))
+    .unwrap();
+    assert!(z.soa.is_some());
+    assert_eq!(
+        show(&z),
+        vec![
+            "example.com. 3600 NS ns1.example.com.",
+            "www.example.com. 300 A 192.0.2.1",
+            "www.example.com. 3600 AAAA 2001:db8::1",
+            "mail.example.com. 86400 MX 10 mx.example.net.",
+            "deep.sub.example.com. 3600 CNAME www.example.com.",
+            "txt.sub.example.com. 3600 TXT \"a b\" \"c\"",
+        ]
+    );
+    assert_eq!(
+        z.records[1].comment.as_deref(),
+        Some("the web server primary")
+    );
+    assert_eq!(z.records[2].comment, None);
+}
+
+#[test]
+fn errors_name_line_and_column() {
+    let errs =
+        read("$TTL 300\nwww A 192.0.2.300\nok A 192.0.2.1\nbad TXT \"unterminated\n").unwrap_err();
+    assert_eq!(errs[0], "2:7: \"192.0.2.300\" is not a valid IPv4 address");
+    assert!(errs[1].starts_with("4:9: quoted string"), "{errs:?}");
+    let errs = read("www A 192.0.2.1\n").unwrap_err();
+    assert!(errs[0].contains("no TTL"), "{errs:?}");
+    let errs = read("$TTL 1\n$INCLUDE /etc/passwd\n").unwrap_err();
+    assert!(
+        errs[0].starts_with("2:1: $INCLUDE is not supported"),
+        "{errs:?}"
+    );
+    let errs = read("$TTL 1\nexample.org. A 192.0.2.1\n").unwrap_err();
+    assert!(errs[0].contains("outside the zone"), "{errs:?}");
+    let errs = read("$TTL 1\nwww CH A 192.0.2.1\nwww FOO 1\n a..b A 1.2.3.4\n").unwrap_err();
+    assert!(errs[0].contains("class CH"), "{errs:?}");
+    assert!(errs[1].contains("not a record type"), "{errs:?}");
+    let errs = read("$TTL 1\n(\nwww A 192.0.2.1\n").unwrap_err();
+    assert_eq!(errs[0], "2:1: parenthesis opened here is never closed");
+    let errs = read("$TTL 1\nwww A 192.0.2.1 )\n").unwrap_err();
+    assert!(errs[0].starts_with("2:17:"), "{errs:?}");
+}
+
+#[test]
+fn signer_records_are_dropped() {
+    let z = read(concat!(
+        "$TTL 300\n",
+        "@ DNSKEY 257 3 13 aGVsbG8=\n",
+        "@ NSEC3PARAM 1 0 0 -\n",
+        "www A 192.0.2.1\n",
+        "www RRSIG A 13 3 300 20261201000000 20261101000000 12345 example.com. aGVsbG8=\n",
+        "www NSEC x.example.com. A RRSIG NSEC\n",
+    ));
+    // RRSIG/NSEC/NSEC3PARAM have no text form here: generic form or dropping. They are
+    // dropped before their data is read.
+    let z = z.unwrap();
+    assert_eq!(show(&z), vec!["www.example.com. 300 A 192.0.2.1"]);
+    assert_eq!(z.warnings.len(), 4, "{:?}", z.warnings);
+}
+
+#[test]
+fn generate_and_round_trip() {
+    let z = read("$TTL 60\n$GENERATE 1-3 h$ A 10.0.0.$\n").unwrap();
+    assert_eq!(show(&z).len(), 3);
+    let mut records = z.records.clone();
+    let text = write(&origin(), None, &mut records).unwrap();
+    assert_eq!(
+        text,
+        "$ORIGIN example.com.\nh1\t60\tIN\tA\t10.0.0.1\nh2\t60\tIN\tA\t10.0.0.2\nh3\t60\tIN\tA\t10.0.0.3\n"
+    );
+    let again = read(&text).unwrap();
+    assert_eq!(
+        again
+            .records
+            .iter()
+            .map(|r| (&r.name, r.rtype, &r.rdata))
+            .collect::<Vec<_>>(),
+        z.records
+            .iter()
+            .map(|r| (&r.name, r.rtype, &r.rdata))
+            .collect::<Vec<_>>()
+    );
+}
