@@ -16,6 +16,17 @@ pub struct FieldError {
     pub detail: String,
 }
 
+/// A problem at a line and column of an uploaded zone file.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineError {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// What is wrong.
+    pub detail: String,
+}
+
 /// The problem document.
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
@@ -31,6 +42,9 @@ pub struct Problem {
     /// Field-level errors.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Errors at lines of a zone file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<LineError>,
 }
 
 /// Every way an API request fails.
@@ -74,6 +88,7 @@ impl ApiError {
             status: status.as_u16(),
             detail,
             errors,
+            lines: Vec::new(),
         };
         match self {
             ApiError::Core(CoreError::Unauthenticated) => p(
@@ -117,6 +132,32 @@ impl ApiError {
                     detail: message.clone(),
                 }],
             ),
+            ApiError::Core(CoreError::ZoneFile(list)) => {
+                let first = list.first().map_or_else(String::new, |e| {
+                    format!(
+                        "; first: line {}, column {}: {}",
+                        e.line, e.column, e.message
+                    )
+                });
+                Problem {
+                    kind: "urn:apex:problem:invalid-zone-file",
+                    title: "Invalid zone file",
+                    status: StatusCode::UNPROCESSABLE_ENTITY.as_u16(),
+                    detail: format!(
+                        "the zone file has {} problem(s){first}; nothing was changed",
+                        list.len()
+                    ),
+                    errors: vec![],
+                    lines: list
+                        .iter()
+                        .map(|e| LineError {
+                            line: e.line,
+                            column: e.column,
+                            detail: e.message.clone(),
+                        })
+                        .collect(),
+                }
+            }
             ApiError::Core(CoreError::Database(_) | CoreError::Internal(_)) => p(
                 "urn:apex:problem:internal",
                 "Internal error",

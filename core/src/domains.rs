@@ -12,6 +12,7 @@ use crate::authz::{Action, Role, authorize};
 use crate::changes::{self, Change, NewChange};
 use crate::db::{serial_from_db, serial_to_db};
 use crate::ids::DomainId;
+use crate::settings::{self, Settings, SoaTimers, SoaView};
 use crate::{Core, CoreError, catalog};
 
 /// A domain row with the actor's role on it, after authorization.
@@ -31,6 +32,49 @@ pub struct Domain {
     pub created_at: DateTime<Utc>,
     /// Last published.
     pub published_at: Option<DateTime<Utc>>,
+    /// Serial policy and SOA timers.
+    pub settings: Settings,
+}
+
+/// The columns every domain query reads, mapped once into [`Domain`].
+struct DomainRow {
+    id: DomainId,
+    name: String,
+    wanted_serial: i64,
+    published_serial: Option<i64>,
+    created_at: DateTime<Utc>,
+    published_at: Option<DateTime<Utc>>,
+    role: Option<Role>,
+    serial_policy: String,
+    soa_refresh: Option<i32>,
+    soa_retry: Option<i32>,
+    soa_expire: Option<i32>,
+    soa_minimum: Option<i32>,
+    soa_ttl: Option<i32>,
+}
+
+impl DomainRow {
+    fn into_domain(self, zone: ZoneName) -> Domain {
+        Domain {
+            id: self.id,
+            zone,
+            wanted_serial: serial_from_db(self.wanted_serial),
+            published_serial: self.published_serial.map(serial_from_db),
+            role: self.role,
+            created_at: self.created_at,
+            published_at: self.published_at,
+            settings: Settings {
+                serial_policy: settings::policy_from_db(&self.serial_policy),
+                soa: SoaTimers::from_db(
+                    self.soa_refresh,
+                    self.soa_retry,
+                    self.soa_expire,
+                    self.soa_minimum,
+                    self.soa_ttl,
+                ),
+            },
+        }
+    }
 }
 
 /// A domain as the API shows it.
@@ -54,6 +98,10 @@ pub struct DomainView {
     pub created_at: DateTime<Utc>,
     /// Last published.
     pub published_at: Option<DateTime<Utc>>,
+    /// `date` (YYYYMMDDnn) or `unixtime`.
+    pub serial_policy: &'static str,
+    /// The SOA as served: the platform's names, the domain's timers.
+    pub soa: SoaView,
 }
 
 impl Domain {
@@ -79,6 +127,8 @@ impl Domain {
             role: self.role,
             created_at: self.created_at,
             published_at: self.published_at,
+            serial_policy: settings::policy_name(self.settings.serial_policy),
+            soa: SoaView::of(&self.settings.soa.apply(&core.platform.soa)),
         }
     }
 }
@@ -102,9 +152,11 @@ pub async fn load(
     action: Action,
 ) -> Result<Domain, CoreError> {
     let zone = ZoneName::parse(name).map_err(|_| not_found(name))?;
-    let row = sqlx::query!(
-        r#"SELECT d.id AS "id: DomainId", d.wanted_serial, d.published_serial, d.created_at, d.published_at,
-                  m.role AS "role: Role"
+    let row = sqlx::query_as!(
+        DomainRow,
+        r#"SELECT d.id AS "id: DomainId", d.name, d.wanted_serial, d.published_serial, d.created_at, d.published_at,
+                  m.role AS "role: Role", d.serial_policy,
+                  d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl
              FROM domains d LEFT JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $2
             WHERE d.name = $1"#,
         zone.as_text(),
@@ -114,15 +166,7 @@ pub async fn load(
     .await?
     .ok_or_else(|| not_found(name))?;
     authorize(actor, row.role, action, &zone.as_text())?;
-    Ok(Domain {
-        id: row.id,
-        zone,
-        wanted_serial: serial_from_db(row.wanted_serial),
-        published_serial: row.published_serial.map(serial_from_db),
-        role: row.role,
-        created_at: row.created_at,
-        published_at: row.published_at,
-    })
+    Ok(row.into_domain(zone))
 }
 
 /// Loads and locks a domain for a write in `tx`: concurrent writes to one zone queue up here,
@@ -144,16 +188,21 @@ pub async fn lock(
     load(&mut **tx, actor, name, action).await
 }
 
-/// Moves the domain's wanted serial forward and returns it.
+/// Moves the domain's wanted serial forward under its serial policy and returns it.
 pub async fn bump_serial(
     tx: &mut Transaction<'_, Postgres>,
     domain: &Domain,
 ) -> Result<u32, CoreError> {
-    let next = serial::next(
-        Some(domain.wanted_serial),
-        SerialPolicy::DateCounter,
-        Utc::now(),
-    );
+    bump_serial_with(tx, domain, domain.settings.serial_policy).await
+}
+
+/// Moves the domain's wanted serial forward under `policy` (a policy being switched to).
+pub async fn bump_serial_with(
+    tx: &mut Transaction<'_, Postgres>,
+    domain: &Domain,
+    policy: SerialPolicy,
+) -> Result<u32, CoreError> {
+    let next = serial::next(Some(domain.wanted_serial), policy, Utc::now());
     sqlx::query!(
         "UPDATE domains SET wanted_serial = $2, updated_at = now() WHERE id = $1",
         domain.id.0,
@@ -283,9 +332,11 @@ pub async fn create(
 /// The domains the actor may read, by name. Platform admins see their own here too; a
 /// platform-wide listing is an admin endpoint of its own.
 pub async fn list(core: &Core, actor: &Actor) -> Result<Vec<DomainView>, CoreError> {
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        DomainRow,
         r#"SELECT d.id AS "id: DomainId", d.name, d.wanted_serial, d.published_serial, d.created_at, d.published_at,
-                  m.role AS "role: Role"
+                  m.role AS "role?: Role", d.serial_policy,
+                  d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl
              FROM domains d JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $1
             ORDER BY d.name"#,
         actor.user_id.0,
@@ -295,16 +346,9 @@ pub async fn list(core: &Core, actor: &Actor) -> Result<Vec<DomainView>, CoreErr
     Ok(rows
         .into_iter()
         .map(|r| {
-            Domain {
-                id: r.id,
-                zone: ZoneName::from_name(apex_zone::Name::from_ascii(&r.name).unwrap_or_default()),
-                wanted_serial: serial_from_db(r.wanted_serial),
-                published_serial: r.published_serial.map(serial_from_db),
-                role: Some(r.role),
-                created_at: r.created_at,
-                published_at: r.published_at,
-            }
-            .view(core)
+            let zone =
+                ZoneName::from_name(apex_zone::Name::from_ascii(&r.name).unwrap_or_default());
+            r.into_domain(zone).view(core)
         })
         .collect())
 }

@@ -33,6 +33,9 @@ pub enum CoreError {
         /// What clashes.
         message: String,
     },
+    /// A zone file with problems, each at its line and column.
+    #[error("the zone file has {} problem(s)", .0.len())]
+    ZoneFile(Vec<LineProblem>),
     /// The database failed.
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -71,6 +74,37 @@ impl CoreError {
                 Self::conflict(field, message)
             }
             _ => Self::Database(e),
+        }
+    }
+}
+
+/// A problem at a place in a zone file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LineProblem {
+    /// 1-based line (0: the file as a whole).
+    pub line: u32,
+    /// 1-based column (1 for rules between records).
+    pub column: u32,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl From<apex_zone::presentation::SyntaxError> for LineProblem {
+    fn from(e: apex_zone::presentation::SyntaxError) -> Self {
+        Self {
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        }
+    }
+}
+
+impl From<apex_zone::validate::Problem> for LineProblem {
+    fn from(p: apex_zone::validate::Problem) -> Self {
+        Self {
+            line: p.line,
+            column: 1,
+            message: p.message,
         }
     }
 }

@@ -17,8 +17,10 @@ pub mod error;
 pub mod ids;
 pub mod queue;
 pub mod records;
+pub mod settings;
 pub mod users;
 pub mod versions;
+pub mod zonefiles;
 
 pub use error::CoreError;
 

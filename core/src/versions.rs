@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use crate::CoreError;
 use crate::db::serial_from_db;
 use crate::ids::DomainId;
+use crate::settings::SoaTimers;
 
 /// The newest published version of a zone.
 #[derive(Debug, Clone)]
@@ -18,18 +19,29 @@ pub struct Version {
     pub data: Vec<u8>,
 }
 
-/// The serial of the newest published version of `zone`, if any.
+/// The serial of the newest published version of `zone`, if any, with the domain's SOA timers.
 pub async fn published_serial(
     pool: &PgPool,
     zone: &ZoneName,
-) -> Result<Option<(DomainId, u32)>, CoreError> {
+) -> Result<Option<(DomainId, u32, SoaTimers)>, CoreError> {
     let row = sqlx::query!(
-        r#"SELECT id AS "id: DomainId", published_serial FROM domains WHERE name = $1"#,
+        r#"SELECT id AS "id: DomainId", published_serial, soa_refresh, soa_retry, soa_expire, soa_minimum, soa_ttl
+             FROM domains WHERE name = $1"#,
         zone.as_text()
     )
     .fetch_optional(pool)
     .await?;
-    Ok(row.and_then(|r| r.published_serial.map(|s| (r.id, serial_from_db(s)))))
+    Ok(row.and_then(|r| {
+        let timers = SoaTimers::from_db(
+            r.soa_refresh,
+            r.soa_retry,
+            r.soa_expire,
+            r.soa_minimum,
+            r.soa_ttl,
+        );
+        r.published_serial
+            .map(|s| (r.id, serial_from_db(s), timers))
+    }))
 }
 
 /// Loads the stored version of `domain` at `serial`.

@@ -16,6 +16,7 @@
 use apex_core::catalog;
 use apex_core::db::{serial_from_db, serial_to_db};
 use apex_core::ids::DomainId;
+use apex_core::settings::SoaTimers;
 use apex_zone::dname::DName;
 use apex_zone::name::ZoneName;
 use apex_zone::rdata::RrType;
@@ -79,7 +80,8 @@ fn zone_name(text: &str) -> Result<ZoneName, PublishError> {
 pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, PublishError> {
     let mut tx = ctx.core.pool.begin().await?;
     let Some(row) = sqlx::query!(
-        "SELECT name, wanted_serial, published_serial FROM domains WHERE id = $1 FOR UPDATE",
+        "SELECT name, wanted_serial, published_serial, soa_refresh, soa_retry, soa_expire, soa_minimum, soa_ttl
+           FROM domains WHERE id = $1 FOR UPDATE",
         domain.0
     )
     .fetch_optional(&mut *tx)
@@ -118,7 +120,15 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
         records.push(Record::from_rdata(owner, ttl, rdata));
     }
     let platform = &ctx.core.platform;
-    let rendered = render::render(&zone, serial, &platform.soa, &platform.apex_ns, records);
+    let soa = SoaTimers::from_db(
+        row.soa_refresh,
+        row.soa_retry,
+        row.soa_expire,
+        row.soa_minimum,
+        row.soa_ttl,
+    )
+    .apply(&platform.soa);
+    let rendered = render::render(&zone, serial, &soa, &platform.apex_ns, records);
     let data = wire::encode(&rendered)?;
 
     // rendered → published

@@ -140,7 +140,9 @@ impl TransferServer {
         }
         Ok(versions::published_serial(&core.pool, zone)
             .await?
-            .map(|(_, serial)| render::soa_record(zone, serial, &core.platform.soa)))
+            .map(|(_, serial, timers)| {
+                render::soa_record(zone, serial, &timers.apply(&core.platform.soa))
+            }))
     }
 
     /// The records of the newest published version of `zone` (or the catalog), SOA first.
@@ -154,7 +156,7 @@ impl TransferServer {
                 &members,
             )));
         }
-        let Some((domain, serial)) = versions::published_serial(&core.pool, zone).await? else {
+        let Some((domain, serial, _)) = versions::published_serial(&core.pool, zone).await? else {
             return Ok(None);
         };
         let Some(version) = versions::load(&core.pool, domain, serial).await? else {

@@ -48,7 +48,10 @@ pub enum RrsetError {
         existing: String,
     },
     /// Data beside a CNAME.
-    #[error("{name} already has a CNAME, so it cannot have a {rtype} record too")]
+    #[error(
+        "{name} already has a CNAME, so it cannot have {} {rtype} record too",
+        article(rtype)
+    )]
     DataBesideCname {
         /// The owner, relative to the zone.
         name: String,
@@ -101,6 +104,16 @@ impl RrsetError {
             | Self::DnameAboveData { .. } => "type",
             Self::Duplicate { .. } => "content",
         }
+    }
+}
+
+/// "a" or "an" before a type's mnemonic, read letter by letter ("an A", "an MX", "a TXT").
+pub fn article(mnemonic: &str) -> &'static str {
+    match mnemonic.bytes().next() {
+        Some(b'A' | b'E' | b'F' | b'H' | b'I' | b'L' | b'M' | b'N' | b'O' | b'R' | b'S' | b'X') => {
+            "an"
+        }
+        _ => "a",
     }
 }
 

@@ -256,11 +256,18 @@ fn check_group(
             });
         }
         if let Some(other) = group.iter().find(|r| r.rtype != RrType::CNAME) {
+            let cname = group
+                .iter()
+                .find(|r| r.rtype == RrType::CNAME)
+                .map_or(0, |r| r.line);
             errors.push(Problem {
-                line: other.line,
+                // At whichever of the two comes later in the file.
+                line: other.line.max(cname),
                 message: format!(
-                    "{rel} has a CNAME, so it cannot have a {} record too",
-                    type_name(other.rtype)
+                    "{rel} has a CNAME (line {cname}) and {} {} record (line {}): a CNAME must be alone at its name",
+                    crate::rrset::article(&type_name(other.rtype)),
+                    type_name(other.rtype),
+                    other.line
                 ),
             });
         }

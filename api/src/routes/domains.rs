@@ -4,6 +4,7 @@ use apex_core::authz::Action;
 use apex_core::changes::{self, Change};
 use apex_core::domains::{self, DomainView};
 use apex_core::ids::ChangeId;
+use apex_core::settings::{self, SettingsPatch};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -59,6 +60,16 @@ pub async fn show(
 ) -> Result<Json<DomainView>, ApiError> {
     let domain = domains::load(&s.core.pool, &actor, &name, Action::Read).await?;
     Ok(Json(domain.view(&s.core)))
+}
+
+pub async fn update(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<SettingsPatch>,
+) -> Result<Json<DomainWithChange>, ApiError> {
+    let (domain, change) = settings::update(&s.core, &actor, &name, &body).await?;
+    Ok(Json(DomainWithChange { domain, change }))
 }
 
 pub async fn delete(

@@ -3,6 +3,7 @@
 mod domains;
 mod health;
 mod records;
+mod zonefile;
 
 use axum::Router;
 use axum::routing::get;
@@ -27,11 +28,15 @@ pub fn router() -> Router<AppState> {
 }
 
 fn v1() -> Router<AppState> {
+    use axum::extract::DefaultBodyLimit;
+    use axum::routing::{patch, post};
     Router::new()
         .route("/domains", get(domains::list).post(domains::create))
         .route(
             "/domains/{name}",
-            get(domains::show).delete(domains::delete),
+            get(domains::show)
+                .patch(domains::update)
+                .delete(domains::delete),
         )
         .route("/domains/{name}/changes/{id}", get(domains::change))
         .route(
@@ -40,7 +45,12 @@ fn v1() -> Router<AppState> {
         )
         .route(
             "/domains/{name}/records/{id}",
-            axum::routing::patch(records::update).delete(records::delete),
+            patch(records::update).delete(records::delete),
         )
+        .route(
+            "/domains/{name}/import",
+            post(zonefile::import).layer(DefaultBodyLimit::max(zonefile::MAX_UPLOAD)),
+        )
+        .route("/domains/{name}/export", get(zonefile::export))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
 }

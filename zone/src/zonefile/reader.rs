@@ -60,6 +60,8 @@ struct State {
     pending_comment: Option<String>,
     scratch: Vec<u8>,
     dropped: Vec<(RrType, u32, usize)>,
+    apex_without_dot_noted: bool,
+    notes: Vec<Warning>,
 }
 
 /// Reads `text` as the zone `zone`. On failure, every error found (up to a limit), each with
@@ -78,6 +80,8 @@ pub fn parse(
         last_owner_raw: Vec::new(),
         pending_comment: None,
         scratch: Vec::with_capacity(512),
+        apex_without_dot_noted: false,
+        notes: Vec::new(),
         dropped: Vec::new(),
     };
     let mut out = ParsedZone::default();
@@ -137,6 +141,7 @@ pub fn parse(
     if !errors.is_empty() {
         return Err(errors);
     }
+    out.warnings.append(&mut st.notes);
     for (rtype, first_line, count) in st.dropped {
         out.warnings.push(Warning {
             line: first_line,
@@ -295,8 +300,25 @@ fn record(
     } else {
         let t = &toks[0];
         i = 1;
-        let name = DName::parse(t.raw, Some(&st.origin))
+        let mut name = DName::parse(t.raw, Some(&st.origin))
             .map_err(|e| SyntaxError::at(t, format!("owner {:?}: {e}", t.show())))?;
+        // Cloudflare exports write the apex as "example.com" without the final dot; with no
+        // $ORIGIN of their own that can only mean the apex, never example.com.example.com.
+        let zone_text = st.zone.to_string();
+        if st.origin == st.zone
+            && t.raw.len() + 1 == zone_text.len()
+            && t.raw
+                .eq_ignore_ascii_case(&zone_text.as_bytes()[..t.raw.len()])
+        {
+            name = st.zone.clone();
+            if !st.apex_without_dot_noted {
+                st.apex_without_dot_noted = true;
+                st.notes.push(Warning {
+                    line: t.line,
+                    message: format!("owner {:?} without a final dot is read as the apex {}, as Cloudflare exports mean it", t.show(), st.zone),
+                });
+            }
+        }
         if !name.is_within(&st.zone) {
             return Err(SyntaxError::at(
                 t,

@@ -1,0 +1,416 @@
+//! Zone-file import and export for a domain. An import is one transaction: the file is read
+//! and checked completely (every error with its line and column) before anything is written,
+//! and a dry run computes the same diff and writes nothing.
+
+use std::collections::HashMap;
+
+use apex_zone::dname::DName;
+use apex_zone::import::prepare;
+use apex_zone::rdata::{self, RrType, type_name};
+use apex_zone::render;
+use apex_zone::validate::check_zone;
+use apex_zone::zonefile::{self, ParseOptions, ZoneRecord};
+use serde::Serialize;
+
+use crate::auth::Actor;
+use crate::authz::Action;
+use crate::changes::{self, Change, NewChange};
+use crate::domains::{self, Domain};
+use crate::error::LineProblem;
+use crate::{Core, CoreError};
+
+/// Most records listed in each part of an import's diff (the counts are always complete).
+pub const MAX_LISTED: usize = 10_000;
+
+/// Replace the zone's records with the file's, or add the file's to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    /// The zone ends up with exactly the file's records.
+    Replace,
+    /// The file's records are added; records only in the zone stay.
+    Merge,
+}
+
+/// A record in an import's diff.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DiffRecord {
+    /// Owner relative to the zone.
+    pub name: String,
+    /// Type.
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// TTL.
+    pub ttl: u32,
+    /// Canonical content.
+    pub content: String,
+    /// Comment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// A remark about the file.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportWarning {
+    /// Line in the file (0: the whole file).
+    pub line: u32,
+    /// What happened.
+    pub message: String,
+}
+
+/// One part of the diff: how many, and (up to [`MAX_LISTED`]) which.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct DiffPart {
+    /// How many records.
+    pub count: usize,
+    /// The records, up to the listing limit.
+    pub records: Vec<DiffRecord>,
+}
+
+impl DiffPart {
+    fn push(&mut self, r: DiffRecord) {
+        self.count += 1;
+        if self.records.len() < MAX_LISTED {
+            self.records.push(r);
+        }
+    }
+}
+
+/// What an import did (or, on a dry run, would do).
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportOutcome {
+    /// Nothing was written.
+    pub dry_run: bool,
+    /// Records added.
+    pub added: DiffPart,
+    /// Records removed (replace mode only).
+    pub removed: DiffPart,
+    /// Records whose TTL or comment changed.
+    pub updated: DiffPart,
+    /// Records already there as they are.
+    pub unchanged: usize,
+    /// Remarks: dropped records, adjusted TTLs.
+    pub warnings: Vec<ImportWarning>,
+    /// The change made (none on a dry run or when nothing changed).
+    pub change: Option<Change>,
+}
+
+/// Identity of a record: owner, type, canonical content.
+type Key = (String, String, String);
+
+struct Existing {
+    id: i64,
+    ttl: u32,
+    comment: Option<String>,
+}
+
+fn problems<T: Into<LineProblem>>(list: Vec<T>) -> CoreError {
+    CoreError::ZoneFile(list.into_iter().map(Into::into).collect())
+}
+
+fn origin_of(domain: &Domain) -> DName {
+    DName::from_name(domain.zone.name())
+}
+
+fn diff_record(origin: &DName, key: &Key, ttl: u32, comment: Option<String>) -> DiffRecord {
+    let name = DName::parse(key.0.as_bytes(), None)
+        .map_or_else(|_| key.0.clone(), |n| n.relative_to(origin));
+    DiffRecord {
+        name,
+        rtype: key.1.clone(),
+        ttl,
+        content: key.2.clone(),
+        comment,
+    }
+}
+
+fn key_of(r: &ZoneRecord) -> Result<Key, CoreError> {
+    let content =
+        rdata::format(r.rtype, &r.rdata).map_err(|e| CoreError::Internal(e.to_string()))?;
+    Ok((r.name.to_string(), type_name(r.rtype), content))
+}
+
+/// Reads stored records back as zone records (for rules over the merged zone and for export).
+fn stored_record(
+    origin: &DName,
+    name: &str,
+    rtype: &str,
+    ttl: i32,
+    content: &str,
+    comment: Option<String>,
+) -> Result<ZoneRecord, CoreError> {
+    let bad = |e: String| {
+        CoreError::Internal(format!("stored record {name} {rtype} does not parse: {e}"))
+    };
+    let owner = DName::parse(name.as_bytes(), None).map_err(|e| bad(e.to_string()))?;
+    let t = RrType::parse(rtype.as_bytes()).ok_or_else(|| bad("unknown type".into()))?;
+    let wire =
+        apex_zone::content::parse(t, content, Some(origin)).map_err(|e| bad(e.to_string()))?;
+    Ok(ZoneRecord {
+        name: owner,
+        ttl: u32::try_from(ttl).unwrap_or_default(),
+        rtype: t,
+        rdata: wire.into_boxed_slice(),
+        comment,
+        line: 0,
+    })
+}
+
+/// Imports `text` into the zone `name`.
+pub async fn import(
+    core: &Core,
+    actor: &Actor,
+    name: &str,
+    text: &[u8],
+    mode: ImportMode,
+    dry_run: bool,
+) -> Result<ImportOutcome, CoreError> {
+    let mut tx = core.pool.begin().await?;
+    let domain = domains::lock(&mut tx, actor, name, Action::EditRecords).await?;
+    let origin = origin_of(&domain);
+
+    // Read and check the file completely before touching anything.
+    let parsed = zonefile::parse(text, &origin, ParseOptions::default()).map_err(problems)?;
+    let prepared = prepare(&origin, parsed, core.platform.ttl).map_err(problems)?;
+    let mut warnings: Vec<ImportWarning> = prepared
+        .warnings
+        .into_iter()
+        .map(|w| ImportWarning {
+            line: w.line,
+            message: w.message,
+        })
+        .collect();
+
+    let rows = sqlx::query!(
+        "SELECT id, name, type AS rtype, ttl, content, comment FROM records WHERE domain_id = $1",
+        domain.id.0
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut existing: HashMap<Key, Existing> = HashMap::with_capacity(rows.len());
+    let mut stored: Vec<ZoneRecord> = Vec::new();
+    for r in rows {
+        if mode == ImportMode::Merge {
+            stored.push(stored_record(
+                &origin,
+                &r.name,
+                &r.rtype,
+                r.ttl,
+                &r.content,
+                r.comment.clone(),
+            )?);
+        }
+        existing.insert(
+            (r.name, r.rtype, r.content),
+            Existing {
+                id: r.id,
+                ttl: u32::try_from(r.ttl).unwrap_or_default(),
+                comment: r.comment,
+            },
+        );
+    }
+
+    // The zone as it should be after the import, checked as a whole.
+    let mut wanted: Vec<ZoneRecord> = prepared.records;
+    if mode == ImportMode::Merge {
+        let in_file: std::collections::HashSet<Key> =
+            wanted.iter().map(key_of).collect::<Result<_, _>>()?;
+        for r in stored {
+            if !in_file.contains(&key_of(&r)?) {
+                wanted.push(r);
+            }
+        }
+        let (errors, more) = check_zone(&origin, &mut wanted);
+        if !errors.is_empty() {
+            return Err(CoreError::ZoneFile(
+                errors
+                    .into_iter()
+                    .map(|p| LineProblem {
+                        line: p.line,
+                        column: 1,
+                        message: if p.line == 0 {
+                            format!("with the zone's current records: {}", p.message)
+                        } else {
+                            p.message
+                        },
+                    })
+                    .collect(),
+            ));
+        }
+        warnings.extend(more.into_iter().map(|w| ImportWarning {
+            line: w.line,
+            message: w.message,
+        }));
+    }
+
+    // Diff against what is stored.
+    let mut outcome = ImportOutcome {
+        dry_run,
+        added: DiffPart::default(),
+        removed: DiffPart::default(),
+        updated: DiffPart::default(),
+        unchanged: 0,
+        warnings,
+        change: None,
+    };
+    let mut add: Vec<(Key, u32, Option<String>)> = Vec::new();
+    let mut update: Vec<(i64, u32, Option<String>)> = Vec::new();
+    for r in &wanted {
+        let key = key_of(r)?;
+        match existing.remove(&key) {
+            Some(e) if e.ttl == r.ttl && e.comment == r.comment => outcome.unchanged += 1,
+            Some(e) => {
+                outcome
+                    .updated
+                    .push(diff_record(&origin, &key, r.ttl, r.comment.clone()));
+                update.push((e.id, r.ttl, r.comment.clone()));
+            }
+            None => {
+                outcome
+                    .added
+                    .push(diff_record(&origin, &key, r.ttl, r.comment.clone()));
+                add.push((key, r.ttl, r.comment.clone()));
+            }
+        }
+    }
+    // What is left of the stored records is not wanted (always empty when merging).
+    let mut remove: Vec<i64> = Vec::with_capacity(existing.len());
+    for (key, e) in existing {
+        outcome
+            .removed
+            .push(diff_record(&origin, &key, e.ttl, e.comment));
+        remove.push(e.id);
+    }
+    outcome
+        .added
+        .records
+        .sort_by(|a, b| (&a.name, &a.rtype, &a.content).cmp(&(&b.name, &b.rtype, &b.content)));
+    outcome
+        .removed
+        .records
+        .sort_by(|a, b| (&a.name, &a.rtype, &a.content).cmp(&(&b.name, &b.rtype, &b.content)));
+
+    let nothing = add.is_empty() && update.is_empty() && remove.is_empty();
+    if dry_run || nothing {
+        // Dropping the transaction rolls back: a dry run writes nothing.
+        return Ok(outcome);
+    }
+    write_diff(&mut tx, &domain, &remove, &update, add).await?;
+    let serial = domains::bump_serial(&mut tx, &domain).await?;
+    let summary = |part: &DiffPart| {
+        if part.count <= 1000 {
+            serde_json::to_value(&part.records).unwrap_or_default()
+        } else {
+            serde_json::json!({"count": part.count})
+        }
+    };
+    let change = changes::append(
+        &mut tx,
+        actor,
+        NewChange {
+            domain_id: domain.id,
+            zone: &domain.zone.as_text(),
+            action: "zone.import",
+            serial: Some(serial),
+            before: Some(serde_json::json!({"removed": summary(&outcome.removed)})),
+            after: Some(serde_json::json!({"added": summary(&outcome.added), "updated": summary(&outcome.updated), "mode": if mode == ImportMode::Replace { "replace" } else { "merge" }})),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(zone.name = %domain.zone, change.id = %change.id, added = outcome.added.count, removed = outcome.removed.count, updated = outcome.updated.count, "zone imported");
+    core.queue.zone_changed(domain.id);
+    outcome.change = Some(change);
+    Ok(outcome)
+}
+
+async fn write_diff(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    domain: &Domain,
+    remove: &[i64],
+    update: &[(i64, u32, Option<String>)],
+    add: Vec<(Key, u32, Option<String>)>,
+) -> Result<(), CoreError> {
+    if !remove.is_empty() {
+        sqlx::query!("DELETE FROM records WHERE id = ANY($1)", remove)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if !update.is_empty() {
+        let ids: Vec<i64> = update.iter().map(|u| u.0).collect();
+        let ttls: Vec<i32> = update
+            .iter()
+            .map(|u| i32::try_from(u.1).unwrap_or(i32::MAX))
+            .collect();
+        let comments: Vec<Option<String>> = update.iter().map(|u| u.2.clone()).collect();
+        sqlx::query!(
+            "UPDATE records r SET ttl = u.ttl, comment = u.comment, updated_at = now()
+               FROM UNNEST($1::bigint[], $2::int[], $3::text[]) AS u(id, ttl, comment) WHERE r.id = u.id",
+            &ids,
+            &ttls,
+            &comments as &[Option<String>],
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    // Inserted in batches, each one statement.
+    for chunk in add.chunks(10_000) {
+        let names: Vec<String> = chunk.iter().map(|a| a.0.0.clone()).collect();
+        let types: Vec<String> = chunk.iter().map(|a| a.0.1.clone()).collect();
+        let contents: Vec<String> = chunk.iter().map(|a| a.0.2.clone()).collect();
+        let ttls: Vec<i32> = chunk
+            .iter()
+            .map(|a| i32::try_from(a.1).unwrap_or(i32::MAX))
+            .collect();
+        let comments: Vec<Option<String>> = chunk.iter().map(|a| a.2.clone()).collect();
+        sqlx::query!(
+            "INSERT INTO records (domain_id, name, type, ttl, content, comment)
+             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::int[], $5::text[], $6::text[])",
+            domain.id.0,
+            &names,
+            &types,
+            &ttls,
+            &contents,
+            &comments as &[Option<String>],
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The zone as served, in canonical BIND form: the SOA (at the newest serial), the platform's
+/// apex NS set, and every record with its comment.
+pub async fn export(core: &Core, actor: &Actor, name: &str) -> Result<String, CoreError> {
+    let domain = domains::load(&core.pool, actor, name, Action::Read).await?;
+    let origin = origin_of(&domain);
+    let rows = sqlx::query!(
+        "SELECT name, type AS rtype, ttl, content, comment FROM records WHERE domain_id = $1",
+        domain.id.0
+    )
+    .fetch_all(&core.pool)
+    .await?;
+    let mut records = Vec::with_capacity(rows.len() + 4);
+    for r in rows {
+        records.push(stored_record(
+            &origin, &r.name, &r.rtype, r.ttl, &r.content, r.comment,
+        )?);
+    }
+    let platform = &core.platform;
+    let soa_params = domain.settings.soa.apply(&platform.soa);
+    let mut platform_records = render::render(
+        &domain.zone,
+        domain.wanted_serial,
+        &soa_params,
+        &platform.apex_ns,
+        Vec::new(),
+    );
+    let to_zone = |r: &apex_zone::Record| {
+        ZoneRecord::from_record(r).map_err(|e| CoreError::Internal(e.to_string()))
+    };
+    let soa = to_zone(&platform_records.remove(0))?;
+    for r in &platform_records {
+        records.push(to_zone(r)?);
+    }
+    zonefile::write(&origin, Some(&soa), &mut records)
+        .map_err(|e| CoreError::Internal(e.to_string()))
+}
