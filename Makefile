@@ -1,5 +1,5 @@
 # The two commands: `make run` brings the platform up, `make test` runs every test.
-.PHONY: run test check sqlx-prepare clean
+.PHONY: run test check sqlx-prepare fuzz bench-zone-import clean
 
 run:
 	@scripts/run.sh
@@ -18,6 +18,20 @@ sqlx-prepare:
 	@test -n "$$DATABASE_URL" || { echo "set DATABASE_URL to a migrated database"; exit 2; }
 	cargo sqlx migrate run --source migrations
 	cargo sqlx prepare --workspace
+
+# Fuzz everything that reads untrusted bytes, FUZZ_SECONDS per target (default 60).
+# cargo fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain provide them.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+	cd fuzz && for t in $$(RUSTC_BOOTSTRAP=1 cargo fuzz list); do \
+	  echo "== fuzzing $$t for $(FUZZ_SECONDS)s"; \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+
+# Zone-file parsing and validation next to kzonecheck on the 100k-name test zone.
+bench-zone-import:
+	bench/zone-import
 
 clean:
 	cargo clean

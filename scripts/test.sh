@@ -12,8 +12,10 @@ state=${APEX_STATE_DIR:-$PWD/.apex}/test
 mkdir -p "$state"
 
 command -v cargo >/dev/null || die "cargo is needed: install Rust from https://rustup.rs"
-# dig for the transfer tests, redis-server for the Redis-outage test, pg_isready to probe.
-ensure_packages dig:bind9-dnsutils redis-server:redis-server redis-cli:redis-tools pg_isready:postgresql-client
+# dig for the transfer tests, redis-server for the Redis-outage test, pg_isready to probe,
+# named-checkzone and kzonecheck to load the zone files Apex writes.
+ensure_packages dig:bind9-dnsutils redis-server:redis-server redis-cli:redis-tools pg_isready:postgresql-client \
+  named-checkzone:bind9-utils kzonecheck:knot-dnssecutils
 
 private_pg="" private_redis=""
 cleanup() {

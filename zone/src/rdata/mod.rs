@@ -68,21 +68,30 @@ pub fn parse_into(
                 ),
             ));
         }
-        // Known types in generic form must still be valid data of that type.
+        // A known type in generic form meets exactly the rules of its text form: it is
+        // printed, and the printed form is parsed and checked like any other input.
         if let Some(kind) = types::kind(rtype) {
+            let invalid = |e: String| {
+                SyntaxError::at(
+                    first,
+                    format!("generic data is not valid {}: {e}", type_name(rtype)),
+                )
+            };
             let mut text = String::new();
             let mut w = Wire::new(&data);
             (kind.format)(&mut w, &mut text)
                 .and_then(|()| w.done())
-                .map_err(|e| {
-                    SyntaxError::at(
-                        first,
-                        format!("generic data is not valid {}: {e}", type_name(rtype)),
-                    )
-                })?;
-            (kind.check)(&data).map_err(|m| SyntaxError::at(first, m))?;
+                .map_err(|e| invalid(e.to_string()))?;
+            (kind.check)(&data).map_err(|m| invalid(m))?;
+            let toks = crate::presentation::tokens(&text).map_err(|e| invalid(e.message))?;
+            let mut f = Fields::new(&toks, first, ctx);
+            (kind.parse)(&mut f, out)
+                .and_then(|()| f.done())
+                .map_err(|e| invalid(e.message))?;
+            (kind.check)(out).map_err(|m| invalid(m))?;
+        } else {
+            out.extend_from_slice(&data);
         }
-        out.extend_from_slice(&data);
         return Ok(());
     }
     let kind = types::kind(rtype).ok_or_else(|| {

@@ -411,6 +411,22 @@ pub fn parse_openpgpkey(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> P {
     Ok(())
 }
 
+pub fn check_openpgpkey(wire: &[u8]) -> Result<(), String> {
+    if wire.is_empty() {
+        Err("the OpenPGP key is empty".into())
+    } else {
+        Ok(())
+    }
+}
+
+pub fn check_cert(wire: &[u8]) -> Result<(), String> {
+    if wire.len() <= 5 {
+        Err("the certificate is empty".into())
+    } else {
+        Ok(())
+    }
+}
+
 pub fn format_openpgpkey(w: &mut Wire<'_>, out: &mut String) -> F {
     encode_base64(w.rest(), out);
     Ok(())
@@ -513,8 +529,15 @@ pub fn parse_caa(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> P {
 
 pub fn format_caa(w: &mut Wire<'_>, out: &mut String) -> F {
     let _ = write!(out, "{} ", w.u8()?);
-    let tag = w.char_string()?;
-    out.push_str(&String::from_utf8_lossy(tag));
+    // Valid tags are letters and digits; anything else (from generic data) is escaped so the
+    // output still reads back.
+    for &b in w.char_string()? {
+        if b.is_ascii_alphanumeric() {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "\\{b:03}");
+        }
+    }
     out.push(' ');
     quote(w.rest(), out);
     Ok(())

@@ -127,8 +127,12 @@ pub fn kind(t: RrType) -> Option<&'static Kind> {
         simple::format_dnskey,
         simple::check_dnskey,
     );
-    static OPENPGPKEY: Kind = k(simple::parse_openpgpkey, simple::format_openpgpkey, ok);
-    static CERT: Kind = k(simple::parse_cert, simple::format_cert, ok);
+    static OPENPGPKEY: Kind = k(
+        simple::parse_openpgpkey,
+        simple::format_openpgpkey,
+        simple::check_openpgpkey,
+    );
+    static CERT: Kind = k(simple::parse_cert, simple::format_cert, simple::check_cert);
     static URI: Kind = k(simple::parse_uri, simple::format_uri, simple::check_uri);
     static CAA: Kind = k(simple::parse_caa, simple::format_caa, simple::check_caa);
     static SOA: Kind = k(simple::parse_soa, simple::format_soa, ok);
