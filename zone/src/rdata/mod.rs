@@ -82,13 +82,13 @@ pub fn parse_into(
             (kind.format)(&mut w, &mut text)
                 .and_then(|()| w.done())
                 .map_err(|e| invalid(e.to_string()))?;
-            (kind.check)(&data).map_err(|m| invalid(m))?;
+            (kind.check)(&data).map_err(&invalid)?;
             let toks = crate::presentation::tokens(&text).map_err(|e| invalid(e.message))?;
             let mut f = Fields::new(&toks, first, ctx);
             (kind.parse)(&mut f, out)
                 .and_then(|()| f.done())
                 .map_err(|e| invalid(e.message))?;
-            (kind.check)(out).map_err(|m| invalid(m))?;
+            (kind.check)(out).map_err(invalid)?;
         } else {
             out.extend_from_slice(&data);
         }
