@@ -452,3 +452,129 @@ async fn health(pool: PgPool) {
     assert_eq!(b["checks"]["database"], "ok");
     assert_eq!(b["checks"]["redis"], "unreachable");
 }
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn every_type_and_helpful_views(pool: PgPool) {
+    let api = setup(pool).await;
+    api.post("/api/v1/domains", json!({"name": "example.com"}))
+        .await;
+    let url = "/api/v1/domains/example.com/records";
+    let cases = [
+        (
+            "@",
+            "CAA",
+            "0 issue \"letsencrypt.org\"",
+            "0 issue \"letsencrypt.org\"",
+        ),
+        (
+            "_443._tcp",
+            "TLSA",
+            "3 1 1 0C72AC70B745AC19998811B131D662C9AC69DBDBE7CB23E5B514B56664C5D3D6",
+            "3 1 1 0C72AC70B745AC19998811B131D662C9AC69DBDBE7CB23E5B514B56664C5D3D6",
+        ),
+        ("@", "HTTPS", "1 . alpn=h2,h3", "1 . alpn=h2,h3"),
+        (
+            "_sip._udp",
+            "SRV",
+            "10 5 5060 sip.example.com.",
+            "10 5 5060 sip.example.com.",
+        ),
+        (
+            "loc",
+            "LOC",
+            "52 22 23 N 4 53 32 E -2m",
+            "52 22 23.000 N 4 53 32.000 E -2.00m 1.00m 10000.00m 10.00m",
+        ),
+        (
+            "uri",
+            "URI",
+            "10 1 \"https://example.com/\"",
+            "10 1 \"https://example.com/\"",
+        ),
+        ("old", "DNAME", "new.example.net.", "new.example.net."),
+        ("x", "TYPE65534", "\\# 2 abcd", "\\# 2 ABCD"),
+    ];
+    for (name, rtype, content, canonical) in cases {
+        let (s, b) = api
+            .post(
+                url,
+                json!({"name": name, "type": rtype, "content": content}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{rtype}: {b}");
+        assert_eq!(b["record"]["content"], canonical, "{rtype}");
+    }
+    // Below a DNAME nothing can be answered.
+    let (s, b) = api
+        .post(
+            url,
+            json!({"name": "a.old", "type": "A", "content": "192.0.2.1"}),
+        )
+        .await;
+    assert_eq!(
+        (s, b["errors"][0]["pointer"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("/name")),
+        "{b}"
+    );
+
+    // A long TXT is split for the wire and shown joined.
+    let key = "k".repeat(600);
+    let (_, b) = api
+        .post(
+            url,
+            json!({"name": "dkim._domainkey", "type": "TXT", "content": key}),
+        )
+        .await;
+    assert_eq!(b["record"]["text"], key);
+    assert_eq!(
+        b["record"]["content"]
+            .as_str()
+            .unwrap()
+            .matches('"')
+            .count(),
+        6
+    );
+
+    // Internationalised owners are stored as A-labels and shown in both forms.
+    let (_, b) = api
+        .post(
+            url,
+            json!({"name": "bücher", "type": "A", "content": "192.0.2.7"}),
+        )
+        .await;
+    assert_eq!(
+        (
+            b["record"]["name"].as_str(),
+            b["record"]["name_unicode"].as_str()
+        ),
+        (Some("xn--bcher-kva"), Some("bücher"))
+    );
+
+    // Valid but suspect: warned about, still written.
+    api.post(
+        url,
+        json!({"name": "alias", "type": "CNAME", "content": "www.example.net."}),
+    )
+    .await;
+    let (s, b) = api
+        .post(
+            url,
+            json!({"name": "@", "type": "MX", "content": "10 alias.example.com."}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert!(
+        b["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("which is a CNAME"),
+        "{b}"
+    );
+    let (_, b) = api
+        .post(
+            url,
+            json!({"name": "@", "type": "TXT", "content": "v=spf1 include:_spf.example.net ~al"}),
+        )
+        .await;
+    assert!(b["warnings"][0].as_str().unwrap().contains("SPF"), "{b}");
+}

@@ -76,12 +76,21 @@ pub struct RecordView {
     /// Comment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The owner in Unicode, for internationalised names (`bücher` for `xn--bcher-kva`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_unicode: Option<String>,
+    /// TXT: the strings joined, as applications read them (a DKIM key split at 255 bytes reads
+    /// as one key again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// A record checked and ready to store.
 struct Parsed {
     name: RecordName,
     rtype: RrType,
+    /// Canonical wire form of the content.
+    wire: Vec<u8>,
     /// As given; `None` takes the RRset's.
     ttl: Option<Ttl>,
     content: String,
@@ -116,6 +125,7 @@ fn parse(core: &Core, zone: &ZoneName, input: &RecordInput) -> Result<Parsed, Co
         ttl,
         content: canonical,
         comment,
+        wire,
     })
 }
 
@@ -130,15 +140,56 @@ struct Row {
 
 fn view(zone: &ZoneName, r: Row) -> RecordView {
     let owner = apex_zone::Name::from_ascii(&r.name).unwrap_or_default();
+    let name = zone.relative(&owner);
+    let unicode = apex_zone::name::to_unicode(&name);
+    let text = (r.rtype == "TXT")
+        .then(|| content::parse(RrType::TXT, &r.content, None).ok())
+        .flatten()
+        .map(|wire| String::from_utf8_lossy(&apex_zone::rdata::txt_joined(&wire)).into_owned());
     RecordView {
         id: r.id,
-        name: zone.relative(&owner),
+        name_unicode: (unicode != name).then_some(unicode),
+        name,
         fqdn: r.name,
         rtype: r.rtype,
         ttl: u32::try_from(r.ttl).unwrap_or_default(),
         content: r.content,
         comment: r.comment,
+        text,
     }
+}
+
+/// Remarks about a record that is valid but probably not what was meant.
+async fn warnings(
+    tx: &mut Transaction<'_, Postgres>,
+    domain: &Domain,
+    p: &Parsed,
+) -> Result<Vec<String>, CoreError> {
+    let mut out = Vec::new();
+    if let Some(w) = apex_zone::spf::warning(p.rtype, &p.wire) {
+        out.push(w);
+    }
+    // NS, MX and SRV must name a host, not an alias (RFC 2181 section 10.3).
+    let mut w = apex_zone::rdata::Wire::new(&p.wire);
+    let target = match p.rtype {
+        RrType::NS => w.name().ok(),
+        RrType::MX => w.u16().ok().and_then(|_| w.name().ok()),
+        RrType::SRV => w.bytes(6).ok().and_then(|_| w.name().ok()),
+        _ => None,
+    };
+    if let Some(t) = target {
+        let is_alias = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM records WHERE domain_id = $1 AND name = $2 AND type = 'CNAME') AS "e!""#,
+            domain.id.0,
+            t.to_string(),
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        if is_alias {
+            out.push(format!("{} points at {t}, which is a CNAME: it must point at a host's own name (RFC 2181 section 10.3)", type_name(p.rtype)));
+        }
+    }
+    Ok(out)
 }
 
 fn json(records: &[RecordView]) -> serde_json::Value {
@@ -333,13 +384,13 @@ async fn finish(
     Ok(change)
 }
 
-/// Adds a record.
+/// Adds a record; returns it, the change, and warnings about what is valid but suspect.
 pub async fn create(
     core: &Core,
     actor: &Actor,
     zone: &str,
     input: &RecordInput,
-) -> Result<(RecordView, Change), CoreError> {
+) -> Result<(RecordView, Change, Vec<String>), CoreError> {
     let mut tx = core.pool.begin().await?;
     let domain = domains::lock(&mut tx, actor, zone, Action::EditRecords).await?;
     let p = parse(core, &domain.zone, input)?;
@@ -377,8 +428,9 @@ pub async fn create(
         },
     )
     .await?;
+    let remarks = warnings(&mut tx, &domain, &p).await?;
     let change = finish(core, tx, &domain, change).await?;
-    Ok((record, change))
+    Ok((record, change, remarks))
 }
 
 async fn fetch(
@@ -409,7 +461,7 @@ pub async fn update(
     zone: &str,
     id: RecordId,
     patch: &RecordPatch,
-) -> Result<(RecordView, Change), CoreError> {
+) -> Result<(RecordView, Change, Vec<String>), CoreError> {
     let mut tx = core.pool.begin().await?;
     let domain = domains::lock(&mut tx, actor, zone, Action::EditRecords).await?;
     let old = fetch(&mut tx, &domain, id).await?;
@@ -467,8 +519,9 @@ pub async fn update(
         },
     )
     .await?;
+    let remarks = warnings(&mut tx, &domain, &p).await?;
     let change = finish(core, tx, &domain, change).await?;
-    Ok((record, change))
+    Ok((record, change, remarks))
 }
 
 /// Deletes a record.

@@ -206,6 +206,17 @@ fn to_name(labels: &[String]) -> Result<Name, NameError> {
     Ok(name)
 }
 
+/// A name (or relative name) shown in Unicode: A-labels (`xn--…`) decoded, others as they are.
+pub fn to_unicode(text: &str) -> String {
+    if !text
+        .split('.')
+        .any(|l| l.len() > 4 && l[..4].eq_ignore_ascii_case("xn--"))
+    {
+        return text.to_string();
+    }
+    idna::domain_to_unicode(text).0
+}
+
 /// The canonical form of a name for lookups and comparison: lowercase and fully qualified.
 pub fn canonical(name: &Name) -> Name {
     let mut name = name.to_lowercase();

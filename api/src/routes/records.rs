@@ -22,6 +22,9 @@ pub struct RecordList {
 pub struct RecordWithChange {
     record: RecordView,
     change: Change,
+    /// Valid but suspect: an MX pointing at a CNAME, an SPF record with a typo.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 fn record_id(id: &str) -> Result<RecordId, ApiError> {
@@ -46,10 +49,14 @@ pub async fn create(
     Path(name): Path<String>,
     JsonBody(body): JsonBody<RecordInput>,
 ) -> Result<(StatusCode, Json<RecordWithChange>), ApiError> {
-    let (record, change) = records::create(&s.core, &actor, &name, &body).await?;
+    let (record, change, warnings) = records::create(&s.core, &actor, &name, &body).await?;
     Ok((
         StatusCode::CREATED,
-        Json(RecordWithChange { record, change }),
+        Json(RecordWithChange {
+            record,
+            change,
+            warnings,
+        }),
     ))
 }
 
@@ -59,8 +66,13 @@ pub async fn update(
     Path((name, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<RecordPatch>,
 ) -> Result<Json<RecordWithChange>, ApiError> {
-    let (record, change) = records::update(&s.core, &actor, &name, record_id(&id)?, &body).await?;
-    Ok(Json(RecordWithChange { record, change }))
+    let (record, change, warnings) =
+        records::update(&s.core, &actor, &name, record_id(&id)?, &body).await?;
+    Ok(Json(RecordWithChange {
+        record,
+        change,
+        warnings,
+    }))
 }
 
 pub async fn delete(
