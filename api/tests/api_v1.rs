@@ -578,3 +578,34 @@ async fn every_type_and_helpful_views(pool: PgPool) {
         .await;
     assert!(b["warnings"][0].as_str().unwrap().contains("SPF"), "{b}");
 }
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn rrsets_must_fit_a_message(pool: PgPool) {
+    let api = setup(pool).await;
+    api.post("/api/v1/domains", json!({"name": "example.com"}))
+        .await;
+    let big = |i: usize| format!("{i}{}", "x".repeat(4000));
+    let mut refused = None;
+    for i in 0..20 {
+        let (s, b) = api
+            .post(
+                "/api/v1/domains/example.com/records",
+                json!({"name": "t", "type": "TXT", "content": big(i)}),
+            )
+            .await;
+        if s != StatusCode::CREATED {
+            refused = Some((i, s, b));
+            break;
+        }
+    }
+    let (i, s, b) = refused.expect("an RRset of 80 kB must be refused");
+    assert_eq!(i, 16, "sixteen 4 kB strings fit, the seventeenth does not");
+    assert_eq!(
+        (s, b["errors"][0]["pointer"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("/content"))
+    );
+    assert!(
+        b["detail"].as_str().unwrap().contains("at most 65535"),
+        "{b}"
+    );
+}

@@ -291,7 +291,29 @@ async fn check_rules(
             RrsetError::Duplicate { .. } => CoreError::conflict(field, e),
             _ => CoreError::invalid(field, e),
         }
-    })
+    })?;
+    // The RRset must fit one DNS message.
+    let origin = apex_zone::dname::DName::from_name(domain.zone.name());
+    let per_record = apex_zone::dname::DName::from_name(p.name.name())
+        .wire()
+        .len()
+        + 10;
+    let mut size = per_record + p.wire.len();
+    for s in near.siblings.iter().filter(|s| s.rtype == p.rtype) {
+        size +=
+            per_record + content::parse(p.rtype, &s.content, Some(&origin)).map_or(0, |w| w.len());
+    }
+    if size > 65_535 {
+        return Err(CoreError::invalid(
+            "content",
+            format!(
+                "the {} RRset at {} would be {size} bytes on the wire; at most 65535 fit a DNS message",
+                type_name(p.rtype),
+                near.name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The TTL a record gets: as given, else its RRset's, else `fallback`, else [`DEFAULT_TTL`]
