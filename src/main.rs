@@ -167,10 +167,17 @@ fn zone_command(cmd: ZoneCmd) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let origin_name = match apex_zone::dname::DName::parse(
-        format!("{}.", origin.trim_end_matches('.')).as_bytes(),
-        None,
-    ) {
+    // A Unicode origin (`bücher.example`) is converted to its A-labels first, as the API does.
+    let origin_ascii = if origin.is_ascii() {
+        Ok(origin.trim_end_matches('.').to_string())
+    } else {
+        apex_zone::name::ZoneName::parse(&origin)
+            .map(|z| z.as_text())
+            .map_err(|e| e.to_string())
+    };
+    let origin_name = match origin_ascii.and_then(|o| {
+        apex_zone::dname::DName::parse(format!("{o}.").as_bytes(), None).map_err(|e| e.to_string())
+    }) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("--origin {origin:?}: {e}");

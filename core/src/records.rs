@@ -6,6 +6,7 @@
 //! without one takes its RRset's TTL, or [`DEFAULT_TTL`] for a new RRset.
 
 use apex_zone::content::{self, parse_type};
+use apex_zone::dname::DName;
 use apex_zone::name::{RecordName, ZoneName};
 use apex_zone::rdata::{RrType, type_name};
 use apex_zone::rrset::{Neighbourhood, RrsetError, Sibling, check_add};
@@ -139,7 +140,7 @@ struct Row {
 }
 
 fn view(zone: &ZoneName, r: Row) -> RecordView {
-    let owner = apex_zone::Name::from_ascii(&r.name).unwrap_or_default();
+    let owner = stored_name(&r.name);
     let name = zone.relative(&owner);
     let unicode = apex_zone::name::to_unicode(&name);
     let text = (r.rtype == "TXT")
@@ -190,6 +191,14 @@ async fn warnings(
         }
     }
     Ok(out)
+}
+
+/// A stored owner name (DName's text form, which hickory's `from_ascii` cannot read for
+/// labels like RFC 2317's `0/26`) as a hickory name.
+fn stored_name(text: &str) -> apex_zone::Name {
+    DName::parse(text.as_bytes(), None)
+        .map(|n| n.to_name())
+        .unwrap_or_default()
 }
 
 fn json(records: &[RecordView]) -> serde_json::Value {
@@ -266,7 +275,8 @@ async fn neighbourhood(
     .await?;
     let apex = domain.zone.name();
     let rel = |fqdn: &str| {
-        apex_zone::Name::from_ascii(fqdn)
+        DName::parse(fqdn.as_bytes(), None)
+            .map(|n| n.to_name())
             .map_or_else(|_| fqdn.to_string(), |n| domain.zone.relative(&n))
     };
     Ok(Neighbourhood {

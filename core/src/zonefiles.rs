@@ -164,13 +164,22 @@ pub async fn import(
     mode: ImportMode,
     dry_run: bool,
 ) -> Result<ImportOutcome, CoreError> {
+    // Authorization first (cheap), then the file is read and checked completely, on a
+    // blocking thread and before the zone is locked: a large file holds up no other writer.
+    let origin = origin_of(&domains::load(&core.pool, actor, name, Action::EditRecords).await?);
+    let owned_text = text.to_vec();
+    let parse_origin = origin.clone();
+    let ttl = core.platform.ttl;
+    let prepared = tokio::task::spawn_blocking(move || {
+        let parsed = zonefile::parse(&owned_text, &parse_origin, ParseOptions::default())
+            .map_err(problems)?;
+        prepare(&parse_origin, parsed, ttl).map_err(problems)
+    })
+    .await
+    .map_err(|e| CoreError::Internal(format!("zone-file reader failed: {e}")))??;
+
     let mut tx = core.pool.begin().await?;
     let domain = domains::lock(&mut tx, actor, name, Action::EditRecords).await?;
-    let origin = origin_of(&domain);
-
-    // Read and check the file completely before touching anything.
-    let parsed = zonefile::parse(text, &origin, ParseOptions::default()).map_err(problems)?;
-    let prepared = prepare(&origin, parsed, core.platform.ttl).map_err(problems)?;
     let mut warnings: Vec<ImportWarning> = prepared
         .warnings
         .into_iter()
@@ -381,14 +390,20 @@ async fn write_diff(
 /// The zone as served, in canonical BIND form: the SOA (at the newest serial), the platform's
 /// apex NS set, and every record with its comment.
 pub async fn export(core: &Core, actor: &Actor, name: &str) -> Result<String, CoreError> {
-    let domain = domains::load(&core.pool, actor, name, Action::Read).await?;
+    // One snapshot: the serial and the records come from the same moment.
+    let mut tx = core.pool.begin().await?;
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let domain = domains::load(&mut *tx, actor, name, Action::Read).await?;
     let origin = origin_of(&domain);
     let rows = sqlx::query!(
         "SELECT name, type AS rtype, ttl, content, comment FROM records WHERE domain_id = $1",
         domain.id.0
     )
-    .fetch_all(&core.pool)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     let mut records = Vec::with_capacity(rows.len() + 4);
     for r in rows {
         records.push(stored_record(

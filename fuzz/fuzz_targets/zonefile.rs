@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let origin = DName::parse(b"fuzz.example.", None).expect("origin");
-    let options = ParseOptions { max_records: 10_000, max_generate: 1_000, max_errors: 10 };
+    let options = ParseOptions { max_records: 10_000, max_generate: 1_000, max_errors: 10, ..ParseOptions::default() };
     if let Ok(checked) = check(data, &origin, options, true) {
         let again = check(checked.canonical.as_bytes(), &origin, options, true).expect("the canonical form of an accepted zone must be accepted");
         assert_eq!(again.canonical, checked.canonical, "canonical form must be a fixed point");

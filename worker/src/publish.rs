@@ -111,7 +111,9 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
             rtype: r.rtype.clone(),
             reason,
         };
-        let owner = Name::from_ascii(&r.name).map_err(|e| bad(e.to_string()))?;
+        let owner = DName::parse(r.name.as_bytes(), None)
+            .map_err(|e| bad(e.to_string()))?
+            .to_name();
         let rtype = RrType::parse(r.rtype.as_bytes()).ok_or_else(|| bad("unknown type".into()))?;
         let data =
             content::parse(rtype, &r.content, Some(&origin)).map_err(|e| bad(e.to_string()))?;

@@ -276,6 +276,13 @@ impl<'a> Iterator for Labels<'a> {
     }
 }
 
+impl std::borrow::Borrow<[u8]> for DName {
+    /// Lets hash maps keyed by names be searched with wire bytes straight from a packet.
+    fn borrow(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 impl fmt::Display for DName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_root() {

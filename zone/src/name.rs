@@ -137,7 +137,7 @@ fn check_label_with(
     }
     // '/' is allowed in owners for RFC 2317 classless reverse delegation (`0/26.2.0.192.in-addr.arpa`).
     let allowed = |b: u8| {
-        b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'/' && rules == Rules::Owner)
+        b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'/' && rules != Rules::Host)
     };
     if let Some(&b) = label.iter().find(|&&b| !allowed(b)) {
         return Err(if b == b'*' {
@@ -196,6 +196,7 @@ pub fn check_target(name: &DName, kind: TargetKind) -> Result<(), NameError> {
             Ok(())
         }
         TargetKind::Domain => check_dname(name, Rules::Domain),
+        TargetKind::Any => Ok(()),
     }
 }
 
@@ -334,7 +335,9 @@ impl RecordName {
 
     /// Absolute ASCII form with the trailing dot, as stored.
     pub fn to_fqdn(&self) -> String {
-        self.0.to_ascii()
+        // The one text form stored for names (DName's), which hickory's `to_ascii` is not for
+        // labels like RFC 2317's `0/26`.
+        DName::from_name(&self.0).to_string()
     }
 }
 
@@ -351,6 +354,8 @@ pub enum TargetKind {
     Host,
     /// Any domain name (CNAME, DNAME, PTR target): underscores allowed.
     Domain,
+    /// A name of any syntax (SOA names, where a mailbox may hold `\.`).
+    Any,
 }
 
 /// Parses a target name in record content. With `origin`, relative names are qualified as a
@@ -373,7 +378,7 @@ pub fn parse_target(
     }
     let rules = match kind {
         TargetKind::Host => Rules::Host,
-        TargetKind::Domain => Rules::Domain,
+        TargetKind::Domain | TargetKind::Any => Rules::Domain,
     };
     let (labels, absolute) = parse_labels(trimmed, rules)?;
     if labels

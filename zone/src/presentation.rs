@@ -226,13 +226,18 @@ impl<'a> Lexer<'a> {
                     }
                     let text = String::from_utf8_lossy(text);
                     let text = text.trim_start_matches(';').trim();
+                    // Bounded: the comment of one entry keeps at most 500 bytes.
                     if !text.is_empty() {
-                        match &mut entry.comment {
-                            Some(c) => {
+                        let c = entry.comment.get_or_insert_with(String::new);
+                        if c.len() < 500 {
+                            if !c.is_empty() {
                                 c.push(' ');
-                                c.push_str(text);
                             }
-                            None => entry.comment = Some(text.to_string()),
+                            let mut cut = text.len().min(500 - c.len().min(500));
+                            while !text.is_char_boundary(cut) {
+                                cut -= 1;
+                            }
+                            c.push_str(&text[..cut]);
                         }
                     }
                     self.pos = end;
@@ -265,18 +270,28 @@ impl<'a> Lexer<'a> {
                                 });
                             }
                             Some(b'"') => break,
-                            Some(b'\\') => i += 2,
+                            Some(b'\\') => {
+                                // An escaped newline is still a new line.
+                                if input.get(i + 1) == Some(&b'\n') {
+                                    self.newline(i + 1);
+                                }
+                                i += 2;
+                            }
                             Some(b'\n') => {
                                 self.newline(i);
                                 i += 1;
                             }
                             Some(_) => i += 1,
                         }
+                        if i - self.line_start > MAX_LINE {
+                            return Err(SyntaxError {
+                                line,
+                                column,
+                                message: "line longer than 65536 characters".into(),
+                            });
+                        }
                     }
                     let end = i.min(input.len());
-                    if end - self.line_start > MAX_LINE {
-                        return Err(self.error(start, "line longer than 65536 characters"));
-                    }
                     entry.tokens.push(Tok {
                         raw: &input[start + 1..end],
                         quoted: true,
@@ -291,6 +306,10 @@ impl<'a> Lexer<'a> {
                     while let Some(&b) = input.get(i) {
                         match b {
                             b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"' => break,
+                            // A backslash before the end of a line does not join lines.
+                            b'\\' if matches!(input.get(i + 1), Some(b'\n' | b'\r') | None) => {
+                                return Err(self.error(i, "backslash at the end of a line"));
+                            }
                             b'\\' => i += 2,
                             _ => i += 1,
                         }
@@ -299,9 +318,8 @@ impl<'a> Lexer<'a> {
                     if end - self.line_start > MAX_LINE {
                         return Err(self.error(start, "line longer than 65536 characters"));
                     }
-                    if input.get(end) == Some(&b'"') {
-                        return Err(self.error(end, "quote in the middle of a word"));
-                    }
+                    // `key="value"` (SVCB parameters as BIND and Cloudflare write them): the
+                    // word ends at the quote and the quoted string follows as its own token.
                     entry.tokens.push(Tok {
                         raw: &input[start..end],
                         quoted: false,

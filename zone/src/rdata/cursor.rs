@@ -70,6 +70,11 @@ impl<'t, 'a> Fields<'t, 'a> {
         self.pos >= self.toks.len()
     }
 
+    /// The origin relative names are completed with, if any.
+    pub fn origin(&self) -> Option<&DName> {
+        self.ctx.origin
+    }
+
     /// Errors if fields are left over.
     pub fn done(&self) -> Result<(), SyntaxError> {
         match self.toks.get(self.pos) {
@@ -131,6 +136,22 @@ impl<'t, 'a> Fields<'t, 'a> {
     ) -> Result<DName, SyntaxError> {
         if tok.quoted {
             return Err(Self::err(tok, format!("{what} must not be quoted")));
+        }
+        if kind == TargetKind::Host {
+            // Checked as written, before any origin is appended: `MX 10 192.0.2.1` in a zone
+            // file must not become 192.0.2.1.example.com.
+            let text = String::from_utf8_lossy(tok.raw);
+            let bare = text.strip_suffix('.').unwrap_or(&text);
+            let numeric_last = bare
+                .rsplit('.')
+                .next()
+                .is_some_and(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()));
+            if bare.parse::<std::net::IpAddr>().is_ok() || numeric_last {
+                return Err(Self::err(
+                    tok,
+                    format!("{what} {:?} is an address, not a host name", tok.show()),
+                ));
+            }
         }
         let name = DName::parse(tok.raw, self.ctx.origin).map_err(|e| {
             let message = match e {

@@ -1,6 +1,6 @@
 //! Record data, every type Apex hosts: parsed from presentation form into canonical wire form
-//! (names uncompressed and lowercase), checked, and printed back in one canonical
-//! presentation form. Wire form is what is compared, stored in zone versions and served;
+//! (names uncompressed; lowercase, except in the DNSSEC types whose signatures cover names as
+//! written), checked, and printed back in one canonical presentation form. Wire form is what is compared, stored in zone versions and served;
 //! the canonical text is what users see and what the database keeps.
 //!
 //! Types without a parser here can still be written in RFC 3597 generic form
@@ -8,6 +8,7 @@
 //! other (Cloudflare exports CAA like that).
 
 mod cursor;
+mod dnssec;
 mod loc;
 mod simple;
 mod svcb;
@@ -55,6 +56,7 @@ pub fn parse_into(
         let mut f = Fields::new(&toks[1..], first, ctx);
         let len = f.number("generic data length", MAX_RDATA as u64)? as usize;
         let data = if len == 0 {
+            f.done()?;
             Vec::new()
         } else {
             f.hex_rest("generic data")?

@@ -658,10 +658,10 @@ pub fn parse_duration(raw: &[u8]) -> Option<u32> {
 
 pub fn parse_soa(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> P {
     out.extend_from_slice(
-        f.name("SOA primary name server", TargetKind::Domain, true)?
+        f.name("SOA primary name server", TargetKind::Any, true)?
             .wire(),
     );
-    out.extend_from_slice(f.name("SOA mailbox", TargetKind::Domain, true)?.wire());
+    out.extend_from_slice(f.name("SOA mailbox", TargetKind::Any, true)?.wire());
     out.extend_from_slice(&f.u32("SOA serial")?.to_be_bytes());
     for what in ["SOA refresh", "SOA retry", "SOA expire", "SOA minimum"] {
         let tok = f.next(what)?;

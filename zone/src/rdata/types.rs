@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::cursor::{Fields, Wire, WireError};
-use super::{loc, simple, svcb};
+use super::{dnssec, loc, simple, svcb};
 use crate::presentation::SyntaxError;
 
 /// A record type code.
@@ -138,6 +138,18 @@ pub fn kind(t: RrType) -> Option<&'static Kind> {
     static SOA: Kind = k(simple::parse_soa, simple::format_soa, ok);
     static LOC: Kind = k(loc::parse, loc::format, ok);
     static SVCB: Kind = k(svcb::parse, svcb::format, svcb::check);
+    static RRSIG: Kind = k(
+        dnssec::parse_rrsig,
+        dnssec::format_rrsig,
+        dnssec::check_rrsig,
+    );
+    static NSEC: Kind = k(dnssec::parse_nsec, dnssec::format_nsec, dnssec::check_nsec);
+    static NSEC3: Kind = k(
+        dnssec::parse_nsec3,
+        dnssec::format_nsec3,
+        dnssec::check_nsec3,
+    );
+    static NSEC3PARAM: Kind = k(dnssec::parse_nsec3param, dnssec::format_nsec3param, ok);
     Some(match t {
         RrType::A => &A,
         RrType::AAAA => &AAAA,
@@ -159,6 +171,10 @@ pub fn kind(t: RrType) -> Option<&'static Kind> {
         RrType::SOA => &SOA,
         RrType::LOC => &LOC,
         RrType::SVCB | RrType::HTTPS => &SVCB,
+        RrType::RRSIG => &RRSIG,
+        RrType::NSEC => &NSEC,
+        RrType::NSEC3 => &NSEC3,
+        RrType::NSEC3PARAM => &NSEC3PARAM,
         _ => return None,
     })
 }

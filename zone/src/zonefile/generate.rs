@@ -2,12 +2,13 @@
 //! and data stands for the counter, `${offset,width,base}` formats it (base d, o, x, X, or n/N
 //! for nibbles), `\$` is a plain dollar.
 
-use std::fmt::Write;
+use std::io::Write;
 
 use crate::presentation::{SyntaxError, Tok};
 
-/// The record lines a `$GENERATE` stands for, each with the counter value.
-pub fn expand(toks: &[Tok<'_>], max: u64) -> Result<Vec<(String, u64)>, SyntaxError> {
+/// The record lines a `$GENERATE` stands for (bytes, so text in any encoding passes through
+/// untouched), each with the counter value.
+pub fn expand(toks: &[Tok<'_>], max: u64) -> Result<Vec<(Vec<u8>, u64)>, SyntaxError> {
     let word = &toks[0];
     let range = toks
         .get(1)
@@ -30,17 +31,17 @@ pub fn expand(toks: &[Tok<'_>], max: u64) -> Result<Vec<(String, u64)>, SyntaxEr
     let mut out = Vec::with_capacity(count as usize);
     let mut value = start;
     while value <= stop {
-        let mut line = String::new();
+        let mut line = Vec::new();
         for (i, t) in templates.iter().enumerate() {
             if i > 0 {
-                line.push(' ');
+                line.push(b' ');
             }
             if t.quoted {
-                line.push('"');
+                line.push(b'"');
             }
             substitute(t, value, &mut line)?;
             if t.quoted {
-                line.push('"');
+                line.push(b'"');
             }
         }
         out.push((line, value));
@@ -86,20 +87,20 @@ fn parse_range(tok: &Tok<'_>) -> Result<(u64, u64, u64), SyntaxError> {
     Ok((start, stop, step))
 }
 
-fn substitute(tok: &Tok<'_>, value: u64, out: &mut String) -> Result<(), SyntaxError> {
+fn substitute(tok: &Tok<'_>, value: u64, out: &mut Vec<u8>) -> Result<(), SyntaxError> {
     let raw = tok.raw;
     let mut i = 0;
     while i < raw.len() {
         match raw[i] {
             b'\\' if raw.get(i + 1) == Some(&b'$') => {
-                out.push('$');
+                out.push(b'$');
                 i += 2;
             }
             b'\\' => {
                 // Other escapes pass through for the record parser.
-                out.push('\\');
+                out.push(b'\\');
                 if let Some(&n) = raw.get(i + 1) {
-                    out.push(n as char);
+                    out.push(n);
                 }
                 i += 2;
             }
@@ -117,7 +118,7 @@ fn substitute(tok: &Tok<'_>, value: u64, out: &mut String) -> Result<(), SyntaxE
                 i += 1;
             }
             b => {
-                out.push(b as char);
+                out.push(b);
                 i += 1;
             }
         }
@@ -125,7 +126,7 @@ fn substitute(tok: &Tok<'_>, value: u64, out: &mut String) -> Result<(), SyntaxE
     Ok(())
 }
 
-fn modified(tok: &Tok<'_>, spec: &str, value: u64, out: &mut String) -> Result<(), SyntaxError> {
+fn modified(tok: &Tok<'_>, spec: &str, value: u64, out: &mut Vec<u8>) -> Result<(), SyntaxError> {
     let bad = || {
         SyntaxError::at(
             tok,
@@ -182,7 +183,11 @@ mod tests {
     fn lines(text: &str) -> Result<Vec<String>, String> {
         let toks = tokens(text).unwrap();
         expand(&toks, 1000)
-            .map(|v| v.into_iter().map(|(l, _)| l).collect())
+            .map(|v| {
+                v.into_iter()
+                    .map(|(l, _)| String::from_utf8(l).unwrap())
+                    .collect()
+            })
             .map_err(|e| e.message)
     }
 

@@ -17,6 +17,9 @@ pub struct ParseOptions {
     pub max_generate: u64,
     /// Most errors collected before giving up.
     pub max_errors: usize,
+    /// Keep the records a signer makes (RRSIG, NSEC, NSEC3, NSEC3PARAM, apex DNSKEY), to
+    /// serve a zone signed elsewhere; by default they are dropped with a warning.
+    pub keep_dnssec: bool,
 }
 
 impl Default for ParseOptions {
@@ -25,6 +28,7 @@ impl Default for ParseOptions {
             max_records: 2_000_000,
             max_generate: 65_536,
             max_errors: 100,
+            keep_dnssec: false,
         }
     }
 }
@@ -62,6 +66,9 @@ struct State {
     dropped: Vec<(RrType, u32, usize)>,
     apex_without_dot_noted: bool,
     notes: Vec<Warning>,
+    keep_dnssec: bool,
+    /// Line of a second SOA, which makes the file invalid.
+    second_soa: Option<u32>,
 }
 
 /// Reads `text` as the zone `zone`. On failure, every error found (up to a limit), each with
@@ -82,6 +89,8 @@ pub fn parse(
         scratch: Vec::with_capacity(512),
         apex_without_dot_noted: false,
         notes: Vec::new(),
+        keep_dnssec: options.keep_dnssec,
+        second_soa: None,
         dropped: Vec::new(),
     };
     let mut out = ParsedZone::default();
@@ -99,13 +108,13 @@ pub fn parse(
             }
         }
         if entry.is_blank() {
-            st.pending_comment = match (&entry.comment, entry.double_semicolon) {
-                (Some(c), false) => Some(match st.pending_comment.take() {
-                    Some(p) => format!("{p} {c}"),
-                    None => c.clone(),
-                }),
-                _ => None,
-            };
+            match (&entry.comment, entry.double_semicolon) {
+                (Some(c), false) => {
+                    let p = st.pending_comment.get_or_insert_with(String::new);
+                    append_comment(p, c);
+                }
+                _ => st.pending_comment = None,
+            }
             continue;
         }
         let result = if !entry.starts_blank && entry.tokens[0].raw.first() == Some(&b'$') {
@@ -113,7 +122,10 @@ pub fn parse(
             directive(&mut st, &entry, &mut out, options)
         } else {
             let comment = match (st.pending_comment.take(), entry.comment.take()) {
-                (Some(above), Some(after)) => Some(format!("{above} {after}")),
+                (Some(mut above), Some(after)) => {
+                    append_comment(&mut above, &after);
+                    Some(above)
+                }
                 (above, after) => above.or(after),
             };
             record(&mut st, &entry.tokens, entry.starts_blank, comment)
@@ -138,6 +150,13 @@ pub fn parse(
             break;
         }
     }
+    if let Some(line) = st.second_soa {
+        errors.push(SyntaxError {
+            line,
+            column: 1,
+            message: "a second SOA record: a zone has exactly one".into(),
+        });
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -155,12 +174,33 @@ pub fn parse(
     Ok(out)
 }
 
+/// Longest comment kept with a record (as the API allows); the rest is cut.
+pub const MAX_COMMENT: usize = 500;
+
+/// Appends comment text in place, up to [`MAX_COMMENT`] bytes (so a file of a million comment
+/// lines costs linear time and bounded memory).
+fn append_comment(to: &mut String, text: &str) {
+    if to.len() >= MAX_COMMENT {
+        return;
+    }
+    if !to.is_empty() {
+        to.push(' ');
+    }
+    let room = MAX_COMMENT.saturating_sub(to.len());
+    let mut cut = text.len().min(room);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    to.push_str(&text[..cut]);
+}
+
 fn push(st: &mut State, out: &mut ParsedZone, r: Option<ZoneRecord>) {
     let Some(r) = r else { return };
-    let signer_made = matches!(
-        r.rtype,
-        RrType::RRSIG | RrType::NSEC | RrType::NSEC3 | RrType::NSEC3PARAM
-    ) || (r.rtype == RrType::DNSKEY && r.name == st.zone);
+    let signer_made = !st.keep_dnssec
+        && (matches!(
+            r.rtype,
+            RrType::RRSIG | RrType::NSEC | RrType::NSEC3 | RrType::NSEC3PARAM | RrType::ZONEMD
+        ) || (r.rtype == RrType::DNSKEY && r.name == st.zone));
     if signer_made {
         match st.dropped.iter_mut().find(|(t, _, _)| *t == r.rtype) {
             Some((_, _, n)) => *n += 1,
@@ -169,7 +209,9 @@ fn push(st: &mut State, out: &mut ParsedZone, r: Option<ZoneRecord>) {
         return;
     }
     if r.rtype == RrType::SOA {
-        if out.soa.is_none() {
+        if out.soa.is_some() {
+            st.second_soa.get_or_insert(r.line);
+        } else {
             out.soa = Some(r);
         }
         return;
@@ -215,12 +257,16 @@ fn directive(
     } else if word.is("$GENERATE") {
         let lines = generate::expand(toks, options.max_generate)?;
         for (text, _) in &lines {
-            let mut lexer = Lexer::new(text.as_bytes());
+            let mut lexer = Lexer::new(text);
             let mut e = Entry::default();
             lexer.next_entry(&mut e).map_err(|err| {
                 SyntaxError::at(
                     word,
-                    format!("$GENERATE produced {text:?}: {}", err.message),
+                    format!(
+                        "$GENERATE produced {:?}: {}",
+                        String::from_utf8_lossy(text),
+                        err.message
+                    ),
                 )
             })?;
             let mut e_toks = e.tokens.clone();
@@ -230,7 +276,11 @@ fn directive(
             let r = record(st, &e_toks, false, None).map_err(|err| {
                 SyntaxError::at(
                     word,
-                    format!("$GENERATE produced {text:?}: {}", err.message),
+                    format!(
+                        "$GENERATE produced {:?}: {}",
+                        String::from_utf8_lossy(text),
+                        err.message
+                    ),
                 )
             })?;
             push(st, out, r);
@@ -367,23 +417,12 @@ fn record(
             ),
         ));
     }
-    let ttl = match ttl {
-        Some(t) => {
-            st.last_ttl = Some(t);
-            t
-        }
-        None => st.default_ttl.or(st.last_ttl).ok_or_else(|| {
-            SyntaxError::at(
-                &type_tok,
-                "no TTL: give one on the record or add a $TTL line above it",
-            )
-        })?,
-    };
     // A signer's records are dropped (see `push`) whatever their data says.
-    let signer_made = matches!(
-        rtype,
-        RrType::RRSIG | RrType::NSEC | RrType::NSEC3 | RrType::NSEC3PARAM
-    );
+    let signer_made = !st.keep_dnssec
+        && matches!(
+            rtype,
+            RrType::RRSIG | RrType::NSEC | RrType::NSEC3 | RrType::NSEC3PARAM | RrType::ZONEMD
+        );
     st.scratch.clear();
     if !signer_made {
         rdata::parse_into(
@@ -396,21 +435,38 @@ fn record(
             &mut st.scratch,
         )?;
     }
-    if rtype == RrType::SOA {
-        if owner != st.zone {
-            return Err(SyntaxError::at(
-                &type_tok,
-                format!(
-                    "SOA at {owner}: a zone's only SOA is at its apex {}",
-                    st.zone
-                ),
-            ));
-        }
-        // RFC 2308: without $TTL, the SOA minimum is the default.
-        if st.default_ttl.is_none() && st.last_ttl.is_none() {
-            st.last_ttl = Some(ttl);
-        }
+    if rtype == RrType::SOA && owner != st.zone {
+        return Err(SyntaxError::at(
+            &type_tok,
+            format!(
+                "SOA at {owner}: a zone's only SOA is at its apex {}",
+                st.zone
+            ),
+        ));
     }
+    let ttl = match ttl {
+        Some(t) => {
+            st.last_ttl = Some(t);
+            t
+        }
+        None => match st.default_ttl.or(st.last_ttl) {
+            Some(t) => t,
+            // RFC 1035 and 2308: with no TTL known, an SOA's own MINIMUM is its TTL and the
+            // default for the records after it.
+            None if rtype == RrType::SOA && st.scratch.len() >= 4 => {
+                let m = &st.scratch[st.scratch.len() - 4..];
+                let minimum = u32::from_be_bytes([m[0], m[1], m[2], m[3]]);
+                st.last_ttl = Some(minimum);
+                minimum
+            }
+            None => {
+                return Err(SyntaxError::at(
+                    &type_tok,
+                    "no TTL: give one on the record or add a $TTL line above it",
+                ));
+            }
+        },
+    };
     Ok(Some(ZoneRecord {
         name: owner,
         ttl,

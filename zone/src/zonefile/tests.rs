@@ -125,3 +125,52 @@ fn generate_and_round_trip() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn review_regressions() {
+    // SVCB parameters quoted as BIND, dig and Cloudflare write them.
+    let z = read("$TTL 300\n@ HTTPS 1 . alpn=\"h3,h2\" ipv4hint=192.0.2.1\n").unwrap();
+    assert_eq!(
+        show(&z),
+        vec!["example.com. 300 HTTPS 1 . alpn=h3,h2 ipv4hint=192.0.2.1"]
+    );
+    // A million comment lines cost linear time, and the comment is capped.
+    let many = format!(
+        "$TTL 300\n{}www A 192.0.2.1\n",
+        ";xxxxxxxxxx\n".repeat(200_000)
+    );
+    let start = std::time::Instant::now();
+    let z = read(&many).unwrap();
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    assert!(z.records[0].comment.as_ref().unwrap().len() <= 500);
+    // An escaped newline inside a string still counts as a line.
+    let errs = read("$TTL 300\na TXT \"x\\\ny\"\nb A 999.1.1.1\n").unwrap_err();
+    assert!(errs[0].starts_with("4:"), "{errs:?}");
+    let errs = read("$TTL 300\nb A 192.0.2.1\\\nc A 192.0.2.2\n").unwrap_err();
+    assert!(
+        errs[0].contains("backslash at the end of a line"),
+        "{errs:?}"
+    );
+    // Addresses are not hosts, even without a final dot in a zone file.
+    let errs = read("$TTL 300\n@ MX 10 192.0.2.1\n@ NS 2001:db8::1\n").unwrap_err();
+    assert!(errs.iter().all(|e| e.contains("is an address")), "{errs:?}");
+    // An SOA mailbox may hold an escaped dot.
+    assert!(read("$TTL 300\n@ SOA ns admin\\.ops.example.com. 1 2 3 4 5\n").is_ok());
+    // No $TTL: the SOA's MINIMUM is its TTL and the default after it (RFC 2308).
+    let z = read("@ SOA ns host 1 3600 600 86400 120\nwww A 192.0.2.1\n").unwrap();
+    assert_eq!((z.soa.unwrap().ttl, z.records[0].ttl), (120, 120));
+    // $GENERATE keeps UTF-8 text intact.
+    let z = read("$TTL 300\n$GENERATE 1-1 t$ TXT \"é$\"\n").unwrap();
+    assert_eq!(z.records[0].rdata.as_ref(), &[3, 0xc3, 0xa9, b'1'][..]);
+    // Generic data of length 0 takes nothing after it.
+    assert!(read("$TTL 300\nx TYPE65534 \\# 0 deadbeef\n").is_err());
+    // ZONEMD is a signer's record; a second SOA is an error.
+    let z = read("$TTL 300\n@ ZONEMD \\# 6 000000010101\nwww A 192.0.2.1\n").unwrap();
+    assert_eq!(z.records.len(), 1);
+    let errs = read("$TTL 300\n@ SOA ns host 1 2 3 4 5\n@ SOA ns host 2 2 3 4 5\n").unwrap_err();
+    assert!(errs[0].contains("second SOA"), "{errs:?}");
+    // RFC 2317: '/' in owners and in CNAME targets, kept as the same text everywhere.
+    let z = read("$TTL 300\n1 CNAME 1.0/26.example.com.\n0/26 NS ns1.example.net.\n").unwrap();
+    assert_eq!(show(&z)[0], "1.example.com. 300 CNAME 1.0/26.example.com.");
+    assert_eq!(z.records[1].name.to_string(), "0/26.example.com.");
+}
