@@ -94,7 +94,7 @@ pub async fn start_all(config: &Config, pool: PgPool) -> anyhow::Result<Platform
     let worker = start_worker(config, pool.clone()).await?;
     let transfer = worker.transfer_addr();
     let catalog = apex_dnsserver::CatalogConfig::new(
-        config.platform()?.catalog,
+        &config.platform()?.catalog,
         vec![transfer],
         config.tsig()?,
     );

@@ -1,15 +1,17 @@
 //! apex-dnsserver: the public nameserver of Apex.
 //!
-//! A secondary that follows an RFC 9432 catalog zone from the hidden primaries: it transfers
-//! the catalog and every member zone by AXFR with TSIG, keeps them current on NOTIFY (the fast
-//! path) and on SOA timers (the fallback), and answers authoritatively from memory.
+//! An authoritative server that follows RFC 9432 catalog zones from hidden primaries (AXFR and
+//! IXFR with TSIG, NOTIFY, SOA timers) and serves zones from files too, answering from memory
+//! and keeping copies on disk so a restart answers at once.
 //!
 //! - [`config`]: the TOML file, or the same structs built in code.
-//! - [`zone`] and [`store`]: one zone as the answer path sees it, and the table of zones,
-//!   swapped atomically.
-//! - [`answer`]: RFC 1034 section 4.3.2 as a pure function of the table and a request.
-//! - `secondary`, `transfer`, `catalog`, `notify`: the engine that keeps the table current,
-//!   in tasks of its own.
+//! - [`zone`] and [`store`]: one zone as the answer path sees it (pre-encoded records, a hash
+//!   index of names), and the table of zones, swapped atomically.
+//! - [`answer`]: RFC 1034 section 4.3.2 on the wire, as a pure function of the table and a
+//!   packet.
+//! - `server`, `udp`, `tcp`: requests in and replies out; `rrl` and `metrics` around them.
+//! - `secondary`, `transfer`, `notify`, `persist`: the engine that keeps the table current,
+//!   in tasks of its own, and its copies on disk.
 //!
 //! Embedding (as `apex all` does):
 //!
@@ -22,35 +24,47 @@
 //! ```
 
 pub mod answer;
-mod catalog;
 pub mod config;
+pub mod metrics;
 mod notify;
+pub mod persist;
+pub mod rrl;
 mod secondary;
 mod server;
 pub mod store;
+mod tcp;
 mod transfer;
+mod udp;
 pub mod zone;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use apex_net::server::{TcpLimits, bind_both, serve_tcp, serve_udp};
-use hickory_proto::rr::Name;
+use apex_zone::dname::DName;
+use apex_zone::zonefile::{ParseOptions, parse};
+use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 pub use config::{CatalogConfig, Config, ConfigError};
+pub use secondary::apply_deltas;
 pub use server::Server;
 
+use metrics::Metrics;
 use secondary::Engine;
 use store::Store;
+use udp::UdpThreads;
+use zone::Zone;
 
-/// A started nameserver. Dropping it (or calling [`Running::shutdown`]) stops every task:
-/// the serving loops, the catalog task and the member zone tasks.
+/// A started nameserver. Dropping it (or calling [`Running::shutdown`]) stops every task and
+/// thread: the serving loops, the catalog tasks and the member zone tasks.
 #[derive(Debug)]
 pub struct Running {
     addrs: Vec<SocketAddr>,
+    metrics_addr: Option<SocketAddr>,
     tasks: JoinSet<()>,
+    udp: Vec<UdpThreads>,
     engine: Arc<Engine>,
     store: Arc<Store>,
 }
@@ -62,15 +76,20 @@ impl Running {
         &self.addrs
     }
 
+    /// Where metrics are served, if configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
     /// The serial of `zone` as currently served, if it is loaded.
-    pub fn zone_serial(&self, zone: &Name) -> Option<u32> {
+    pub fn zone_serial(&self, zone: &hickory_proto::rr::Name) -> Option<u32> {
         self.store
-            .slot(zone)
+            .slot(&DName::from_name(zone))
             .and_then(|slot| slot.zone())
             .map(|z| z.serial())
     }
 
-    /// Number of member zones listed by the catalog (loaded or not).
+    /// Number of zones listed (loaded or not).
     pub fn zone_count(&self) -> usize {
         self.store.len()
     }
@@ -81,7 +100,7 @@ impl Running {
         match self.tasks.join_next().await {
             Some(Err(e)) => Err(anyhow::anyhow!("a nameserver task failed: {e}")),
             Some(Ok(())) => Err(anyhow::anyhow!("a nameserver task stopped")),
-            None => Ok(()),
+            None => std::future::pending().await,
         }
     }
 
@@ -96,11 +115,77 @@ impl Drop for Running {
         // The JoinSet aborts its own tasks when dropped; member tasks belong to the engine.
         self.tasks.abort_all();
         self.engine.shutdown();
+        self.udp.clear();
     }
 }
 
-/// Binds every `listen` address (UDP and TCP), starts answering, and starts following the
-/// catalog. Returns once the sockets are bound; zones appear as their transfers complete.
+/// Reads and builds the zones served from files.
+fn load_static(zones: &[config::StaticZone]) -> anyhow::Result<Vec<Zone>> {
+    let mut out = Vec::with_capacity(zones.len());
+    for z in zones {
+        let text = std::fs::read(&z.file)
+            .with_context(|| format!("zone {}: cannot read {}", z.name, z.file.display()))?;
+        let options = ParseOptions {
+            keep_dnssec: true,
+            ..ParseOptions::default()
+        };
+        let parsed = parse(&text, &z.name, options).map_err(|errors| {
+            let shown: Vec<String> = errors
+                .iter()
+                .take(10)
+                .map(|e| {
+                    format!(
+                        "{}:{}:{}: {}",
+                        z.file.display(),
+                        e.line,
+                        e.column,
+                        e.message
+                    )
+                })
+                .collect();
+            anyhow::anyhow!("zone {}: {}", z.name, shown.join("\n"))
+        })?;
+        let mut records = parsed.records;
+        records.extend(parsed.soa);
+        let zone =
+            Zone::build(z.name.clone(), records).with_context(|| format!("zone {}", z.name))?;
+        tracing::info!(zone.name = %z.name, serial = zone.serial(), records = zone.record_count(), file = %z.file.display(), "zone loaded from file");
+        out.push(zone);
+    }
+    Ok(out)
+}
+
+/// Binds UDP (`threads` sockets) and TCP on `addr`, the same port for both.
+fn bind(
+    addr: SocketAddr,
+    threads: usize,
+) -> anyhow::Result<(Vec<std::net::UdpSocket>, std::net::TcpListener, SocketAddr)> {
+    let mut last = None;
+    // With port 0 the UDP port picked may be taken for TCP: try a few.
+    for _ in 0..16 {
+        let first = udp::bind(addr)?;
+        let bound = first.local_addr()?;
+        let tcp = match std::net::TcpListener::bind(bound) {
+            Ok(l) => l,
+            Err(e) if addr.port() == 0 => {
+                last = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        tcp.set_nonblocking(true)?;
+        let mut sockets = vec![first];
+        for _ in 1..threads {
+            sockets.push(udp::bind(bound)?);
+        }
+        return Ok((sockets, tcp, bound));
+    }
+    Err(last.map_or_else(|| anyhow::anyhow!("no free port"), Into::into))
+}
+
+/// Loads the static zones and the copies on disk, binds every `listen` address (UDP and TCP)
+/// and starts answering, then starts following the catalogs. Returns once the sockets are
+/// bound; zones not on disk appear as their transfers complete.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     config.validate()?;
     if let Some(dir) = &config.data_dir {
@@ -109,42 +194,67 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             .with_context(|| format!("data_dir: cannot create {}", dir.display()))?;
     }
     let store = Arc::new(Store::new());
-    let engine = Engine::new(store.clone(), &config.catalog);
+    let statics_config = config.zones.clone();
+    let statics = tokio::task::spawn_blocking(move || load_static(&statics_config)).await??;
+    let static_names: HashSet<DName> = statics.iter().map(|z| z.apex().clone()).collect();
+    for zone in statics {
+        store.insert(zone);
+    }
+    let engine = Engine::new(
+        store.clone(),
+        &config.catalogs,
+        config.data_dir.clone(),
+        static_names,
+    );
+    let restored = std::time::Instant::now();
+    engine.restore().await;
+    if config.data_dir.is_some() {
+        tracing::info!(zones = store.len(), elapsed = ?restored.elapsed(), "copies on disk loaded");
+    }
+    let metrics = Arc::new(Metrics::default());
     let server = Arc::new(Server::new(
         store.clone(),
         engine.clone(),
-        config.catalog.tsig_key.clone(),
-        config
-            .catalog
-            .primaries
-            .iter()
-            .map(SocketAddr::ip)
-            .collect(),
+        config.transfer.allow.clone(),
+        metrics.clone(),
     ));
     // Built first so that a bind failure part-way drops (and stops) what was started.
     let mut running = Running {
         addrs: Vec::with_capacity(config.listen.len()),
+        metrics_addr: None,
         tasks: JoinSet::new(),
+        udp: Vec::new(),
         engine: engine.clone(),
-        store,
+        store: store.clone(),
     };
+    let threads = config.udp_thread_count();
     for addr in &config.listen {
-        let (udp, tcp, bound) = bind_both(*addr)
-            .await
-            .with_context(|| format!("listen: cannot bind {addr}"))?;
-        running.tasks.spawn(serve_udp(udp, server.clone()));
+        let (sockets, tcp, bound) =
+            bind(*addr, threads).with_context(|| format!("listen: cannot bind {addr}"))?;
+        running
+            .udp
+            .push(UdpThreads::start(sockets, server.clone(), &config.rrl)?);
+        let listener = TcpListener::from_std(tcp)?;
         running
             .tasks
-            .spawn(serve_tcp(tcp, server.clone(), TcpLimits::default()));
-        tracing::info!(address = %bound, "answering on UDP and TCP");
+            .spawn(tcp::serve(listener, server.clone(), config.tcp));
+        tracing::info!(address = %bound, udp_threads = threads, "answering on UDP and TCP");
         running.addrs.push(bound);
     }
-    running.tasks.spawn(engine.follow_catalog());
-    tracing::info!(
-        zone.name = %config.catalog.name,
-        primaries = ?config.catalog.primaries,
-        "following the catalog"
-    );
+    for follow in engine.follow_catalogs() {
+        running.tasks.spawn(follow);
+    }
+    for c in &config.catalogs {
+        tracing::info!(zone.name = %c.name, primaries = ?c.primaries, "following the catalog");
+    }
+    if let Some(addr) = config.metrics {
+        let (bound, serve) = metrics::serve(addr, metrics, store, engine)
+            .await
+            .with_context(|| format!("metrics: cannot bind {addr}"))?;
+        running.tasks.spawn(serve);
+        running.metrics_addr = Some(bound);
+        tracing::info!(address = %bound, "metrics at /metrics");
+    }
     Ok(running)
 }
 

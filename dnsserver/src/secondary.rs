@@ -1,41 +1,49 @@
-//! The secondary engine: follows the catalog zone and keeps every member zone current, in tasks
-//! of its own so the answer path never waits on it.
+//! The secondary engine: follows the catalog zones and keeps every member zone current, in
+//! tasks of its own so the answer path never waits on it.
 //!
-//! Each followed zone (the catalog and every member) has one task running this cycle:
+//! Each followed zone (every catalog and every member) has one task running this cycle:
 //!
 //! ```text
-//!            start (no data: full transfer)
+//!            start (copy from disk, or none: full transfer)
 //!              │
 //!              ▼
-//!   ┌──────► refresh ──ok──► wait REFRESH ─┐        SOA check, AXFR if newer (RFC 1982);
-//!   │          │                           │        the catalog also re-applies its diff
-//!   │        failed                        │
+//!   ┌──────► refresh ──ok──► wait REFRESH ─┐        SOA check, then IXFR from our serial
+//!   │          │                           │        (AXFR when we hold nothing or IXFR
+//!   │        failed                        │        fails); the catalog re-applies its list
 //!   │          ▼                           │
 //!   │      wait RETRY ─────────────────────┤
 //!   │                                      │
 //!   └──── NOTIFY or timer ◄────────────────┘
 //!              EXPIRE passed with no successful refresh: the zone answers SERVFAIL until
-//!              the next success
+//!              the next success (counted from the copy on disk after a restart)
 //! ```
 //!
 //! NOTIFY wakes the zone's task through a [`Notify`]: a NOTIFY arriving while a refresh runs
 //! leaves one stored wake-up, so the task runs exactly once more afterwards and never two
 //! transfers of one zone at the same time.
+//!
+//! Membership (RFC 9432): a zone belongs to the first catalog that lists it. Another catalog
+//! listing it too is ignored, unless the owner's `coo` property points at that catalog: then
+//! the zone changes owner, keeping its data when its unique id stays the same (section 5.6).
+//! A new unique id in the owner's catalog resets the zone: its copy is dropped and transferred
+//! afresh (section 5.4).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use apex_zone::catalog;
-use apex_zone::name::canonical;
-use hickory_proto::rr::{Name, RData, Record};
+use apex_zone::catalog::{self, Listed};
+use apex_zone::dname::DName;
+use apex_zone::zonefile::ZoneRecord;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 
 use crate::config::CatalogConfig;
+use crate::persist;
 use crate::store::{Store, ZoneSlot};
-use crate::transfer::{Fetched, Primaries, RefreshError};
+use crate::transfer::{Fetched, Primaries, RefreshError, TransferStats};
 use crate::zone::{SoaTimers, Zone, ZoneError};
 
 /// Retry delay before a zone was ever loaded (no SOA RETRY to go by yet), doubling per failure.
@@ -43,17 +51,38 @@ const FIRST_RETRY: Duration = Duration::from_secs(5);
 /// Longest retry delay before a zone was ever loaded.
 const MAX_FIRST_RETRY: Duration = Duration::from_secs(300);
 
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The maps stay consistent even if a holder panicked: every change is one insert/remove.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One catalog being followed.
+#[derive(Debug)]
+struct Source {
+    name: DName,
+    primaries: Arc<Primaries>,
+    trigger: Arc<Notify>,
+    /// The catalog's current copy.
+    zone: Mutex<Option<Arc<Zone>>>,
+    /// Its member list as last read.
+    listing: Mutex<BTreeMap<DName, Listed>>,
+}
+
 /// One member zone being followed.
 #[derive(Debug)]
 struct Member {
     id: String,
+    /// Index of the owning catalog.
+    owner: usize,
+    slot: Arc<ZoneSlot>,
     trigger: Arc<Notify>,
     task: JoinHandle<()>,
 }
 
 /// What a zone task follows.
+#[derive(Clone)]
 enum Kind {
-    Catalog,
+    Catalog(usize),
     Member(Arc<ZoneSlot>),
 }
 
@@ -61,53 +90,140 @@ enum Kind {
 #[derive(Debug)]
 pub struct Engine {
     store: Arc<Store>,
-    catalog: Name,
-    primaries: Primaries,
-    catalog_trigger: Arc<Notify>,
-    members: Mutex<HashMap<Name, Member>>,
+    data_dir: Option<PathBuf>,
+    sources: Vec<Source>,
+    members: Mutex<HashMap<DName, Member>>,
+    statics: HashSet<DName>,
+    /// Transfer counters.
+    pub stats: TransferStats,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The map stays consistent even if a holder panicked: every change is one insert/remove.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+/// What became of a NOTIFY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyOutcome {
+    /// The zone's task was woken.
+    Accepted,
+    /// We do not follow that zone.
+    NotOurs,
+    /// Unsigned and not from one of the zone's primaries.
+    Refused,
 }
 
 impl Engine {
-    /// An engine for the catalog in `config`, publishing zones into `store`.
-    pub fn new(store: Arc<Store>, config: &CatalogConfig) -> Arc<Self> {
+    /// An engine following `catalogs`, publishing zones into `store`, keeping copies in
+    /// `data_dir`. `statics` are the zones served from files, which no catalog may take.
+    pub fn new(
+        store: Arc<Store>,
+        catalogs: &[CatalogConfig],
+        data_dir: Option<PathBuf>,
+        statics: HashSet<DName>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             store,
-            catalog: canonical(&config.name),
-            primaries: Primaries::new(config.primaries.clone(), config.tsig_key.clone()),
-            catalog_trigger: Arc::new(Notify::new()),
+            data_dir,
+            sources: catalogs
+                .iter()
+                .map(|c| Source {
+                    name: c.name.clone(),
+                    primaries: Arc::new(Primaries::new(c.primaries.clone(), c.tsig_key.clone())),
+                    trigger: Arc::new(Notify::new()),
+                    zone: Mutex::new(None),
+                    listing: Mutex::new(BTreeMap::new()),
+                })
+                .collect(),
             members: Mutex::new(HashMap::new()),
+            statics,
+            stats: TransferStats::default(),
         })
     }
 
-    /// The task that follows the catalog: it transfers the catalog at once, then keeps it
-    /// current, starting and stopping the member tasks, until it is aborted.
-    pub fn follow_catalog(self: &Arc<Self>) -> impl Future<Output = ()> + Send + 'static {
-        self.clone().follow(
-            self.catalog.clone(),
-            Kind::Catalog,
-            self.catalog_trigger.clone(),
-        )
+    /// The keys NOTIFY and transfer requests may be signed with.
+    pub fn keys(&self) -> Vec<apex_net::TsigKey> {
+        self.sources
+            .iter()
+            .map(|s| s.primaries.key().clone())
+            .collect()
     }
 
-    /// Wakes the task of `zone` after a NOTIFY. False if we do not follow that zone.
-    pub fn notify(&self, zone: &Name) -> bool {
-        let zone = canonical(zone);
-        if zone == self.catalog {
-            self.catalog_trigger.notify_one();
-            return true;
-        }
-        match lock(&self.members).get(&zone) {
-            Some(member) => {
-                member.trigger.notify_one();
-                true
+    /// Serves what `data_dir` holds: every catalog's copy, and the copies of the members it
+    /// lists, each with the time it was last known current (a copy already past its SOA
+    /// expire answers SERVFAIL until refreshed). Then removes copies nothing lists any more.
+    /// Member tasks start here; catalog tasks with [`Engine::follow_catalogs`].
+    pub async fn restore(self: &Arc<Self>) {
+        let Some(dir) = self.data_dir.clone() else {
+            return;
+        };
+        let mut keep: HashSet<PathBuf> = HashSet::new();
+        for (idx, source) in self.sources.iter().enumerate() {
+            keep.insert(persist::path_of(&dir, &source.name));
+            let name = source.name.clone();
+            let dir2 = dir.clone();
+            let loaded = tokio::task::spawn_blocking(move || load_zone(&dir2, &name)).await;
+            let Ok(Some((zone, records, _age))) = loaded else {
+                continue;
+            };
+            match catalog::parse(&source.name, &records) {
+                Ok(parsed) => {
+                    *lock(&source.zone) = Some(Arc::new(zone));
+                    self.apply_catalog(idx, parsed.members, true).await;
+                }
+                Err(e) => {
+                    tracing::warn!(zone.name = %source.name, error = %e, "stored catalog unusable");
+                }
             }
-            None => false,
         }
+        for name in lock(&self.members).keys() {
+            keep.insert(persist::path_of(&dir, name));
+        }
+        for path in persist::files(&dir) {
+            if !keep.contains(&path) {
+                tracing::info!(path = %path.display(), "removing the copy of a zone no catalog lists");
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+
+    /// The tasks that follow the catalogs: each transfers its catalog at once, then keeps it
+    /// current, starting and stopping member tasks, until aborted.
+    pub fn follow_catalogs(
+        self: &Arc<Self>,
+    ) -> Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'static>>> {
+        (0..self.sources.len())
+            .map(|idx| {
+                let source = &self.sources[idx];
+                let expire_at = None;
+                self.clone().follow(
+                    source.name.clone(),
+                    Kind::Catalog(idx),
+                    source.trigger.clone(),
+                    source.primaries.clone(),
+                    expire_at,
+                )
+            })
+            .collect()
+    }
+
+    /// Wakes the task of `zone` after a NOTIFY from `source` (`signed`: with a TSIG that
+    /// verified with one of our keys).
+    pub fn notify(&self, zone: &DName, source: std::net::IpAddr, signed: bool) -> NotifyOutcome {
+        let allowed =
+            |p: &Primaries| signed || p.addrs().iter().any(|a| a.ip().to_canonical() == source);
+        if let Some(s) = self.sources.iter().find(|s| &s.name == zone) {
+            if !allowed(&s.primaries) {
+                return NotifyOutcome::Refused;
+            }
+            s.trigger.notify_one();
+            return NotifyOutcome::Accepted;
+        }
+        let members = lock(&self.members);
+        let Some(member) = members.get(zone) else {
+            return NotifyOutcome::NotOurs;
+        };
+        if !allowed(&self.sources[member.owner].primaries) {
+            return NotifyOutcome::Refused;
+        }
+        member.trigger.notify_one();
+        NotifyOutcome::Accepted
     }
 
     /// Stops every member task.
@@ -117,51 +233,170 @@ impl Engine {
         }
     }
 
-    /// Applies the catalog's member list: stops and removes dropped zones, starts new ones,
-    /// and swaps the zone table once.
-    fn apply_catalog(self: &Arc<Self>, listed: &BTreeMap<Name, String>) {
-        let mut members = lock(&self.members);
-        let current: HashMap<Name, String> = members
-            .iter()
-            .map(|(name, m)| (name.clone(), m.id.clone()))
-            .collect();
-        let diff = crate::catalog::diff(&current, listed, &self.catalog);
-        if diff.is_empty() {
+    /// Applies catalog `idx`'s member list. `from_disk`: the members' copies are loaded from
+    /// `data_dir` before their tasks start (at start-up).
+    async fn apply_catalog(
+        self: &Arc<Self>,
+        idx: usize,
+        listed: BTreeMap<DName, Listed>,
+        from_disk: bool,
+    ) {
+        *lock(&self.sources[idx].listing) = listed.clone();
+        // Decide under the lock, load copies outside it, then apply under it again.
+        let (remove, add, moved) = {
+            let members = lock(&self.members);
+            let mut remove: Vec<DName> = Vec::new();
+            let mut add: Vec<(DName, String)> = Vec::new();
+            let mut moved: Vec<(DName, String)> = Vec::new();
+            for (zone, m) in members.iter() {
+                if m.owner == idx {
+                    match listed.get(zone) {
+                        None => remove.push(zone.clone()),
+                        Some(l) if l.id != m.id => {
+                            // A new unique id: start afresh (RFC 9432 section 5.4).
+                            remove.push(zone.clone());
+                            add.push((zone.clone(), l.id.clone()));
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+            for (zone, l) in &listed {
+                if self.statics.contains(zone) || self.sources.iter().any(|s| &s.name == zone) {
+                    continue;
+                }
+                match members.get(zone) {
+                    None => add.push((zone.clone(), l.id.clone())),
+                    Some(m) if m.owner == idx => {}
+                    Some(m) => {
+                        // Another catalog owns it: only its coo can hand it over.
+                        let owner = &self.sources[m.owner];
+                        let handed = lock(&owner.listing)
+                            .get(zone)
+                            .and_then(|o| o.coo.clone())
+                            .is_some_and(|coo| coo == self.sources[idx].name);
+                        if handed {
+                            if l.id == m.id {
+                                moved.push((zone.clone(), l.id.clone()));
+                            } else {
+                                remove.push(zone.clone());
+                                add.push((zone.clone(), l.id.clone()));
+                            }
+                        } else {
+                            tracing::warn!(zone.name = %zone, catalog = %self.sources[idx].name, owner = %owner.name, "zone listed by two catalogs; the first keeps it");
+                        }
+                    }
+                }
+            }
+            (remove, add, moved)
+        };
+        if remove.is_empty() && add.is_empty() && moved.is_empty() {
             return;
         }
-        for zone in &diff.remove {
+        // Copies from disk for the new members (start-up only: a zone joining later has none).
+        let mut loaded: HashMap<DName, (Zone, Duration)> = HashMap::new();
+        if from_disk && let Some(dir) = self.data_dir.clone() {
+            let names: Vec<DName> = add.iter().map(|(z, _)| z.clone()).collect();
+            loaded = tokio::task::spawn_blocking(move || load_many(&dir, names))
+                .await
+                .unwrap_or_default();
+        }
+        let mut members = lock(&self.members);
+        let mut removed_names = Vec::new();
+        for zone in &remove {
             if let Some(member) = members.remove(zone) {
                 member.task.abort();
-                tracing::info!(zone.name = %zone, "zone left the catalog");
+                removed_names.push(zone.clone());
+                if !add.iter().any(|(z, _)| z == zone) {
+                    tracing::info!(zone.name = %zone, "zone left the catalog");
+                }
+                if let Some(dir) = &self.data_dir {
+                    persist::remove(dir, zone);
+                }
             }
         }
-        let mut added = Vec::with_capacity(diff.add.len());
-        for (zone, id) in diff.add {
-            let slot = Arc::new(ZoneSlot::new());
+        let mut added = Vec::with_capacity(add.len() + moved.len());
+        for (zone, id) in add.into_iter().chain(moved.iter().cloned()) {
+            let (slot, expire_at) = match members.remove(&zone) {
+                // A move: the data stays; the old task (with the old primaries) stops.
+                Some(old) => {
+                    old.task.abort();
+                    tracing::info!(zone.name = %zone, catalog = %self.sources[idx].name, "zone changed catalog (coo)");
+                    (old.slot, None)
+                }
+                None => match loaded.remove(&zone) {
+                    Some((z, age)) => {
+                        let expire = z.timers().expire;
+                        let slot = Arc::new(ZoneSlot::with_zone(z));
+                        let left = expire.checked_sub(age);
+                        if left.is_none() {
+                            slot.set_expired(true);
+                            tracing::warn!(zone.name = %zone, "stored copy is past its SOA expire: SERVFAIL until refreshed");
+                        }
+                        (slot, left.map(|l| Instant::now() + l))
+                    }
+                    None => (Arc::new(ZoneSlot::new()), None),
+                },
+            };
             let trigger = Arc::new(Notify::new());
             let task = tokio::spawn(self.clone().follow(
                 zone.clone(),
                 Kind::Member(slot.clone()),
                 trigger.clone(),
+                self.sources[idx].primaries.clone(),
+                expire_at,
             ));
-            tracing::info!(zone.name = %zone, id = %id, "zone joined the catalog");
-            members.insert(zone.clone(), Member { id, trigger, task });
+            tracing::info!(zone.name = %zone, id = %id, catalog = %self.sources[idx].name, "zone joined the catalog");
+            members.insert(
+                zone.clone(),
+                Member {
+                    id,
+                    owner: idx,
+                    slot: slot.clone(),
+                    trigger,
+                    task,
+                },
+            );
             added.push((zone, slot));
         }
         // Swapped while the member map is locked, so the table and the map agree.
-        self.store.change(&diff.remove, &added);
+        let removed_only: Vec<DName> = removed_names
+            .into_iter()
+            .filter(|z| !added.iter().any(|(a, _)| a == z))
+            .collect();
+        self.store.change(&removed_only, &added);
     }
 
-    /// One zone's life: refresh, then wait for NOTIFY or the SOA timers, forever.
-    async fn follow(self: Arc<Self>, zone: Name, kind: Kind, trigger: Arc<Notify>) {
-        let mut timers: Option<SoaTimers> = None;
-        let mut catalog_state: Option<(u32, SoaTimers)> = None;
-        let mut expire_at: Option<Instant> = None;
+    /// One zone's life: refresh, then wait for NOTIFY or the SOA timers, until aborted.
+    /// (Boxed: the catalog's task starts member tasks, so the future type refers to itself.)
+    fn follow(
+        self: Arc<Self>,
+        zone: DName,
+        kind: Kind,
+        trigger: Arc<Notify>,
+        primaries: Arc<Primaries>,
+        expire_at: Option<Instant>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        Box::pin(self.follow_inner(zone, kind, trigger, primaries, expire_at))
+    }
+
+    async fn follow_inner(
+        self: Arc<Self>,
+        zone: DName,
+        kind: Kind,
+        trigger: Arc<Notify>,
+        primaries: Arc<Primaries>,
+        mut expire_at: Option<Instant>,
+    ) {
+        let mut timers: Option<SoaTimers> = match &kind {
+            Kind::Member(slot) => slot.zone().map(|z| z.timers()),
+            Kind::Catalog(idx) => lock(&self.sources[*idx].zone).as_ref().map(|z| z.timers()),
+        };
         let mut failures: u32 = 0;
         loop {
             let outcome = match &kind {
-                Kind::Catalog => self.refresh_catalog(&mut catalog_state).await,
-                Kind::Member(slot) => self.refresh_member(&zone, slot).await,
+                Kind::Catalog(idx) => self.refresh_catalog(*idx).await,
+                Kind::Member(slot) => self.refresh_member(&zone, slot, &primaries).await,
             };
             let now = Instant::now();
             let next_check = match outcome {
@@ -199,80 +434,162 @@ impl Engine {
         }
     }
 
+    /// Brings the zone up to date; `current`'s copy is replaced only by a complete zone.
+    async fn fetch(
+        &self,
+        zone: &DName,
+        current: Option<Arc<Zone>>,
+        primaries: &Primaries,
+    ) -> Result<Option<Zone>, RefreshError> {
+        let fetched = primaries
+            .refresh(zone, current.as_ref().map(|z| z.serial()), &self.stats)
+            .await?;
+        let (records, primary, how) = match fetched {
+            Fetched::Current => {
+                if current.is_none() {
+                    return Err(RefreshError::Primaries("no data".into()));
+                }
+                if let Some(dir) = &self.data_dir {
+                    let _ = persist::touch(dir, zone);
+                }
+                return Ok(None);
+            }
+            Fetched::Full { records, primary } => (records, primary, "AXFR"),
+            Fetched::Incremental {
+                soa,
+                deltas,
+                primary,
+            } => {
+                let base = current.clone();
+                let applied = tokio::task::spawn_blocking(move || match base {
+                    Some(base) => apply_deltas(&base, soa, &deltas),
+                    None => Err("no copy to apply changes to".to_string()),
+                })
+                .await
+                .map_err(|_| RefreshError::Interrupted)?;
+                match applied {
+                    Ok(records) => (records, primary, "IXFR"),
+                    Err(reason) => {
+                        tracing::warn!(zone.name = %zone, primary = %primary, reason = %reason, "IXFR does not apply to our copy; transferring the whole zone");
+                        match primaries.full(zone, &self.stats).await? {
+                            Fetched::Full { records, primary } => (records, primary, "AXFR"),
+                            _ => return Err(RefreshError::Primaries("no full transfer".into())),
+                        }
+                    }
+                }
+            }
+        };
+        let built = build_and_save(zone.clone(), records, self.data_dir.clone()).await?;
+        tracing::info!(
+            zone.name = %zone,
+            serial = built.serial(),
+            primary = %primary,
+            transfer = how,
+            records = built.record_count(),
+            "zone transferred"
+        );
+        Ok(Some(built))
+    }
+
     async fn refresh_member(
         &self,
-        zone: &Name,
+        zone: &DName,
         slot: &ZoneSlot,
+        primaries: &Primaries,
     ) -> Result<SoaTimers, RefreshError> {
         let current = slot.zone();
-        let fetched = self
-            .primaries
-            .refresh(zone, current.as_ref().map(|z| z.serial()))
-            .await?;
-        match (fetched, current) {
-            (Fetched::Current, Some(current)) => Ok(current.timers()),
-            (Fetched::Current, None) => Err(RefreshError::Primaries("no data".into())),
-            (Fetched::New { records, primary }, _) => {
-                let built = build(zone.clone(), records).await?;
-                tracing::info!(
-                    zone.name = %zone,
-                    serial = built.serial(),
-                    primary = %primary,
-                    records = built.record_count(),
-                    "zone transferred"
-                );
+        match self.fetch(zone, current.clone(), primaries).await? {
+            Some(built) => {
                 let timers = built.timers();
                 slot.set(Arc::new(built));
                 Ok(timers)
             }
+            None => current
+                .map(|z| z.timers())
+                .ok_or_else(|| RefreshError::Primaries("no data".into())),
         }
     }
 
-    /// Refreshes the catalog: the primary's SOA serial first, the transfer only when it moved.
+    /// Refreshes a catalog: the primary's SOA serial first, the transfer only when it moved.
     /// A NOTIFY takes the same path, so spoofed NOTIFYs cost a SOA query, not a transfer.
-    async fn refresh_catalog(
-        self: &Arc<Self>,
-        state: &mut Option<(u32, SoaTimers)>,
-    ) -> Result<SoaTimers, RefreshError> {
-        let zone = &self.catalog;
-        let fetched = match *state {
-            Some((current, _)) => self.primaries.refresh(zone, Some(current)).await?,
-            None => self.primaries.transfer(zone).await?,
+    async fn refresh_catalog(self: &Arc<Self>, idx: usize) -> Result<SoaTimers, RefreshError> {
+        let source = &self.sources[idx];
+        let current = lock(&source.zone).clone();
+        let Some(built) = self
+            .fetch(&source.name, current.clone(), &source.primaries)
+            .await?
+        else {
+            return current
+                .map(|z| z.timers())
+                .ok_or_else(|| ZoneError::NoSoa(source.name.to_string()).into());
         };
-        let (records, primary) = match fetched {
-            Fetched::New { records, primary } => (records, primary),
-            Fetched::Current => {
-                return state
-                    .map(|(_, timers)| timers)
-                    .ok_or_else(|| ZoneError::NoSoa(zone.clone()).into());
-            }
-        };
-        let parsed = catalog::parse(zone, &records)?;
+        let records = built.to_records();
+        let parsed = catalog::parse(&source.name, &records)?;
         for reason in &parsed.ignored {
-            tracing::warn!(zone.name = %zone, reason = %reason, "catalog entry ignored");
+            tracing::warn!(zone.name = %source.name, reason = %reason, "catalog entry ignored");
         }
-        let timers = records
-            .first()
-            .and_then(soa_timers)
-            .ok_or_else(|| ZoneError::NoSoa(zone.clone()))?;
         tracing::info!(
-            zone.name = %zone,
+            zone.name = %source.name,
             serial = parsed.serial,
-            primary = %primary,
             members = parsed.members.len(),
-            "catalog transferred"
+            "catalog read"
         );
-        self.apply_catalog(&parsed.members);
-        *state = Some((parsed.serial, timers));
+        let timers = built.timers();
+        *lock(&source.zone) = Some(Arc::new(built));
+        self.apply_catalog(idx, parsed.members, false).await;
         Ok(timers)
     }
 }
 
-fn soa_timers(record: &Record) -> Option<SoaTimers> {
-    match &record.data {
-        RData::SOA(soa) => Some(SoaTimers::from_soa(soa)),
-        _ => None,
+/// Applies IXFR steps to `base`: each step must start from the serial reached so far and
+/// remove only records that are there; anything else means our copy and the primary's
+/// history disagree, and the caller falls back to AXFR.
+pub fn apply_deltas(
+    base: &Zone,
+    soa: ZoneRecord,
+    deltas: &[apex_net::xfr::Delta],
+) -> Result<Vec<ZoneRecord>, String> {
+    type Key = (DName, u16, Box<[u8]>);
+    let mut serial = base.serial();
+    let mut records: HashMap<Key, u32> = base
+        .to_records()
+        .into_iter()
+        .filter(|r| r.rtype != apex_zone::rdata::RrType::SOA)
+        .map(|r| ((r.name, r.rtype.0, r.rdata), r.ttl))
+        .collect();
+    for d in deltas {
+        if d.from != serial {
+            return Err(format!("step from serial {} but we hold {serial}", d.from));
+        }
+        for r in &d.removed {
+            let key = (r.name.clone(), r.rtype.0, r.rdata.clone());
+            if records.remove(&key).is_none() {
+                return Err(format!(
+                    "removes {} type {}, which we do not have",
+                    r.name, r.rtype.0
+                ));
+            }
+        }
+        for r in &d.added {
+            records.insert((r.name.clone(), r.rtype.0, r.rdata.clone()), r.ttl);
+        }
+        serial = d.to;
     }
+    let mut out = Vec::with_capacity(records.len() + 1);
+    out.push(soa);
+    out.extend(
+        records
+            .into_iter()
+            .map(|((name, rtype, rdata), ttl)| ZoneRecord {
+                name,
+                ttl,
+                rtype: apex_zone::rdata::RrType(rtype),
+                rdata,
+                comment: None,
+                line: 0,
+            }),
+    );
+    Ok(out)
 }
 
 fn first_retry(failures: u32) -> Duration {
@@ -281,10 +598,80 @@ fn first_retry(failures: u32) -> Duration {
         .min(MAX_FIRST_RETRY)
 }
 
-/// Builds the zone off the async threads: large zones take a while.
-async fn build(zone: Name, records: Vec<Record>) -> Result<Zone, RefreshError> {
-    tokio::task::spawn_blocking(move || Zone::from_transfer(&zone, records))
-        .await
-        .map_err(|_| RefreshError::Interrupted)?
-        .map_err(RefreshError::from)
+/// Builds the zone off the async threads (large zones take a while) and keeps a copy on disk.
+async fn build_and_save(
+    zone: DName,
+    records: Vec<ZoneRecord>,
+    data_dir: Option<PathBuf>,
+) -> Result<Zone, RefreshError> {
+    tokio::task::spawn_blocking(move || {
+        let built = Zone::build(zone.clone(), records)?;
+        if let Some(dir) = data_dir
+            && let Err(e) = persist::save(&dir, &zone, &built.to_records())
+        {
+            tracing::error!(zone.name = %zone, error = %e, "cannot keep the zone on disk");
+        }
+        Ok(built)
+    })
+    .await
+    .map_err(|_| RefreshError::Interrupted)?
+}
+
+/// A zone's copy from disk: the zone, its records, and how long ago it was known current.
+fn load_zone(dir: &std::path::Path, name: &DName) -> Option<(Zone, Vec<ZoneRecord>, Duration)> {
+    match persist::load(dir, name) {
+        Ok(Some((records, age))) => match Zone::build(name.clone(), records.clone()) {
+            Ok(zone) => Some((zone, records, age)),
+            Err(e) => {
+                tracing::warn!(zone.name = %name, error = %e, "stored copy unusable");
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(zone.name = %name, error = %e, "stored copy unreadable; transferring afresh");
+            None
+        }
+    }
+}
+
+/// Loads many copies at once, on every CPU.
+fn load_many(dir: &std::path::Path, names: Vec<DName>) -> HashMap<DName, (Zone, Duration)> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(16);
+    let chunk = names.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = names
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .filter_map(|n| {
+                            let (records, age) = match persist::load(dir, n) {
+                                Ok(Some(found)) => found,
+                                Ok(None) => return None,
+                                Err(e) => {
+                                    tracing::warn!(zone.name = %n, error = %e, "stored copy unreadable; transferring afresh");
+                                    return None;
+                                }
+                            };
+                            match Zone::build(n.clone(), records) {
+                                Ok(z) => Some((n.clone(), (z, age))),
+                                Err(e) => {
+                                    tracing::warn!(zone.name = %n, error = %e, "stored copy unusable");
+                                    None
+                                }
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().ok())
+            .flatten()
+            .collect()
+    })
 }

@@ -1,27 +1,44 @@
-//! The DNS side of the nameserver: one [`DnsHandler`] for the UDP and TCP loops of apex-net,
-//! answering queries from the zone table and handing NOTIFY to the secondary engine, with TSIG
-//! on both when the request is signed.
+//! One request in, one reply (or none, or a stream) out: the fast answer path for plain
+//! queries, metrics and rate limiting around it, and the slow path, decoded with hickory, for
+//! what is rare and needs more care: NOTIFY, TSIG-signed requests and zone transfers to the
+//! servers allowed to ask.
 
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use apex_net::TsigKey;
-use apex_net::server::{DnsHandler, Reply, Request, Transport};
 use apex_net::tsig::{RequestAuth, ResponseSigner, verify_request};
-use hickory_proto::op::OpCode;
+use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::RecordType;
 
-use crate::answer::{answer, encode, udp_limit};
+use crate::answer::{self, Handled};
+use crate::config::Net;
+use crate::metrics::{Metrics, Shard};
 use crate::notify;
+use crate::rrl::{Rrl, Verdict};
 use crate::secondary::Engine;
 use crate::store::Store;
+use crate::zone::Zone;
 
-/// Answers queries and NOTIFY; built by [`crate::start`].
+/// What to do after handling a request.
+#[derive(Debug)]
+pub enum Action {
+    /// Send the bytes in the output buffer.
+    Send,
+    /// Send nothing.
+    Drop,
+    /// Send these messages in order (TCP only: zone transfers).
+    Stream(Vec<Vec<u8>>),
+}
+
+/// The request handler shared by every UDP thread and TCP connection.
 #[derive(Debug)]
 pub struct Server {
     store: Arc<Store>,
     engine: Arc<Engine>,
     keys: Vec<TsigKey>,
-    primaries: Vec<IpAddr>,
+    allow_xfr: Vec<Net>,
+    metrics: Arc<Metrics>,
 }
 
 /// Room left in a UDP reply for the TSIG record appended after encoding: owner (the key name),
@@ -30,64 +47,305 @@ fn tsig_room(signer: &ResponseSigner) -> usize {
     signer.key_name().to_ascii().len() + 128
 }
 
+/// Bytes of records per transfer message (well under 64 KB, as BIND and Knot send).
+const XFR_MESSAGE: usize = 16_000;
+
 impl Server {
-    pub(crate) fn new(
+    /// A handler over `store`.
+    pub fn new(
         store: Arc<Store>,
         engine: Arc<Engine>,
-        key: TsigKey,
-        primaries: Vec<IpAddr>,
+        allow_xfr: Vec<Net>,
+        metrics: Arc<Metrics>,
     ) -> Self {
+        let keys = engine.keys();
         Self {
             store,
             engine,
-            keys: vec![key],
-            primaries: primaries.into_iter().map(|ip| ip.to_canonical()).collect(),
+            keys,
+            allow_xfr,
+            metrics,
         }
     }
 
-    fn reply(&self, request: &Request) -> Reply {
-        let signer = match verify_request(&request.raw, &request.message, &self.keys) {
+    /// The metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Handles one request from `src` into `out`.
+    pub fn handle(
+        &self,
+        packet: &[u8],
+        src: SocketAddr,
+        udp: bool,
+        out: &mut Vec<u8>,
+        shard: &Shard,
+        rrl: Option<&mut Rrl>,
+    ) -> Action {
+        let (handled, outcome) = answer::handle(&self.store, packet, out, udp, 0);
+        match handled {
+            Handled::Reply => {
+                shard.count(&outcome);
+                if let Some(rrl) = rrl {
+                    match rrl.check(src.ip(), &outcome) {
+                        Verdict::Send => {}
+                        Verdict::Slip => {
+                            shard
+                                .rrl_slipped
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            slip(out);
+                        }
+                        Verdict::Drop => {
+                            shard
+                                .rrl_dropped
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            return Action::Drop;
+                        }
+                    }
+                }
+                Action::Send
+            }
+            Handled::Drop => {
+                shard
+                    .dropped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Action::Drop
+            }
+            Handled::SlowPath => self.slow(packet, src, udp, out, shard),
+        }
+    }
+
+    fn slow(
+        &self,
+        packet: &[u8],
+        src: SocketAddr,
+        udp: bool,
+        out: &mut Vec<u8>,
+        shard: &Shard,
+    ) -> Action {
+        let message = match Message::from_vec(packet) {
+            Ok(m) if m.metadata.message_type == MessageType::Query => m,
+            Ok(_) => return Action::Drop,
+            Err(_) => return error_reply(packet, ResponseCode::FormErr, out),
+        };
+        let signer = match verify_request(packet, &message, &self.keys) {
             RequestAuth::Unsigned => None,
             RequestAuth::Signed(signer) => Some(signer),
             RequestAuth::Failed(failure) => {
-                tracing::warn!(source = %request.src, error = ?failure.error, "request TSIG did not verify");
-                return failure
-                    .reply(&request.message)
-                    .map_or(Reply::None, Reply::One);
+                tracing::warn!(source = %src, error = ?failure.error, "request TSIG did not verify");
+                return match failure.reply(&message) {
+                    Some(bytes) => {
+                        *out = bytes;
+                        Action::Send
+                    }
+                    None => Action::Drop,
+                };
             }
         };
-        let message = match request.message.metadata.op_code {
-            OpCode::Notify => notify::handle(
-                &self.engine,
-                &request.message,
-                request.src.ip(),
-                signer.is_some(),
-                &self.primaries,
-            ),
-            _ => answer(&self.store, &request.message),
-        };
-        let mut limit = match request.transport {
-            Transport::Udp => udp_limit(&request.message),
-            Transport::Tcp => usize::from(u16::MAX),
-        };
-        if let Some(signer) = &signer {
-            limit = limit.saturating_sub(tsig_room(signer));
+        match message.metadata.op_code {
+            OpCode::Notify => {
+                let reply = notify::handle(&self.engine, &message, src.ip(), signer.is_some());
+                let Ok(mut bytes) = reply.to_vec() else {
+                    return Action::Drop;
+                };
+                if let Some(mut signer) = signer
+                    && signer.sign(&mut bytes).is_err()
+                {
+                    return Action::Drop;
+                }
+                *out = bytes;
+                Action::Send
+            }
+            OpCode::Query => {
+                let qtype = message.queries.first().map(|q| q.query_type());
+                if matches!(qtype, Some(RecordType::AXFR | RecordType::IXFR)) {
+                    return self.transfer_out(packet, &message, src, udp, signer, out);
+                }
+                // A signed query: answered by the fast path from the request without its TSIG,
+                // then signed.
+                let Some(mut signer) = signer else {
+                    return error_reply(packet, ResponseCode::FormErr, out);
+                };
+                let mut stripped = message.clone();
+                stripped.take_signature();
+                let Ok(bytes) = stripped.to_vec() else {
+                    return error_reply(packet, ResponseCode::FormErr, out);
+                };
+                let (handled, outcome) =
+                    answer::handle(&self.store, &bytes, out, udp, tsig_room(&signer));
+                if handled != Handled::Reply {
+                    return Action::Drop;
+                }
+                shard.count(&outcome);
+                if signer.sign(out).is_err() {
+                    return Action::Drop;
+                }
+                Action::Send
+            }
+            _ => error_reply(packet, ResponseCode::NotImp, out),
         }
-        let Some(mut bytes) = encode(&message, limit) else {
-            return Reply::None;
+    }
+
+    /// AXFR (and IXFR, answered with the whole zone as RFC 1995 section 4 allows) to a client
+    /// that is allowed: signed with one of our keys, or from an allowed network.
+    fn transfer_out(
+        &self,
+        packet: &[u8],
+        message: &Message,
+        src: SocketAddr,
+        udp: bool,
+        signer: Option<ResponseSigner>,
+        out: &mut Vec<u8>,
+    ) -> Action {
+        let allowed = signer.is_some() || self.allow_xfr.iter().any(|n| n.contains(src.ip()));
+        let refuse = |rcode: ResponseCode, signer: Option<ResponseSigner>, out: &mut Vec<u8>| {
+            let Action::Send = error_reply(packet, rcode, out) else {
+                return Action::Drop;
+            };
+            if let Some(mut s) = signer
+                && s.sign(out).is_err()
+            {
+                return Action::Drop;
+            }
+            Action::Send
         };
-        if let Some(mut signer) = signer
-            && let Err(e) = signer.sign(&mut bytes)
-        {
-            tracing::warn!(source = %request.src, error = %e, "reply could not be signed");
-            return Reply::None;
+        if !allowed {
+            tracing::info!(source = %src, "zone transfer refused: not allowed");
+            return refuse(ResponseCode::Refused, signer, out);
         }
-        Reply::One(bytes)
+        let Some(q) = message.queries.first() else {
+            return refuse(ResponseCode::FormErr, signer, out);
+        };
+        let zone_name = apex_zone::dname::DName::from_name(q.name());
+        let zone = self
+            .store
+            .slot(&zone_name)
+            .filter(|s| !s.is_expired())
+            .and_then(|s| s.zone());
+        let Some(zone) = zone else {
+            return refuse(ResponseCode::NotAuth, signer, out);
+        };
+        if udp {
+            // Transfers go over TCP: a truncated reply sends the client there.
+            let Action::Send = error_reply(packet, ResponseCode::NoError, out) else {
+                return Action::Drop;
+            };
+            out[2] |= 0x02 | 0x04;
+            if let Some(mut s) = signer
+                && s.sign(out).is_err()
+            {
+                return Action::Drop;
+            }
+            return Action::Send;
+        }
+        let Some(question_end) = question_end(packet) else {
+            return Action::Drop;
+        };
+        tracing::info!(source = %src, zone.name = %zone_name, serial = zone.serial(), "zone transfer out");
+        Action::Stream(xfr_messages(&zone, &packet[..question_end], signer))
     }
 }
 
-impl DnsHandler for Server {
-    async fn handle(&self, request: Request) -> Reply {
-        self.reply(&request)
+/// Turns the reply in `out` into an empty truncated one (question kept).
+fn slip(out: &mut Vec<u8>) {
+    let Some(end) = question_end(out) else {
+        return;
+    };
+    out.truncate(end);
+    out[2] |= 0x02;
+    out[6..12].fill(0);
+}
+
+/// The end of the question of a message with one question (uncompressed name).
+fn question_end(msg: &[u8]) -> Option<usize> {
+    if msg.len() < 12 || msg[4..6] != [0, 1] {
+        return None;
     }
+    let mut pos = 12;
+    loop {
+        let len = usize::from(*msg.get(pos)?);
+        if len == 0 {
+            pos += 1;
+            break;
+        }
+        if len > 63 {
+            return None;
+        }
+        pos += 1 + len;
+    }
+    (pos + 4 <= msg.len()).then_some(pos + 4)
+}
+
+/// A reply with `rcode`, the question echoed when it can be read.
+fn error_reply(packet: &[u8], rcode: ResponseCode, out: &mut Vec<u8>) -> Action {
+    if packet.len() < 12 || packet[2] & 0x80 != 0 {
+        return Action::Drop;
+    }
+    out.clear();
+    out.extend_from_slice(&packet[..2]);
+    out.push(0x80 | (packet[2] & 0x79));
+    out.push(rcode.low());
+    match question_end(packet) {
+        Some(end) => {
+            out.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+            out.extend_from_slice(&packet[12..end]);
+        }
+        None => out.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]),
+    }
+    Action::Send
+}
+
+/// The zone as AXFR messages: the SOA, every record, the SOA again (RFC 5936), each message
+/// signed in turn when the request was.
+fn xfr_messages(
+    zone: &Zone,
+    request_head: &[u8],
+    mut signer: Option<ResponseSigner>,
+) -> Vec<Vec<u8>> {
+    let records = zone.to_records();
+    let Some(soa) = records.first().cloned() else {
+        return Vec::new();
+    };
+    let mut messages = Vec::new();
+    let mut count: u16 = 0;
+    let start = |first: bool| {
+        let mut m = Vec::with_capacity(XFR_MESSAGE + 512);
+        m.extend_from_slice(&request_head[..2]);
+        m.push(0x84); // QR, AA
+        m.push(0);
+        if first {
+            m.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+            m.extend_from_slice(&request_head[12..]);
+        } else {
+            m.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
+        }
+        m
+    };
+    let mut finish = |mut m: Vec<u8>, count: u16, messages: &mut Vec<Vec<u8>>| {
+        m[6..8].copy_from_slice(&count.to_be_bytes());
+        if let Some(s) = signer.as_mut()
+            && s.sign(&mut m).is_err()
+        {
+            return;
+        }
+        messages.push(m);
+    };
+    let mut current = start(true);
+    for r in records.iter().chain(std::iter::once(&soa)) {
+        if current.len() > XFR_MESSAGE || count == u16::MAX {
+            let full = std::mem::replace(&mut current, start(false));
+            finish(full, count, &mut messages);
+            count = 0;
+        }
+        current.extend_from_slice(r.name.wire());
+        current.extend_from_slice(&r.rtype.0.to_be_bytes());
+        current.extend_from_slice(&1u16.to_be_bytes());
+        current.extend_from_slice(&r.ttl.to_be_bytes());
+        current.extend_from_slice(&(r.rdata.len() as u16).to_be_bytes());
+        current.extend_from_slice(&r.rdata);
+        count += 1;
+    }
+    finish(current, count, &mut messages);
+    messages
 }

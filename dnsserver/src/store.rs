@@ -3,27 +3,29 @@
 //!
 //! Two levels, both lock-free for readers:
 //!
-//! - the table (`ArcSwap<HashMap<Name, Arc<ZoneSlot>>>`, lowercased fully qualified names) changes
-//!   only when the catalog adds or removes members, one copy per catalog change;
+//! - the table (`ArcSwap<HashMap<DName, Arc<ZoneSlot>>>`, keyed by lowercase wire names)
+//!   changes only when zones are added or removed, one copy per change;
 //! - each [`ZoneSlot`] holds the zone's current contents (`ArcSwapOption<Zone>`), replaced in
 //!   place after every transfer, so refreshing one zone never copies the table.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use apex_zone::name::canonical;
+use apex_zone::dname::DName;
 use arc_swap::{ArcSwap, ArcSwapOption};
-use hickory_proto::rr::Name;
+use foldhash::fast::RandomState;
 
-use crate::zone::{Zone, label_count};
+use crate::zone::Zone;
 
-/// One served zone: its current contents (none until the first transfer) and whether it has
-/// expired.
+/// One served zone: its current contents (none until the first transfer), whether it has
+/// expired, and how many queries it answered.
 #[derive(Debug, Default)]
 pub struct ZoneSlot {
     zone: ArcSwapOption<Zone>,
     expired: AtomicBool,
+    /// Queries answered from this zone.
+    pub queries: AtomicU64,
 }
 
 impl ZoneSlot {
@@ -34,10 +36,9 @@ impl ZoneSlot {
 
     /// A slot holding `zone`.
     pub fn with_zone(zone: Zone) -> Self {
-        Self {
-            zone: ArcSwapOption::from_pointee(zone),
-            expired: AtomicBool::new(false),
-        }
+        let slot = Self::default();
+        slot.zone.store(Some(Arc::new(zone)));
+        slot
     }
 
     /// The current contents, if transferred.
@@ -62,19 +63,31 @@ impl ZoneSlot {
     }
 }
 
+type Table = HashMap<DName, Arc<ZoneSlot>, RandomState>;
+
 /// The zones this server is authoritative for.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Store {
-    table: ArcSwap<HashMap<Name, Arc<ZoneSlot>>>,
+    table: ArcSwap<Table>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self {
+            table: ArcSwap::from_pointee(Table::default()),
+        }
+    }
 }
 
 /// A zone found for a query name.
 #[derive(Debug)]
 pub struct Found {
-    /// The zone's slot (for its expired mark).
+    /// The zone's slot (for its expired mark and counters).
     pub slot: Arc<ZoneSlot>,
     /// The zone's contents at the time of the lookup.
     pub zone: Arc<Zone>,
+    /// Which suffix of the query name is the apex (0: the name itself).
+    pub apex_label: usize,
 }
 
 impl Store {
@@ -83,34 +96,38 @@ impl Store {
         Self::default()
     }
 
-    /// The most specific loaded zone containing `qname`: one hash lookup per label, walking up
-    /// from the name itself. Zones listed but not yet transferred are passed over, so a parent
-    /// zone answers (with its referral) until the child arrives.
-    pub fn find(&self, qname: &Name) -> Option<Found> {
+    /// The most specific loaded zone containing a name, given the name's suffixes from the
+    /// longest (`suffix(0)`, the name itself) to the root (`suffix(labels)`): one hash lookup
+    /// per label. Zones listed but not yet transferred are passed over, so a parent zone
+    /// answers (with its referral) until the child arrives.
+    pub fn find<'n>(&self, labels: usize, suffix: impl Fn(usize) -> &'n [u8]) -> Option<Found> {
         let table = self.table.load();
         if table.is_empty() {
             return None;
         }
-        let qname = canonical(qname);
-        let labels = label_count(&qname);
-        (0..=labels).rev().find_map(|n| {
-            let candidate = if n == labels {
-                qname.clone()
-            } else {
-                qname.trim_to(n)
-            };
-            let slot = table.get(&candidate)?;
+        (0..=labels).find_map(|i| {
+            let slot = table.get(suffix(i))?;
             let zone = slot.zone()?;
             Some(Found {
                 slot: slot.clone(),
                 zone,
+                apex_label: i,
             })
         })
     }
 
     /// The slot of the zone named exactly `origin`.
-    pub fn slot(&self, origin: &Name) -> Option<Arc<ZoneSlot>> {
-        self.table.load().get(&canonical(origin)).cloned()
+    pub fn slot(&self, origin: &DName) -> Option<Arc<ZoneSlot>> {
+        self.table.load().get(origin.wire()).cloned()
+    }
+
+    /// Every zone with its slot (for metrics and persistence).
+    pub fn slots(&self) -> Vec<(DName, Arc<ZoneSlot>)> {
+        self.table
+            .load()
+            .iter()
+            .map(|(n, s)| (n.clone(), s.clone()))
+            .collect()
     }
 
     /// Number of zones listed (loaded or not).
@@ -125,17 +142,17 @@ impl Store {
 
     /// Applies one change of membership as a single atomic swap: removes `remove`, then adds
     /// (or replaces) the slots in `add`.
-    pub fn change(&self, remove: &[Name], add: &[(Name, Arc<ZoneSlot>)]) {
+    pub fn change(&self, remove: &[DName], add: &[(DName, Arc<ZoneSlot>)]) {
         if remove.is_empty() && add.is_empty() {
             return;
         }
         self.table.rcu(|old| {
-            let mut table = HashMap::clone(old);
+            let mut table = Table::clone(old);
             for name in remove {
-                table.remove(&canonical(name));
+                table.remove(name.wire());
             }
             for (name, slot) in add {
-                table.insert(canonical(name), slot.clone());
+                table.insert(name.clone(), slot.clone());
             }
             table
         });
@@ -143,53 +160,9 @@ impl Store {
 
     /// Adds a loaded zone (static zones and tests).
     pub fn insert(&self, zone: Zone) -> Arc<ZoneSlot> {
-        let name = zone.origin().clone();
+        let name = zone.apex().clone();
         let slot = Arc::new(ZoneSlot::with_zone(zone));
         self.change(&[], &[(name, slot.clone())]);
         slot
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use hickory_proto::rr::rdata::SOA;
-    use hickory_proto::rr::{RData, Record};
-
-    fn n(s: &str) -> Name {
-        Name::from_ascii(s).unwrap()
-    }
-
-    fn zone(origin: &str) -> Zone {
-        let soa = SOA::new(n("ns."), n("h."), 1, 1, 1, 1, 1);
-        Zone::from_transfer(
-            &n(origin),
-            vec![Record::from_rdata(n(origin), 1, RData::SOA(soa))],
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn finds_the_closest_zone() {
-        let store = Store::new();
-        assert!(store.find(&n("example.com.")).is_none());
-        store.insert(zone("example.com."));
-        store.insert(zone("sub.example.com."));
-        let found = |q: &str| store.find(&n(q)).map(|f| f.zone.origin().to_ascii());
-        assert_eq!(found("WWW.Example.com."), Some("example.com.".into()));
-        assert_eq!(
-            found("a.b.sub.example.com."),
-            Some("sub.example.com.".into())
-        );
-        assert_eq!(found("sub.example.com"), Some("sub.example.com.".into()));
-        assert_eq!(found("example.org."), None);
-        assert_eq!(found("com."), None);
-
-        // A listed zone not yet transferred is passed over.
-        store.change(&[], &[(n("sub.example.com."), Arc::new(ZoneSlot::new()))]);
-        assert_eq!(found("www.sub.example.com."), Some("example.com.".into()));
-        store.change(&[n("Example.com.")], &[]);
-        assert_eq!(found("www.example.com."), None);
-        assert_eq!(store.len(), 1);
     }
 }

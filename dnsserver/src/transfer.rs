@@ -1,22 +1,29 @@
-//! Fetching a zone from the primaries: SOA serial check, then AXFR when the primary is newer,
-//! trying the primaries in order and failing over to the next on any error.
+//! Fetching a zone from its primaries: SOA serial check, then IXFR from the serial we hold
+//! (AXFR when we hold nothing, or when the primary cannot do IXFR), trying the primaries in
+//! order and failing over to the next on any error.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use apex_net::TsigKey;
-use apex_net::client::{axfr, query_soa};
+use apex_net::client::query_soa;
+use apex_net::xfr::{Ask, Delta, Transferred, transfer};
 use apex_zone::catalog::CatalogError;
+use apex_zone::dname::DName;
 use apex_zone::serial::serial_gt;
-use hickory_proto::rr::{Name, Record};
+use apex_zone::zonefile::ZoneRecord;
 use tokio::sync::Semaphore;
 
 use crate::zone::ZoneError;
 
 /// How long one SOA query may take.
 const SOA_TIMEOUT: Duration = Duration::from_secs(3);
-/// How long one AXFR may take, end to end.
-const AXFR_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long one transfer may take, end to end.
+const XFR_TIMEOUT: Duration = Duration::from_secs(300);
+/// Most zone transfers running at once, so a large catalog does not open thousands of
+/// connections to the primary at start.
+const MAX_CONCURRENT_TRANSFERS: usize = 16;
 
 /// Why a refresh failed. The zone keeps its current contents and retries later.
 #[derive(Debug, thiserror::Error)]
@@ -40,26 +47,45 @@ pub enum RefreshError {
 pub enum Fetched {
     /// The primary has nothing newer than our serial.
     Current,
-    /// A full transfer, SOA first.
-    New {
+    /// The whole zone, SOA first.
+    Full {
         /// The records.
-        records: Vec<Record>,
+        records: Vec<ZoneRecord>,
+        /// The primary that sent them.
+        primary: SocketAddr,
+    },
+    /// The changes since our serial.
+    Incremental {
+        /// The new SOA.
+        soa: ZoneRecord,
+        /// The steps, oldest first.
+        deltas: Vec<Delta>,
         /// The primary that sent them.
         primary: SocketAddr,
     },
 }
 
-/// The primaries, the key, and the bound on concurrent transfers.
+/// Transfer counters, for metrics.
+#[derive(Debug, Default)]
+pub struct TransferStats {
+    /// Full transfers completed.
+    pub axfr: AtomicU64,
+    /// Incremental transfers completed.
+    pub ixfr: AtomicU64,
+    /// SOA checks that found the zone current.
+    pub current: AtomicU64,
+    /// Refreshes that failed on every primary.
+    pub failed: AtomicU64,
+}
+
+/// The primaries of one source (a catalog and its members), the key, and the bound on
+/// concurrent transfers.
 #[derive(Debug)]
 pub struct Primaries {
     addrs: Vec<SocketAddr>,
     key: TsigKey,
     transfers: Semaphore,
 }
-
-/// Most zone transfers running at once, so a large catalog does not open thousands of
-/// connections to the primary at start.
-const MAX_CONCURRENT_TRANSFERS: usize = 16;
 
 impl Primaries {
     /// The primaries in order of preference, signing everything with `key`.
@@ -71,56 +97,107 @@ impl Primaries {
         }
     }
 
-    /// Transfers `zone` if the first primary that answers has a serial newer than `current`
-    /// (RFC 1982), or unconditionally when there is no current copy.
+    /// The addresses.
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// The key.
+    pub fn key(&self) -> &TsigKey {
+        &self.key
+    }
+
+    /// Brings `zone` up to date from the first primary that can: nothing when its serial is
+    /// not newer than `current` (RFC 1982), IXFR when we hold a copy, AXFR otherwise or when
+    /// IXFR fails.
     pub async fn refresh(
         &self,
-        zone: &Name,
+        zone: &DName,
+        current: Option<u32>,
+        stats: &TransferStats,
+    ) -> Result<Fetched, RefreshError> {
+        let result = self.refresh_inner(zone, current).await;
+        let counter = match &result {
+            Ok(Fetched::Current) => &stats.current,
+            Ok(Fetched::Full { .. }) => &stats.axfr,
+            Ok(Fetched::Incremental { .. }) => &stats.ixfr,
+            Err(_) => &stats.failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        result
+    }
+
+    async fn refresh_inner(
+        &self,
+        zone: &DName,
         current: Option<u32>,
     ) -> Result<Fetched, RefreshError> {
-        let Some(current) = current else {
-            return self.transfer(zone).await;
-        };
         let mut errors = Vec::new();
+        let name = zone.to_name();
         for &primary in &self.addrs {
-            match query_soa(primary, zone, Some(&self.key), SOA_TIMEOUT).await {
-                Ok(Some(soa)) if !serial_gt(soa.serial, current) => {
-                    tracing::debug!(zone.name = %zone, serial = current, primary = %primary, "zone is current");
+            let Some(serial) = current else {
+                match self.xfr(primary, zone, Ask::Axfr).await {
+                    Ok(fetched) => return Ok(fetched),
+                    Err(e) => {
+                        errors.push(format!("{primary}: AXFR: {e}"));
+                        continue;
+                    }
+                }
+            };
+            match query_soa(primary, &name, Some(&self.key), SOA_TIMEOUT).await {
+                Ok(Some(soa)) if !serial_gt(soa.serial, serial) => {
+                    tracing::debug!(zone.name = %zone, serial, primary = %primary, "zone is current");
                     return Ok(Fetched::Current);
                 }
                 Ok(Some(soa)) => {
                     tracing::debug!(zone.name = %zone, serial = soa.serial, primary = %primary, "primary has a newer serial");
-                    match self.axfr_from(primary, zone).await {
-                        Ok(records) => return Ok(Fetched::New { records, primary }),
-                        Err(e) => errors.push(format!("{primary}: {e}")),
-                    }
                 }
-                Ok(None) => errors.push(format!("{primary}: does not serve the zone")),
-                Err(e) => errors.push(format!("{primary}: SOA query: {e}")),
+                Ok(None) => {
+                    errors.push(format!("{primary}: does not serve the zone"));
+                    continue;
+                }
+                Err(e) => {
+                    errors.push(format!("{primary}: SOA query: {e}"));
+                    continue;
+                }
+            }
+            match self.xfr(primary, zone, Ask::Ixfr { serial }).await {
+                Ok(fetched) => return Ok(fetched),
+                Err(e) => {
+                    tracing::info!(zone.name = %zone, primary = %primary, error = %e, "IXFR failed, trying AXFR");
+                }
+            }
+            match self.xfr(primary, zone, Ask::Axfr).await {
+                Ok(fetched) => return Ok(fetched),
+                Err(e) => errors.push(format!("{primary}: AXFR: {e}")),
             }
         }
         Err(RefreshError::Primaries(errors.join("; ")))
     }
 
-    /// Transfers `zone` from the first primary that delivers it.
-    pub async fn transfer(&self, zone: &Name) -> Result<Fetched, RefreshError> {
-        let mut errors = Vec::new();
-        for &primary in &self.addrs {
-            match self.axfr_from(primary, zone).await {
-                Ok(records) => return Ok(Fetched::New { records, primary }),
-                Err(e) => errors.push(format!("{primary}: {e}")),
-            }
-        }
-        Err(RefreshError::Primaries(errors.join("; ")))
+    /// A full transfer, whatever we hold (after an IXFR that could not be applied).
+    pub async fn full(&self, zone: &DName, stats: &TransferStats) -> Result<Fetched, RefreshError> {
+        self.refresh(zone, None, stats).await
     }
 
-    async fn axfr_from(
+    async fn xfr(
         &self,
         primary: SocketAddr,
-        zone: &Name,
-    ) -> Result<Vec<Record>, apex_net::client::ClientError> {
+        zone: &DName,
+        ask: Ask,
+    ) -> Result<Fetched, apex_net::client::ClientError> {
         // The semaphore is never closed, so acquiring only waits.
         let _permit = self.transfers.acquire().await;
-        axfr(primary, zone, Some(&self.key), AXFR_TIMEOUT).await
+        Ok(
+            match transfer(primary, zone, ask, Some(&self.key), XFR_TIMEOUT).await? {
+                Transferred::UpToDate { .. } => Fetched::Current,
+                Transferred::Full(records) => Fetched::Full { records, primary },
+                Transferred::Incremental { soa, deltas } => Fetched::Incremental {
+                    soa,
+                    deltas,
+                    primary,
+                },
+            },
+        )
     }
 }

@@ -1,25 +1,35 @@
-//! One zone as the answer path needs it, built once from a transfer.
+//! One zone as the answer path needs it, built once from a transfer, a file or the disk.
 //!
-//! Owner names are kept lowercased in a hash map, each with its RRsets by type. Every ancestor
-//! of an owner up to the apex is present too (empty non-terminals, RFC 8020), so "does this
-//! name exist" is one hash lookup. Delegation points (NS below the apex) are kept in a set.
+//! Every record is stored pre-encoded, as the part of a resource record that follows the
+//! owner name (type, class, TTL, length, data), in one arena per zone; answering an RRset is
+//! writing a compression pointer for the owner and copying bytes. Owners are kept in a hash map
+//! from their lowercase wire form; every ancestor of an owner up to the apex is a node too
+//! (empty non-terminals, RFC 8020), so "does this name exist" is one hash lookup. Nothing on
+//! the answer path scans the zone: the only ordered structures are the NSEC and NSEC3 chains,
+//! searched by bisection.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
-use hickory_proto::rr::rdata::SOA;
-use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use apex_zone::dname::DName;
+use apex_zone::rdata::{RrType, Wire};
+use apex_zone::validate::sort_canonical;
+use apex_zone::zonefile::ZoneRecord;
+use foldhash::fast::RandomState;
 
 /// Longest any SOA timer is taken to be; larger values (the catalog's expire is 68 years)
 /// mean "practically never" and would only overflow timer arithmetic.
 const MAX_TIMER: Duration = Duration::from_secs(365 * 24 * 3600);
 
-/// A transfer that cannot be served.
+/// A zone that cannot be served.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ZoneError {
-    /// The first record is not the zone's SOA.
-    #[error("transfer of {0} does not start with its SOA")]
-    NoSoa(Name),
+    /// No SOA at the apex.
+    #[error("zone {0} has no SOA at its apex")]
+    NoSoa(String),
+    /// Too big for the arena's 32-bit offsets.
+    #[error("zone {0} is too large (over 4 GB of record data)")]
+    TooLarge(String),
 }
 
 /// The SOA timers that drive a secondary (RFC 1035 section 3.3.13).
@@ -34,148 +44,321 @@ pub struct SoaTimers {
 }
 
 impl SoaTimers {
-    /// The timers of `soa`, each at least one second and at most a year.
-    pub fn from_soa(soa: &SOA) -> Self {
-        let secs = |v: i32| {
-            Duration::from_secs(u64::try_from(v).unwrap_or(u64::MAX))
-                .clamp(Duration::from_secs(1), MAX_TIMER)
-        };
+    /// From the SOA's refresh, retry and expire fields, each at least one second and at most
+    /// a year.
+    pub fn new(refresh: u32, retry: u32, expire: u32) -> Self {
+        let secs =
+            |v: u32| Duration::from_secs(u64::from(v)).clamp(Duration::from_secs(1), MAX_TIMER);
         Self {
-            refresh: secs(soa.refresh),
-            retry: secs(soa.retry),
-            expire: secs(soa.expire),
+            refresh: secs(refresh),
+            retry: secs(retry),
+            expire: secs(expire),
         }
     }
 }
 
-/// The RRsets at one owner name. Empty for an empty non-terminal.
-#[derive(Debug, Default)]
-pub struct Node {
-    rrsets: Vec<(RecordType, Vec<Record>)>,
+/// A run of pre-encoded records in the arena: `count` records, `len` bytes from `start`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Run {
+    /// Offset in the arena.
+    pub start: u32,
+    /// Bytes.
+    pub len: u32,
+    /// Records.
+    pub count: u16,
 }
 
-impl Node {
-    /// The RRset of type `rtype`, if any.
-    pub fn get(&self, rtype: RecordType) -> Option<&[Record]> {
-        self.rrsets
-            .iter()
-            .find(|(t, _)| *t == rtype)
-            .map(|(_, records)| records.as_slice())
-    }
-
-    /// The first RRset in transfer order (the minimal answer to ANY, RFC 8482).
-    pub fn first(&self) -> Option<&[Record]> {
-        self.rrsets.first().map(|(_, records)| records.as_slice())
-    }
-
-    /// True for an empty non-terminal: the name exists but owns no records.
+impl Run {
+    /// Whether it holds no record.
     pub fn is_empty(&self) -> bool {
-        self.rrsets.is_empty()
+        self.count == 0
     }
+}
 
-    fn push(&mut self, record: Record) {
-        let rtype = record.record_type();
-        match self.rrsets.iter_mut().find(|(t, _)| *t == rtype) {
-            Some((_, records)) => {
-                if !records.iter().any(|r| r.data == record.data) {
-                    records.push(record);
-                }
-            }
-            None => self.rrsets.push((rtype, vec![record])),
-        }
-    }
+/// One RRset and the RRSIGs that cover it.
+#[derive(Debug, Clone, Copy)]
+pub struct Rrset {
+    /// Its type.
+    pub rtype: u16,
+    /// The records.
+    pub records: Run,
+    /// RRSIG records covering this type at this owner.
+    pub sigs: Run,
+}
+
+/// Flags of a node.
+pub mod flags {
+    /// NS below the apex: a delegation point.
+    pub const CUT: u8 = 1;
+    /// Holds a DNAME.
+    pub const DNAME: u8 = 2;
+    /// `*.<this name>` exists.
+    pub const WILDCARD_CHILD: u8 = 4;
+    /// Holds a CNAME.
+    pub const CNAME: u8 = 8;
+}
+
+/// The RRsets at one owner name (none for an empty non-terminal).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Node {
+    /// Index of its first RRset in [`Zone::rrsets`].
+    pub first: u32,
+    /// How many RRsets.
+    pub count: u16,
+    /// [`flags`].
+    pub flags: u8,
+}
+
+/// How the zone proves what does not exist.
+#[derive(Debug, Clone)]
+pub enum Denial {
+    /// Not signed (or signed without a chain): no proofs.
+    None,
+    /// NSEC: (canonical sort key, node) of the nodes holding an NSEC record, in canonical
+    /// order.
+    Nsec(Vec<(Box<[u8]>, u32)>),
+    /// NSEC3: the parameters and the chain, sorted by hash.
+    Nsec3 {
+        /// Hash iterations.
+        iterations: u16,
+        /// Salt.
+        salt: Box<[u8]>,
+        /// (owner hash, node of the NSEC3 record), sorted by hash.
+        chain: Vec<([u8; 20], u32)>,
+    },
 }
 
 /// A zone ready to answer from.
-#[derive(Debug)]
 pub struct Zone {
-    origin: Name,
-    soa: Record,
+    apex: DName,
     serial: u32,
     timers: SoaTimers,
-    nodes: HashMap<Name, Node>,
-    cuts: HashSet<Name>,
-    origin_labels: usize,
+    /// Negative-caching TTL: min(SOA TTL, SOA MINIMUM) (RFC 2308 section 5).
+    negative_ttl: u32,
+    index: HashMap<Box<[u8]>, u32, RandomState>,
+    /// Owner names by node id (lowercase wire form).
+    names: Vec<Box<[u8]>>,
+    nodes: Vec<Node>,
+    rrsets: Vec<Rrset>,
+    arena: Vec<u8>,
+    denial: Denial,
+    has_cuts: bool,
+    has_dnames: bool,
     records: usize,
 }
 
-/// Number of labels of `name`, counting a leading `*` (unlike [`Name::num_labels`]).
-pub fn label_count(name: &Name) -> usize {
-    name.iter().len()
+impl std::fmt::Debug for Zone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Zone({} serial {} records {})",
+            self.apex, self.serial, self.records
+        )
+    }
+}
+
+/// Encodes the part of a record after its owner name.
+fn encode_tail(arena: &mut Vec<u8>, rtype: u16, ttl: u32, rdata: &[u8]) {
+    arena.extend_from_slice(&rtype.to_be_bytes());
+    arena.extend_from_slice(&1u16.to_be_bytes());
+    arena.extend_from_slice(&ttl.to_be_bytes());
+    arena.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    arena.extend_from_slice(rdata);
 }
 
 impl Zone {
-    /// Builds the zone `origin` from the records of a transfer, SOA first. Records outside the
-    /// zone or of a class other than IN are dropped: they could never be served.
-    pub fn from_transfer(origin: &Name, records: Vec<Record>) -> Result<Self, ZoneError> {
-        let mut origin = origin.to_lowercase();
-        origin.set_fqdn(true);
-        let mut iter = records.into_iter();
-        let soa = match iter.next() {
-            Some(r) if r.name == origin && matches!(r.data, RData::SOA(_)) => r,
-            _ => return Err(ZoneError::NoSoa(origin)),
+    /// Builds the zone `apex` from its records (the SOA among them). Records outside the zone
+    /// are ignored; duplicates are kept once.
+    pub fn build(apex: DName, mut records: Vec<ZoneRecord>) -> Result<Zone, ZoneError> {
+        records.retain(|r| r.name.is_within(&apex));
+        sort_canonical(&mut records);
+        records.dedup_by(|a, b| a.name == b.name && a.rtype == b.rtype && a.rdata == b.rdata);
+        let mut zone = Zone {
+            apex: apex.clone(),
+            serial: 0,
+            timers: SoaTimers::new(3600, 600, 1_209_600),
+            negative_ttl: 0,
+            index: HashMap::with_capacity_and_hasher(records.len() / 2 + 1, RandomState::default()),
+            names: Vec::new(),
+            nodes: Vec::new(),
+            rrsets: Vec::with_capacity(records.len() / 2 + 1),
+            arena: Vec::with_capacity(records.len() * 32),
+            denial: Denial::None,
+            has_cuts: false,
+            has_dnames: false,
+            records: records.len(),
         };
-        let RData::SOA(soa_data) = &soa.data else {
-            return Err(ZoneError::NoSoa(origin));
-        };
-        let serial = soa_data.serial;
-        let timers = SoaTimers::from_soa(soa_data);
-        let origin_labels = label_count(&origin);
-        let mut zone = Self {
-            nodes: HashMap::new(),
-            cuts: HashSet::new(),
-            soa: soa.clone(),
-            origin: origin.clone(),
-            serial,
-            timers,
-            origin_labels,
-            records: 0,
-        };
-        zone.add(soa);
-        let mut dropped = 0usize;
-        for record in iter {
-            if record.dns_class != DNSClass::IN || !origin.zone_of(&record.name) {
-                dropped += 1;
-                continue;
+        let mut soa: Option<(u32, Vec<u8>)> = None;
+        let mut nsec3param: Option<Vec<u8>> = None;
+        let mut i = 0;
+        while i < records.len() {
+            let name = records[i].name.clone();
+            let mut j = i;
+            while j < records.len() && records[j].name == name {
+                j += 1;
             }
-            if matches!(record.data, RData::SOA(_)) {
-                // Only the apex SOA counts; a second one is noise from a broken primary.
-                dropped += 1;
-                continue;
+            let group = &records[i..j];
+            let node_id = zone.node_for(&name);
+            let first = zone.rrsets.len() as u32;
+            // RRsets other than RRSIG, each with the signatures that cover it.
+            let mut k = 0;
+            while k < group.len() {
+                let t = group[k].rtype;
+                let mut m = k;
+                while m < group.len() && group[m].rtype == t {
+                    m += 1;
+                }
+                if t != RrType::RRSIG {
+                    let set = &group[k..m];
+                    // One TTL per RRset (RFC 2181 section 5.2): the smallest.
+                    let ttl = set.iter().map(|r| r.ttl).min().unwrap_or(0);
+                    let start = zone.arena.len();
+                    for r in set {
+                        encode_tail(&mut zone.arena, t.0, ttl, &r.rdata);
+                    }
+                    let records_run = Run {
+                        start: start as u32,
+                        len: (zone.arena.len() - start) as u32,
+                        count: set.len().min(usize::from(u16::MAX)) as u16,
+                    };
+                    let sig_start = zone.arena.len();
+                    let mut sig_count = 0u16;
+                    for sig in group.iter().filter(|r| {
+                        r.rtype == RrType::RRSIG && r.rdata.get(..2) == Some(&t.0.to_be_bytes()[..])
+                    }) {
+                        encode_tail(&mut zone.arena, RrType::RRSIG.0, sig.ttl, &sig.rdata);
+                        sig_count = sig_count.saturating_add(1);
+                    }
+                    zone.rrsets.push(Rrset {
+                        rtype: t.0,
+                        records: records_run,
+                        sigs: Run {
+                            start: sig_start as u32,
+                            len: (zone.arena.len() - sig_start) as u32,
+                            count: sig_count,
+                        },
+                    });
+                    if t == RrType::SOA && name == apex {
+                        soa = Some((ttl, set[0].rdata.to_vec()));
+                    }
+                    if t == RrType::NSEC3PARAM && name == apex {
+                        nsec3param = Some(set[0].rdata.to_vec());
+                    }
+                }
+                k = m;
             }
-            zone.add(record);
+            let node = &mut zone.nodes[node_id as usize];
+            node.first = first;
+            node.count = (zone.rrsets.len() as u32 - first) as u16;
+            let has = |t: RrType| zone.rrsets[first as usize..].iter().any(|r| r.rtype == t.0);
+            let mut f = 0;
+            if has(RrType::NS) && name != apex {
+                f |= flags::CUT;
+                zone.has_cuts = true;
+            }
+            if has(RrType::DNAME) {
+                f |= flags::DNAME;
+                zone.has_dnames = true;
+            }
+            if has(RrType::CNAME) {
+                f |= flags::CNAME;
+            }
+            zone.nodes[node_id as usize].flags |= f;
+            if name.is_wildcard()
+                && let Some(parent) = name.parent()
+            {
+                let p = zone.node_for(&parent);
+                zone.nodes[p as usize].flags |= flags::WILDCARD_CHILD;
+            }
+            i = j;
         }
-        if dropped > 0 {
-            tracing::warn!(zone.name = %origin, dropped, "records outside the zone or not IN were dropped");
+        if zone.arena.len() > u32::MAX as usize {
+            return Err(ZoneError::TooLarge(apex.to_string()));
         }
+        let (soa_ttl, soa_rdata) = soa.ok_or_else(|| ZoneError::NoSoa(apex.to_string()))?;
+        let mut w = Wire::new(&soa_rdata);
+        let fields = (|| {
+            w.name().ok()?;
+            w.name().ok()?;
+            Some((
+                w.u32().ok()?,
+                w.u32().ok()?,
+                w.u32().ok()?,
+                w.u32().ok()?,
+                w.u32().ok()?,
+            ))
+        })();
+        let (serial, refresh, retry, expire, minimum) =
+            fields.ok_or_else(|| ZoneError::NoSoa(apex.to_string()))?;
+        zone.serial = serial;
+        zone.timers = SoaTimers::new(refresh, retry, expire);
+        zone.negative_ttl = soa_ttl.min(minimum);
+        zone.denial = zone.build_denial(nsec3param.as_deref());
         Ok(zone)
     }
 
-    fn add(&mut self, record: Record) {
-        let owner = record.name.to_lowercase();
-        if record.record_type() == RecordType::NS && owner != self.origin {
-            self.cuts.insert(owner.clone());
+    /// The node of `name`, created (with its missing ancestors, as empty non-terminals) if
+    /// needed.
+    fn node_for(&mut self, name: &DName) -> u32 {
+        if let Some(&id) = self.index.get(name.wire()) {
+            return id;
         }
-        let fresh = !self.nodes.contains_key(&owner);
-        self.nodes.entry(owner.clone()).or_default().push(record);
-        self.records += 1;
-        if fresh {
-            // Every ancestor up to the apex exists; stop at the first one already present,
-            // whose own ancestors were added with it.
-            let mut name = owner;
-            while label_count(&name) > self.origin_labels {
-                name = name.base_name();
-                if self.nodes.contains_key(&name) {
-                    break;
-                }
-                self.nodes.insert(name.clone(), Node::default());
-            }
+        let id = self.nodes.len() as u32;
+        self.nodes.push(Node::default());
+        self.names.push(name.wire().into());
+        self.index.insert(name.wire().into(), id);
+        if name != &self.apex
+            && let Some(parent) = name.parent()
+            && parent.is_within(&self.apex)
+        {
+            self.node_for(&parent);
         }
+        id
     }
 
-    /// The zone's apex, lowercased.
-    pub fn origin(&self) -> &Name {
-        &self.origin
+    fn build_denial(&self, nsec3param: Option<&[u8]>) -> Denial {
+        if let Some(param) = nsec3param.filter(|p| p.len() >= 5 && p[0] == 1) {
+            let iterations = u16::from_be_bytes([param[2], param[3]]);
+            let salt_len = param[4] as usize;
+            let salt: Box<[u8]> = param.get(5..5 + salt_len).unwrap_or_default().into();
+            let mut chain = Vec::new();
+            for (id, node) in self.nodes.iter().enumerate() {
+                if self.rrset_of(node, RrType::NSEC3.0).is_none() {
+                    continue;
+                }
+                let name = &self.names[id];
+                // The first label is the base32hex hash.
+                let label = &name[1..1 + name[0] as usize];
+                if let Some(hash) = base32hex(label) {
+                    chain.push((hash, id as u32));
+                }
+            }
+            chain.sort_unstable_by_key(|a| a.0);
+            return Denial::Nsec3 {
+                iterations,
+                salt,
+                chain,
+            };
+        }
+        let mut chain: Vec<(Box<[u8]>, u32)> = (0..self.nodes.len() as u32)
+            .filter(|&id| {
+                self.rrset_of(&self.nodes[id as usize], RrType::NSEC.0)
+                    .is_some()
+            })
+            .filter_map(|id| {
+                DName::from_wire(&self.names[id as usize]).map(|(n, _)| (n.canonical_key(), id))
+            })
+            .collect();
+        if chain.is_empty() {
+            return Denial::None;
+        }
+        chain.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Denial::Nsec(chain)
+    }
+
+    /// The zone's apex.
+    pub fn apex(&self) -> &DName {
+        &self.apex
     }
 
     /// The SOA serial.
@@ -183,102 +366,174 @@ impl Zone {
         self.serial
     }
 
-    /// The SOA's refresh, retry and expire.
+    /// The SOA timers.
     pub fn timers(&self) -> SoaTimers {
         self.timers
     }
 
-    /// Number of records held (SOA included).
+    /// TTL of negative answers.
+    pub fn negative_ttl(&self) -> u32 {
+        self.negative_ttl
+    }
+
+    /// Number of records it was built from.
     pub fn record_count(&self) -> usize {
         self.records
     }
 
-    /// The node at `name` (lowercased, fully qualified), if the name exists.
-    pub fn node(&self, name: &Name) -> Option<&Node> {
-        self.nodes.get(name)
-    }
-
-    /// True if `name` (lowercased) is a delegation point: NS records below the apex.
-    pub fn is_cut(&self, name: &Name) -> bool {
-        self.cuts.contains(name)
-    }
-
-    /// True if the zone delegates anything at all.
+    /// Whether any delegation exists below the apex.
     pub fn has_cuts(&self) -> bool {
-        !self.cuts.is_empty()
+        self.has_cuts
     }
 
-    /// Number of labels of the apex.
-    pub fn origin_labels(&self) -> usize {
-        self.origin_labels
+    /// Whether any DNAME exists.
+    pub fn has_dnames(&self) -> bool {
+        self.has_dnames
     }
 
-    /// The SOA for the authority section of a negative answer: its TTL is the lesser of the
-    /// SOA's own TTL and its MINIMUM field (RFC 2308 section 3).
-    pub fn negative_soa(&self) -> Record {
-        let mut soa = self.soa.clone();
-        if let RData::SOA(data) = &self.soa.data {
-            soa.ttl = soa.ttl.min(data.minimum);
+    /// The node of a lowercase wire name.
+    pub fn lookup(&self, wire: &[u8]) -> Option<(u32, &Node)> {
+        self.index
+            .get(wire)
+            .map(|&id| (id, &self.nodes[id as usize]))
+    }
+
+    /// A node by id.
+    pub fn node(&self, id: u32) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    /// A node's owner name (lowercase wire).
+    pub fn name(&self, id: u32) -> &[u8] {
+        &self.names[id as usize]
+    }
+
+    /// The RRsets of a node.
+    pub fn rrsets(&self, node: &Node) -> &[Rrset] {
+        &self.rrsets[node.first as usize..node.first as usize + node.count as usize]
+    }
+
+    /// A node's RRset of `rtype`.
+    pub fn rrset_of(&self, node: &Node, rtype: u16) -> Option<&Rrset> {
+        self.rrsets(node).iter().find(|r| r.rtype == rtype)
+    }
+
+    /// The arena bytes of a run.
+    pub fn bytes(&self, run: Run) -> &[u8] {
+        &self.arena[run.start as usize..run.start as usize + run.len as usize]
+    }
+
+    /// The apex node.
+    pub fn apex_node(&self) -> &Node {
+        // The apex always has a node: the SOA is there.
+        &self.nodes[self.index.get(self.apex.wire()).copied().unwrap_or(0) as usize]
+    }
+
+    /// How the zone proves non-existence.
+    pub fn denial(&self) -> &Denial {
+        &self.denial
+    }
+
+    /// The records back, SOA first (for IXFR bases and for writing to disk).
+    pub fn to_records(&self) -> Vec<ZoneRecord> {
+        let mut out = Vec::with_capacity(self.records);
+        let mut soa = None;
+        for (id, node) in self.nodes.iter().enumerate() {
+            let name = DName::from_wire(&self.names[id]).map(|(n, _)| n);
+            let Some(name) = name else { continue };
+            for set in self.rrsets(node) {
+                for run in [set.records, set.sigs] {
+                    for (rtype, ttl, rdata) in Tails::new(self.bytes(run)) {
+                        let r = ZoneRecord {
+                            name: name.clone(),
+                            ttl,
+                            rtype: RrType(rtype),
+                            rdata: rdata.into(),
+                            comment: None,
+                            line: 0,
+                        };
+                        if rtype == RrType::SOA.0 && name == self.apex {
+                            soa = Some(r);
+                        } else {
+                            out.push(r);
+                        }
+                    }
+                }
+            }
         }
-        soa
+        if let Some(s) = soa {
+            out.insert(0, s);
+        }
+        out
     }
+}
+
+/// Iterates pre-encoded record tails: (type, TTL, data).
+pub struct Tails<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Tails<'a> {
+    /// Over a run's bytes.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes }
+    }
+}
+
+impl<'a> Iterator for Tails<'a> {
+    type Item = (u16, u32, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.bytes;
+        if b.len() < 10 {
+            return None;
+        }
+        let rtype = u16::from_be_bytes([b[0], b[1]]);
+        let ttl = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
+        let len = u16::from_be_bytes([b[8], b[9]]) as usize;
+        let data = b.get(10..10 + len)?;
+        self.bytes = &b[10 + len..];
+        Some((rtype, ttl, data))
+    }
+}
+
+/// Decodes a base32hex label (RFC 4648 section 7, no padding) of an SHA-1 NSEC3 owner.
+pub fn base32hex(label: &[u8]) -> Option<[u8; 20]> {
+    if label.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 20];
+    let mut acc: u64 = 0;
+    let mut bits = 0;
+    let mut n = 0;
+    for &c in label {
+        let v = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'v' => c - b'a' + 10,
+            b'A'..=b'V' => c - b'A' + 10,
+            _ => return None,
+        };
+        acc = (acc << 5) | u64::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out[n] = (acc >> bits) as u8;
+            n += 1;
+        }
+    }
+    (n == 20).then_some(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hickory_proto::rr::rdata::{A, NS};
-
-    fn n(s: &str) -> Name {
-        Name::from_ascii(s).unwrap()
-    }
-
-    fn soa(origin: &str, serial: u32) -> Record {
-        Record::from_rdata(
-            n(origin),
-            3600,
-            RData::SOA(SOA::new(n("ns."), n("h."), serial, 7200, 600, -5, 300)),
-        )
-    }
 
     #[test]
-    fn builds_nodes_cuts_and_timers() {
-        let records = vec![
-            soa("Example.COM.", 7),
-            Record::from_rdata(n("a.b.C.example.com."), 60, RData::A(A::new(192, 0, 2, 1))),
-            Record::from_rdata(
-                n("sub.example.com."),
-                60,
-                RData::NS(NS(n("ns.sub.example.com."))),
-            ),
-            Record::from_rdata(n("other.org."), 60, RData::A(A::new(192, 0, 2, 9))),
-        ];
-        let zone = Zone::from_transfer(&n("example.com."), records).unwrap();
-        assert_eq!(zone.serial(), 7);
-        assert_eq!(zone.record_count(), 3);
-        assert!(zone.node(&n("b.c.example.com.")).unwrap().is_empty());
-        assert!(zone.node(&n("c.example.com.")).is_some());
-        assert!(
-            zone.node(&n("a.b.c.example.com."))
-                .unwrap()
-                .get(RecordType::A)
-                .is_some()
-        );
-        assert!(zone.node(&n("other.org.")).is_none());
-        assert!(zone.is_cut(&n("sub.example.com.")));
-        assert_eq!(zone.timers().refresh, Duration::from_secs(7200));
-        assert_eq!(zone.timers().expire, MAX_TIMER);
-        assert_eq!(zone.negative_soa().ttl, 300);
-    }
-
-    #[test]
-    fn needs_the_soa_first() {
-        let records = vec![Record::from_rdata(
-            n("example.com."),
-            60,
-            RData::A(A::new(192, 0, 2, 1)),
-        )];
-        assert!(Zone::from_transfer(&n("example.com."), records).is_err());
-        assert!(Zone::from_transfer(&n("example.com."), vec![soa("example.org.", 1)]).is_err());
+    fn base32hex_round() {
+        // RFC 5155 appendix A: H(example) = 0p9mhaveqvm6t7vbl5lop2u3t2rp3tom
+        let h = base32hex(b"0p9mhaveqvm6t7vbl5lop2u3t2rp3tom").unwrap();
+        assert_eq!(h[0], 0x06);
+        assert!(base32hex(b"short").is_none());
+        assert!(base32hex(b"0p9mhaveqvm6t7vbl5lop2u3t2rp3toz").is_none());
     }
 }

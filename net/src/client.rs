@@ -35,7 +35,8 @@ pub enum ClientError {
     Malformed(String),
 }
 
-fn new_id() -> u16 {
+/// A random message id.
+pub(crate) fn new_id() -> u16 {
     let mut b = [0u8; 2];
     let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
     u16::from_be_bytes(b)

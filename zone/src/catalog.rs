@@ -14,6 +14,10 @@ use std::collections::BTreeMap;
 use hickory_proto::rr::rdata::{NS, PTR, SOA, TXT};
 use hickory_proto::rr::{Name, RData, Record};
 
+use crate::dname::DName;
+use crate::rdata::{RrType, Wire};
+use crate::zonefile::ZoneRecord;
+
 /// One member zone and its unique id label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
@@ -89,67 +93,94 @@ pub enum CatalogError {
     Version(Option<String>),
 }
 
+/// One member as a consumer sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Its unique id label.
+    pub id: String,
+    /// `coo` property (RFC 9432 section 5.6): the catalog the member is moving to.
+    pub coo: Option<DName>,
+}
+
 /// A catalog as a consumer sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Catalog {
     /// The catalog's SOA serial.
     pub serial: u32,
-    /// Member zones, each with its unique id.
-    pub members: BTreeMap<Name, String>,
+    /// Member zones with their unique ids and properties.
+    pub members: BTreeMap<DName, Listed>,
     /// Entries ignored, with the reason, for the logs.
     pub ignored: Vec<String>,
 }
 
-/// Reads a transferred catalog zone.
-pub fn parse(catalog: &Name, records: &[Record]) -> Result<Catalog, CatalogError> {
+/// The character-strings of a TXT record's data, joined.
+fn txt_text(rdata: &[u8]) -> String {
+    let mut out = Vec::new();
+    let mut rest = rdata;
+    while let Some((&len, tail)) = rest.split_first() {
+        let take = usize::from(len).min(tail.len());
+        out.extend_from_slice(&tail[..take]);
+        rest = &tail[take..];
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads a transferred catalog zone (records in wire form, as a secondary receives them).
+pub fn parse(catalog: &DName, records: &[ZoneRecord]) -> Result<Catalog, CatalogError> {
     let serial = records
         .iter()
-        .find_map(|r| match &r.data {
-            RData::SOA(soa) if &r.name == catalog => Some(soa.serial),
-            _ => None,
+        .find(|r| r.rtype == RrType::SOA && &r.name == catalog)
+        .and_then(|r| {
+            let mut w = Wire::new(&r.rdata);
+            w.name().ok()?;
+            w.name().ok()?;
+            w.u32().ok()
         })
         .ok_or(CatalogError::NoSoa)?;
-    let version_name = child(catalog, "version");
+    let version_name = DName::parse(b"version", Some(catalog)).map_err(|_| CatalogError::NoSoa)?;
     let versions: Vec<String> = records
         .iter()
-        .filter(|r| r.name == version_name)
-        .filter_map(|r| match &r.data {
-            RData::TXT(txt) => Some(
-                txt.txt_data
-                    .iter()
-                    .map(|s| String::from_utf8_lossy(s).into_owned())
-                    .collect::<String>(),
-            ),
-            _ => None,
-        })
+        .filter(|r| r.name == version_name && r.rtype == RrType::TXT)
+        .map(|r| txt_text(&r.rdata))
         .collect();
     if versions.len() != 1 || versions[0] != "2" {
         return Err(CatalogError::Version(versions.into_iter().next()));
     }
-    let zones = child(catalog, "zones");
-    let member_labels = zones.num_labels() + 1;
-    let mut by_id: BTreeMap<String, Vec<Name>> = BTreeMap::new();
+    let zones = DName::parse(b"zones", Some(catalog)).map_err(|_| CatalogError::NoSoa)?;
+    let mut by_id: BTreeMap<String, Vec<DName>> = BTreeMap::new();
+    let mut coo: BTreeMap<String, DName> = BTreeMap::new();
     let mut ignored = Vec::new();
-    for r in records {
-        if !zones.zone_of(&r.name) || r.name == zones {
-            continue;
-        }
-        if r.name.num_labels() != member_labels {
-            // Properties of a member (group, coo) live below its node; not used yet.
-            continue;
-        }
-        let id = r
-            .name
-            .iter()
-            .next()
+    // The member's id is the label just below `zones`.
+    let id_of = |name: &DName, depth: usize| -> String {
+        name.labels()
+            .nth(depth - 1)
             .map(|l| String::from_utf8_lossy(l).to_ascii_lowercase())
-            .unwrap_or_default();
-        match &r.data {
-            RData::PTR(ptr) => by_id.entry(id).or_default().push(ptr.0.to_lowercase()),
-            _ => ignored.push(format!("{}: not a PTR record", r.name)),
+            .unwrap_or_default()
+    };
+    for r in records {
+        if !r.name.is_within(&zones) || r.name == zones {
+            continue;
+        }
+        let depth = r.name.label_count() - zones.label_count();
+        if depth == 1 {
+            let id = id_of(&r.name, depth);
+            match (r.rtype, DName::from_wire(&r.rdata)) {
+                (RrType::PTR, Some((zone, _))) => by_id.entry(id).or_default().push(zone),
+                (RrType::PTR, None) => ignored.push(format!("{}: malformed PTR", r.name)),
+                _ => ignored.push(format!("{}: not a PTR record", r.name)),
+            }
+            continue;
+        }
+        // Properties live below the member's node: coo.<id>.zones.<catalog> (section 5.6).
+        let first = r.name.labels().next().unwrap_or_default();
+        if depth == 2 && first.eq_ignore_ascii_case(b"coo") && r.rtype == RrType::PTR {
+            let id = id_of(&r.name, depth);
+            if let Some((target, _)) = DName::from_wire(&r.rdata) {
+                coo.insert(id, target);
+            }
         }
     }
-    let mut members: BTreeMap<Name, String> = BTreeMap::new();
+    let mut members: BTreeMap<DName, Listed> = BTreeMap::new();
     for (id, zones) in by_id {
         if zones.len() != 1 {
             ignored.push(format!(
@@ -158,12 +189,18 @@ pub fn parse(catalog: &Name, records: &[Record]) -> Result<Catalog, CatalogError
             ));
             continue;
         }
-        let zone = zones.into_iter().next().unwrap_or_else(Name::root);
+        let Some(zone) = zones.into_iter().next() else {
+            continue;
+        };
         if let Some(first) = members.get(&zone) {
-            ignored.push(format!("member {id}: {zone} is already listed as {first}"));
+            ignored.push(format!(
+                "member {id}: {zone} is already listed as {}",
+                first.id
+            ));
             continue;
         }
-        members.insert(zone, id);
+        let coo = coo.get(&id).cloned();
+        members.insert(zone, Listed { id, coo });
     }
     Ok(Catalog {
         serial,
@@ -178,6 +215,17 @@ mod tests {
 
     fn n(s: &str) -> Name {
         Name::from_ascii(s).unwrap()
+    }
+
+    fn d(s: &str) -> DName {
+        DName::parse(s.as_bytes(), None).unwrap()
+    }
+
+    fn wire(records: &[Record]) -> Vec<ZoneRecord> {
+        records
+            .iter()
+            .map(|r| ZoneRecord::from_record(r).unwrap())
+            .collect()
     }
 
     #[test]
@@ -196,28 +244,31 @@ mod tests {
         let records = render(&cat, 42, &members);
         assert_eq!(records.len(), 5);
         assert_eq!(records[3].name, n("z1.zones.catalog.apex.invalid."));
-        let parsed = parse(&cat, &records).unwrap();
+        let parsed = parse(&d("catalog.apex.invalid."), &wire(&records)).unwrap();
         assert_eq!(parsed.serial, 42);
         assert_eq!(parsed.members.len(), 2);
-        assert_eq!(parsed.members[&n("example.org.")], "z2");
+        assert_eq!(parsed.members[&d("example.org.")].id, "z2");
         assert!(parsed.ignored.is_empty());
     }
 
     #[test]
-    fn broken_entries() {
+    fn broken_entries_and_coo() {
         let cat = n("cat.example.");
         let mut records = render(&cat, 1, &[]);
-        let ptr = |id: &str, z: &str| {
-            Record::from_rdata(child(&child(&cat, "zones"), id), 0, RData::PTR(PTR(n(z))))
-        };
-        records.push(ptr("a", "one.example."));
-        records.push(ptr("b", "two.example."));
-        records.push(ptr("b", "three.example."));
-        records.push(ptr("c", "one.example."));
-        let parsed = parse(&cat, &records).unwrap();
+        let ptr = |owner: &str, z: &str| Record::from_rdata(n(owner), 0, RData::PTR(PTR(n(z))));
+        records.push(ptr("a.zones.cat.example.", "One.example."));
+        records.push(ptr("b.zones.cat.example.", "two.example."));
+        records.push(ptr("b.zones.cat.example.", "three.example."));
+        records.push(ptr("c.zones.cat.example.", "one.example."));
+        records.push(ptr("coo.a.zones.cat.example.", "other-cat.example."));
+        let parsed = parse(&d("cat.example."), &wire(&records)).unwrap();
         assert_eq!(
             parsed.members.keys().cloned().collect::<Vec<_>>(),
-            vec![n("one.example.")]
+            vec![d("one.example.")]
+        );
+        assert_eq!(
+            parsed.members[&d("one.example.")].coo,
+            Some(d("other-cat.example."))
         );
         assert_eq!(parsed.ignored.len(), 2);
 
@@ -225,7 +276,10 @@ mod tests {
             .into_iter()
             .filter(|r| r.record_type() != hickory_proto::rr::RecordType::TXT)
             .collect();
-        assert_eq!(parse(&cat, &no_version), Err(CatalogError::Version(None)));
-        assert_eq!(parse(&cat, &[]), Err(CatalogError::NoSoa));
+        assert_eq!(
+            parse(&d("cat.example."), &wire(&no_version)),
+            Err(CatalogError::Version(None))
+        );
+        assert_eq!(parse(&d("cat.example."), &[]), Err(CatalogError::NoSoa));
     }
 }

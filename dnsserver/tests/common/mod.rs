@@ -214,7 +214,7 @@ impl FakePrimary {
 
 /// A nameserver on 127.0.0.1 (port 0) following [`CATALOG`] from `primaries`.
 pub async fn start_server(primaries: Vec<SocketAddr>, key: &TsigKey) -> Running {
-    let catalog = CatalogConfig::new(n(CATALOG), primaries, key.clone());
+    let catalog = CatalogConfig::new(&n(CATALOG), primaries, key.clone());
     let config = Config::new(vec!["127.0.0.1:0".parse().unwrap()], catalog);
     apex_dnsserver::start(config).await.unwrap()
 }

@@ -1,0 +1,137 @@
+//! TCP (RFC 7766): two-byte length framing, pipelined queries answered in order on each
+//! connection, limits on connections in total and per client address, an idle timeout, a cap
+//! on queries per connection, and zone transfers streamed message by message.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+use crate::config::TcpConfig;
+use crate::metrics::Shard;
+use crate::server::{Action, Server};
+
+/// Connections open per client address.
+type PerClient = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+/// Releases a client's connection slot when the connection ends.
+struct Slot {
+    per_client: PerClient,
+    ip: IpAddr,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut map = self
+            .per_client
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Accepts and serves connections until the task is dropped.
+pub async fn serve(listener: TcpListener, server: Arc<Server>, limits: TcpConfig) {
+    let total = Arc::new(Semaphore::new(limits.max_connections));
+    let per_client: PerClient = Arc::new(Mutex::new(HashMap::new()));
+    let shard = server.metrics().shard();
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: wait instead of spinning.
+                tracing::warn!(error = %e, "TCP accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        // Over a limit: the connection is closed at once, nothing queued.
+        let Ok(permit) = total.clone().try_acquire_owned() else {
+            tracing::debug!(client = %peer, "TCP connection refused: server at its limit");
+            continue;
+        };
+        let ip = peer.ip().to_canonical();
+        {
+            let mut map = per_client.lock().unwrap_or_else(PoisonError::into_inner);
+            let n = map.entry(ip).or_insert(0);
+            if *n >= limits.max_per_client {
+                tracing::debug!(client = %peer, "TCP connection refused: client at its limit");
+                continue;
+            }
+            *n += 1;
+        }
+        let slot = Slot {
+            per_client: per_client.clone(),
+            ip,
+        };
+        let server = server.clone();
+        let shard = shard.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let _slot = slot;
+            if let Err(e) = connection(stream, peer, &server, &shard, limits).await {
+                tracing::debug!(client = %peer, error = %e, "TCP connection ended");
+            }
+        });
+    }
+}
+
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    server: &Server,
+    shard: &Shard,
+    limits: TcpConfig,
+) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let idle = Duration::from_secs(limits.idle_timeout_secs);
+    let (read, write) = stream.into_split();
+    let mut reader = BufReader::with_capacity(16 * 1024, read);
+    let mut writer = BufWriter::with_capacity(16 * 1024, write);
+    let mut buf = vec![0u8; 65_535];
+    let mut out: Vec<u8> = Vec::with_capacity(4096);
+    for _ in 0..limits.max_queries_per_connection {
+        // Waiting for the next query: idle timeout (the body must follow promptly too).
+        let len = match tokio::time::timeout(idle, reader.read_u16()).await {
+            Ok(Ok(len)) => usize::from(len),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => break,
+        };
+        let body = &mut buf[..len];
+        match tokio::time::timeout(idle, reader.read_exact(body)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => break,
+        }
+        match server.handle(body, peer, false, &mut out, shard, None) {
+            Action::Send => {
+                writer.write_u16(out.len() as u16).await?;
+                writer.write_all(&out).await?;
+            }
+            Action::Drop => {}
+            Action::Stream(messages) => {
+                for m in messages {
+                    writer.write_u16(m.len() as u16).await?;
+                    writer.write_all(&m).await?;
+                }
+                writer.flush().await?;
+            }
+        }
+        // Pipelined queries already read are answered before the replies are flushed.
+        if reader.buffer().is_empty() {
+            writer.flush().await?;
+        }
+    }
+    writer.flush().await?;
+    Ok(())
+}
