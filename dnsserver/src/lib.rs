@@ -125,31 +125,35 @@ fn load_static(zones: &[config::StaticZone]) -> anyhow::Result<Vec<Zone>> {
     for z in zones {
         let text = std::fs::read(&z.file)
             .with_context(|| format!("zone {}: cannot read {}", z.name, z.file.display()))?;
-        let options = ParseOptions {
-            keep_dnssec: true,
-            ..ParseOptions::default()
+        let read = || {
+            let options = ParseOptions {
+                keep_dnssec: true,
+                ..ParseOptions::default()
+            };
+            let parsed = parse(&text, &z.name, options).map_err(|errors| {
+                errors
+                    .iter()
+                    .take(10)
+                    .map(|e| {
+                        format!(
+                            "{}:{}:{}: {}",
+                            z.file.display(),
+                            e.line,
+                            e.column,
+                            e.message
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
+            let mut records = parsed.records;
+            records.extend(parsed.soa);
+            Ok::<_, String>(records)
         };
-        let parsed = parse(&text, &z.name, options).map_err(|errors| {
-            let shown: Vec<String> = errors
-                .iter()
-                .take(10)
-                .map(|e| {
-                    format!(
-                        "{}:{}:{}: {}",
-                        z.file.display(),
-                        e.line,
-                        e.column,
-                        e.message
-                    )
-                })
-                .collect();
-            anyhow::anyhow!("zone {}: {}", z.name, shown.join("\n"))
-        })?;
-        let mut records = parsed.records;
-        records.extend(parsed.soa);
-        let zone =
-            Zone::build(z.name.clone(), records).with_context(|| format!("zone {}", z.name))?;
-        tracing::info!(zone.name = %z.name, serial = zone.serial(), records = zone.record_count(), file = %z.file.display(), "zone loaded from file");
+        let zone = Zone::build_compact(z.name.clone(), read)
+            .map_err(|e| anyhow::anyhow!("zone {}: {e}", z.name))?
+            .with_context(|| format!("zone {}", z.name))?;
+        tracing::info!(zone.name = %z.name, serial = zone.serial(), records = zone.record_count(), bytes = zone.heap_bytes(), file = %z.file.display(), "zone loaded from file");
         out.push(zone);
     }
     Ok(out)

@@ -605,7 +605,7 @@ async fn build_and_save(
     data_dir: Option<PathBuf>,
 ) -> Result<Zone, RefreshError> {
     tokio::task::spawn_blocking(move || {
-        let built = Zone::build(zone.clone(), records)?;
+        let built = Zone::build_sized(zone.clone(), records)?;
         if let Some(dir) = data_dir
             && let Err(e) = persist::save(&dir, &zone, &built.to_records())
         {
@@ -620,7 +620,7 @@ async fn build_and_save(
 /// A zone's copy from disk: the zone, its records, and how long ago it was known current.
 fn load_zone(dir: &std::path::Path, name: &DName) -> Option<(Zone, Vec<ZoneRecord>, Duration)> {
     match persist::load(dir, name) {
-        Ok(Some((records, age))) => match Zone::build(name.clone(), records.clone()) {
+        Ok(Some((records, age))) => match Zone::build_sized(name.clone(), records.clone()) {
             Ok(zone) => Some((zone, records, age)),
             Err(e) => {
                 tracing::warn!(zone.name = %name, error = %e, "stored copy unusable");
@@ -656,7 +656,7 @@ fn load_many(dir: &std::path::Path, names: Vec<DName>) -> HashMap<DName, (Zone, 
                                     return None;
                                 }
                             };
-                            match Zone::build(n.clone(), records) {
+                            match Zone::build_sized(n.clone(), records) {
                                 Ok(z) => Some((n.clone(), (z, age))),
                                 Err(e) => {
                                     tracing::warn!(zone.name = %n, error = %e, "stored copy unusable");

@@ -8,7 +8,9 @@
 //! the answer path scans the zone: the only ordered structures are the NSEC and NSEC3 chains,
 //! searched by bisection.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 use std::time::Duration;
 
 use apex_zone::dname::DName;
@@ -129,15 +131,21 @@ pub enum Denial {
 }
 
 /// A zone ready to answer from.
+#[derive(Clone)]
 pub struct Zone {
     apex: DName,
     serial: u32,
     timers: SoaTimers,
     /// Negative-caching TTL: min(SOA TTL, SOA MINIMUM) (RFC 2308 section 5).
     negative_ttl: u32,
-    index: HashMap<Box<[u8]>, u32, RandomState>,
-    /// Owner names by node id (lowercase wire form).
-    names: Vec<Box<[u8]>>,
+    /// Node ids, found by hashing the name: one hash table of 4-byte entries, the names
+    /// themselves in `name_bytes` (no allocation per name).
+    index: HashTable<u32>,
+    hasher: RandomState,
+    /// Owner names of all nodes, lowercase wire form, one after another.
+    name_bytes: Vec<u8>,
+    /// Where each node's name starts in `name_bytes`, plus the end.
+    name_at: Vec<u32>,
     nodes: Vec<Node>,
     rrsets: Vec<Rrset>,
     arena: Vec<u8>,
@@ -178,8 +186,10 @@ impl Zone {
             serial: 0,
             timers: SoaTimers::new(3600, 600, 1_209_600),
             negative_ttl: 0,
-            index: HashMap::with_capacity_and_hasher(records.len() / 2 + 1, RandomState::default()),
-            names: Vec::new(),
+            index: HashTable::with_capacity(records.len() / 2 + 1),
+            hasher: RandomState::default(),
+            name_bytes: Vec::with_capacity(records.len() * 8),
+            name_at: vec![0],
             nodes: Vec::new(),
             rrsets: Vec::with_capacity(records.len() / 2 + 1),
             arena: Vec::with_capacity(records.len() * 32),
@@ -294,19 +304,36 @@ impl Zone {
         zone.timers = SoaTimers::new(refresh, retry, expire);
         zone.negative_ttl = soa_ttl.min(minimum);
         zone.denial = zone.build_denial(nsec3param.as_deref());
+        zone.arena.shrink_to_fit();
+        zone.rrsets.shrink_to_fit();
+        zone.nodes.shrink_to_fit();
+        zone.name_bytes.shrink_to_fit();
+        zone.name_at.shrink_to_fit();
+        zone.index.shrink_to_fit(|&id| {
+            let i = id as usize;
+            zone.hasher
+                .hash_one(&zone.name_bytes[zone.name_at[i] as usize..zone.name_at[i + 1] as usize])
+        });
         Ok(zone)
     }
 
     /// The node of `name`, created (with its missing ancestors, as empty non-terminals) if
     /// needed.
     fn node_for(&mut self, name: &DName) -> u32 {
-        if let Some(&id) = self.index.get(name.wire()) {
+        if let Some((id, _)) = self.lookup(name.wire()) {
             return id;
         }
         let id = self.nodes.len() as u32;
         self.nodes.push(Node::default());
-        self.names.push(name.wire().into());
-        self.index.insert(name.wire().into(), id);
+        self.name_bytes.extend_from_slice(name.wire());
+        self.name_at.push(self.name_bytes.len() as u32);
+        let hash = self.hasher.hash_one(name.wire());
+        let (bytes, at) = (&self.name_bytes, &self.name_at);
+        self.index.insert_unique(hash, id, |&other| {
+            let o = other as usize;
+            self.hasher
+                .hash_one(&bytes[at[o] as usize..at[o + 1] as usize])
+        });
         if name != &self.apex
             && let Some(parent) = name.parent()
             && parent.is_within(&self.apex)
@@ -326,7 +353,7 @@ impl Zone {
                 if self.rrset_of(node, RrType::NSEC3.0).is_none() {
                     continue;
                 }
-                let name = &self.names[id];
+                let name = self.name(id as u32);
                 // The first label is the base32hex hash.
                 let label = &name[1..1 + name[0] as usize];
                 if let Some(hash) = base32hex(label) {
@@ -345,9 +372,7 @@ impl Zone {
                 self.rrset_of(&self.nodes[id as usize], RrType::NSEC.0)
                     .is_some()
             })
-            .filter_map(|id| {
-                DName::from_wire(&self.names[id as usize]).map(|(n, _)| (n.canonical_key(), id))
-            })
+            .filter_map(|id| DName::from_wire(self.name(id)).map(|(n, _)| (n.canonical_key(), id)))
             .collect();
         if chain.is_empty() {
             return Denial::None;
@@ -381,6 +406,53 @@ impl Zone {
         self.records
     }
 
+    /// Builds the zone on a thread of its own and keeps a copy made on this one. The many
+    /// small allocations of reading and sorting the records stay in that thread's allocator
+    /// arena, which is returned to the system whole when they are freed; the copy holds only
+    /// a few large blocks. (Built in place, a large zone would leave the heap fragmented and
+    /// resident memory half again larger than the zone.)
+    pub fn build_compact<E: Send>(
+        apex: DName,
+        records: impl FnOnce() -> Result<Vec<ZoneRecord>, E> + Send,
+    ) -> Result<Result<Zone, ZoneError>, E> {
+        let built =
+            std::thread::scope(|s| s.spawn(|| Ok(Zone::build(apex.clone(), records()?))).join());
+        match built {
+            Ok(Ok(Ok(zone))) => Ok(Ok(zone.clone())),
+            Ok(Ok(Err(e))) => Ok(Err(e)),
+            Ok(Err(e)) => Err(e),
+            // A panic in the build is a bug; building again in place reports it here.
+            Err(_) => Ok(Err(ZoneError::NoSoa(apex.to_string()))),
+        }
+    }
+
+    /// [`Zone::build`] for small zones, [`Zone::build_compact`] for large ones (where a
+    /// thread per build is worth it).
+    pub fn build_sized(apex: DName, records: Vec<ZoneRecord>) -> Result<Zone, ZoneError> {
+        if records.len() < 20_000 {
+            return Zone::build(apex, records);
+        }
+        match Zone::build_compact(apex, move || Ok::<_, std::convert::Infallible>(records)) {
+            Ok(result) => result,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Bytes of memory the zone holds (its tables and arenas).
+    pub fn heap_bytes(&self) -> usize {
+        self.arena.capacity()
+            + self.rrsets.capacity() * std::mem::size_of::<Rrset>()
+            + self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self.name_bytes.capacity()
+            + self.name_at.capacity() * 4
+            + self.index.capacity() * 5
+            + match &self.denial {
+                Denial::None => 0,
+                Denial::Nsec(chain) => chain.iter().map(|(k, _)| k.len() + 24).sum(),
+                Denial::Nsec3 { chain, .. } => chain.len() * 24,
+            }
+    }
+
     /// Whether any delegation exists below the apex.
     pub fn has_cuts(&self) -> bool {
         self.has_cuts
@@ -393,8 +465,9 @@ impl Zone {
 
     /// The node of a lowercase wire name.
     pub fn lookup(&self, wire: &[u8]) -> Option<(u32, &Node)> {
+        let hash = self.hasher.hash_one(wire);
         self.index
-            .get(wire)
+            .find(hash, |&id| self.name(id) == wire)
             .map(|&id| (id, &self.nodes[id as usize]))
     }
 
@@ -405,7 +478,8 @@ impl Zone {
 
     /// A node's owner name (lowercase wire).
     pub fn name(&self, id: u32) -> &[u8] {
-        &self.names[id as usize]
+        let i = id as usize;
+        &self.name_bytes[self.name_at[i] as usize..self.name_at[i + 1] as usize]
     }
 
     /// The RRsets of a node.
@@ -426,7 +500,8 @@ impl Zone {
     /// The apex node.
     pub fn apex_node(&self) -> &Node {
         // The apex always has a node: the SOA is there.
-        &self.nodes[self.index.get(self.apex.wire()).copied().unwrap_or(0) as usize]
+        self.lookup(self.apex.wire())
+            .map_or(&self.nodes[0], |(_, node)| node)
     }
 
     /// How the zone proves non-existence.
@@ -439,7 +514,7 @@ impl Zone {
         let mut out = Vec::with_capacity(self.records);
         let mut soa = None;
         for (id, node) in self.nodes.iter().enumerate() {
-            let name = DName::from_wire(&self.names[id]).map(|(n, _)| n);
+            let name = DName::from_wire(self.name(id as u32)).map(|(n, _)| n);
             let Some(name) = name else { continue };
             for set in self.rrsets(node) {
                 for run in [set.records, set.sigs] {
