@@ -453,6 +453,13 @@ impl Zone {
             }
     }
 
+    /// Whether the zone is signed (its SOA has an RRSIG): only then do answers carry DS
+    /// records and proofs of non-existence.
+    pub fn is_signed(&self) -> bool {
+        self.rrset_of(self.apex_node(), RrType::SOA.0)
+            .is_some_and(|s| !s.sigs.is_empty())
+    }
+
     /// Whether any delegation exists below the apex.
     pub fn has_cuts(&self) -> bool {
         self.has_cuts

@@ -463,19 +463,22 @@ fn existing(
     let owner = name.owner(0);
     if qtype == T_ANY {
         // RFC 8482: one RRset is enough; prefer real data over DNSSEC records.
-        let pick = zone
-            .rrsets(node)
-            .iter()
-            .filter(|s| !matches!(s.rtype, T_RRSIG | T_NSEC | T_NSEC3))
-            .min_by_key(|s| s.rtype);
+        // At the apex the SOA, elsewhere the lowest type (what NSD sends too).
+        let sets = zone.rrsets(node);
+        let pick = sets.iter().find(|s| s.rtype == T_SOA).or_else(|| {
+            sets.iter()
+                .filter(|s| !matches!(s.rtype, T_RRSIG | T_NSEC | T_NSEC3))
+                .min_by_key(|s| s.rtype)
+        });
         if let Some(set) = pick {
             write_rrset(ctx, q, w, Section::Answer, owner, set);
             return Next::Done;
         }
         return nodata(ctx, name, id, wildcard);
     }
-    if qtype == T_RRSIG {
-        let mut any = false;
+    // RRSIG: every signature at the name; a name without any is asked like any other type
+    // (a CNAME is followed, NODATA otherwise).
+    if qtype == T_RRSIG && zone.rrsets(node).iter().any(|set| !set.sigs.is_empty()) {
         for set in zone.rrsets(node) {
             w.records(
                 Section::Answer,
@@ -484,13 +487,8 @@ fn existing(
                 zone.bytes(set.sigs),
                 set.sigs.count,
             );
-            any |= !set.sigs.is_empty();
         }
-        return if any {
-            Next::Done
-        } else {
-            nodata(ctx, name, id, wildcard)
-        };
+        return Next::Done;
     }
     if let Some(set) = zone.rrset_of(node, qtype) {
         write_rrset(ctx, q, w, Section::Answer, owner, set);
@@ -529,7 +527,8 @@ fn referral(ctx: &mut Ctx<'_>, name: &Current, j: usize, id: u32, _w: &mut Write
     let _ = j;
     ctx.authoritative = false;
     ctx.auth.push(Auth::Rrset(id, T_NS));
-    if ctx.dnssec_ok {
+    // DS and its proofs come from signed zones only (RFC 4035 section 3.1.4).
+    if ctx.dnssec_ok && ctx.zone.is_signed() {
         let node = ctx.zone.node(id);
         if ctx.zone.rrset_of(node, T_DS).is_some() {
             ctx.auth.push(Auth::Rrset(id, T_DS));
@@ -657,25 +656,28 @@ fn apex_owner<'a>(q: &Query<'_>, zone: &'a Zone) -> Owner<'a> {
     owner_of(q, zone.apex().wire())
 }
 
-/// Addresses of the in-zone targets of an NS RRset (glue).
+/// Addresses of the in-zone targets of an NS RRset: glue below a delegation, or the
+/// zone's own (signed, with their RRSIGs when DO is set) for an NS answer.
 fn write_glue(ctx: &Ctx<'_>, q: &Query<'_>, w: &mut Writer<'_>, id: u32) {
     let zone = ctx.zone;
     let Some(set) = zone.rrset_of(zone.node(id), T_NS) else {
         return;
     };
-    for rtype in [T_A, T_AAAA] {
-        for (_, _, target) in crate::zone::Tails::new(zone.bytes(set.records)) {
-            if let Some((tid, tnode)) = zone.lookup(target)
-                && let Some(addr) = zone.rrset_of(tnode, rtype)
-            {
+    let mut lower = [0u8; 255];
+    for (_, _, target) in crate::zone::Tails::new(zone.bytes(set.records)) {
+        let Some(dst) = lower.get_mut(..target.len()) else {
+            continue;
+        };
+        for (d, s) in dst.iter_mut().zip(target) {
+            *d = s.to_ascii_lowercase();
+        }
+        let Some((tid, tnode)) = zone.lookup(dst) else {
+            continue;
+        };
+        for rtype in [T_A, T_AAAA] {
+            if let Some(addr) = zone.rrset_of(tnode, rtype) {
                 let owner = owner_of(q, zone.name(tid));
-                w.records(
-                    Section::Additional,
-                    owner,
-                    q,
-                    zone.bytes(addr.records),
-                    addr.records.count,
-                );
+                write_rrset(ctx, q, w, Section::Additional, owner, addr);
             }
         }
     }

@@ -5,6 +5,8 @@
 // (outside `#[test]` functions clippy's allow-unwrap-in-tests does not reach them).
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod peers;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;

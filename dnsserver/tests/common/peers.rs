@@ -1,0 +1,281 @@
+//! Other DNS servers as test peers (NSD, Knot, BIND), started on loopback with their own
+//! directories and stopped when dropped, and zone signing with BIND's `dnssec-signzone`.
+//! `make test` installs them.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A temporary directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "apex-{tag}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A program by name, looked up in PATH and in the sbin directories Debian puts servers in.
+pub fn program(name: &str) -> PathBuf {
+    for dir in [
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/usr/local/sbin",
+        "/usr/local/bin",
+    ] {
+        let p = Path::new(dir).join(name);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("{name} is not installed (make test installs it)");
+}
+
+/// A free loopback port for UDP and TCP (bound and released: a small race, fine in tests).
+pub fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A running server process, killed when dropped.
+pub struct Peer {
+    pub addr: SocketAddr,
+    child: Child,
+    pub dir: TempDir,
+    log: PathBuf,
+}
+
+impl Peer {
+    /// The server's log so far (for assertion messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(cmd: &mut Command, log: &Path) -> Child {
+    let out = std::fs::File::create(log).unwrap();
+    cmd.stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until `addr` answers a SOA query for `zone` over UDP.
+pub fn wait_ready(addr: SocketAddr, zone: &str, what: &str, log: &dyn Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut q = vec![0x42, 0x42, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in zone.trim_end_matches('.').split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 6, 0, 1]);
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        let _ = socket.send_to(&q, addr);
+        if let Ok((len, _)) = socket.recv_from(&mut buf)
+            && len >= 12
+            && buf[3] & 0x0f == 0
+            && buf[7] > 0
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what} did not start answering for {zone}:\n{}", log());
+}
+
+/// NSD serving `zones` (name, file) with `minimal-responses: yes`, rate limiting off.
+pub fn nsd(zones: &[(&str, &Path)]) -> Peer {
+    let dir = TempDir::new("nsd");
+    let port = free_port();
+    let mut conf = format!(
+        "server:\n  ip-address: 127.0.0.1@{port}\n  server-count: 1\n  minimal-responses: yes\n  refuse-any: no\n  username: \"\"\n  chroot: \"\"\n  database: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\n  logfile: \"{d}/nsd.log\"\n  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\nremote-control:\n  control-enable: no\n",
+        d = dir.path().display()
+    );
+    for (name, file) in zones {
+        conf.push_str(&format!(
+            "zone:\n  name: {name}\n  zonefile: \"{}\"\n",
+            file.display()
+        ));
+    }
+    let conf_path = dir.path().join("nsd.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let log = dir.path().join("nsd.out");
+    let child = spawn(
+        Command::new(program("nsd"))
+            .arg("-d")
+            .arg("-c")
+            .arg(&conf_path),
+        &log,
+    );
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let peer = Peer {
+        addr,
+        child,
+        log: dir.path().join("nsd.log"),
+        dir,
+    };
+    for (name, _) in zones {
+        wait_ready(addr, name, "nsd", &|| {
+            format!(
+                "{}{}",
+                peer.log(),
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
+    }
+    peer
+}
+
+/// A zone signed by [`sign`].
+pub struct Signed {
+    /// The signed zone file.
+    pub file: PathBuf,
+    /// The KSK as a `trust-anchors` entry for `delv -a`.
+    pub anchor: String,
+}
+
+/// Signs `zone_file` for `origin` with fresh ECDSA P-256 keys (KSK and ZSK): NSEC, or NSEC3
+/// with no salt and no extra iterations (RFC 9276), opt-out if asked.
+pub fn sign(dir: &Path, origin: &str, zone_file: &Path, nsec3: bool, opt_out: bool) -> Signed {
+    let keys = dir.join(format!("keys-{origin}"));
+    std::fs::create_dir_all(&keys).unwrap();
+    for ksk in [true, false] {
+        let mut cmd = Command::new(program("dnssec-keygen"));
+        cmd.arg("-q")
+            .arg("-K")
+            .arg(&keys)
+            .args(["-a", "ECDSAP256SHA256"]);
+        if nsec3 {
+            cmd.arg("-3");
+        }
+        if ksk {
+            cmd.args(["-f", "KSK"]);
+        }
+        let out = cmd.arg(origin).output().unwrap();
+        assert!(
+            out.status.success(),
+            "dnssec-keygen: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let signed = dir.join(format!("{origin}signed"));
+    let mut cmd = Command::new(program("dnssec-signzone"));
+    cmd.arg("-q")
+        .arg("-S")
+        .arg("-K")
+        .arg(&keys)
+        .args(["-o", origin])
+        .args(["-e", "+31536000"])
+        .arg("-f")
+        .arg(&signed);
+    if nsec3 {
+        cmd.args(["-3", "-", "-H", "0"]);
+        if opt_out {
+            cmd.arg("-A");
+        }
+    }
+    let out = cmd.arg(zone_file).output().unwrap();
+    assert!(
+        out.status.success(),
+        "dnssec-signzone: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut anchor = String::new();
+    for entry in std::fs::read_dir(&keys).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "key") {
+            for line in std::fs::read_to_string(&path).unwrap().lines() {
+                let f: Vec<&str> = line.split_whitespace().collect();
+                if let Some(i) = f.iter().position(|w| *w == "DNSKEY")
+                    && f.get(i + 1) == Some(&"257")
+                    && !line.starts_with(';')
+                {
+                    anchor = format!(
+                        "{} static-key {} {} {} \"{}\";",
+                        f[0],
+                        f[i + 1],
+                        f[i + 2],
+                        f[i + 3],
+                        f[i + 4..].concat()
+                    );
+                }
+            }
+        }
+    }
+    assert!(!anchor.is_empty(), "no KSK for {origin}");
+    Signed {
+        file: signed,
+        anchor,
+    }
+}
+
+/// Asks `server` for `name` `rtype` with BIND's `delv`, validating from `anchors` (a
+/// `trust-anchors { ... };` file) at `zone`. True when delv reports the answer, positive or
+/// negative, as fully validated (or, below an opt-out span, as insecure).
+pub fn delv_validates(
+    server: SocketAddr,
+    anchors: &Path,
+    zone: &str,
+    name: &str,
+    rtype: &str,
+) -> (bool, String) {
+    let out = Command::new(program("delv"))
+        .arg("-a")
+        .arg(anchors)
+        .arg(format!("@{}", server.ip()))
+        .args(["-p", &server.port().to_string()])
+        .arg(format!("+root={zone}"))
+        .args([name, rtype])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ok = text.contains("fully validated")
+        && !text.contains("bogus")
+        && !text.contains("failed to validate");
+    (ok, text)
+}
