@@ -89,6 +89,18 @@ impl Running {
             .map(|z| z.serial())
     }
 
+    /// Zone refreshes so far: (full transfers, incremental transfers, found current, failed).
+    pub fn transfer_counts(&self) -> (u64, u64, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = &self.engine.stats;
+        (
+            s.axfr.load(Relaxed),
+            s.ixfr.load(Relaxed),
+            s.current.load(Relaxed),
+            s.failed.load(Relaxed),
+        )
+    }
+
     /// Number of zones listed (loaded or not).
     pub fn zone_count(&self) -> usize {
         self.store.len()

@@ -216,8 +216,18 @@ impl FakePrimary {
 
 /// A nameserver on 127.0.0.1 (port 0) following [`CATALOG`] from `primaries`.
 pub async fn start_server(primaries: Vec<SocketAddr>, key: &TsigKey) -> Running {
+    start_server_with(primaries, key, None).await
+}
+
+/// [`start_server`] keeping its zones in `data_dir`.
+pub async fn start_server_with(
+    primaries: Vec<SocketAddr>,
+    key: &TsigKey,
+    data_dir: Option<&std::path::Path>,
+) -> Running {
     let catalog = CatalogConfig::new(&n(CATALOG), primaries, key.clone());
-    let config = Config::new(vec!["127.0.0.1:0".parse().unwrap()], catalog);
+    let mut config = Config::new(vec!["127.0.0.1:0".parse().unwrap()], catalog);
+    config.data_dir = data_dir.map(std::path::Path::to_path_buf);
     apex_dnsserver::start(config).await.unwrap()
 }
 

@@ -279,3 +279,118 @@ pub fn delv_validates(
         && !text.contains("failed to validate");
     (ok, text)
 }
+
+/// A TSIG key as the peers' configs want it: (name, base64 secret), from `name:hmac-sha256:secret`.
+pub fn key_parts(text: &str) -> (String, String) {
+    let mut parts = text.splitn(3, ':');
+    let name = parts.next().unwrap().to_string();
+    let _algorithm = parts.next().unwrap();
+    (name, parts.next().unwrap().to_string())
+}
+
+/// Which primary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrimaryKind {
+    /// Knot DNS.
+    Knot,
+    /// BIND 9.
+    Bind,
+}
+
+/// A primary (Knot or BIND) serving `zones` (name, file name inside `dir`) from `dir`,
+/// allowing transfers signed with `key` (`name:hmac-sha256:secret`), sending NOTIFY to
+/// `notify`, and keeping IXFR history when zone files change.
+pub fn primary(
+    kind: PrimaryKind,
+    dir: &Path,
+    zones: &[(&str, &str)],
+    key: &str,
+    notify: SocketAddr,
+) -> Peer {
+    let port = free_port();
+    let (key_name, secret) = key_parts(key);
+    let d = dir.display();
+    let log = dir.join(format!("{kind:?}.log"));
+    let (child, what) = match kind {
+        PrimaryKind::Knot => {
+            let mut conf = format!(
+                "server:\n  listen: 127.0.0.1@{port}\n  rundir: {d}\nlog:\n  - target: stderr\n    any: info\ndatabase:\n  storage: {d}/db\ncontrol:\n  listen: {d}/knot.sock\nkey:\n  - id: {key_name}\n    algorithm: hmac-sha256\n    secret: {secret}\nremote:\n  - id: apex\n    address: {}@{}\n    key: {key_name}\nacl:\n  - id: fleet\n    key: {key_name}\n    action: transfer\ntemplate:\n  - id: default\n    storage: {d}\n    zonefile-load: difference\n    zonefile-sync: -1\n    journal-content: changes\n    semantic-checks: off\n    notify: apex\n    acl: fleet\nzone:\n",
+                notify.ip(),
+                notify.port()
+            );
+            for (name, file) in zones {
+                conf.push_str(&format!("  - domain: {name}\n    file: {file}\n"));
+            }
+            let path = dir.join("knot.conf");
+            std::fs::write(&path, conf).unwrap();
+            std::fs::create_dir_all(dir.join("db")).unwrap();
+            (
+                spawn(Command::new(program("knotd")).arg("-c").arg(&path), &log),
+                "knotd",
+            )
+        }
+        PrimaryKind::Bind => {
+            let mut conf = format!(
+                "options {{\n  directory \"{d}\";\n  listen-on port {port} {{ 127.0.0.1; }};\n  listen-on-v6 {{ none; }};\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n  recursion no;\n  dnssec-validation no;\n  notify explicit;\n  also-notify {{ {} port {}; }};\n  ixfr-from-differences yes;\n  max-ixfr-ratio unlimited;\n  allow-transfer {{ key {key_name}; }};\n}};\nkey \"{key_name}\" {{ algorithm hmac-sha256; secret \"{secret}\"; }};\ncontrols {{ }};\n",
+                notify.ip(),
+                notify.port()
+            );
+            for (name, file) in zones {
+                conf.push_str(&format!(
+                    "zone \"{name}\" {{ type primary; file \"{file}\"; }};\n"
+                ));
+            }
+            let path = dir.join("named.conf");
+            std::fs::write(&path, conf).unwrap();
+            (
+                spawn(
+                    Command::new(program("named"))
+                        .args(["-g", "-n", "1", "-c"])
+                        .arg(&path),
+                    &log,
+                ),
+                "named",
+            )
+        }
+    };
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let peer = Peer {
+        addr,
+        child,
+        log: log.clone(),
+        dir: TempDir::new("peer-unused"),
+    };
+    for (name, _) in zones {
+        wait_ready(addr, name, what, &|| {
+            std::fs::read_to_string(&log).unwrap_or_default()
+        });
+    }
+    peer
+}
+
+/// Makes a primary started by [`primary`] read its zone files again.
+pub fn reload(kind: PrimaryKind, peer: &Peer, dir: &Path) {
+    let status = match kind {
+        PrimaryKind::Knot => {
+            Command::new(program("knotc"))
+                .arg("-c")
+                .arg(dir.join("knot.conf"))
+                .arg("zone-reload")
+                .output()
+                .unwrap()
+                .status
+        }
+        PrimaryKind::Bind => {
+            Command::new("kill")
+                .args(["-HUP", &peer.child.id().to_string()])
+                .output()
+                .unwrap()
+                .status
+        }
+    };
+    assert!(
+        status.success(),
+        "reloading {kind:?} failed:\n{}",
+        peer.log()
+    );
+}
