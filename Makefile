@@ -1,5 +1,5 @@
 # The two commands: `make run` brings the platform up, `make test` runs every test.
-.PHONY: run test check sqlx-prepare fuzz bench-zone-import clean
+.PHONY: run test check sqlx-prepare fuzz bench-zone-import bench-dnsserver clean
 
 run:
 	@scripts/run.sh
@@ -26,12 +26,17 @@ fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 	cd fuzz && for t in $$(RUSTC_BOOTSTRAP=1 cargo fuzz list); do \
 	  echo "== fuzzing $$t for $(FUZZ_SECONDS)s"; \
-	  RUSTC_BOOTSTRAP=1 cargo fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	  mkdir -p corpus/$$t; seeds=""; [ -d seeds/$$t ] && seeds=seeds/$$t; \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run $$t corpus/$$t $$seeds -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 
 # Zone-file parsing and validation next to kzonecheck on the 100k-name test zone.
 bench-zone-import:
 	bench/zone-import
+
+# The nameserver next to NSD and Knot: queries per second, NXDOMAIN flood, memory.
+bench-dnsserver:
+	bench/dnsserver
 
 clean:
 	cargo clean
