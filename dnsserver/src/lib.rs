@@ -171,6 +171,11 @@ fn load_static(zones: &[config::StaticZone]) -> anyhow::Result<Vec<Zone>> {
     Ok(out)
 }
 
+/// Reads every `[[zone]]` file as start-up would (for `--check-config`); the number of zones.
+pub fn check_zone_files(config: &Config) -> anyhow::Result<usize> {
+    Ok(load_static(&config.zones)?.len())
+}
+
 /// Binds UDP (`threads` sockets) and TCP on `addr`, the same port for both.
 fn bind(
     addr: SocketAddr,

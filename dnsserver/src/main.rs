@@ -15,7 +15,7 @@ struct Args {
     /// The TOML configuration file.
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
-    /// Validate the configuration, print "configuration ok" and exit.
+    /// Validate the configuration and the zone files, print "configuration ok" and exit.
     #[arg(long)]
     check_config: bool,
 }
@@ -32,8 +32,16 @@ fn main() -> ExitCode {
         }
     };
     if args.check_config {
-        println!("configuration ok");
-        return ExitCode::SUCCESS;
+        return match apex_dnsserver::check_zone_files(&config) {
+            Ok(_) => {
+                println!("configuration ok");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("apex-dnsserver: {e:#}");
+                ExitCode::from(2)
+            }
+        };
     }
     tracing_subscriber::fmt()
         .with_env_filter(
