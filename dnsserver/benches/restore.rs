@@ -17,7 +17,14 @@ use apex_zone::rdata::RrType;
 use apex_zone::zonefile::ZoneRecord;
 
 fn rec(name: &DName, rtype: RrType, rdata: Vec<u8>) -> ZoneRecord {
-    ZoneRecord { name: name.clone(), ttl: 300, rtype, rdata: rdata.into(), comment: None, line: 0 }
+    ZoneRecord {
+        name: name.clone(),
+        ttl: 300,
+        rtype,
+        rdata: rdata.into(),
+        comment: None,
+        line: 0,
+    }
 }
 
 fn wire(text: &str) -> Vec<u8> {
@@ -45,7 +52,11 @@ async fn main() {
     let mut cat = vec![
         rec(&catalog, RrType::SOA, soa(1)),
         rec(&catalog, RrType::NS, wire("invalid.")),
-        rec(&DName::parse(b"version.catalog.apex.invalid.", None).unwrap(), RrType::TXT, b"\x012".to_vec()),
+        rec(
+            &DName::parse(b"version.catalog.apex.invalid.", None).unwrap(),
+            RrType::TXT,
+            b"\x012".to_vec(),
+        ),
     ];
     let written = Instant::now();
     for i in 0..zones {
@@ -55,13 +66,27 @@ async fn main() {
             rec(&apex, RrType::SOA, soa(1)),
             rec(&apex, RrType::NS, wire("ns1.example.net.")),
             rec(&apex, RrType::NS, wire("ns2.example.net.")),
-            rec(&apex, RrType::MX, [vec![0, 10], wire("mail.example.net.")].concat()),
+            rec(
+                &apex,
+                RrType::MX,
+                [vec![0, 10], wire("mail.example.net.")].concat(),
+            ),
             rec(&apex, RrType::TXT, b"\x0fv=spf1 mx -all".to_vec()),
             rec(&www, RrType::A, vec![192, 0, 2, (i % 250) as u8]),
-            rec(&www, RrType::AAAA, [0x20, 0x01, 0x0d, 0xb8].iter().copied().chain([0; 11]).chain([1]).collect()),
+            rec(
+                &www,
+                RrType::AAAA,
+                [0x20, 0x01, 0x0d, 0xb8]
+                    .iter()
+                    .copied()
+                    .chain([0; 11])
+                    .chain([1])
+                    .collect(),
+            ),
         ];
         persist::save(&dir, &apex, &records).unwrap();
-        let member = DName::parse(format!("z{i}.zones.catalog.apex.invalid.").as_bytes(), None).unwrap();
+        let member =
+            DName::parse(format!("z{i}.zones.catalog.apex.invalid.").as_bytes(), None).unwrap();
         cat.push(rec(&member, RrType::PTR, apex.wire().to_vec()));
     }
     persist::save(&dir, &catalog, &cat).unwrap();
@@ -69,15 +94,27 @@ async fn main() {
 
     // The primary is a port nothing listens on.
     let key = TsigKey::parse(&TsigKey::generate_text("apex-fleet")).unwrap();
-    let catalog_config = CatalogConfig::new(&catalog.to_name(), vec!["127.0.0.1:9".parse().unwrap()], key);
+    let catalog_config = CatalogConfig::new(
+        &catalog.to_name(),
+        vec!["127.0.0.1:9".parse().unwrap()],
+        key,
+    );
     let mut config = Config::new(vec!["127.0.0.1:0".parse().unwrap()], catalog_config);
     config.data_dir = Some(dir.clone());
     let started = Instant::now();
     let server = apex_dnsserver::start(config).await.unwrap();
     let up = started.elapsed();
     let last = DName::parse(format!("zone{}.example.", zones - 1).as_bytes(), None).unwrap();
-    assert_eq!(server.zone_serial(&last.to_name()), Some(1), "the last zone is not served");
-    println!("{} zones served from disk {:.0} ms after start (target < 2000 ms)", server.zone_count(), up.as_secs_f64() * 1000.0);
+    assert_eq!(
+        server.zone_serial(&last.to_name()),
+        Some(1),
+        "the last zone is not served"
+    );
+    println!(
+        "{} zones served from disk {:.0} ms after start (target < 2000 ms)",
+        server.zone_count(),
+        up.as_secs_f64() * 1000.0
+    );
     server.shutdown();
     std::fs::remove_dir_all(&dir).unwrap();
 }

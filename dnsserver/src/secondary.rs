@@ -246,8 +246,9 @@ impl Engine {
         let (remove, add, moved) = {
             let members = lock(&self.members);
             let mut remove: Vec<DName> = Vec::new();
-            let mut add: Vec<(DName, String)> = Vec::new();
-            let mut moved: Vec<(DName, String)> = Vec::new();
+            // (zone, unique id, owning catalog)
+            let mut add: Vec<(DName, String, usize)> = Vec::new();
+            let mut moved: Vec<(DName, String, usize)> = Vec::new();
             for (zone, m) in members.iter() {
                 if m.owner == idx {
                     match listed.get(zone) {
@@ -255,9 +256,29 @@ impl Engine {
                         Some(l) if l.id != m.id => {
                             // A new unique id: start afresh (RFC 9432 section 5.4).
                             remove.push(zone.clone());
-                            add.push((zone.clone(), l.id.clone()));
+                            add.push((zone.clone(), l.id.clone(), idx));
                         }
-                        Some(_) => {}
+                        Some(l) => {
+                            // coo pointing at a catalog that already lists the zone: it moves
+                            // now (the other catalog may have been read first).
+                            let target = l
+                                .coo
+                                .as_ref()
+                                .and_then(|coo| self.sources.iter().position(|s| &s.name == coo));
+                            if let Some(t) = target.filter(|&t| t != idx) {
+                                let there = lock(&self.sources[t].listing).get(zone).cloned();
+                                match there {
+                                    Some(tl) if tl.id == m.id => {
+                                        moved.push((zone.clone(), tl.id, t));
+                                    }
+                                    Some(tl) => {
+                                        remove.push(zone.clone());
+                                        add.push((zone.clone(), tl.id, t));
+                                    }
+                                    None => {}
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -266,7 +287,7 @@ impl Engine {
                     continue;
                 }
                 match members.get(zone) {
-                    None => add.push((zone.clone(), l.id.clone())),
+                    None => add.push((zone.clone(), l.id.clone(), idx)),
                     Some(m) if m.owner == idx => {}
                     Some(m) => {
                         // Another catalog owns it: only its coo can hand it over.
@@ -277,10 +298,10 @@ impl Engine {
                             .is_some_and(|coo| coo == self.sources[idx].name);
                         if handed {
                             if l.id == m.id {
-                                moved.push((zone.clone(), l.id.clone()));
+                                moved.push((zone.clone(), l.id.clone(), idx));
                             } else {
                                 remove.push(zone.clone());
-                                add.push((zone.clone(), l.id.clone()));
+                                add.push((zone.clone(), l.id.clone(), idx));
                             }
                         } else {
                             tracing::warn!(zone.name = %zone, catalog = %self.sources[idx].name, owner = %owner.name, "zone listed by two catalogs; the first keeps it");
@@ -296,7 +317,7 @@ impl Engine {
         // Copies from disk for the new members (start-up only: a zone joining later has none).
         let mut loaded: HashMap<DName, (Zone, Duration)> = HashMap::new();
         if from_disk && let Some(dir) = self.data_dir.clone() {
-            let names: Vec<DName> = add.iter().map(|(z, _)| z.clone()).collect();
+            let names: Vec<DName> = add.iter().map(|(z, _, _)| z.clone()).collect();
             loaded = tokio::task::spawn_blocking(move || load_many(&dir, names))
                 .await
                 .unwrap_or_default();
@@ -307,7 +328,7 @@ impl Engine {
             if let Some(member) = members.remove(zone) {
                 member.task.abort();
                 removed_names.push(zone.clone());
-                if !add.iter().any(|(z, _)| z == zone) {
+                if !add.iter().any(|(z, _, _)| z == zone) {
                     tracing::info!(zone.name = %zone, "zone left the catalog");
                 }
                 if let Some(dir) = &self.data_dir {
@@ -316,12 +337,12 @@ impl Engine {
             }
         }
         let mut added = Vec::with_capacity(add.len() + moved.len());
-        for (zone, id) in add.into_iter().chain(moved.iter().cloned()) {
+        for (zone, id, owner) in add.into_iter().chain(moved.iter().cloned()) {
             let (slot, expire_at) = match members.remove(&zone) {
                 // A move: the data stays; the old task (with the old primaries) stops.
                 Some(old) => {
                     old.task.abort();
-                    tracing::info!(zone.name = %zone, catalog = %self.sources[idx].name, "zone changed catalog (coo)");
+                    tracing::info!(zone.name = %zone, catalog = %self.sources[owner].name, "zone changed catalog (coo)");
                     (old.slot, None)
                 }
                 None => match loaded.remove(&zone) {
@@ -343,15 +364,15 @@ impl Engine {
                 zone.clone(),
                 Kind::Member(slot.clone()),
                 trigger.clone(),
-                self.sources[idx].primaries.clone(),
+                self.sources[owner].primaries.clone(),
                 expire_at,
             ));
-            tracing::info!(zone.name = %zone, id = %id, catalog = %self.sources[idx].name, "zone joined the catalog");
+            tracing::info!(zone.name = %zone, id = %id, catalog = %self.sources[owner].name, "zone joined the catalog");
             members.insert(
                 zone.clone(),
                 Member {
                     id,
-                    owner: idx,
+                    owner,
                     slot: slot.clone(),
                     trigger,
                     task,

@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use apex_dnsserver::{CatalogConfig, Config};
 use apex_net::client::notify;
 use common::*;
 use hickory_proto::op::ResponseCode;
@@ -144,5 +145,87 @@ async fn shutdown_stops_answering() {
     assert!(
         !matches!(reply, Ok(Ok(_))),
         "still answering after shutdown"
+    );
+}
+
+/// RFC 9432 section 5.6: a member's `coo` property hands it to another catalog, which keeps
+/// it (and its data: the unique id is the same) when the old catalog drops it. A zone listed
+/// by a second catalog without `coo` stays with the first.
+#[tokio::test]
+async fn coo_moves_a_member_to_another_catalog() {
+    use apex_zone::catalog::{Member, render};
+    use hickory_proto::rr::rdata::PTR;
+    use hickory_proto::rr::{RData, Record};
+
+    const OTHER: &str = "other-catalog.apex.invalid.";
+    let key = key();
+    let primary = FakePrimary::start(&key).await;
+    let member = |id: &str| Member {
+        id: id.to_string(),
+        zone: n("example.com."),
+    };
+    primary.set_zone(catalog(1, &[("z1", "example.com.")]));
+    primary.set_zone(render(&n(OTHER), 1, &[]));
+    primary.set_zone(zone("example.com.", 1, vec![("www.example.com.", a(1))]));
+    let first = CatalogConfig::new(&n(CATALOG), vec![primary.addr], key.clone());
+    let second = CatalogConfig::new(&n(OTHER), vec![primary.addr], key.clone());
+    let mut config = Config::new(vec!["127.0.0.1:0".parse().unwrap()], first);
+    config.catalogs.push(second);
+    let server = apex_dnsserver::start(config).await.unwrap();
+    let addr = server.local_addrs()[0];
+    let served = move || async move {
+        addresses(&ask(addr, "www.example.com.", RecordType::A).await) == ["192.0.2.1"]
+    };
+    assert!(eventually(Duration::from_secs(5), served).await);
+    let notify_both = |serial| {
+        let key = key.clone();
+        async move {
+            // The other catalog is read first: the move happens when the first one says coo.
+            for cat in [OTHER, CATALOG] {
+                notify(addr, &n(cat), serial, Some(&key), Duration::from_secs(2))
+                    .await
+                    .unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    };
+
+    // The first catalog points the zone at the other, which lists it with the same id.
+    let mut first_v2 = catalog(2, &[("z1", "example.com.")]);
+    first_v2.push(Record::from_rdata(
+        n(&format!("coo.z1.zones.{CATALOG}")),
+        0,
+        RData::PTR(PTR(n(OTHER))),
+    ));
+    primary.set_zone(first_v2);
+    primary.set_zone(render(&n(OTHER), 2, &[member("z1")]));
+    notify_both(2).await;
+
+    // The first catalog drops it: the zone stays, with its data (no new transfer).
+    let transfers = primary.transfers("example.com.");
+    primary.set_zone(catalog(3, &[]));
+    notify_both(3).await;
+    assert!(
+        served().await,
+        "the zone left with the old catalog despite coo"
+    );
+    assert_eq!(
+        primary.transfers("example.com."),
+        transfers,
+        "the zone was reset"
+    );
+
+    // Now the other catalog drops it too: it goes.
+    primary.set_zone(render(&n(OTHER), 3, &[]));
+    notify_both(4).await;
+    assert!(
+        eventually(Duration::from_secs(3), move || async move {
+            ask(addr, "www.example.com.", RecordType::A)
+                .await
+                .metadata
+                .response_code
+                == ResponseCode::Refused
+        })
+        .await
     );
 }

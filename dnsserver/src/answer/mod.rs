@@ -135,6 +135,10 @@ pub fn handle(
                 },
             )
         }
+        // Zone transfers are for the slow path, which decides who may have them.
+        Parsed::Query(q) if matches!(q.qtype, T_AXFR | T_IXFR) => {
+            (Handled::SlowPath, Outcome::default())
+        }
         Parsed::Query(q) => {
             let outcome = answer(store, &q, out, udp, reserve);
             (Handled::Reply, outcome)
