@@ -73,6 +73,11 @@ pub struct Platform {
 }
 
 impl Platform {
+    /// Adds a nameserver for the worker to NOTIFY (secondaries outside the platform).
+    pub fn add_notify_target(&self, target: SocketAddr) {
+        self.worker.add_notify_target(target);
+    }
+
     /// Runs until one part stops.
     pub async fn wait(mut self) -> anyhow::Result<()> {
         tokio::select! {

@@ -394,3 +394,50 @@ pub fn reload(kind: PrimaryKind, peer: &Peer, dir: &Path) {
         peer.log()
     );
 }
+
+/// A secondary (Knot or BIND) following the catalog zone `catalog` (RFC 9432) and its members
+/// from `primary`, with TSIG `key` (`name:hmac-sha256:secret`) on transfers and NOTIFY.
+/// Returns once it is started (not once it has transferred anything).
+pub fn catalog_secondary(
+    kind: PrimaryKind,
+    dir: &Path,
+    catalog: &str,
+    primary: SocketAddr,
+    key: &str,
+) -> Peer {
+    let port = free_port();
+    let (key_name, secret) = key_parts(key);
+    let d = dir.display();
+    let (ip, pport) = (primary.ip(), primary.port());
+    let log = dir.join(format!("{kind:?}-secondary.log"));
+    let child = match kind {
+        PrimaryKind::Knot => {
+            std::fs::create_dir_all(dir.join("db")).unwrap();
+            let conf = format!(
+                "server:\n  listen: 127.0.0.1@{port}\n  rundir: {d}\nlog:\n  - target: stderr\n    any: info\ndatabase:\n  storage: {d}/db\nkey:\n  - id: {key_name}\n    algorithm: hmac-sha256\n    secret: {secret}\nremote:\n  - id: apex\n    address: {ip}@{pport}\n    key: {key_name}\nacl:\n  - id: notify\n    address: {ip}\n    key: {key_name}\n    action: notify\ntemplate:\n  - id: default\n    storage: {d}\n  - id: member\n    storage: {d}\n    master: apex\n    acl: notify\nzone:\n  - domain: {catalog}\n    master: apex\n    acl: notify\n    catalog-role: interpret\n    catalog-template: member\n"
+            );
+            let path = dir.join("knot.conf");
+            std::fs::write(&path, conf).unwrap();
+            spawn(Command::new(program("knotd")).arg("-c").arg(&path), &log)
+        }
+        PrimaryKind::Bind => {
+            let conf = format!(
+                "options {{\n  directory \"{d}\";\n  listen-on port {port} {{ 127.0.0.1; }};\n  listen-on-v6 {{ none; }};\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n  recursion no;\n  dnssec-validation no;\n  allow-new-zones yes;\n  catalog-zones {{ zone \"{catalog}\" default-primaries {{ {ip} port {pport} key {key_name}; }} in-memory yes; }};\n}};\nkey \"{key_name}\" {{ algorithm hmac-sha256; secret \"{secret}\"; }};\ncontrols {{ }};\nzone \"{catalog}\" {{ type secondary; primaries {{ {ip} port {pport} key {key_name}; }}; file \"catalog.db\"; }};\n"
+            );
+            let path = dir.join("named.conf");
+            std::fs::write(&path, conf).unwrap();
+            spawn(
+                Command::new(program("named"))
+                    .args(["-g", "-n", "1", "-c"])
+                    .arg(&path),
+                &log,
+            )
+        }
+    };
+    Peer {
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        child,
+        log,
+        dir: TempDir::new("peer-unused"),
+    }
+}
