@@ -4,8 +4,9 @@
 //! client (whose address a flood may be spoofing) can still get its answer over TCP.
 //!
 //! Each UDP thread has its own fixed-size table (memory is bounded whatever the traffic):
-//! an entry is found by hashing (network, kind, name); a colliding newcomer takes over the slot
-//! when the old entry is idle. With several threads the rate is divided between them.
+//! an entry is found by hashing (network, kind, name) with a per-process seed; a colliding
+//! newcomer takes over the slot when the old entry is idle and shares its budget otherwise.
+//! With several threads the rate is divided between them.
 
 use std::net::IpAddr;
 use std::time::Instant;
@@ -30,7 +31,7 @@ struct Entry {
     /// Tokens left (may go negative down to -rate while limited).
     tokens: i32,
     /// Last refill, in milliseconds since the table's start.
-    at_ms: u32,
+    at_ms: u64,
     /// Responses limited so far (for slip).
     limited: u32,
 }
@@ -89,16 +90,14 @@ impl Rrl {
     /// Decides for one response to `ip`.
     pub fn check(&mut self, ip: IpAddr, outcome: &Outcome) -> Verdict {
         let key = self.key(ip, outcome) | 1; // 0 marks a free slot
-        let now_ms = u32::try_from(self.start.elapsed().as_millis()).unwrap_or(u32::MAX);
+        let now_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
         let mask = self.entries.len() - 1;
         let e = &mut self.entries[(key as usize) & mask];
         let elapsed = now_ms.saturating_sub(e.at_ms);
-        if e.key != key {
-            // A free slot, or one idle long enough to be full again: take it over. A busy
-            // colliding entry keeps the slot and the newcomer is not limited.
-            if e.key != 0 && elapsed < 1000 && e.tokens < self.rate {
-                return Verdict::Send;
-            }
+        // A free slot, or one held by another stream idle long enough to be full again: take
+        // it over. A busy slot held by another stream: the newcomer shares its budget (with a
+        // per-process hash seed, nobody can aim for a collision).
+        if e.key != key && (e.key == 0 || elapsed >= 1000) {
             *e = Entry {
                 key,
                 tokens: self.rate - 1,
@@ -108,7 +107,7 @@ impl Rrl {
             return Verdict::Send;
         }
         // Refill in proportion to the time passed, up to one second's worth.
-        let refill = i64::from(elapsed) * i64::from(self.rate) / 1000;
+        let refill = i64::try_from(elapsed.min(1000)).unwrap_or(1000) * i64::from(self.rate) / 1000;
         if refill > 0 {
             e.tokens = i32::try_from((i64::from(e.tokens) + refill).min(i64::from(self.rate)))
                 .unwrap_or(self.rate);

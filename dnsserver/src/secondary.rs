@@ -94,6 +94,9 @@ pub struct Engine {
     sources: Vec<Source>,
     members: Mutex<HashMap<DName, Member>>,
     statics: HashSet<DName>,
+    /// Held while a zone file is written or removed: a zone dropped while its transfer was in
+    /// flight is never written back after its removal.
+    disk: Arc<Mutex<()>>,
     /// Transfer counters.
     pub stats: TransferStats,
 }
@@ -133,6 +136,7 @@ impl Engine {
                 .collect(),
             members: Mutex::new(HashMap::new()),
             statics,
+            disk: Arc::new(Mutex::new(())),
             stats: TransferStats::default(),
         })
     }
@@ -332,18 +336,28 @@ impl Engine {
                     tracing::info!(zone.name = %zone, "zone left the catalog");
                 }
                 if let Some(dir) = &self.data_dir {
+                    let _disk = lock(&self.disk);
                     persist::remove(dir, zone);
                 }
             }
         }
         let mut added = Vec::with_capacity(add.len() + moved.len());
+        let moving: HashSet<DName> = moved.iter().map(|(z, _, _)| z.clone()).collect();
         for (zone, id, owner) in add.into_iter().chain(moved.iter().cloned()) {
+            // The map may have changed since the decision (another catalog applied in between):
+            // a zone that appeared meanwhile keeps its owner; a move whose zone left is void.
             let (slot, expire_at) = match members.remove(&zone) {
+                Some(old) if !moving.contains(&zone) => {
+                    members.insert(zone, old);
+                    continue;
+                }
+                None if moving.contains(&zone) => continue,
                 // A move: the data stays; the old task (with the old primaries) stops.
                 Some(old) => {
                     old.task.abort();
                     tracing::info!(zone.name = %zone, catalog = %self.sources[owner].name, "zone changed catalog (coo)");
-                    (old.slot, None)
+                    let deadline = old.slot.deadline();
+                    (old.slot, deadline)
                 }
                 None => match loaded.remove(&zone) {
                     Some((z, age)) => {
@@ -413,6 +427,9 @@ impl Engine {
             Kind::Member(slot) => slot.zone().map(|z| z.timers()),
             Kind::Catalog(idx) => lock(&self.sources[*idx].zone).as_ref().map(|z| z.timers()),
         };
+        if let Kind::Member(slot) = &kind {
+            slot.set_deadline(expire_at);
+        }
         let mut failures: u32 = 0;
         loop {
             let outcome = match &kind {
@@ -427,6 +444,7 @@ impl Engine {
                     expire_at = Some(now + t.expire);
                     if let Kind::Member(slot) = &kind {
                         slot.set_expired(false);
+                        slot.set_deadline(expire_at);
                     }
                     now + t.refresh
                 }
@@ -461,6 +479,7 @@ impl Engine {
         zone: &DName,
         current: Option<Arc<Zone>>,
         primaries: &Primaries,
+        slot: Option<&Arc<ZoneSlot>>,
     ) -> Result<Option<Zone>, RefreshError> {
         let fetched = primaries
             .refresh(zone, current.as_ref().map(|z| z.serial()), &self.stats)
@@ -500,7 +519,16 @@ impl Engine {
                 }
             }
         };
-        let built = build_and_save(zone.clone(), records, self.data_dir.clone()).await?;
+        // A member's copy is written only while it is still the zone served.
+        let alive = slot.map(|slot| (self.store.clone(), slot.clone()));
+        let built = build_and_save(
+            zone.clone(),
+            records,
+            self.data_dir.clone(),
+            self.disk.clone(),
+            alive,
+        )
+        .await?;
         tracing::info!(
             zone.name = %zone,
             serial = built.serial(),
@@ -515,11 +543,14 @@ impl Engine {
     async fn refresh_member(
         &self,
         zone: &DName,
-        slot: &ZoneSlot,
+        slot: &Arc<ZoneSlot>,
         primaries: &Primaries,
     ) -> Result<SoaTimers, RefreshError> {
         let current = slot.zone();
-        match self.fetch(zone, current.clone(), primaries).await? {
+        match self
+            .fetch(zone, current.clone(), primaries, Some(slot))
+            .await?
+        {
             Some(built) => {
                 let timers = built.timers();
                 slot.set(Arc::new(built));
@@ -537,7 +568,7 @@ impl Engine {
         let source = &self.sources[idx];
         let current = lock(&source.zone).clone();
         let Some(built) = self
-            .fetch(&source.name, current.clone(), &source.primaries)
+            .fetch(&source.name, current.clone(), &source.primaries, None)
             .await?
         else {
             return current
@@ -619,18 +650,25 @@ fn first_retry(failures: u32) -> Duration {
         .min(MAX_FIRST_RETRY)
 }
 
-/// Builds the zone off the async threads (large zones take a while) and keeps a copy on disk.
+/// Builds the zone off the async threads (large zones take a while) and keeps a copy on disk,
+/// unless `alive` says the zone is no longer served (removed while it was being transferred).
 async fn build_and_save(
     zone: DName,
     records: Vec<ZoneRecord>,
     data_dir: Option<PathBuf>,
+    disk: Arc<Mutex<()>>,
+    alive: Option<(Arc<Store>, Arc<ZoneSlot>)>,
 ) -> Result<Zone, RefreshError> {
     tokio::task::spawn_blocking(move || {
         let built = Zone::build_sized(zone.clone(), records)?;
-        if let Some(dir) = data_dir
-            && let Err(e) = persist::save(&dir, &zone, &built.to_records())
-        {
-            tracing::error!(zone.name = %zone, error = %e, "cannot keep the zone on disk");
+        if let Some(dir) = data_dir {
+            let _disk = lock(&disk);
+            let served = alive.is_none_or(|(store, slot)| {
+                store.slot(&zone).is_some_and(|s| Arc::ptr_eq(&s, &slot))
+            });
+            if served && let Err(e) = persist::save(&dir, &zone, &built.to_records()) {
+                tracing::error!(zone.name = %zone, error = %e, "cannot keep the zone on disk");
+            }
         }
         Ok(built)
     })

@@ -21,14 +21,14 @@ use crate::store::Store;
 use crate::zone::Zone;
 
 /// What to do after handling a request.
-#[derive(Debug)]
 pub enum Action {
     /// Send the bytes in the output buffer.
     Send,
     /// Send nothing.
     Drop,
-    /// Send these messages in order (TCP only: zone transfers).
-    Stream(Vec<Vec<u8>>),
+    /// Build a zone transfer with this (off the async threads) and send its messages in
+    /// order (TCP only).
+    Transfer(Box<dyn FnOnce() -> Vec<Vec<u8>> + Send>),
 }
 
 /// The request handler shared by every UDP thread and TCP connection.
@@ -243,7 +243,8 @@ impl Server {
             return Action::Drop;
         };
         tracing::info!(source = %src, zone.name = %zone_name, serial = zone.serial(), "zone transfer out");
-        Action::Stream(xfr_messages(&zone, &packet[..question_end], signer))
+        let head = packet[..question_end].to_vec();
+        Action::Transfer(Box::new(move || xfr_messages(&zone, &head, signer)))
     }
 }
 
@@ -322,18 +323,27 @@ fn xfr_messages(
         }
         m
     };
+    // A message that cannot be signed ends the transfer: the client sees it incomplete.
+    let mut failed = false;
     let mut finish = |mut m: Vec<u8>, count: u16, messages: &mut Vec<Vec<u8>>| {
         m[6..8].copy_from_slice(&count.to_be_bytes());
         if let Some(s) = signer.as_mut()
             && s.sign(&mut m).is_err()
         {
+            failed = true;
             return;
         }
         messages.push(m);
     };
     let mut current = start(true);
     for r in records.iter().chain(std::iter::once(&soa)) {
-        if current.len() > XFR_MESSAGE || count == u16::MAX {
+        // Each message stays under 64 KB with room for the TSIG record.
+        let size = r.name.wire().len() + 10 + r.rdata.len();
+        if count > 0
+            && (current.len() > XFR_MESSAGE
+                || current.len() + size > 65_535 - 512
+                || count == u16::MAX)
+        {
             let full = std::mem::replace(&mut current, start(false));
             finish(full, count, &mut messages);
             count = 0;
@@ -347,5 +357,9 @@ fn xfr_messages(
         count += 1;
     }
     finish(current, count, &mut messages);
+    if failed {
+        tracing::warn!("zone transfer out stopped: a message could not be signed");
+        messages.clear();
+    }
     messages
 }

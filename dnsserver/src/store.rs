@@ -24,6 +24,8 @@ use crate::zone::Zone;
 pub struct ZoneSlot {
     zone: ArcSwapOption<Zone>,
     expired: AtomicBool,
+    /// When the zone expires unless refreshed (kept here so it survives a change of task).
+    deadline: std::sync::Mutex<Option<tokio::time::Instant>>,
     /// Queries answered from this zone.
     pub queries: AtomicU64,
 }
@@ -55,6 +57,22 @@ impl ZoneSlot {
     /// True once no refresh has succeeded within the SOA EXPIRE: the zone answers SERVFAIL.
     pub fn is_expired(&self) -> bool {
         self.expired.load(Ordering::Acquire)
+    }
+
+    /// When the zone expires unless refreshed.
+    pub fn deadline(&self) -> Option<tokio::time::Instant> {
+        *self
+            .deadline
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sets when the zone expires unless refreshed.
+    pub fn set_deadline(&self, at: Option<tokio::time::Instant>) {
+        *self
+            .deadline
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = at;
     }
 
     /// Marks the zone expired or fresh again.
@@ -101,11 +119,21 @@ impl Store {
     /// per label. Zones listed but not yet transferred are passed over, so a parent zone
     /// answers (with its referral) until the child arrives.
     pub fn find<'n>(&self, labels: usize, suffix: impl Fn(usize) -> &'n [u8]) -> Option<Found> {
+        self.find_from(0, labels, suffix)
+    }
+
+    /// [`Store::find`] starting at suffix `first` (1: the zones strictly above the name).
+    pub fn find_from<'n>(
+        &self,
+        first: usize,
+        labels: usize,
+        suffix: impl Fn(usize) -> &'n [u8],
+    ) -> Option<Found> {
         let table = self.table.load();
         if table.is_empty() {
             return None;
         }
-        (0..=labels).find_map(|i| {
+        (first..=labels).find_map(|i| {
             let slot = table.get(suffix(i))?;
             let zone = slot.zone()?;
             Some(Found {

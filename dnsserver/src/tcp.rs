@@ -1,6 +1,8 @@
 //! TCP (RFC 7766): two-byte length framing, pipelined queries answered in order on each
-//! connection, limits on connections in total and per client address, an idle timeout, a cap
-//! on queries per connection, and zone transfers streamed message by message.
+//! connection, limits on connections in total and per client (an IPv4 address, an IPv6 /64),
+//! a timeout on every read and write (a client that stops reading loses its connection), a
+//! cap on queries per connection, and zone transfers built off the async threads and sent
+//! message by message.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -15,8 +17,20 @@ use crate::config::TcpConfig;
 use crate::metrics::Shard;
 use crate::server::{Action, Server};
 
-/// Connections open per client address.
+/// Connections open per client.
 type PerClient = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+/// The client a connection counts against: the IPv4 address, or the IPv6 /64 (one host
+/// usually holds a whole /64).
+fn client_of(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+        v4 => v4,
+    }
+}
 
 /// Releases a client's connection slot when the connection ends.
 struct Slot {
@@ -44,7 +58,10 @@ pub async fn serve(listener: TcpListener, server: Arc<Server>, limits: TcpConfig
     let total = Arc::new(Semaphore::new(limits.max_connections));
     let per_client: PerClient = Arc::new(Mutex::new(HashMap::new()));
     let shard = server.metrics().shard();
+    // The connections: dropped (and so closed) with this task.
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        while connections.try_join_next().is_some() {}
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
@@ -59,7 +76,7 @@ pub async fn serve(listener: TcpListener, server: Arc<Server>, limits: TcpConfig
             tracing::debug!(client = %peer, "TCP connection refused: server at its limit");
             continue;
         };
-        let ip = peer.ip().to_canonical();
+        let ip = client_of(peer.ip());
         {
             let mut map = per_client.lock().unwrap_or_else(PoisonError::into_inner);
             let n = map.entry(ip).or_insert(0);
@@ -75,7 +92,7 @@ pub async fn serve(listener: TcpListener, server: Arc<Server>, limits: TcpConfig
         };
         let server = server.clone();
         let shard = shard.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let _permit = permit;
             let _slot = slot;
             if let Err(e) = connection(stream, peer, &server, &shard, limits).await {
@@ -115,23 +132,41 @@ async fn connection(
         }
         match server.handle(body, peer, false, &mut out, shard, None) {
             Action::Send => {
-                writer.write_u16(out.len() as u16).await?;
-                writer.write_all(&out).await?;
+                within(idle, frame(&mut writer, &out)).await?;
             }
             Action::Drop => {}
-            Action::Stream(messages) => {
+            Action::Transfer(build) => {
+                let messages = tokio::task::spawn_blocking(build)
+                    .await
+                    .map_err(std::io::Error::other)?;
                 for m in messages {
-                    writer.write_u16(m.len() as u16).await?;
-                    writer.write_all(&m).await?;
+                    within(idle, frame(&mut writer, &m)).await?;
                 }
-                writer.flush().await?;
+                within(idle, writer.flush()).await?;
             }
         }
         // Pipelined queries already read are answered before the replies are flushed.
         if reader.buffer().is_empty() {
-            writer.flush().await?;
+            within(idle, writer.flush()).await?;
         }
     }
-    writer.flush().await?;
+    within(idle, writer.flush()).await?;
     Ok(())
+}
+
+/// Writes one message with its two-byte length (messages are built under 64 KB).
+async fn frame<W: AsyncWriteExt + Unpin>(writer: &mut W, bytes: &[u8]) -> std::io::Result<()> {
+    let len = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
+    writer.write_u16(len).await?;
+    writer.write_all(&bytes[..usize::from(len)]).await
+}
+
+/// `io` with a time limit: a peer that stops reading gets its connection closed.
+async fn within<T>(
+    limit: Duration,
+    io: impl std::future::Future<Output = std::io::Result<T>>,
+) -> std::io::Result<T> {
+    tokio::time::timeout(limit, io)
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "peer not reading"))?
 }

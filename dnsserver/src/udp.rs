@@ -1,6 +1,6 @@
 //! UDP: dedicated threads, each with its own socket on the same address (`SO_REUSEPORT`, so
 //! the kernel spreads clients over them), each blocking in `recv_from`, answering into a
-//! reused buffer and sending straight back. No task scheduling, no allocation per query.
+//! reused buffer and sending straight back. No task scheduling per query.
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
@@ -103,7 +103,7 @@ fn run(socket: &UdpSocket, server: &Server, mut rrl: Option<Rrl>, stop: &AtomicB
                     tracing::debug!(error = %e, client = %src, "UDP send failed");
                 }
             }
-            Action::Drop | Action::Stream(_) => {}
+            Action::Drop | Action::Transfer(_) => {}
         }
     }
 }

@@ -29,10 +29,19 @@ pub enum ZoneError {
     /// No SOA at the apex.
     #[error("zone {0} has no SOA at its apex")]
     NoSoa(String),
+    /// NSEC3 with more iterations than answering can afford (every negative answer hashes up
+    /// to three names this many times).
+    #[error(
+        "zone {0} uses {1} NSEC3 iterations; at most {MAX_NSEC3_ITERATIONS} are served (RFC 9276 asks for 0)"
+    )]
+    Nsec3Iterations(String, u16),
     /// Too big for the arena's 32-bit offsets.
     #[error("zone {0} is too large (over 4 GB of record data)")]
     TooLarge(String),
 }
+
+/// Most NSEC3 iterations served: BIND's and Knot's limit too (RFC 9276 section 3.2).
+pub const MAX_NSEC3_ITERATIONS: u16 = 150;
 
 /// The SOA timers that drive a secondary (RFC 1035 section 3.3.13).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +107,8 @@ pub mod flags {
     pub const WILDCARD_CHILD: u8 = 4;
     /// Holds a CNAME.
     pub const CNAME: u8 = 8;
+    /// Holds nothing but NSEC3 (and its RRSIG): not a name of the zone (RFC 5155 7.2.8).
+    pub const NSEC3_ONLY: u8 = 16;
 }
 
 /// The RRsets at one owner name (none for an empty non-terminal).
@@ -273,6 +284,13 @@ impl Zone {
             if has(RrType::CNAME) {
                 f |= flags::CNAME;
             }
+            if zone.rrsets[first as usize..]
+                .iter()
+                .all(|r| r.rtype == RrType::NSEC3.0)
+                && zone.rrsets.len() > first as usize
+            {
+                f |= flags::NSEC3_ONLY;
+            }
             zone.nodes[node_id as usize].flags |= f;
             if name.is_wildcard()
                 && let Some(parent) = name.parent()
@@ -304,6 +322,11 @@ impl Zone {
         zone.timers = SoaTimers::new(refresh, retry, expire);
         zone.negative_ttl = soa_ttl.min(minimum);
         zone.denial = zone.build_denial(nsec3param.as_deref());
+        if let Denial::Nsec3 { iterations, .. } = &zone.denial
+            && *iterations > MAX_NSEC3_ITERATIONS
+        {
+            return Err(ZoneError::Nsec3Iterations(apex.to_string(), *iterations));
+        }
         zone.arena.shrink_to_fit();
         zone.rrsets.shrink_to_fit();
         zone.nodes.shrink_to_fit();
@@ -320,7 +343,7 @@ impl Zone {
     /// The node of `name`, created (with its missing ancestors, as empty non-terminals) if
     /// needed.
     fn node_for(&mut self, name: &DName) -> u32 {
-        if let Some((id, _)) = self.lookup(name.wire()) {
+        if let Some(id) = self.find_node(name.wire()) {
             return id;
         }
         let id = self.nodes.len() as u32;
@@ -472,10 +495,15 @@ impl Zone {
 
     /// The node of a lowercase wire name.
     pub fn lookup(&self, wire: &[u8]) -> Option<(u32, &Node)> {
+        let id = self.find_node(wire)?;
+        let node = &self.nodes[id as usize];
+        // An NSEC3 record's owner is no name of the zone to a query (RFC 5155 section 7.2.8).
+        (node.flags & flags::NSEC3_ONLY == 0).then_some((id, node))
+    }
+
+    fn find_node(&self, wire: &[u8]) -> Option<u32> {
         let hash = self.hasher.hash_one(wire);
-        self.index
-            .find(hash, |&id| self.name(id) == wire)
-            .map(|&id| (id, &self.nodes[id as usize]))
+        self.index.find(hash, |&id| self.name(id) == wire).copied()
     }
 
     /// A node by id.

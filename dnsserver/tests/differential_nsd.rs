@@ -39,6 +39,7 @@ chain1          CNAME chain2
 chain2          CNAME alias
 outside         CNAME www.example.net.
 dangling        CNAME missing
+todeleg         CNAME www.deleg
 loop1           CNAME loop2
 loop2           CNAME loop1
 *.wild          A     192.0.2.10

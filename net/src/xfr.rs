@@ -19,6 +19,10 @@ use crate::message::{self, RawRecord};
 use crate::server::{read_frame, write_frame};
 use crate::tsig::{TsigKey, now};
 
+/// Most bytes of names and record data one transfer may bring: a broken or hostile primary
+/// cannot make a secondary hold more than this per transfer in flight.
+pub const MAX_TRANSFER_BYTES: usize = 512 << 20;
+
 /// What to ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ask {
@@ -123,6 +127,8 @@ pub async fn transfer(
 #[derive(Default)]
 struct Reader {
     records: Vec<ZoneRecord>,
+    /// Bytes of names and data held so far (bounded by [`MAX_TRANSFER_BYTES`]).
+    bytes: usize,
     /// Serial of the first SOA (the primary's current one).
     last: Option<u32>,
     done: bool,
@@ -163,6 +169,12 @@ impl Reader {
         if self.records.len() >= MAX_TRANSFER_RECORDS {
             return Err(ClientError::Malformed(
                 "transfer exceeds the record limit".into(),
+            ));
+        }
+        self.bytes += r.name.wire().len() + r.rdata.len() + 16;
+        if self.bytes > MAX_TRANSFER_BYTES {
+            return Err(ClientError::Malformed(
+                "transfer exceeds the size limit".into(),
             ));
         }
         self.records.push(r);

@@ -25,17 +25,19 @@ fn nsec_at_or_before(chain: &[(Box<[u8]>, u32)], name: &[u8]) -> Option<u32> {
     Some(chain[i].1)
 }
 
-/// The NSEC3 hash of a name (RFC 5155 section 5): iterated SHA-1 over name and salt.
+/// The NSEC3 hash of a name (RFC 5155 section 5): iterated SHA-1 over name and salt, in a
+/// stack buffer (a name is at most 255 octets, a salt at most 255).
 pub fn nsec3_hash(name: &[u8], salt: &[u8], iterations: u16) -> [u8; 20] {
-    let mut buf = Vec::with_capacity(name.len().max(20) + salt.len());
-    buf.extend_from_slice(name);
-    buf.extend_from_slice(salt);
-    let mut h = digest(&SHA1_FOR_LEGACY_USE_ONLY, &buf);
+    let mut buf = [0u8; 255 + 255];
+    let n = name.len().min(255);
+    let s = salt.len().min(255);
+    buf[..n].copy_from_slice(&name[..n]);
+    buf[n..n + s].copy_from_slice(&salt[..s]);
+    let mut h = digest(&SHA1_FOR_LEGACY_USE_ONLY, &buf[..n + s]);
     for _ in 0..iterations {
-        buf.clear();
-        buf.extend_from_slice(h.as_ref());
-        buf.extend_from_slice(salt);
-        h = digest(&SHA1_FOR_LEGACY_USE_ONLY, &buf);
+        buf[..20].copy_from_slice(h.as_ref());
+        buf[20..20 + s].copy_from_slice(&salt[..s]);
+        h = digest(&SHA1_FOR_LEGACY_USE_ONLY, &buf[..20 + s]);
     }
     let mut out = [0u8; 20];
     out.copy_from_slice(h.as_ref());

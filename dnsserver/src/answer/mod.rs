@@ -3,8 +3,10 @@
 //! proofs (RFC 4035, 5155), minimal ANY (RFC 8482) and EDNS (RFC 6891).
 //!
 //! The query is read straight from the packet ([`parse`]) and the reply written into a reused
-//! buffer ([`write`]) from pre-encoded records; a query costs a few hash lookups and copies,
-//! no allocation. NOTIFY and TSIG-signed requests are not handled here ([`Handled::SlowPath`]).
+//! buffer ([`write`]) from pre-encoded records; a query costs a few hash lookups and copies.
+//! Answers, referrals and negative answers allocate nothing; following a CNAME or DNAME,
+//! matching a wildcard and hashing names for NSEC3 proofs allocate a little. NOTIFY,
+//! TSIG-signed requests and zone transfers are not handled here ([`Handled::SlowPath`]).
 //!
 //! For the zone holding the name (found by one hash lookup per label, [`Store::find`]):
 //!
@@ -101,8 +103,11 @@ pub struct Outcome {
 
 fn hash_name(name: &[u8]) -> u64 {
     use std::hash::BuildHasher;
-    // A fixed seed: the hash only groups responses, it never indexes a table an attacker fills.
-    foldhash::fast::FixedState::with_seed(0x5eed).hash_one(name)
+    // Seeded at random once per process: the rate-limit table is indexed by this hash, and
+    // nobody outside may be able to pick names that collide.
+    static SEED: std::sync::OnceLock<foldhash::fast::RandomState> = std::sync::OnceLock::new();
+    SEED.get_or_init(foldhash::fast::RandomState::default)
+        .hash_one(name)
 }
 
 /// Answers `packet` into `out`. `udp` bounds the reply by the requester's payload size (and
@@ -222,6 +227,33 @@ impl Current {
     }
 }
 
+/// The authority items of one answer, without allocating: a negative answer needs the SOA and
+/// at most three NSEC3 (RFC 5155 section 7.2.1 and 7.2.2), a referral NS, DS or its proof.
+#[derive(Debug, Clone, Copy, Default)]
+struct AuthList {
+    items: [Option<Auth>; 8],
+    len: usize,
+}
+
+impl AuthList {
+    fn push(&mut self, item: Auth) {
+        if self.len < self.items.len() {
+            self.items[self.len] = Some(item);
+            self.len += 1;
+        }
+    }
+
+    fn contains(&self, item: &Auth) -> bool {
+        self.items[..self.len]
+            .iter()
+            .any(|i| i.as_ref() == Some(item))
+    }
+
+    fn items(&self) -> impl Iterator<Item = &Auth> {
+        self.items[..self.len].iter().flatten()
+    }
+}
+
 /// Authority-section items, written after the answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Auth {
@@ -237,9 +269,11 @@ struct Ctx<'z> {
     dnssec_ok: bool,
     rcode: u8,
     authoritative: bool,
-    auth: Vec<Auth>,
+    auth: AuthList,
     /// A negative answer (NXDOMAIN or NODATA).
     negative: bool,
+    /// Links of the CNAME/DNAME chain followed so far (0: the query name itself).
+    depth: usize,
     /// NS RRsets whose in-zone targets' addresses go in additional: (node, required glue).
     glue_for: Option<(u32, bool)>,
 }
@@ -278,7 +312,15 @@ fn answer(store: &Store, q: &Query<'_>, out: &mut Vec<u8>, udp: bool, reserve: u
     let found = if refused {
         None
     } else {
-        store.find(q.label_count, |i| q.suffix(i))
+        // DS belongs to the parent side of a cut (RFC 4035 section 3.1.4.1): at a zone's apex
+        // it is answered from the parent zone if we serve that too.
+        let found = store.find(q.label_count, |i| q.suffix(i));
+        match found {
+            Some(f) if q.qtype == T_DS && f.apex_label == 0 && q.label_count > 0 => store
+                .find_from(1, q.label_count, |i| q.suffix(i))
+                .or(Some(f)),
+            other => other,
+        }
     };
     let Some(found) = found else {
         simple(out, REFUSED);
@@ -301,8 +343,9 @@ fn answer(store: &Store, q: &Query<'_>, out: &mut Vec<u8>, udp: bool, reserve: u
         dnssec_ok: q.dnssec_ok(),
         rcode: NOERROR,
         authoritative: true,
-        auth: Vec::new(),
+        auth: AuthList::default(),
         negative: false,
+        depth: 0,
         glue_for: None,
     };
     let mut w = Writer::new(out, q, NOERROR, flag::AA);
@@ -311,7 +354,8 @@ fn answer(store: &Store, q: &Query<'_>, out: &mut Vec<u8>, udp: bool, reserve: u
     let mut name = Current::of_question(q);
     let mut apex_label = found.apex_label;
     let mut seen: Vec<Vec<u8>> = Vec::new();
-    for _ in 0..=MAX_CHAIN {
+    for depth in 0..=MAX_CHAIN {
+        ctx.depth = depth;
         match resolve(&mut ctx, &name, apex_label, q, &mut w) {
             Next::Done => break,
             Next::Follow(target) => {
@@ -339,7 +383,8 @@ fn answer(store: &Store, q: &Query<'_>, out: &mut Vec<u8>, udp: bool, reserve: u
     }
     w.set_rcode(ctx.rcode);
     // Authority, then additional; truncate when the required part does not fit.
-    for item in std::mem::take(&mut ctx.auth) {
+    let auth = std::mem::take(&mut ctx.auth);
+    for &item in auth.items() {
         write_auth(&ctx, q, &mut w, item);
     }
     if w.len() + opt_room > max {
@@ -529,7 +574,11 @@ fn nodata(ctx: &mut Ctx<'_>, name: &Current, id: u32, wildcard: bool) -> Next {
 fn referral(ctx: &mut Ctx<'_>, name: &Current, j: usize, id: u32, _w: &mut Writer<'_>) {
     let _ = name;
     let _ = j;
-    ctx.authoritative = false;
+    // AA is about the query name: a chain that leads into a delegation keeps it set
+    // (RFC 1035 section 4.1.1).
+    if ctx.depth == 0 {
+        ctx.authoritative = false;
+    }
     ctx.auth.push(Auth::Rrset(id, T_NS));
     // DS and its proofs come from signed zones only (RFC 4035 section 3.1.4).
     if ctx.dnssec_ok && ctx.zone.is_signed() {

@@ -342,3 +342,71 @@ fn expired_zone_is_servfail() {
     assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
     assert!(m.answers.is_empty());
 }
+
+#[test]
+fn ds_at_a_child_apex_comes_from_the_parent() {
+    // RFC 4035 section 3.1.4.1: with both sides of the cut loaded, DS is the parent's.
+    let store = Store::new();
+    store.insert(zone_from(
+        "example.com.",
+        "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 host 1 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.1\nsub NS ns1.sub\nsub DS 12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF\nns1.sub A 192.0.2.2\n",
+    ));
+    store.insert(zone_from(
+        "sub.example.com.",
+        "$ORIGIN sub.example.com.\n$TTL 300\n@ SOA ns1 host 1 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.2\nwww A 192.0.2.3\n",
+    ));
+    let m = reply(&store, &request("sub.example.com.", RecordType::DS), true);
+    assert!(m.metadata.authoritative);
+    assert_eq!(m.answers.len(), 1);
+    assert_eq!(m.answers[0].record_type(), RecordType::DS);
+    // Everything else at the child's apex is the child's.
+    let m = reply(&store, &request("sub.example.com.", RecordType::SOA), true);
+    assert!(m.metadata.authoritative);
+    assert_eq!(m.answers[0].name, n("sub.example.com."));
+}
+
+#[test]
+fn nsec3_owner_names_do_not_exist() {
+    // RFC 5155 section 7.2.8: the hashed owner names are not names of the zone.
+    let text = include_str!("../../../fuzz/zones/nsec3.test.zone");
+    let store = Store::new();
+    store.insert(zone_from("nsec3.test.", text));
+    let owner = text
+        .lines()
+        .find(|l| l.contains("NSEC3 ") && !l.contains("NSEC3PARAM") && !l.contains("RRSIG"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("an NSEC3 record in the fixture")
+        .to_string();
+    let owner = if owner.ends_with('.') {
+        owner
+    } else {
+        format!("{owner}.nsec3.test.")
+    };
+    for rtype in [RecordType::A, RecordType::NSEC3] {
+        let m = reply(&store, &request(&owner, rtype), true);
+        assert_eq!(
+            m.metadata.response_code,
+            ResponseCode::NXDomain,
+            "{owner} {rtype}"
+        );
+    }
+}
+
+#[test]
+fn a_cname_into_a_delegation_stays_authoritative() {
+    // RFC 1035 section 4.1.1: AA describes the query name, which is ours.
+    let store = Store::new();
+    store.insert(zone_from(
+        "example.com.",
+        "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 host 1 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.1\nalias CNAME www.sub\nsub NS ns1.sub\nns1.sub A 192.0.2.2\n",
+    ));
+    let m = reply(&store, &request("alias.example.com.", RecordType::A), true);
+    assert!(m.metadata.authoritative);
+    assert_eq!(m.answers.len(), 1);
+    assert_eq!(m.answers[0].record_type(), RecordType::CNAME);
+    assert!(
+        m.authorities
+            .iter()
+            .all(|r| r.record_type() == RecordType::NS)
+    );
+}
