@@ -205,6 +205,9 @@ pub fn sign(dir: &Path, origin: &str, zone_file: &Path, nsec3: bool, opt_out: bo
         .arg("-S")
         .arg("-K")
         .arg(&keys)
+        // The DS set file goes with the keys, not into the working directory.
+        .arg("-d")
+        .arg(&keys)
         .args(["-o", origin])
         .args(["-e", "+31536000"])
         .arg("-f")
