@@ -132,3 +132,89 @@ async fn axfr_needs_the_fleet_key(pool: PgPool) {
     let a = dig(&[&server, "-p", &port, "h1.big.example", "A"]).await;
     assert!(a.contains("status: REFUSED"), "{a}");
 }
+
+/// RFC 1995: after a one-record change, IXFR from the old serial is the change, not the zone;
+/// from the current serial it is the SOA alone; from a serial never kept it is the whole zone.
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn ixfr_sends_the_difference(pool: PgPool) {
+    let (config, key) = test_config(&shared_redis(), 1);
+    let env = Env::start(pool.clone(), config, key.clone()).await;
+    env.create_domain("big.example").await;
+    sqlx::query(
+        "INSERT INTO records (domain_id, name, type, ttl, content)
+         SELECT d.id, 'h' || g || '.big.example.', 'A', 300, '10.0.' || (g / 256) || '.' || (g % 256)
+           FROM domains d, generate_series(1, 3000) g WHERE d.name = 'big.example'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE domains SET wanted_serial = wanted_serial + 1 WHERE name = 'big.example'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    env.wait_for(
+        "h3000.big.example.",
+        RecordType::A,
+        Duration::from_secs(5),
+        |m| !m.answers.is_empty(),
+    )
+    .await;
+    let serial_of = |out: &str| -> u32 {
+        out.split_whitespace()
+            .nth(2)
+            .and_then(|s| s.parse().ok())
+            .unwrap()
+    };
+    let server = format!("@{}", env.platform.transfer.ip());
+    let port = env.platform.transfer.port().to_string();
+    let old = serial_of(&dig(&[&server, "-p", &port, "big.example", "SOA", "+short"]).await);
+
+    // One record changes.
+    env.add_record("big.example", "new", "A", "192.0.2.99")
+        .await;
+    env.wait_for(
+        "new.big.example.",
+        RecordType::A,
+        Duration::from_secs(5),
+        |m| !m.answers.is_empty(),
+    )
+    .await;
+    let new = serial_of(&dig(&[&server, "-p", &port, "big.example", "SOA", "+short"]).await);
+    assert_ne!(old, new);
+
+    let ixfr = |from: u32| {
+        let (server, port, key) = (server.clone(), port.clone(), key.dig_arg());
+        async move {
+            dig(&[
+                &server,
+                "-p",
+                &port,
+                "big.example",
+                &format!("IXFR={from}"),
+                "-y",
+                &key,
+            ])
+            .await
+        }
+    };
+    let out = ixfr(old).await;
+    assert!(!out.contains("tsig verify failure"), "{out}");
+    let lines = answer_lines(&out);
+    // new SOA, old SOA, (nothing removed), new SOA, the added record, new SOA
+    assert_eq!(lines.len(), 5, "{out}");
+    assert!(
+        lines[0].contains(&new.to_string()) && lines[1].contains(&old.to_string()),
+        "{out}"
+    );
+    assert!(
+        lines[3].contains("new.big.example.") && lines[3].contains("192.0.2.99"),
+        "{out}"
+    );
+
+    // Current: the SOA alone.
+    let lines_now = answer_lines(&ixfr(new).await).len();
+    assert_eq!(lines_now, 1);
+    // A serial we never had: the whole zone (SOA, 2 NS, 3,001 A, SOA).
+    let full = answer_lines(&ixfr(old.wrapping_sub(1000)).await).len();
+    assert_eq!(full, 3005);
+}

@@ -4,7 +4,7 @@ use apex_zone::name::ZoneName;
 use sqlx::PgPool;
 
 use crate::CoreError;
-use crate::db::serial_from_db;
+use crate::db::{serial_from_db, serial_to_db};
 use crate::ids::DomainId;
 use crate::settings::SoaTimers;
 
@@ -62,4 +62,63 @@ pub async fn load(
         serial,
         data: r.data,
     }))
+}
+
+/// The stored steps from the version at serial `from` to the version at `to`, oldest first,
+/// each a diff blob as `publish` stores it; `None` when the kept versions do not link `from`
+/// to `to` (too old, or stored before diffs were kept): the caller then sends the whole zone.
+pub async fn diffs_between(
+    pool: &PgPool,
+    domain: DomainId,
+    from: u32,
+    to: u32,
+) -> Result<Option<Vec<Vec<u8>>>, CoreError> {
+    let rows = sqlx::query!(
+        "SELECT serial, prev_serial, diff FROM zone_versions WHERE domain_id = $1 ORDER BY id",
+        domain.0
+    )
+    .fetch_all(pool)
+    .await?;
+    let Some(start) = rows
+        .iter()
+        .position(|r| r.prev_serial == Some(serial_to_db(from)))
+    else {
+        return Ok(None);
+    };
+    let mut serial = from;
+    let mut steps = Vec::new();
+    for r in rows.into_iter().skip(start) {
+        if r.prev_serial != Some(serial_to_db(serial)) {
+            return Ok(None);
+        }
+        let Some(diff) = r.diff else {
+            return Ok(None);
+        };
+        steps.push(diff);
+        serial = serial_from_db(r.serial);
+        if serial == to {
+            return Ok(Some(steps));
+        }
+    }
+    Ok(None)
+}
+
+/// Splits a diff blob into (removed, added), each in apex_zone::wire form.
+pub fn split_diff(blob: &[u8]) -> Option<(&[u8], &[u8])> {
+    let len = u32::from_be_bytes(blob.get(..4)?.try_into().ok()?) as usize;
+    let removed = blob.get(4..4 + len)?;
+    Some((removed, &blob[4 + len..]))
+}
+
+/// Joins (removed, added) into a diff blob.
+pub fn join_diff(removed: &[u8], added: &[u8]) -> Vec<u8> {
+    let mut blob = Vec::with_capacity(4 + removed.len() + added.len());
+    blob.extend_from_slice(
+        &u32::try_from(removed.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
+    blob.extend_from_slice(removed);
+    blob.extend_from_slice(added);
+    blob
 }

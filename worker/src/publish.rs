@@ -133,13 +133,34 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     let rendered = render::render(&zone, serial, &soa, &platform.apex_ns, records);
     let data = wire::encode(&rendered)?;
 
+    // The difference from the version before, for IXFR.
+    let previous = sqlx::query!(
+        "SELECT serial, data FROM zone_versions WHERE domain_id = $1 ORDER BY id DESC LIMIT 1",
+        domain.0
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (prev_serial, diff) = match previous {
+        Some(p) => match wire::decode(&p.data) {
+            Ok(old) => (Some(p.serial), Some(diff(&old, &rendered)?)),
+            Err(e) => {
+                tracing::warn!(zone.name = %zone, error = %e, "previous version unreadable; no IXFR from it");
+                (Some(p.serial), None)
+            }
+        },
+        None => (None, None),
+    };
+
     // rendered → published
     sqlx::query!(
-        "INSERT INTO zone_versions (domain_id, serial, record_count, data) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO zone_versions (domain_id, serial, record_count, data, prev_serial, diff)
+         VALUES ($1, $2, $3, $4, $5, $6)",
         domain.0,
         serial_to_db(serial),
         i32::try_from(rendered.len()).unwrap_or(i32::MAX),
         data,
+        prev_serial,
+        diff,
     )
     .execute(&mut *tx)
     .await?;
@@ -183,6 +204,34 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
         serial,
         records: rendered.len(),
     })
+}
+
+/// The IXFR step from `old` to `new` (both SOA first): the records only in `old` after its
+/// SOA, and those only in `new` after its SOA (RFC 1995 section 4), as one diff blob.
+fn diff(old: &[Record], new: &[Record]) -> Result<Vec<u8>, PublishError> {
+    use std::collections::HashSet;
+    let key = |r: &Record| wire::encode(std::slice::from_ref(r));
+    let (Some(old_soa), Some(new_soa)) = (old.first(), new.first()) else {
+        return Ok(apex_core::versions::join_diff(&[], &[]));
+    };
+    let old_keys: HashSet<Vec<u8>> = old[1..].iter().map(key).collect::<Result<_, _>>()?;
+    let new_keys: HashSet<Vec<u8>> = new[1..].iter().map(key).collect::<Result<_, _>>()?;
+    let mut removed = vec![old_soa.clone()];
+    for r in &old[1..] {
+        if !new_keys.contains(&key(r)?) {
+            removed.push(r.clone());
+        }
+    }
+    let mut added = vec![new_soa.clone()];
+    for r in &new[1..] {
+        if !old_keys.contains(&key(r)?) {
+            added.push(r.clone());
+        }
+    }
+    Ok(apex_core::versions::join_diff(
+        &wire::encode(&removed)?,
+        &wire::encode(&added)?,
+    ))
 }
 
 /// Records that the fleet was told about `serial` (unless a newer version got there first).

@@ -2,8 +2,9 @@
 //! published zone versions and of the catalog zone, TSIG-signed (RFC 8945).
 //!
 //! - AXFR and IXFR need the fleet key; without it: REFUSED; with a bad one: NOTAUTH.
-//!   IXFR is answered with a full transfer in AXFR form (RFC 1995 section 4 allows it) until
-//!   diffs are kept.
+//!   IXFR (RFC 1995) is answered from the diffs stored with each version: the SOA alone when
+//!   the client is current, the steps from its serial when the kept versions reach back that
+//!   far, the whole zone in AXFR form otherwise (section 4 allows it).
 //! - SOA is answered to anyone (it is what secondaries poll, and harmless), signed when asked
 //!   with the key.
 //! - Anything else: REFUSED. This is not a public nameserver.
@@ -20,7 +21,7 @@ use apex_net::server::{
 };
 use apex_net::tsig::{RequestAuth, ResponseSigner, verify_request};
 use apex_zone::name::ZoneName;
-use apex_zone::{Record, RecordType, catalog, render, wire};
+use apex_zone::{RData, Record, RecordType, catalog, render, wire};
 use hickory_proto::op::{Message, OpCode, ResponseCode};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use tokio::sync::mpsc;
@@ -113,6 +114,27 @@ impl DnsHandler for TransferServer {
             m.answers.push(soa);
             return finish(m, signer.as_mut());
         }
+        if qtype == RecordType::IXFR && zone.name() != &self.ctx.core.platform.catalog {
+            let client = msg.authorities.iter().find_map(|r| match &r.data {
+                RData::SOA(soa) => Some(soa.serial),
+                _ => None,
+            });
+            if let Some(client) = client {
+                match self.incremental(&zone, client).await {
+                    Ok(Some(records)) => {
+                        let Some(signer) = signer else {
+                            return Reply::None;
+                        };
+                        tracing::info!(peer = %request.src, zone.name = %zone, from = client, records = records.len(), "incremental zone transfer");
+                        return Reply::Stream(stream_records(msg.clone(), records, signer));
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(zone.name = %zone, error = %e, "IXFR from stored diffs failed; sending the zone");
+                    }
+                }
+            }
+        }
         let records = match self.zone_records(&zone).await {
             Ok(Some(r)) if !r.is_empty() => r,
             Ok(_) => return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut()),
@@ -125,7 +147,10 @@ impl DnsHandler for TransferServer {
             return Reply::None;
         };
         tracing::info!(peer = %request.src, zone.name = %zone, records = records.len(), "zone transfer");
-        Reply::Stream(stream_transfer(msg.clone(), records, signer))
+        // AXFR form: the SOA again at the end.
+        let mut records = records;
+        records.push(records[0].clone());
+        Reply::Stream(stream_records(msg.clone(), records, signer))
     }
 }
 
@@ -143,6 +168,49 @@ impl TransferServer {
             .map(|(_, serial, timers)| {
                 render::soa_record(zone, serial, &timers.apply(&core.platform.soa))
             }))
+    }
+
+    /// The IXFR answer for a client at serial `client`: the current SOA alone when the client
+    /// is current, or the current SOA, each stored step (old SOA, removed records, new SOA,
+    /// added records) and the current SOA again. `None` when the steps are not all kept.
+    async fn incremental(
+        &self,
+        zone: &ZoneName,
+        client: u32,
+    ) -> anyhow::Result<Option<Vec<Record>>> {
+        let core = &self.ctx.core;
+        let Some((domain, serial, _)) = versions::published_serial(&core.pool, zone).await? else {
+            return Ok(None);
+        };
+        if !apex_zone::serial::serial_gt(serial, client) {
+            let Some(version) = versions::load(&core.pool, domain, serial).await? else {
+                return Ok(None);
+            };
+            let soa = wire::decode(&version.data)?.into_iter().next();
+            return Ok(soa.map(|soa| vec![soa]));
+        }
+        let Some(steps) = versions::diffs_between(&core.pool, domain, client, serial).await? else {
+            return Ok(None);
+        };
+        let mut records = Vec::new();
+        for step in &steps {
+            let (removed, added) = versions::split_diff(step)
+                .ok_or_else(|| anyhow::anyhow!("malformed stored diff"))?;
+            records.extend(wire::decode(removed)?);
+            records.extend(wire::decode(added)?);
+        }
+        // The newest SOA is the last step's "added" SOA: it opens and closes the answer.
+        let Some(newest) = steps
+            .last()
+            .and_then(|s| versions::split_diff(s))
+            .and_then(|(_, added)| wire::decode(added).ok())
+            .and_then(|a| a.into_iter().next())
+        else {
+            return Ok(None);
+        };
+        records.insert(0, newest.clone());
+        records.push(newest);
+        Ok(Some(records))
     }
 
     /// The records of the newest published version of `zone` (or the catalog), SOA first.
@@ -166,16 +234,15 @@ impl TransferServer {
     }
 }
 
-/// Encodes the transfer as a sequence of signed messages: SOA, every record, SOA again.
-fn stream_transfer(
+/// Sends `records`, in order, as a sequence of signed messages.
+fn stream_records(
     request: Message,
     records: Vec<Record>,
     mut signer: ResponseSigner,
 ) -> mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel(8);
     tokio::spawn(async move {
-        let soa = records[0].clone();
-        let all = records.into_iter().chain(std::iter::once(soa));
+        let all = records.into_iter();
         let mut batch: Vec<Record> = Vec::new();
         let mut size = 0;
         let mut first = true;
