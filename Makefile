@@ -1,5 +1,5 @@
 # The two commands: `make run` brings the platform up, `make test` runs every test.
-.PHONY: run test check sqlx-prepare fuzz bench-zone-import bench-dnsserver clean
+.PHONY: run test check sqlx-prepare fuzz bench-zone-import bench-dnsserver bench-sign clean
 
 run:
 	@scripts/run.sh
@@ -37,6 +37,10 @@ bench-zone-import:
 # The nameserver next to NSD and Knot: queries per second, NXDOMAIN flood, memory.
 bench-dnsserver:
 	bench/dnsserver
+
+# Full DNSSEC signing of the 100k-name zone next to ldns-signzone.
+bench-sign:
+	bench/sign
 
 clean:
 	cargo clean

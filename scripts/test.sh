@@ -14,10 +14,11 @@ mkdir -p "$state"
 command -v cargo >/dev/null || die "cargo is needed: install Rust from https://rustup.rs"
 # dig for the transfer tests, redis-server for the Redis-outage test, pg_isready to probe,
 # named-checkzone and kzonecheck to load the zone files Apex writes, dnssec-signzone to sign
-# test zones, nsd for the nameserver's differential test, named and knotd as interop peers.
+# test zones, nsd for the nameserver's differential test, named and knotd as interop peers,
+# ldns-verify-zone (with dnssec-verify) to check what Apex signs.
 ensure_packages dig:bind9-dnsutils redis-server:redis-server redis-cli:redis-tools pg_isready:postgresql-client \
   named-checkzone:bind9-utils kzonecheck:knot-dnssecutils dnssec-signzone:bind9-utils \
-  nsd:nsd named:bind9 knotd:knot
+  nsd:nsd named:bind9 knotd:knot ldns-verify-zone:ldnsutils
 
 private_pg="" private_redis=""
 cleanup() {

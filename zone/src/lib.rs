@@ -23,6 +23,7 @@ pub mod rdata;
 pub mod render;
 pub mod rrset;
 pub mod serial;
+pub mod sign;
 pub mod spf;
 pub mod ttl;
 pub mod validate;

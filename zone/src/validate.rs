@@ -200,9 +200,37 @@ fn permute(records: &mut [ZoneRecord], mut order: Vec<usize>) {
     }
 }
 
+/// The canonical order of records: owner (RFC 4034 section 6.1), type, data.
+pub fn canonical_cmp(a: &ZoneRecord, b: &ZoneRecord) -> std::cmp::Ordering {
+    a.name
+        .cmp(&b.name)
+        .then_with(|| a.rtype.cmp(&b.rtype))
+        .then_with(|| a.rdata.cmp(&b.rdata))
+}
+
+/// Merges two runs each in canonical order into one.
+pub fn merge_canonical(a: Vec<ZoneRecord>, b: Vec<ZoneRecord>) -> Vec<ZoneRecord> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let mut a = a.into_iter().peekable();
+    let mut b = b.into_iter().peekable();
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => canonical_cmp(x, y) != std::cmp::Ordering::Greater,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return out,
+        };
+        out.extend(if take_a { a.next() } else { b.next() });
+    }
+}
+
 /// Sorts records in canonical order (owner, type, data), comparing precomputed name keys
-/// rather than names label by label.
+/// rather than names label by label. Records already in order (a signer's output) are only
+/// checked.
 pub fn sort_canonical(records: &mut [ZoneRecord]) {
+    if records.is_sorted_by(|a, b| canonical_cmp(a, b) != std::cmp::Ordering::Greater) {
+        return;
+    }
     let mut keys: Vec<(Box<[u8]>, usize)> = Vec::with_capacity(records.len());
     let mut last: Option<(&DName, Box<[u8]>)> = None;
     for (i, r) in records.iter().enumerate() {
