@@ -35,6 +35,17 @@ if [[ -z ${APEX_TSIG_KEY:-} ]]; then
 fi
 export APEX_TSIG_KEY
 
+# The master key sealing DNSSEC private keys: generated once, kept beside the state (losing
+# it loses every signed zone's keys).
+if [[ -z ${APEX_MASTER_KEY:-} ]]; then
+  if [[ ! -s $state/master.key ]]; then
+    (umask 077; head -c 32 /dev/urandom | base64 >"$state/master.key")
+    log "generated the DNSSEC master key ($state/master.key)"
+  fi
+  APEX_MASTER_KEY=$(cat "$state/master.key")
+fi
+export APEX_MASTER_KEY
+
 cleanup() {
   if [[ -n $private_redis ]]; then stop_private_redis "$state"; fi
   if [[ -n $private_pg ]]; then stop_private_postgres "$state"; fi

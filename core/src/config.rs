@@ -32,6 +32,16 @@ pub struct Config {
     pub transfer_listen: SocketAddr,
     /// `APEX_TSIG_KEY`: the fleet's TSIG key, `name:hmac-sha256:base64secret`.
     pub tsig_key: Option<SecretString>,
+    /// `APEX_MASTER_KEY`: 32 random bytes in base64 that seal DNSSEC private keys at rest.
+    /// Without it DNSSEC cannot be turned on.
+    pub master_key: Option<SecretString>,
+    /// `APEX_DNSSEC_VALIDITY_DAYS`: how long signatures are valid.
+    pub dnssec_validity_days: u32,
+    /// `APEX_DNSSEC_REFRESH_DAYS`: signatures are renewed when they are this old.
+    pub dnssec_refresh_days: u32,
+    /// `APEX_DNSSEC_REMOVAL_HOURS`: how long a zone being turned off keeps signing with the
+    /// CDS delete records before it goes unsigned.
+    pub dnssec_removal_hours: u32,
     /// `APEX_NAMESERVERS`: the platform's nameserver names (comma-separated); every zone's
     /// apex NS set, and the first is the SOA MNAME.
     #[serde(deserialize_with = "list")]
@@ -89,6 +99,9 @@ struct Defaults {
     keep_versions: u32,
     reconcile_interval: u64,
     log_format: &'static str,
+    dnssec_validity_days: u32,
+    dnssec_refresh_days: u32,
+    dnssec_removal_hours: u32,
 }
 
 fn defaults() -> Defaults {
@@ -112,6 +125,9 @@ fn defaults() -> Defaults {
         keep_versions: 10,
         reconcile_interval: 5,
         log_format: "text",
+        dnssec_validity_days: 14,
+        dnssec_refresh_days: 7,
+        dnssec_removal_hours: 48,
     }
 }
 
@@ -162,6 +178,21 @@ pub struct Platform {
     pub ttl: TtlBounds,
     /// Catalog zone name.
     pub catalog: Name,
+    /// Seals DNSSEC private keys; `None` when not configured (DNSSEC cannot be turned on).
+    pub master_key: Option<crate::dnssec::MasterKey>,
+    /// DNSSEC signature validity and renewal, and the removal delay.
+    pub dnssec: DnssecTimes,
+}
+
+/// How long signatures last and when they are renewed.
+#[derive(Debug, Clone, Copy)]
+pub struct DnssecTimes {
+    /// Validity of a signature, seconds.
+    pub validity: u32,
+    /// Age at which signatures are renewed, seconds.
+    pub refresh: u32,
+    /// How long a zone being turned off publishes the CDS delete records, seconds.
+    pub removal: u32,
 }
 
 impl Config {
@@ -304,7 +335,39 @@ impl Config {
                 max: self.ttl_max,
             },
             catalog: fqdn("APEX_CATALOG_ZONE", &self.catalog_zone)?,
+            master_key: self.master_key()?,
+            dnssec: {
+                if self.dnssec_validity_days == 0
+                    || self.dnssec_refresh_days >= self.dnssec_validity_days
+                    || self.dnssec_validity_days > 365
+                {
+                    return Err(err(
+                        "APEX_DNSSEC_REFRESH_DAYS",
+                        "signatures must be renewed before they expire (refresh < validity <= 365 days)",
+                    ));
+                }
+                DnssecTimes {
+                    validity: self.dnssec_validity_days * 86_400,
+                    refresh: self.dnssec_refresh_days * 86_400,
+                    removal: self.dnssec_removal_hours.saturating_mul(3600),
+                }
+            },
         })
+    }
+
+    /// The master key, if configured.
+    pub fn master_key(&self) -> Result<Option<crate::dnssec::MasterKey>, ConfigError> {
+        match self
+            .master_key
+            .as_ref()
+            .map(|s| s.expose_secret())
+            .filter(|s| !s.is_empty())
+        {
+            None => Ok(None),
+            Some(text) => crate::dnssec::MasterKey::parse(text)
+                .map(Some)
+                .map_err(|e| err("APEX_MASTER_KEY", e)),
+        }
     }
 
     /// Checks everything a role needs; every problem found, not just the first.

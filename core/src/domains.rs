@@ -51,6 +51,11 @@ struct DomainRow {
     soa_expire: Option<i32>,
     soa_minimum: Option<i32>,
     soa_ttl: Option<i32>,
+    dnssec_state: String,
+    dnssec_algorithm: String,
+    dnssec_denial: String,
+    dnssec_split_keys: bool,
+    dnssec_disabling_since: Option<DateTime<Utc>>,
 }
 
 impl DomainRow {
@@ -71,6 +76,13 @@ impl DomainRow {
                     self.soa_expire,
                     self.soa_minimum,
                     self.soa_ttl,
+                ),
+                dnssec: crate::dnssec::Settings::from_db(
+                    &self.dnssec_state,
+                    &self.dnssec_algorithm,
+                    &self.dnssec_denial,
+                    self.dnssec_split_keys,
+                    self.dnssec_disabling_since,
                 ),
             },
         }
@@ -102,6 +114,8 @@ pub struct DomainView {
     pub serial_policy: &'static str,
     /// The SOA as served: the platform's names, the domain's timers.
     pub soa: SoaView,
+    /// DNSSEC: `off`, `signed` or `disabling` (details at `/dnssec`).
+    pub dnssec: &'static str,
 }
 
 impl Domain {
@@ -129,6 +143,7 @@ impl Domain {
             published_at: self.published_at,
             serial_policy: settings::policy_name(self.settings.serial_policy),
             soa: SoaView::of(&self.settings.soa.apply(&core.platform.soa)),
+            dnssec: self.settings.dnssec.state.as_str(),
         }
     }
 }
@@ -156,7 +171,9 @@ pub async fn load(
         DomainRow,
         r#"SELECT d.id AS "id: DomainId", d.name, d.wanted_serial, d.published_serial, d.created_at, d.published_at,
                   m.role AS "role: Role", d.serial_policy,
-                  d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl
+                  d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl,
+                  d.dnssec_state, d.dnssec_algorithm, d.dnssec_denial, d.dnssec_split_keys,
+                  d.dnssec_disabling_since
              FROM domains d LEFT JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $2
             WHERE d.name = $1"#,
         zone.as_text(),
@@ -336,7 +353,9 @@ pub async fn list(core: &Core, actor: &Actor) -> Result<Vec<DomainView>, CoreErr
         DomainRow,
         r#"SELECT d.id AS "id: DomainId", d.name, d.wanted_serial, d.published_serial, d.created_at, d.published_at,
                   m.role AS "role?: Role", d.serial_policy,
-                  d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl
+                  d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl,
+                  d.dnssec_state, d.dnssec_algorithm, d.dnssec_denial, d.dnssec_split_keys,
+                  d.dnssec_disabling_since
              FROM domains d JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $1
             ORDER BY d.name"#,
         actor.user_id.0,

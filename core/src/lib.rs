@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod changes;
 pub mod config;
 pub mod db;
+pub mod dnssec;
 pub mod domains;
 pub mod error;
 pub mod ids;

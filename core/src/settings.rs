@@ -19,6 +19,8 @@ pub struct Settings {
     pub serial_policy: SerialPolicy,
     /// SOA timers; unset ones are the platform's.
     pub soa: SoaTimers,
+    /// DNSSEC.
+    pub dnssec: crate::dnssec::Settings,
 }
 
 /// SOA timers a domain sets for itself.
@@ -153,6 +155,8 @@ pub struct SettingsPatch {
     pub serial_policy: Option<String>,
     /// SOA timers.
     pub soa: Option<SoaPatch>,
+    /// DNSSEC.
+    pub dnssec: Option<crate::dnssec::Patch>,
 }
 
 fn timer(
@@ -221,7 +225,11 @@ pub fn apply_patch(
             ),
         ));
     }
-    Ok(Settings { serial_policy, soa })
+    Ok(Settings {
+        serial_policy,
+        soa,
+        dnssec: current.dnssec,
+    })
 }
 
 fn to_db(v: Option<u32>) -> Option<i32> {
@@ -238,7 +246,12 @@ pub async fn update(
 ) -> Result<(DomainView, Change), CoreError> {
     let mut tx = core.pool.begin().await?;
     let domain = domains::lock(&mut tx, actor, name, Action::Administer).await?;
-    let new = apply_patch(domain.settings, patch, &core.platform.soa)?;
+    let mut new = apply_patch(domain.settings, patch, &core.platform.soa)?;
+    let mut keys = crate::dnssec::KeyChange::Keep;
+    if let Some(d) = &patch.dnssec {
+        (new.dnssec, keys) =
+            crate::dnssec::apply_patch(&domain.settings.dnssec, d, chrono::Utc::now())?;
+    }
     let serial = domains::bump_serial_with(&mut tx, &domain, new.serial_policy).await?;
     sqlx::query!(
         "UPDATE domains SET serial_policy = $2, soa_refresh = $3, soa_retry = $4, soa_expire = $5,
@@ -253,7 +266,27 @@ pub async fn update(
     )
     .execute(&mut *tx)
     .await?;
-    let json = |s: &Settings| serde_json::json!({"serial_policy": policy_name(s.serial_policy), "soa": s.soa});
+    if patch.dnssec.is_some() {
+        crate::dnssec::store(
+            &mut tx,
+            domain.id,
+            &new.dnssec,
+            keys,
+            core.platform.master_key.as_ref(),
+        )
+        .await?;
+    }
+    let json = |s: &Settings| {
+        serde_json::json!({
+            "serial_policy": policy_name(s.serial_policy),
+            "soa": s.soa,
+            "dnssec": {
+                "state": s.dnssec.state.as_str(),
+                "algorithm": s.dnssec.algorithm.mnemonic(),
+                "denial": if s.dnssec.nsec3 { "nsec3" } else { "nsec" },
+            },
+        })
+    };
     let change = changes::append(
         &mut tx,
         actor,

@@ -52,6 +52,9 @@ pub enum PublishError {
     /// Encoding the version.
     #[error("encoding: {0}")]
     Encode(#[from] wire::WireError),
+    /// Signing the zone.
+    #[error("signing: {0}")]
+    Sign(String),
     /// A stored record that no longer parses. Records are validated on the way in, so this is
     /// a bug or a hand edit; the zone stays unpublished (and visibly `pending`) rather than
     /// silently losing the record.
@@ -80,7 +83,8 @@ fn zone_name(text: &str) -> Result<ZoneName, PublishError> {
 pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, PublishError> {
     let mut tx = ctx.core.pool.begin().await?;
     let Some(row) = sqlx::query!(
-        "SELECT name, wanted_serial, published_serial, soa_refresh, soa_retry, soa_expire, soa_minimum, soa_ttl
+        "SELECT name, wanted_serial, published_serial, soa_refresh, soa_retry, soa_expire, soa_minimum, soa_ttl,
+                dnssec_state, dnssec_denial
            FROM domains WHERE id = $1 FOR UPDATE",
         domain.0
     )
@@ -131,7 +135,28 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     )
     .apply(&platform.soa);
     let rendered = render::render(&zone, serial, &soa, &platform.apex_ns, records);
-    let data = wire::encode(&rendered)?;
+
+    // rendered → signed (when DNSSEC is on)
+    let state = apex_core::dnssec::State::from_db(&row.dnssec_state);
+    let (data, rendered) = if state == apex_core::dnssec::State::Off {
+        (wire::encode(&rendered)?, rendered)
+    } else {
+        let keys =
+            apex_core::dnssec::signing_keys(&mut *tx, domain, platform.master_key.as_ref()).await?;
+        let signed = sign(
+            ctx,
+            domain,
+            &origin,
+            &rendered,
+            keys,
+            row.dnssec_denial == "nsec3",
+            state == apex_core::dnssec::State::Disabling,
+        )
+        .await?;
+        let data = wire::encode_raw(&signed).map_err(PublishError::Encode)?;
+        // The version's records as typed records again, for the diff.
+        (data.clone(), wire::decode(&data)?)
+    };
 
     // The difference from the version before, for IXFR.
     let previous = sqlx::query!(
@@ -204,6 +229,65 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
         serial,
         records: rendered.len(),
     })
+}
+
+/// Signs the rendered zone off the async threads: full signing, every signature fresh, with
+/// an expiry spread by up to a tenth of the validity per zone so that a fleet of zones does not
+/// come due at once. The SOA comes first in the result, as versions keep it.
+async fn sign(
+    ctx: &Context,
+    domain: DomainId,
+    origin: &DName,
+    rendered: &[Record],
+    keys: Vec<apex_zone::sign::SigningKey>,
+    nsec3: bool,
+    disabling: bool,
+) -> Result<Vec<apex_zone::zonefile::ZoneRecord>, PublishError> {
+    use apex_zone::sign::{Denial, SignParams, sign_zone};
+    use apex_zone::zonefile::ZoneRecord;
+    if keys.is_empty() {
+        return Err(PublishError::Sign(
+            "the zone is to be signed but has no keys".into(),
+        ));
+    }
+    let records: Vec<ZoneRecord> = rendered
+        .iter()
+        .map(ZoneRecord::from_record)
+        .collect::<Result<_, _>>()
+        .map_err(|e| PublishError::Sign(e.to_string()))?;
+    let times = ctx.core.platform.dnssec;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
+    let spread = (times.validity / 10).max(1);
+    let jitter = u32::try_from(domain.0.unsigned_abs() % u64::from(spread)).unwrap_or(0);
+    let params = SignParams {
+        // Back-dated an hour for resolvers whose clocks run behind.
+        inception: now.wrapping_sub(3600),
+        expiration: now.wrapping_add(times.validity - jitter),
+        denial: if nsec3 {
+            Denial::Nsec3 {
+                iterations: 0,
+                salt: Vec::new(),
+            }
+        } else {
+            Denial::Nsec
+        },
+        cds: !disabling,
+        cds_delete: disabling,
+        threads: std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+    };
+    let origin = origin.clone();
+    let mut signed =
+        tokio::task::spawn_blocking(move || sign_zone(&origin, records, &keys, &params))
+            .await
+            .map_err(|e| PublishError::Sign(e.to_string()))?
+            .map_err(|e| PublishError::Sign(e.to_string()))?;
+    if let Some(at) = signed.iter().position(|r| r.rtype == RrType::SOA) {
+        let soa = signed.remove(at);
+        signed.insert(0, soa);
+    }
+    Ok(signed)
 }
 
 /// The IXFR step from `old` to `new` (both SOA first): the records only in `old` after its

@@ -1,6 +1,7 @@
 //! The reconciler: every few seconds, publish every zone whose wanted serial is ahead of its
-//! published one, announce every zone whose announcement was lost, and announce the catalog
-//! if it moved. This is what makes Redis optional for correctness: a wake-up lost with Redis,
+//! published one, announce every zone whose announcement was lost, announce the catalog if it
+//! moved, and schedule DNSSEC work (signatures due for renewal, zones whose DNSSEC removal
+//! delay has passed). This is what makes Redis optional for correctness: a wake-up lost with Redis,
 //! or a worker killed between storing and announcing, is found here, from Postgres.
 
 use std::sync::Arc;
@@ -70,5 +71,16 @@ pub async fn pass(ctx: &Context) -> Result<usize, PublishError> {
         );
     }
     catalog_if_behind(ctx).await?;
+    // DNSSEC: signatures due for renewal, zones whose removal delay has passed. They get a
+    // new wanted serial here and are published by the next pass.
+    let times = ctx.core.platform.dnssec;
+    match apex_core::dnssec::maintain(&ctx.core.pool, times.refresh, times.removal).await {
+        Ok(done) => {
+            for (zone, what) in done {
+                tracing::info!(zone.name = %zone, action = ?what, "DNSSEC maintenance");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "DNSSEC maintenance failed"),
+    }
     Ok(published)
 }

@@ -31,6 +31,30 @@ pub fn encode(records: &[Record]) -> Result<Vec<u8>, WireError> {
     Ok(buf)
 }
 
+/// Encodes records already in wire form (a signer's output) into the compact form: the same
+/// bytes [`encode`] makes, without building typed records.
+pub fn encode_raw(records: &[crate::zonefile::ZoneRecord]) -> Result<Vec<u8>, WireError> {
+    let size: usize = records
+        .iter()
+        .map(|r| r.name.wire().len() + 12 + r.rdata.len())
+        .sum();
+    let mut buf = Vec::with_capacity(8 + size);
+    buf.extend_from_slice(MAGIC);
+    buf.extend_from_slice(&(records.len() as u32).to_be_bytes());
+    for r in records {
+        let len = r.name.wire().len() + 10 + r.rdata.len();
+        let len = u16::try_from(len).map_err(|_| WireError("record over 65535 bytes".into()))?;
+        buf.extend_from_slice(&len.to_be_bytes());
+        buf.extend_from_slice(r.name.wire());
+        buf.extend_from_slice(&r.rtype.0.to_be_bytes());
+        buf.extend_from_slice(&1u16.to_be_bytes());
+        buf.extend_from_slice(&r.ttl.to_be_bytes());
+        buf.extend_from_slice(&(r.rdata.len() as u16).to_be_bytes());
+        buf.extend_from_slice(&r.rdata);
+    }
+    Ok(buf)
+}
+
 /// Decodes the compact form back into records.
 pub fn decode(data: &[u8]) -> Result<Vec<Record>, WireError> {
     if data.len() < 8 || &data[..4] != MAGIC {

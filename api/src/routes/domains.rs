@@ -62,6 +62,24 @@ pub async fn show(
     Ok(Json(domain.view(&s.core)))
 }
 
+/// `GET /api/v1/domains/{name}/dnssec`: state, keys and the DS records for the parent.
+pub async fn dnssec(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(name): Path<String>,
+) -> Result<Json<apex_core::dnssec::View>, ApiError> {
+    let domain = domains::load(&s.core.pool, &actor, &name, Action::Read).await?;
+    Ok(Json(
+        apex_core::dnssec::view(
+            &s.core.pool,
+            domain.id,
+            &domain.zone,
+            &domain.settings.dnssec,
+        )
+        .await?,
+    ))
+}
+
 pub async fn update(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,

@@ -39,6 +39,7 @@ fn v1() -> Router<AppState> {
                 .delete(domains::delete),
         )
         .route("/domains/{name}/changes/{id}", get(domains::change))
+        .route("/domains/{name}/dnssec", get(domains::dnssec))
         .route(
             "/domains/{name}/records",
             get(records::list).post(records::create),
