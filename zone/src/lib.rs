@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod content;
 pub mod dname;
 pub mod import;
+pub mod live;
 pub mod name;
 pub mod presentation;
 pub mod rdata;

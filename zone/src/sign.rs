@@ -344,14 +344,14 @@ pub fn type_bitmap(types: &BTreeSet<u16>) -> Vec<u8> {
 }
 
 /// One RRset to sign.
-struct ToSign {
-    owner: DName,
-    rtype: RrType,
-    ttl: u32,
+pub(crate) struct ToSign {
+    pub(crate) owner: DName,
+    pub(crate) rtype: RrType,
+    pub(crate) ttl: u32,
     /// Record data, each already canonical.
-    rdatas: Vec<Box<[u8]>>,
+    pub(crate) rdatas: Vec<Box<[u8]>>,
     /// Signed by the secure entry points (DNSKEY, CDS, CDNSKEY) rather than the ZSKs.
-    by_sep: bool,
+    pub(crate) by_sep: bool,
 }
 
 /// Number of labels of a name for the RRSIG labels field: the leftmost `*` does not count.
@@ -360,7 +360,7 @@ fn rrsig_labels(name: &DName) -> u8 {
     (if name.is_wildcard() { n - 1 } else { n }) as u8
 }
 
-fn rrsig(
+pub(crate) fn rrsig(
     set: &ToSign,
     key: &SigningKey,
     apex: &DName,
@@ -401,7 +401,7 @@ fn rrsig(
     })
 }
 
-fn record(name: &DName, ttl: u32, rtype: RrType, rdata: Vec<u8>) -> ZoneRecord {
+pub(crate) fn record(name: &DName, ttl: u32, rtype: RrType, rdata: Vec<u8>) -> ZoneRecord {
     ZoneRecord {
         name: name.clone(),
         ttl,
@@ -410,6 +410,29 @@ fn record(name: &DName, ttl: u32, rtype: RrType, rdata: Vec<u8>) -> ZoneRecord {
         comment: None,
         line: 0,
     }
+}
+
+/// Which keys sign what: (the zone's RRsets, the apex key RRsets). With a ZSK present, KSKs
+/// sign only the key RRsets; a lone KSK is a combined signing key.
+pub(crate) fn signers(keys: &[SigningKey]) -> (Vec<&SigningKey>, Vec<&SigningKey>) {
+    let has_zsk = keys.iter().any(|k| !k.is_sep());
+    let zone_keys: Vec<&SigningKey> = keys.iter().filter(|k| !has_zsk || !k.is_sep()).collect();
+    let sep_keys: Vec<&SigningKey> = keys.iter().filter(|k| k.is_sep()).collect();
+    if sep_keys.is_empty() {
+        (zone_keys.clone(), zone_keys)
+    } else {
+        (zone_keys, sep_keys)
+    }
+}
+
+/// NSEC/NSEC3 TTL (RFC 9077): min(SOA TTL, SOA MINIMUM).
+pub(crate) fn denial_ttl(soa: &ZoneRecord) -> u32 {
+    let minimum = soa
+        .rdata
+        .get(soa.rdata.len().saturating_sub(4)..)
+        .and_then(|m| m.try_into().ok())
+        .map_or(soa.ttl, u32::from_be_bytes);
+    soa.ttl.min(minimum)
 }
 
 /// Signs the zone `apex`. `records` are its unsigned records (any DNSSEC records among them
@@ -437,13 +460,7 @@ pub fn sign_zone(
         .find(|r| r.rtype == RrType::SOA && r.name == *apex)
         .ok_or(SignError::NoSoa)?;
     let soa_ttl = soa.ttl;
-    let minimum = soa
-        .rdata
-        .get(soa.rdata.len().saturating_sub(4)..)
-        .and_then(|m| m.try_into().ok())
-        .map_or(soa_ttl, u32::from_be_bytes);
-    // RFC 9077: NSEC/NSEC3 TTL is min(SOA TTL, SOA MINIMUM).
-    let denial_ttl = soa_ttl.min(minimum);
+    let denial_ttl = denial_ttl(soa);
 
     // The apex's key records.
     let mut dnskeys: Vec<Vec<u8>> = keys.iter().map(SigningKey::dnskey_rdata).collect();
@@ -628,15 +645,7 @@ pub fn sign_zone(
         }
     }
 
-    // Which keys sign what.
-    let has_zsk = keys.iter().any(|k| !k.is_sep());
-    let zone_keys: Vec<&SigningKey> = keys.iter().filter(|k| !has_zsk || !k.is_sep()).collect();
-    let sep_keys: Vec<&SigningKey> = keys.iter().filter(|k| k.is_sep()).collect();
-    let sep_keys = if sep_keys.is_empty() {
-        zone_keys.clone()
-    } else {
-        sep_keys
-    };
+    let (zone_keys, sep_keys) = signers(keys);
 
     let threads = params.threads.max(1);
     let chunk = to_sign.len().div_ceil(threads).max(1);
