@@ -21,12 +21,18 @@ pub struct Change {
     pub action: String,
     /// The zone serial this change will be published at (none for a deletion).
     pub serial: Option<u32>,
-    /// `committed` until a publish includes it, then `published`.
+    /// `committed` until a publish includes it, then `published`, then `in_sync` once every
+    /// fleet nameserver serves that version (or a newer one).
     pub state: &'static str,
     /// When it was committed.
     pub created_at: DateTime<Utc>,
     /// When the worker published it.
     pub published_at: Option<DateTime<Utc>>,
+    /// When the last fleet nameserver was seen serving it.
+    pub in_sync_at: Option<DateTime<Utc>>,
+    /// Each fleet nameserver's progress on the version carrying the change (empty until
+    /// published, and for a deletion).
+    pub nameservers: Vec<crate::fleet::NameserverSync>,
 }
 
 /// What a write records.
@@ -75,6 +81,8 @@ pub async fn append(
         state: "committed",
         created_at: row.created_at,
         published_at: None,
+        in_sync_at: None,
+        nameservers: Vec::new(),
     })
 }
 
@@ -87,7 +95,7 @@ pub async fn get(
 ) -> Result<Change, CoreError> {
     let domain = crate::domains::load(pool, actor, zone, Action::Read).await?;
     let row = sqlx::query!(
-        r#"SELECT id AS "id: ChangeId", zone, action, serial, created_at, published_at
+        r#"SELECT id AS "id: ChangeId", zone, action, serial, created_at, published_at, in_sync_at
              FROM changes WHERE id = $1 AND domain_id = $2"#,
         id.0,
         domain.id.0,
@@ -98,17 +106,28 @@ pub async fn get(
         what: "change",
         name: id.to_string(),
     })?;
+    let serial = row.serial.map(serial_from_db);
+    let nameservers = match serial {
+        Some(s) if row.published_at.is_some() => {
+            crate::fleet::for_change(pool, domain.id, s).await?
+        }
+        _ => Vec::new(),
+    };
     Ok(Change {
         id: row.id,
         zone: row.zone,
         action: row.action,
-        serial: row.serial.map(serial_from_db),
-        state: if row.published_at.is_some() {
+        serial,
+        state: if row.in_sync_at.is_some() {
+            "in_sync"
+        } else if row.published_at.is_some() {
             "published"
         } else {
             "committed"
         },
         created_at: row.created_at,
         published_at: row.published_at,
+        in_sync_at: row.in_sync_at,
+        nameservers,
     })
 }

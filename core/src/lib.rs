@@ -15,6 +15,7 @@ pub mod db;
 pub mod dnssec;
 pub mod domains;
 pub mod error;
+pub mod fleet;
 pub mod ids;
 pub mod queue;
 pub mod records;

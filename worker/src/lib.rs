@@ -16,11 +16,13 @@
 //! - [`reconciler`]: republishes whatever is behind, so losing Redis loses nothing.
 //! - [`transfer`]: the hidden primary: SOA and AXFR over TCP, TSIG-signed.
 //! - [`notify`]: NOTIFY to the fleet with retries.
+//! - [`sync`]: asks the fleet for the new serial until it serves it (change receipts).
 
 pub mod consumer;
 pub mod notify;
 pub mod publish;
 pub mod reconciler;
+pub mod sync;
 pub mod transfer;
 
 use std::net::SocketAddr;
@@ -56,6 +58,20 @@ pub struct Context {
     pub notifier: Notifier,
     /// Versions kept per zone.
     pub keep_versions: u32,
+    /// Fleet sync watchers.
+    pub sync: sync::Watchers,
+}
+
+impl Context {
+    /// A context keeping `keep_versions` versions per zone (at least one).
+    pub fn new(core: Core, notifier: Notifier, keep_versions: u32) -> Self {
+        Self {
+            core,
+            notifier,
+            keep_versions: keep_versions.max(1),
+            sync: sync::Watchers::default(),
+        }
+    }
 }
 
 /// A running worker: its tasks stop when this is dropped.
@@ -88,11 +104,7 @@ impl Running {
 /// Starts the transfer server, the stream consumer and the reconciler.
 pub async fn start(core: Core, config: WorkerConfig) -> anyhow::Result<Running> {
     let notifier = Notifier::new(config.notify.clone(), config.tsig.clone());
-    let context = Arc::new(Context {
-        core,
-        notifier,
-        keep_versions: config.keep_versions.max(1),
-    });
+    let context = Arc::new(Context::new(core, notifier, config.keep_versions));
     let mut tasks = JoinSet::new();
     let transfer_addr = transfer::start(
         &mut tasks,

@@ -34,6 +34,14 @@ impl Notifier {
         }
     }
 
+    /// The fleet, as `address:port` texts (what change receipts name).
+    pub fn fleet(&self) -> Vec<String> {
+        self.targets
+            .read()
+            .map(|t| t.iter().map(ToString::to_string).collect())
+            .unwrap_or_default()
+    }
+
     /// Announces `zone` at `serial` to every target, in the background.
     pub fn announce(&self, zone: &Name, serial: u32) {
         let targets = self.targets.read().map(|t| t.clone()).unwrap_or_default();

@@ -209,6 +209,7 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     )
     .execute(&mut *tx)
     .await?;
+    apex_core::fleet::expect(&mut tx, domain, serial, &ctx.notifier.fleet()).await?;
     let first_publish = row.published_serial.is_none();
     let catalog_serial = if first_publish {
         Some(catalog::bump(&mut tx).await?)
@@ -225,6 +226,7 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
         None => ctx.notifier.announce(zone.name(), serial),
     }
     mark_notified(ctx, domain, serial).await?;
+    ctx.sync.watch(&ctx.core.pool, domain, zone.name().clone());
     Ok(Outcome::Published {
         serial,
         records: rendered.len(),
@@ -340,6 +342,7 @@ pub async fn announce_zone(
     let zone = zone_name(name)?;
     ctx.notifier.announce(zone.name(), serial);
     mark_notified(ctx, domain, serial).await?;
+    ctx.sync.watch(&ctx.core.pool, domain, zone.name().clone());
     tracing::info!(zone.name = %zone, serial, "zone announced again");
     Ok(())
 }

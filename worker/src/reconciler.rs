@@ -71,6 +71,10 @@ pub async fn pass(ctx: &Context) -> Result<usize, PublishError> {
         );
     }
     catalog_if_behind(ctx).await?;
+    // Receipts still waiting (a worker restarted while watching).
+    if let Err(e) = ctx.sync.resume(&ctx.core.pool).await {
+        tracing::warn!(error = %e, "could not resume fleet sync watchers");
+    }
     // DNSSEC: signatures due for renewal, zones whose removal delay has passed. They get a
     // new wanted serial here and are published by the next pass.
     let times = ctx.core.platform.dnssec;

@@ -213,7 +213,7 @@ fn run(ops: &[Op], denial: Denial, split_keys: bool) -> (LiveZone, Vec<ZoneRecor
     (live, unsigned)
 }
 
-fn continue_step(unsigned: &mut Vec<ZoneRecord>, old: &ZoneRecord, new: &ZoneRecord) {
+fn continue_step(unsigned: &mut [ZoneRecord], old: &ZoneRecord, new: &ZoneRecord) {
     let at = unsigned.iter().position(|r| r == old).unwrap();
     unsigned[at] = new.clone();
 }

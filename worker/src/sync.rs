@@ -1,0 +1,146 @@
+//! The sync watcher: after a publish, ask each fleet nameserver for the zone's SOA until it
+//! serves the new serial, and record the receipts ([`apex_core::fleet`]).
+//!
+//! One watcher runs per zone at a time and follows whatever versions of it are waiting, so a
+//! burst of publishes does not start a burst of pollers. It polls quickly at first (a healthy
+//! fleet takes a few milliseconds to transfer a change) and backs off to every few seconds;
+//! after [`GIVE_UP`] it stops, leaving the version `published`. A worker that restarts picks
+//! waiting zones up again from Postgres (the reconciler calls [`Watchers::resume`]).
+
+use std::collections::{BTreeSet, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use apex_core::fleet;
+use apex_core::ids::DomainId;
+use apex_net::client::query_soa;
+use hickory_proto::rr::Name;
+use sqlx::PgPool;
+
+/// How long a watcher keeps asking.
+pub const GIVE_UP: Duration = Duration::from_secs(15 * 60);
+
+/// First wait between rounds; doubled each round up to [`MAX_WAIT`].
+const FIRST_WAIT: Duration = Duration::from_millis(2);
+const MAX_WAIT: Duration = Duration::from_secs(5);
+/// Per SOA query.
+const QUERY_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// The zones being watched.
+#[derive(Clone, Default)]
+pub struct Watchers {
+    running: Arc<Mutex<HashSet<DomainId>>>,
+}
+
+impl Watchers {
+    /// Starts watching `domain` (named `zone`) unless a watcher for it already runs.
+    pub fn watch(&self, pool: &PgPool, domain: DomainId, zone: Name) {
+        if !self.claim(domain) {
+            return;
+        }
+        let me = self.clone();
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = watch_zone(&pool, domain, &zone).await {
+                    tracing::warn!(zone.name = %zone, error = %e, "fleet sync watcher failed");
+                }
+                // Release, then look once more: a publish that found this watcher still
+                // running did not start one of its own.
+                me.release(domain);
+                let more = fleet::waiting(&pool, domain)
+                    .await
+                    .is_ok_and(|w| !w.is_empty());
+                if !more || !me.claim(domain) {
+                    break;
+                }
+            }
+        });
+    }
+
+    /// Restarts watchers for zones published recently whose versions are still waiting.
+    pub async fn resume(&self, pool: &PgPool) -> Result<(), apex_core::CoreError> {
+        for domain in fleet::domains_waiting(pool, GIVE_UP).await? {
+            if self.is_running(domain) {
+                continue;
+            }
+            let name = sqlx::query_scalar!("SELECT name FROM domains WHERE id = $1", domain.0)
+                .fetch_optional(pool)
+                .await?;
+            if let Some(name) = name
+                && let Ok(zone) = Name::from_ascii(format!("{name}."))
+            {
+                self.watch(pool, domain, zone);
+            }
+        }
+        Ok(())
+    }
+
+    fn claim(&self, domain: DomainId) -> bool {
+        self.running.lock().is_ok_and(|mut r| r.insert(domain))
+    }
+
+    fn release(&self, domain: DomainId) {
+        if let Ok(mut r) = self.running.lock() {
+            r.remove(&domain);
+        }
+    }
+
+    fn is_running(&self, domain: DomainId) -> bool {
+        self.running.lock().is_ok_and(|r| r.contains(&domain))
+    }
+}
+
+/// Polls until no version of the zone is waiting, or until [`GIVE_UP`].
+async fn watch_zone(
+    pool: &PgPool,
+    domain: DomainId,
+    zone: &Name,
+) -> Result<(), apex_core::CoreError> {
+    let started = tokio::time::Instant::now();
+    let mut wait = FIRST_WAIT;
+    loop {
+        let waiting = fleet::waiting(pool, domain).await?;
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        if started.elapsed() > GIVE_UP {
+            tracing::warn!(zone.name = %zone, waiting = waiting.len(), "fleet not in sync; stopped asking");
+            return Ok(());
+        }
+        let servers: BTreeSet<String> = waiting.into_iter().map(|w| w.nameserver).collect();
+        let mut asks = tokio::task::JoinSet::new();
+        for ns in servers {
+            let zone = zone.clone();
+            asks.spawn(async move {
+                let serial = match ns.parse::<SocketAddr>() {
+                    Ok(addr) => query_soa(addr, &zone, None, QUERY_TIMEOUT)
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|s| s.serial),
+                    Err(_) => None,
+                };
+                (ns, serial)
+            });
+        }
+        let answers = asks.join_all().await;
+        let mut progressed = false;
+        for (ns, serial) in answers {
+            let Some(serial) = serial else { continue };
+            let mut tx = pool.begin().await?;
+            let done = fleet::seen(&mut tx, domain, &ns, serial).await?;
+            tx.commit().await?;
+            for s in done {
+                progressed = true;
+                tracing::info!(zone.name = %zone, serial = s, "zone version in sync on the fleet");
+            }
+        }
+        if progressed {
+            wait = FIRST_WAIT;
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(MAX_WAIT);
+    }
+}
