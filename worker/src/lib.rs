@@ -11,13 +11,15 @@
 //!                                         └── NOTIFY fleet ──▶ apex-dnsserver ──AXFR+TSIG──▶ transfer server
 //! ```
 //!
-//! - [`publish`]: one zone from committed to published, idempotent.
+//! - [`publish`]: one zone from committed to published, idempotent; incremental when the
+//!   zone is in [`cache`].
 //! - [`consumer`]: the Redis Streams consumer group.
 //! - [`reconciler`]: republishes whatever is behind, so losing Redis loses nothing.
 //! - [`transfer`]: the hidden primary: SOA and AXFR over TCP, TSIG-signed.
 //! - [`notify`]: NOTIFY to the fleet with retries.
 //! - [`sync`]: asks the fleet for the new serial until it serves it (change receipts).
 
+pub mod cache;
 pub mod consumer;
 pub mod notify;
 pub mod publish;
@@ -60,6 +62,8 @@ pub struct Context {
     pub keep_versions: u32,
     /// Fleet sync watchers.
     pub sync: sync::Watchers,
+    /// Published zones in memory, for incremental publishing.
+    pub cache: cache::ZoneCache,
 }
 
 impl Context {
@@ -70,6 +74,7 @@ impl Context {
             notifier,
             keep_versions: keep_versions.max(1),
             sync: sync::Watchers::default(),
+            cache: cache::ZoneCache::new(publish::CACHE_RECORDS),
         }
     }
 }

@@ -18,11 +18,15 @@ use apex_core::db::{serial_from_db, serial_to_db};
 use apex_core::ids::DomainId;
 use apex_core::settings::SoaTimers;
 use apex_zone::dname::DName;
+use apex_zone::live::LiveZone;
 use apex_zone::name::ZoneName;
 use apex_zone::rdata::RrType;
+use apex_zone::sign::{Denial, SignParams, SigningKey, sign_zone};
+use apex_zone::zonefile::ZoneRecord;
 use apex_zone::{Name, Record, content, render, wire};
 
 use crate::Context;
+use crate::cache::Cached;
 
 /// Where a zone ended up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,12 +83,43 @@ fn zone_name(text: &str) -> Result<ZoneName, PublishError> {
         })
 }
 
+/// Versions published incrementally after which the worker writes a snapshot (the version's
+/// whole data), so that building a version for AXFR never applies more diffs than this.
+const SNAPSHOT_EVERY: i64 = 64;
+
+/// Records the worker keeps in memory over all zones, for incremental publishing.
+pub const CACHE_RECORDS: usize = 20_000_000;
+
+/// The domain row as publishing reads it.
+struct Row {
+    name: String,
+    wanted_serial: i64,
+    published_serial: Option<i64>,
+    soa: SoaTimers,
+    state: apex_core::dnssec::State,
+    nsec3: bool,
+    fingerprint: String,
+}
+
+/// What a publish stores: the version's data (none for an incremental version, which is its
+/// diff applied to the one before), its diff from the version before, its size, and the zone
+/// to keep in memory.
+struct Made {
+    data: Option<Vec<u8>>,
+    prev_serial: Option<i64>,
+    diff: Option<Vec<u8>>,
+    records: usize,
+    live: Option<LiveZone>,
+    incremental: bool,
+}
+
 /// Publishes `domain` at its wanted serial, if it is behind.
 pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, PublishError> {
+    let started = std::time::Instant::now();
     let mut tx = ctx.core.pool.begin().await?;
-    let Some(row) = sqlx::query!(
+    let Some(r) = sqlx::query!(
         "SELECT name, wanted_serial, published_serial, soa_refresh, soa_retry, soa_expire, soa_minimum, soa_ttl,
-                dnssec_state, dnssec_denial
+                dnssec_state, dnssec_denial, dnssec_algorithm, dnssec_split_keys
            FROM domains WHERE id = $1 FOR UPDATE",
         domain.0
     )
@@ -93,87 +128,55 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     else {
         return Ok(Outcome::Gone);
     };
-    if row.published_serial == Some(row.wanted_serial) {
+    if r.published_serial == Some(r.wanted_serial) {
         return Ok(Outcome::UpToDate);
     }
+    let row = Row {
+        fingerprint: format!(
+            "{}/{}/{}/{}",
+            r.dnssec_state, r.dnssec_denial, r.dnssec_algorithm, r.dnssec_split_keys
+        ),
+        name: r.name,
+        wanted_serial: r.wanted_serial,
+        published_serial: r.published_serial,
+        soa: SoaTimers::from_db(
+            r.soa_refresh,
+            r.soa_retry,
+            r.soa_expire,
+            r.soa_minimum,
+            r.soa_ttl,
+        ),
+        state: apex_core::dnssec::State::from_db(&r.dnssec_state),
+        nsec3: r.dnssec_denial == "nsec3",
+    };
     let serial = serial_from_db(row.wanted_serial);
     let zone = zone_name(&row.name)?;
 
-    // committed → rendered
-    let rows = sqlx::query!(
-        "SELECT id, name, type AS rtype, ttl, content FROM records WHERE domain_id = $1",
-        domain.0
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let origin = DName::from_name(zone.name());
-    let mut records = Vec::with_capacity(rows.len());
-    for r in rows {
-        let bad = |reason: String| PublishError::BadRecord {
-            id: r.id,
-            name: r.name.clone(),
-            rtype: r.rtype.clone(),
-            reason,
-        };
-        let owner = DName::parse(r.name.as_bytes(), None)
-            .map_err(|e| bad(e.to_string()))?
-            .to_name();
-        let rtype = RrType::parse(r.rtype.as_bytes()).ok_or_else(|| bad("unknown type".into()))?;
-        let data =
-            content::parse(rtype, &r.content, Some(&origin)).map_err(|e| bad(e.to_string()))?;
-        let rdata = content::to_rdata(rtype, &data).map_err(|e| bad(e.to_string()))?;
-        let ttl = u32::try_from(r.ttl).map_err(|_| bad("negative TTL".into()))?;
-        records.push(Record::from_rdata(owner, ttl, rdata));
+    // committed → rendered → signed: from the zone in memory when it is the published one,
+    // else from every record.
+    let mut made = None;
+    if let Some(mut cached) = ctx.cache.take(domain)
+        && row.published_serial == Some(serial_to_db(cached.serial))
+        && cached.fingerprint == row.fingerprint
+        && let Some(delta) =
+            incremental(ctx, &mut tx, domain, &zone, serial, &row, &mut cached.live).await?
+    {
+        let diff = apex_core::versions::join_diff(
+            &wire::encode_raw(&delta.removed)?,
+            &wire::encode_raw(&delta.added)?,
+        );
+        made = Some(Made {
+            data: None,
+            prev_serial: row.published_serial,
+            diff: Some(diff),
+            records: cached.live.len(),
+            live: Some(cached.live),
+            incremental: true,
+        });
     }
-    let platform = &ctx.core.platform;
-    let soa = SoaTimers::from_db(
-        row.soa_refresh,
-        row.soa_retry,
-        row.soa_expire,
-        row.soa_minimum,
-        row.soa_ttl,
-    )
-    .apply(&platform.soa);
-    let rendered = render::render(&zone, serial, &soa, &platform.apex_ns, records);
-
-    // rendered → signed (when DNSSEC is on)
-    let state = apex_core::dnssec::State::from_db(&row.dnssec_state);
-    let (data, rendered) = if state == apex_core::dnssec::State::Off {
-        (wire::encode(&rendered)?, rendered)
-    } else {
-        let keys =
-            apex_core::dnssec::signing_keys(&mut *tx, domain, platform.master_key.as_ref()).await?;
-        let signed = sign(
-            ctx,
-            domain,
-            &origin,
-            &rendered,
-            keys,
-            row.dnssec_denial == "nsec3",
-            state == apex_core::dnssec::State::Disabling,
-        )
-        .await?;
-        let data = wire::encode_raw(&signed).map_err(PublishError::Encode)?;
-        // The version's records as typed records again, for the diff.
-        (data.clone(), wire::decode(&data)?)
-    };
-
-    // The difference from the version before, for IXFR.
-    let previous = sqlx::query!(
-        "SELECT serial, data FROM zone_versions WHERE domain_id = $1 ORDER BY id DESC LIMIT 1",
-        domain.0
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (prev_serial, diff) = match previous {
-        Some(p) => match wire::decode(&p.data) {
-            Ok(old) => (Some(p.serial), Some(diff(&old, &rendered)?)),
-            Err(e) => {
-                tracing::warn!(zone.name = %zone, error = %e, "previous version unreadable; no IXFR from it");
-                (Some(p.serial), None)
-            }
-        },
-        None => (None, None),
+    let made = match made {
+        Some(m) => m,
+        None => full(ctx, &mut tx, domain, &zone, serial, &row).await?,
     };
 
     // rendered → published
@@ -182,10 +185,10 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
          VALUES ($1, $2, $3, $4, $5, $6)",
         domain.0,
         serial_to_db(serial),
-        i32::try_from(rendered.len()).unwrap_or(i32::MAX),
-        data,
-        prev_serial,
-        diff,
+        i32::try_from(made.records).unwrap_or(i32::MAX),
+        made.data,
+        made.prev_serial,
+        made.diff,
     )
     .execute(&mut *tx)
     .await?;
@@ -201,14 +204,7 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query!(
-        "DELETE FROM zone_versions WHERE domain_id = $1 AND id NOT IN
-           (SELECT id FROM zone_versions WHERE domain_id = $1 ORDER BY id DESC LIMIT $2)",
-        domain.0,
-        i64::from(ctx.keep_versions),
-    )
-    .execute(&mut *tx)
-    .await?;
+    apex_core::versions::prune(&mut tx, domain, ctx.keep_versions).await?;
     apex_core::fleet::expect(&mut tx, domain, serial, &ctx.notifier.fleet()).await?;
     let first_publish = row.published_serial.is_none();
     let catalog_serial = if first_publish {
@@ -217,7 +213,21 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
         None
     };
     tx.commit().await?;
-    tracing::info!(zone.name = %zone, serial, records = rendered.len(), "zone published");
+    tracing::info!(
+        zone.name = %zone,
+        serial,
+        records = made.records,
+        incremental = made.incremental,
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "zone published"
+    );
+    if let Some(live) = made.live {
+        ctx.cache
+            .put(domain, Cached::new(serial, row.fingerprint.clone(), live));
+    }
+    if made.incremental {
+        snapshot_if_due(ctx, domain, serial);
+    }
 
     // published → announced. A new zone reaches the fleet through the catalog (members are
     // transferred when they join it), so only zones already listed get a NOTIFY of their own.
@@ -229,42 +239,273 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     ctx.sync.watch(&ctx.core.pool, domain, zone.name().clone());
     Ok(Outcome::Published {
         serial,
-        records: rendered.len(),
+        records: made.records,
     })
 }
 
-/// Signs the rendered zone off the async threads: full signing, every signature fresh, with
-/// an expiry spread by up to a tenth of the validity per zone so that a fleet of zones does not
-/// come due at once. The SOA comes first in the result, as versions keep it.
-async fn sign(
-    ctx: &Context,
-    domain: DomainId,
+/// Writes a snapshot of the zone in the background once enough incremental versions piled up
+/// since the last one.
+fn snapshot_if_due(ctx: &Context, domain: DomainId, serial: u32) {
+    let pool = ctx.core.pool.clone();
+    tokio::spawn(async move {
+        let result = async {
+            if apex_core::versions::since_snapshot(&pool, domain).await? >= SNAPSHOT_EVERY {
+                apex_core::versions::fill_snapshot(&pool, domain, serial).await?;
+                tracing::debug!(domain.id = %domain, serial, "zone snapshot written");
+            }
+            Ok::<_, apex_core::CoreError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(domain.id = %domain, serial, error = %e, "zone snapshot failed; versions stay diffs");
+        }
+    });
+}
+
+/// Parses a stored record.
+fn parse_row(
     origin: &DName,
-    rendered: &[Record],
-    keys: Vec<apex_zone::sign::SigningKey>,
-    nsec3: bool,
-    disabling: bool,
-) -> Result<Vec<apex_zone::zonefile::ZoneRecord>, PublishError> {
-    use apex_zone::sign::{Denial, SignParams, sign_zone};
-    use apex_zone::zonefile::ZoneRecord;
-    if keys.is_empty() {
-        return Err(PublishError::Sign(
-            "the zone is to be signed but has no keys".into(),
-        ));
+    id: i64,
+    name: &str,
+    rtype: &str,
+    ttl: i32,
+    text: &str,
+) -> Result<Record, PublishError> {
+    let bad = |reason: String| PublishError::BadRecord {
+        id,
+        name: name.to_string(),
+        rtype: rtype.to_string(),
+        reason,
+    };
+    let owner = DName::parse(name.as_bytes(), None)
+        .map_err(|e| bad(e.to_string()))?
+        .to_name();
+    let t = RrType::parse(rtype.as_bytes()).ok_or_else(|| bad("unknown type".into()))?;
+    let data = content::parse(t, text, Some(origin)).map_err(|e| bad(e.to_string()))?;
+    let rdata = content::to_rdata(t, &data).map_err(|e| bad(e.to_string()))?;
+    let ttl = u32::try_from(ttl).map_err(|_| bad("negative TTL".into()))?;
+    Ok(Record::from_rdata(owner, ttl, rdata))
+}
+
+/// The change since the published version, applied to the zone in memory: only the RRsets
+/// the unpublished changes touched are read again (whole, from the records table), and only
+/// they, the SOA and the denial records around them are signed. `None` when the changes are
+/// not plain record edits or would move the zone's structure: the caller publishes in full.
+async fn incremental(
+    ctx: &Context,
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    domain: DomainId,
+    zone: &ZoneName,
+    serial: u32,
+    row: &Row,
+    live: &mut LiveZone,
+) -> Result<Option<apex_zone::live::Delta>, PublishError> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let changes = sqlx::query!(
+        "SELECT action, before, after FROM changes
+          WHERE domain_id = $1 AND published_at IS NULL ORDER BY id",
+        domain.0
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    if changes.is_empty() {
+        // A new serial with no record change: a DNSSEC renewal, say. Sign everything.
+        return Ok(None);
     }
-    let records: Vec<ZoneRecord> = rendered
-        .iter()
-        .map(ZoneRecord::from_record)
-        .collect::<Result<_, _>>()
-        .map_err(|e| PublishError::Sign(e.to_string()))?;
+    let apex_text = format!("{}.", zone.as_text());
+    let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
+    for c in &changes {
+        if !matches!(
+            c.action.as_str(),
+            "record.create" | "record.update" | "record.delete"
+        ) {
+            return Ok(None);
+        }
+        for side in [&c.before, &c.after].into_iter().flatten() {
+            let Some(items) = side.as_array() else {
+                return Ok(None);
+            };
+            for item in items {
+                let (Some(fqdn), Some(t)) = (item["fqdn"].as_str(), item["type"].as_str()) else {
+                    return Ok(None);
+                };
+                // The apex NS set is merged with the platform's: render it in full.
+                if fqdn == apex_text && matches!(t, "NS" | "SOA") {
+                    return Ok(None);
+                }
+                touched.insert((fqdn.to_string(), t.to_string()));
+            }
+        }
+    }
+    let (names, types): (Vec<String>, Vec<String>) = touched.iter().cloned().unzip();
+    let rows = sqlx::query!(
+        r#"SELECT id, name, type AS rtype, ttl, content FROM records
+            WHERE domain_id = $1 AND (name, type) IN (SELECT * FROM unnest($2::text[], $3::text[]))"#,
+        domain.0,
+        &names,
+        &types,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let origin = DName::from_name(zone.name());
+    // The RRsets as render makes them: one TTL each, the lowest.
+    let mut sets: BTreeMap<(String, String), Vec<ZoneRecord>> = BTreeMap::new();
+    for r in rows {
+        let rec = parse_row(&origin, r.id, &r.name, &r.rtype, r.ttl, &r.content)?;
+        let zr = ZoneRecord::from_record(&rec).map_err(|e| PublishError::Sign(e.to_string()))?;
+        sets.entry((r.name, r.rtype)).or_default().push(zr);
+    }
+    let mut removed = Vec::new();
+    let mut added = Vec::new();
+    for (fqdn, t) in &touched {
+        let (Ok(owner), Some(rtype)) = (
+            DName::parse(fqdn.as_bytes(), None),
+            RrType::parse(t.as_bytes()),
+        ) else {
+            return Ok(None);
+        };
+        if let Some(old) = live.rrset(&owner, rtype) {
+            removed.extend(old.iter().cloned());
+        }
+        if let Some(mut set) = sets.remove(&(fqdn.clone(), t.clone())) {
+            let ttl = set.iter().map(|r| r.ttl).min().unwrap_or_default();
+            for r in &mut set {
+                r.ttl = ttl;
+            }
+            added.extend(set);
+        }
+    }
+    let Some(old_soa) = live
+        .rrset(&origin, RrType::SOA)
+        .and_then(|s| s.first())
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    removed.push(old_soa);
+    let soa = render::soa_record(zone, serial, &row.soa.apply(&ctx.core.platform.soa));
+    added.push(ZoneRecord::from_record(&soa).map_err(|e| PublishError::Sign(e.to_string()))?);
+    let params = sign_params(
+        ctx,
+        domain,
+        row.nsec3,
+        row.state == apex_core::dnssec::State::Disabling,
+    );
+    match live.apply(removed, added, &params) {
+        Ok(delta) => Ok(Some(delta)),
+        Err(apex_zone::live::LiveError::NeedsFullSign(why)) => {
+            tracing::debug!(zone.name = %zone, why, "publishing in full");
+            Ok(None)
+        }
+        Err(e) => Err(PublishError::Sign(e.to_string())),
+    }
+}
+
+/// Renders (and signs) the whole zone from every record, with its diff from the version
+/// before.
+async fn full(
+    ctx: &Context,
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    domain: DomainId,
+    zone: &ZoneName,
+    serial: u32,
+    row: &Row,
+) -> Result<Made, PublishError> {
+    let rows = sqlx::query!(
+        "SELECT id, name, type AS rtype, ttl, content FROM records WHERE domain_id = $1",
+        domain.0
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let origin = DName::from_name(zone.name());
+    let mut records = Vec::with_capacity(rows.len());
+    for r in rows {
+        records.push(parse_row(
+            &origin, r.id, &r.name, &r.rtype, r.ttl, &r.content,
+        )?);
+    }
+    let platform = &ctx.core.platform;
+    let soa = row.soa.apply(&platform.soa);
+    let rendered = render::render(zone, serial, &soa, &platform.apex_ns, records);
+
+    let (data, rendered, live) = if row.state == apex_core::dnssec::State::Off {
+        let zone_records: Vec<ZoneRecord> = rendered
+            .iter()
+            .map(ZoneRecord::from_record)
+            .collect::<Result<_, _>>()
+            .map_err(|e| PublishError::Sign(e.to_string()))?;
+        let live = LiveZone::unsigned(origin.clone(), zone_records);
+        (wire::encode(&rendered)?, rendered, Some(live))
+    } else {
+        let keys = apex_core::dnssec::signing_keys(&mut **tx, domain, platform.master_key.as_ref())
+            .await?;
+        let (signed, keys) = sign(
+            ctx,
+            domain,
+            &origin,
+            &rendered,
+            keys,
+            row.nsec3,
+            row.state == apex_core::dnssec::State::Disabling,
+        )
+        .await?;
+        let data = wire::encode_raw(&signed).map_err(PublishError::Encode)?;
+        let denial = sign_params(ctx, domain, row.nsec3, false).denial;
+        let live = LiveZone::signed(origin.clone(), signed, keys, denial)
+            .map_err(|e| {
+                tracing::warn!(zone.name = %zone, error = %e, "signed zone not kept in memory");
+            })
+            .ok();
+        // The version's records as typed records again, for the diff.
+        let rendered = wire::decode(&data)?;
+        (data, rendered, live)
+    };
+
+    // The difference from the version before, for IXFR.
+    let previous = sqlx::query_scalar!(
+        "SELECT serial FROM zone_versions WHERE domain_id = $1 ORDER BY id DESC LIMIT 1",
+        domain.0
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    let (prev_serial, diff) = match previous {
+        Some(p) => {
+            let old = apex_core::versions::load(&ctx.core.pool, domain, serial_from_db(p))
+                .await
+                .ok()
+                .flatten()
+                .and_then(|v| wire::decode(&v.data).ok());
+            match old {
+                Some(old) => (Some(p), Some(diff(&old, &rendered)?)),
+                None => {
+                    tracing::warn!(zone.name = %zone, "previous version unreadable; no IXFR from it");
+                    (Some(p), None)
+                }
+            }
+        }
+        None => (None, None),
+    };
+    Ok(Made {
+        records: rendered.len(),
+        data: Some(data),
+        prev_serial,
+        diff,
+        live,
+        incremental: false,
+    })
+}
+
+/// Signature validity for a publish now: inception back-dated an hour for resolvers whose
+/// clocks run behind, expiry spread by up to a tenth of the validity per zone so that a fleet
+/// of zones does not come due at once.
+fn sign_params(ctx: &Context, domain: DomainId, nsec3: bool, disabling: bool) -> SignParams {
     let times = ctx.core.platform.dnssec;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
     let spread = (times.validity / 10).max(1);
     let jitter = u32::try_from(domain.0.unsigned_abs() % u64::from(spread)).unwrap_or(0);
-    let params = SignParams {
-        // Back-dated an hour for resolvers whose clocks run behind.
+    SignParams {
         inception: now.wrapping_sub(3600),
         expiration: now.wrapping_add(times.validity - jitter),
         denial: if nsec3 {
@@ -278,18 +519,43 @@ async fn sign(
         cds: !disabling,
         cds_delete: disabling,
         threads: std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
-    };
+    }
+}
+
+/// Signs the rendered zone off the async threads: full signing, every signature fresh. The
+/// SOA comes first in the result, as versions keep it. The keys come back with it.
+async fn sign(
+    ctx: &Context,
+    domain: DomainId,
+    origin: &DName,
+    rendered: &[Record],
+    keys: Vec<SigningKey>,
+    nsec3: bool,
+    disabling: bool,
+) -> Result<(Vec<ZoneRecord>, Vec<SigningKey>), PublishError> {
+    if keys.is_empty() {
+        return Err(PublishError::Sign(
+            "the zone is to be signed but has no keys".into(),
+        ));
+    }
+    let records: Vec<ZoneRecord> = rendered
+        .iter()
+        .map(ZoneRecord::from_record)
+        .collect::<Result<_, _>>()
+        .map_err(|e| PublishError::Sign(e.to_string()))?;
+    let params = sign_params(ctx, domain, nsec3, disabling);
     let origin = origin.clone();
-    let mut signed =
-        tokio::task::spawn_blocking(move || sign_zone(&origin, records, &keys, &params))
-            .await
-            .map_err(|e| PublishError::Sign(e.to_string()))?
-            .map_err(|e| PublishError::Sign(e.to_string()))?;
+    let (mut signed, keys) = tokio::task::spawn_blocking(move || {
+        sign_zone(&origin, records, &keys, &params).map(|s| (s, keys))
+    })
+    .await
+    .map_err(|e| PublishError::Sign(e.to_string()))?
+    .map_err(|e| PublishError::Sign(e.to_string()))?;
     if let Some(at) = signed.iter().position(|r| r.rtype == RrType::SOA) {
         let soa = signed.remove(at);
         signed.insert(0, soa);
     }
-    Ok(signed)
+    Ok((signed, keys))
 }
 
 /// The IXFR step from `old` to `new` (both SOA first): the records only in `old` after its

@@ -183,10 +183,7 @@ impl TransferServer {
             return Ok(None);
         };
         if !apex_zone::serial::serial_gt(serial, client) {
-            let Some(version) = versions::load(&core.pool, domain, serial).await? else {
-                return Ok(None);
-            };
-            let soa = wire::decode(&version.data)?.into_iter().next();
+            let soa = versions::soa(&core.pool, domain, serial).await?;
             return Ok(soa.map(|soa| vec![soa]));
         }
         let Some(steps) = versions::diffs_between(&core.pool, domain, client, serial).await? else {

@@ -140,6 +140,40 @@ async fn publishing_is_idempotent(pool: PgPool) {
         publish_zone(&f.ctx, id).await.unwrap();
         assert_eq!(f.next_notify().await.0, "example.com.");
     }
+    // The newest three, and what they are built from: the first version is the snapshot
+    // the incremental ones after it apply their diffs to.
+    assert_eq!(f.versions(id).await, 6);
+    let serial: i64 = sqlx::query_scalar("SELECT published_serial FROM domains WHERE id = $1")
+        .bind(id.0)
+        .fetch_one(&f.ctx.core.pool)
+        .await
+        .unwrap();
+    let newest = apex_core::versions::load(&f.ctx.core.pool, id, u32::try_from(serial).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let records = apex_zone::wire::decode(&newest.data).unwrap();
+    assert_eq!(records[0].record_type(), hickory_proto::rr::RecordType::SOA);
+    let www: Vec<String> = records
+        .iter()
+        .filter(|r| r.name.to_ascii() == "www.example.com.")
+        .map(|r| r.data.to_string())
+        .collect();
+    assert_eq!(www.len(), 6, "{www:?}");
+    // Once the oldest of the newest three has a snapshot of its own, the rest go.
+    let serials: Vec<i64> = sqlx::query_scalar(
+        "SELECT serial FROM zone_versions WHERE domain_id = $1 ORDER BY id DESC LIMIT 2",
+    )
+    .bind(id.0)
+    .fetch_all(&f.ctx.core.pool)
+    .await
+    .unwrap();
+    apex_core::versions::fill_snapshot(&f.ctx.core.pool, id, u32::try_from(serials[1]).unwrap())
+        .await
+        .unwrap();
+    f.add_a("example.com", "www", "192.0.2.7").await;
+    publish_zone(&f.ctx, id).await.unwrap();
+    assert_eq!(f.next_notify().await.0, "example.com.");
     assert_eq!(f.versions(id).await, 3);
     let unpublished: i64 =
         sqlx::query_scalar("SELECT count(*) FROM changes WHERE published_at IS NULL")

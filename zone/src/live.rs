@@ -76,6 +76,8 @@ pub struct LiveZone {
     data: BTreeMap<DName, BTreeMap<RrType, Vec<ZoneRecord>>>,
     signing: Option<Signing>,
     records: usize,
+    /// Every record of the zone as served, signatures and denial records included.
+    total: usize,
 }
 
 fn covered(rrsig: &ZoneRecord) -> Option<RrType> {
@@ -124,10 +126,12 @@ impl LiveZone {
             data: BTreeMap::new(),
             signing: None,
             records: 0,
+            total: 0,
         };
         for r in records {
             zone.insert_data(r);
         }
+        zone.total = zone.records;
         zone
     }
 
@@ -138,7 +142,9 @@ impl LiveZone {
         keys: Vec<SigningKey>,
         denial: Denial,
     ) -> Result<Self, LiveError> {
+        let total = signed.len();
         let mut zone = Self::unsigned(apex.clone(), Vec::new());
+        zone.total = total;
         let mut s = Signing {
             keys,
             denial,
@@ -207,6 +213,16 @@ impl LiveZone {
     /// Records of the data (signatures and denial records not counted).
     pub fn data_len(&self) -> usize {
         self.records
+    }
+
+    /// Records in the zone as served (signatures and denial records included).
+    pub fn len(&self) -> usize {
+        self.total
+    }
+
+    /// No records at all (never the case for a zone with its SOA).
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
     }
 
     /// The records of one RRset.
@@ -430,6 +446,7 @@ impl LiveZone {
         if self.signing.is_some() {
             self.resign(&touched, params, &mut delta)?;
         }
+        self.total = (self.total + delta.added.len()).saturating_sub(delta.removed.len());
         for list in [&mut delta.removed, &mut delta.added] {
             if let Some(at) = list.iter().position(|r| r.rtype == RrType::SOA) {
                 let soa = list.remove(at);

@@ -204,6 +204,7 @@ fn run(ops: &[Op], denial: Denial, split_keys: bool) -> (LiveZone, Vec<ZoneRecor
         let delta = live.apply(removed, added, &p).unwrap();
         assert_eq!(delta.added.first().map(|r| r.rtype), Some(RrType::SOA));
         let full = sign_zone(&apex, unsigned.clone(), &keys, &p).unwrap();
+        assert_eq!(live.len(), full.len(), "step {step}: record count");
         assert_eq!(
             normal(live.records()),
             normal(full),
