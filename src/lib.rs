@@ -55,6 +55,10 @@ pub async fn start_worker(config: &Config, pool: PgPool) -> anyhow::Result<apex_
         tsig: config.tsig()?,
         keep_versions: config.keep_versions,
         reconcile_interval: std::time::Duration::from_secs(config.reconcile_interval),
+        webhooks: apex_worker::webhooks::Settings {
+            poll: std::time::Duration::from_secs(1),
+            first_retry: std::time::Duration::from_secs(config.webhook_first_retry),
+        },
     };
     apex_worker::start(core(config, pool)?, worker).await
 }

@@ -92,10 +92,12 @@ fn body_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         };
     }
     let message = inner.to_string();
-    // serde names a missing or unknown field in its message, not in the path.
+    // serde names a missing field in its message, not in the path; an unknown one is in the
+    // path already.
     for prefix in ["missing field `", "unknown field `"] {
         if let Some(rest) = message.strip_prefix(prefix)
             && let Some((field, _)) = rest.split_once('`')
+            && !pointer.ends_with(&format!("/{field}"))
         {
             pointer.push('/');
             pointer.push_str(field);

@@ -32,8 +32,8 @@ pub struct Config {
     pub transfer_listen: SocketAddr,
     /// `APEX_TSIG_KEY`: the fleet's TSIG key, `name:hmac-sha256:base64secret`.
     pub tsig_key: Option<SecretString>,
-    /// `APEX_MASTER_KEY`: 32 random bytes in base64 that seal DNSSEC private keys at rest.
-    /// Without it DNSSEC cannot be turned on.
+    /// `APEX_MASTER_KEY`: 32 random bytes in base64 that seal DNSSEC private keys and webhook
+    /// secrets at rest. Without it DNSSEC cannot be turned on nor webhooks created.
     pub master_key: Option<SecretString>,
     /// `APEX_DNSSEC_VALIDITY_DAYS`: how long signatures are valid.
     pub dnssec_validity_days: u32,
@@ -75,6 +75,13 @@ pub struct Config {
     pub reconcile_interval: u64,
     /// `APEX_LOG_FORMAT`: `text` or `json`.
     pub log_format: String,
+    /// `APEX_WEBHOOK_ALLOW_PRIVATE`: let webhooks target loopback, private, link-local and
+    /// other non-public addresses (a platform on a private network, tests). Off by default, so
+    /// customers cannot make the worker call into the platform's own network.
+    pub webhook_allow_private: bool,
+    /// `APEX_WEBHOOK_FIRST_RETRY`: seconds before the first retry of a failed webhook
+    /// delivery; each later retry waits twice as long, up to an hour.
+    pub webhook_first_retry: u64,
 }
 
 /// Defaults for everything but the secrets and connection URLs.
@@ -102,6 +109,8 @@ struct Defaults {
     dnssec_validity_days: u32,
     dnssec_refresh_days: u32,
     dnssec_removal_hours: u32,
+    webhook_allow_private: bool,
+    webhook_first_retry: u64,
 }
 
 fn defaults() -> Defaults {
@@ -128,6 +137,8 @@ fn defaults() -> Defaults {
         dnssec_validity_days: 14,
         dnssec_refresh_days: 7,
         dnssec_removal_hours: 48,
+        webhook_allow_private: false,
+        webhook_first_retry: 5,
     }
 }
 
@@ -178,10 +189,13 @@ pub struct Platform {
     pub ttl: TtlBounds,
     /// Catalog zone name.
     pub catalog: Name,
-    /// Seals DNSSEC private keys; `None` when not configured (DNSSEC cannot be turned on).
+    /// Seals DNSSEC private keys and webhook secrets; `None` when not configured (DNSSEC
+    /// cannot be turned on, webhooks cannot be created).
     pub master_key: Option<crate::dnssec::MasterKey>,
     /// DNSSEC signature validity and renewal, and the removal delay.
     pub dnssec: DnssecTimes,
+    /// Webhooks may target non-public addresses (`APEX_WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_allow_private: bool,
 }
 
 /// How long signatures last and when they are renewed.
@@ -352,6 +366,7 @@ impl Config {
                     removal: self.dnssec_removal_hours.saturating_mul(3600),
                 }
             },
+            webhook_allow_private: self.webhook_allow_private,
         })
     }
 
@@ -448,6 +463,27 @@ mod tests {
             );
             jail.set_env("APEX_HTTP_LISTEN", "nowhere");
             assert_eq!(Config::load(None).unwrap_err().var, "APEX_HTTP_LISTEN");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn webhook_settings() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None).unwrap();
+            assert!(!c.webhook_allow_private);
+            assert_eq!(c.webhook_first_retry, 5);
+            jail.set_env("APEX_WEBHOOK_ALLOW_PRIVATE", "true");
+            jail.set_env("APEX_WEBHOOK_FIRST_RETRY", "1");
+            let c = Config::load(None).unwrap();
+            assert!(c.webhook_allow_private);
+            assert_eq!(c.webhook_first_retry, 1);
+            assert!(c.platform().unwrap().webhook_allow_private);
+            jail.set_env("APEX_WEBHOOK_ALLOW_PRIVATE", "maybe");
+            assert_eq!(
+                Config::load(None).unwrap_err().var,
+                "APEX_WEBHOOK_ALLOW_PRIVATE"
+            );
             Ok(())
         });
     }

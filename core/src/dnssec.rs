@@ -26,7 +26,7 @@ use crate::CoreError;
 use crate::ids::DomainId;
 
 /// The platform's master key (`APEX_MASTER_KEY`, 32 bytes in base64): seals DNSSEC private
-/// keys at rest.
+/// keys and webhook secrets ([`crate::webhooks`]) at rest.
 #[derive(Clone)]
 pub struct MasterKey([u8; 32]);
 

@@ -38,3 +38,11 @@ id_type!(
     /// A change in the audit trail.
     ChangeId
 );
+id_type!(
+    /// A webhook of a domain.
+    WebhookId
+);
+id_type!(
+    /// One message to one webhook, with its retries.
+    DeliveryId
+);

@@ -22,6 +22,7 @@ pub mod records;
 pub mod settings;
 pub mod users;
 pub mod versions;
+pub mod webhooks;
 pub mod zonefiles;
 
 pub use error::CoreError;

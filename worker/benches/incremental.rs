@@ -128,7 +128,9 @@ async fn main() {
                     content: format!("\"change {i}\""),
                     comment: None,
                 };
-                let (view, _, _) = records::create(core, &actor, &origin, &input).await.unwrap();
+                let (view, _, _) = records::create(core, &actor, &origin, &input)
+                    .await
+                    .unwrap();
                 created.push(view.id);
             }
             1 => {
@@ -203,5 +205,8 @@ async fn main() {
         text.push('\n');
     }
     std::fs::write(&out, text).unwrap();
-    println!("newest version ({} records) written to {out}", records.len());
+    println!(
+        "newest version ({} records) written to {out}",
+        records.len()
+    );
 }

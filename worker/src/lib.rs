@@ -18,6 +18,7 @@
 //! - [`transfer`]: the hidden primary: SOA and AXFR over TCP, TSIG-signed.
 //! - [`notify`]: NOTIFY to the fleet with retries.
 //! - [`sync`]: asks the fleet for the new serial until it serves it (change receipts).
+//! - [`webhooks`]: sends the domains' webhook deliveries, with retries.
 
 pub mod cache;
 pub mod consumer;
@@ -26,6 +27,7 @@ pub mod publish;
 pub mod reconciler;
 pub mod sync;
 pub mod transfer;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,6 +52,8 @@ pub struct WorkerConfig {
     pub keep_versions: u32,
     /// Seconds between reconciler passes.
     pub reconcile_interval: Duration,
+    /// Webhook deliveries: how often to look for due ones, and the first retry's wait.
+    pub webhooks: webhooks::Settings,
 }
 
 /// Shared by the worker's tasks.
@@ -106,7 +110,7 @@ impl Running {
     }
 }
 
-/// Starts the transfer server, the stream consumer and the reconciler.
+/// Starts the transfer server, the stream consumer, the reconciler and webhook deliveries.
 pub async fn start(core: Core, config: WorkerConfig) -> anyhow::Result<Running> {
     let notifier = Notifier::new(config.notify.clone(), config.tsig.clone());
     let context = Arc::new(Context::new(core, notifier, config.keep_versions));
@@ -120,6 +124,7 @@ pub async fn start(core: Core, config: WorkerConfig) -> anyhow::Result<Running> 
     .await?;
     tasks.spawn(consumer::run(context.clone()));
     tasks.spawn(reconciler::run(context.clone(), config.reconcile_interval));
+    tasks.spawn(webhooks::run(context.clone(), config.webhooks));
     tracing::info!(transfer = %transfer_addr, "worker started");
     Ok(Running {
         transfer_addr,

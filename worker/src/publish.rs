@@ -198,6 +198,16 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     )
     .execute(&mut *tx)
     .await?;
+    // Webhooks: `zone.published` with the changes this version includes (those not yet marked
+    // published), queued in this transaction so it exists exactly when the version does.
+    apex_core::webhooks::enqueue_published(
+        &mut tx,
+        domain,
+        &zone,
+        serial,
+        row.published_serial.map(serial_from_db),
+    )
+    .await?;
     sqlx::query!(
         "UPDATE changes SET published_at = now() WHERE domain_id = $1 AND published_at IS NULL",
         domain.0

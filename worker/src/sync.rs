@@ -131,6 +131,20 @@ async fn watch_zone(
             let Some(serial) = serial else { continue };
             let mut tx = pool.begin().await?;
             let done = fleet::seen(&mut tx, domain, &ns, serial).await?;
+            // `zone.in_sync` webhooks go with the marking, in the same transaction.
+            for s in &done {
+                let payload = serde_json::json!({
+                    "zone": zone.to_ascii().trim_end_matches('.'),
+                    "serial": s,
+                });
+                apex_core::webhooks::enqueue(
+                    &mut tx,
+                    domain,
+                    apex_core::webhooks::ZONE_IN_SYNC,
+                    payload,
+                )
+                .await?;
+            }
             tx.commit().await?;
             for s in done {
                 progressed = true;

@@ -3,6 +3,7 @@
 mod domains;
 mod health;
 mod records;
+mod webhooks;
 mod zonefile;
 
 use axum::Router;
@@ -53,5 +54,17 @@ fn v1() -> Router<AppState> {
             post(zonefile::import).layer(DefaultBodyLimit::max(zonefile::MAX_UPLOAD)),
         )
         .route("/domains/{name}/export", get(zonefile::export))
+        .route(
+            "/domains/{name}/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/domains/{name}/webhooks/{id}",
+            get(webhooks::show).delete(webhooks::delete),
+        )
+        .route(
+            "/domains/{name}/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
 }

@@ -22,10 +22,15 @@ pub struct Api {
 }
 
 pub async fn setup(pool: PgPool) -> Api {
+    setup_with(pool, Config::defaults()).await
+}
+
+/// Like [`setup`], on a platform configured by `config` (a master key, private webhooks).
+pub async fn setup_with(pool: PgPool, config: Config) -> Api {
     let core = Core {
         pool: pool.clone(),
         queue: Queue::disabled(),
-        platform: Arc::new(Config::defaults().platform().unwrap()),
+        platform: Arc::new(config.platform().unwrap()),
     };
     let user = users::create_user(&pool, "alice@example.com", "a long enough password", false)
         .await

@@ -1,0 +1,389 @@
+//! Sending webhook deliveries (queued by `apex_core::webhooks::enqueue` in the transaction of
+//! their event) and retrying them.
+//!
+//! Each pass takes the due deliveries with `FOR UPDATE SKIP LOCKED` and moves their
+//! `next_attempt_at` past the attempt's time limit (a lease), so any number of workers share
+//! the work without sending one attempt twice, and a worker dying mid-attempt only delays the
+//! retry. Deliveries are at least once: receivers drop repeats by `webhook-id`.
+//!
+//! Targets are checked again at every attempt: the client resolves names through
+//! [`CheckedResolver`], which refuses non-public addresses and hands the connector only the
+//! addresses it checked, so a name cannot resolve to a public address for the check and to
+//! `127.0.0.1` for the connection. Redirects are not followed and no proxy is used.
+
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use apex_core::ids::{DeliveryId, DomainId, WebhookId};
+use apex_core::webhooks::{self, target};
+use chrono::{DateTime, SecondsFormat, Utc};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use tokio::task::JoinSet;
+
+use crate::Context;
+
+/// Most deliveries one pass takes.
+const BATCH: i64 = 32;
+/// An attempt's time limit.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a taken delivery is left alone by other workers: the time limit and some slack.
+const LEASE_SECONDS: f64 = 60.0;
+/// Retries stop this long after the event.
+const RETRY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+/// Longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// Most bytes of a failed answer's body kept in `last_error`.
+const ERROR_BODY: usize = 200;
+
+/// How the delivery loop runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Pause between passes that found nothing more to do.
+    pub poll: Duration,
+    /// Wait before the first retry; each later one waits twice as long (at most an hour).
+    pub first_retry: Duration,
+}
+
+/// Resolves names for the webhook client, refusing non-public addresses unless allowed.
+struct CheckedResolver {
+    allow_private: bool,
+}
+
+impl Resolve for CheckedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_string();
+        let allow = self.allow_private;
+        Box::pin(async move {
+            // Port 0: reqwest puts in the URL's.
+            match target::resolve(&host, 0, allow).await {
+                Ok(addrs) => Ok(Box::new(addrs.into_iter()) as Addrs),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+}
+
+fn client(allow_private: bool) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .dns_resolver(Arc::new(CheckedResolver { allow_private }))
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(TIMEOUT)
+        .user_agent(concat!("apex-webhooks/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Sends due deliveries forever.
+pub async fn run(ctx: Arc<Context>, settings: Settings) {
+    let mut http = None;
+    loop {
+        if http.is_none() {
+            match client(ctx.core.platform.webhook_allow_private) {
+                Ok(c) => http = Some(c),
+                Err(e) => tracing::error!(error = %e, "cannot build the webhook HTTP client"),
+            }
+        }
+        let busy = match &http {
+            Some(c) => match pass(&ctx, c, settings).await {
+                Ok(taken) => taken == BATCH,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook delivery pass failed");
+                    false
+                }
+            },
+            None => false,
+        };
+        if !busy {
+            tokio::time::sleep(settings.poll).await;
+        }
+    }
+}
+
+/// A delivery taken for an attempt.
+struct Due {
+    id: DeliveryId,
+    webhook_id: WebhookId,
+    domain_id: DomainId,
+    msg_id: String,
+    event: String,
+    payload: serde_json::Value,
+    attempts: i32,
+    created_at: DateTime<Utc>,
+    url: String,
+    secret: Vec<u8>,
+    disabled: bool,
+}
+
+/// Takes the due deliveries and attempts them all at once; returns how many it took.
+pub async fn pass(
+    ctx: &Arc<Context>,
+    http: &reqwest::Client,
+    settings: Settings,
+) -> Result<i64, sqlx::Error> {
+    let due = sqlx::query_as!(
+        Due,
+        r#"UPDATE webhook_deliveries d
+              SET next_attempt_at = now() + make_interval(secs => $2)
+             FROM webhooks w
+            WHERE w.id = d.webhook_id
+              AND d.id IN (SELECT id FROM webhook_deliveries
+                            WHERE state = 'pending' AND next_attempt_at <= now()
+                            ORDER BY next_attempt_at LIMIT $1
+                              FOR UPDATE SKIP LOCKED)
+        RETURNING d.id AS "id: DeliveryId", d.webhook_id AS "webhook_id: WebhookId",
+                  w.domain_id AS "domain_id: DomainId", d.msg_id, d.event, d.payload,
+                  d.attempts, d.created_at, w.url, w.secret,
+                  w.disabled_at IS NOT NULL AS "disabled!""#,
+        BATCH,
+        LEASE_SECONDS,
+    )
+    .fetch_all(&ctx.core.pool)
+    .await?;
+    let taken = i64::try_from(due.len()).unwrap_or(BATCH);
+    let mut attempts = JoinSet::new();
+    for d in due {
+        let (ctx, http) = (ctx.clone(), http.clone());
+        attempts.spawn(async move {
+            let result = if d.disabled {
+                Err(Failure::permanent("the webhook is disabled"))
+            } else {
+                attempt(&ctx, &http, &d).await
+            };
+            if let Err(e) = record(&ctx, &d, result, settings.first_retry).await {
+                tracing::warn!(webhook.id = %d.webhook_id, delivery.id = %d.id, error = %e,
+                    "cannot record a webhook attempt; it is retried after its lease");
+            }
+        });
+    }
+    while attempts.join_next().await.is_some() {}
+    Ok(taken)
+}
+
+/// Why an attempt failed.
+#[derive(Debug)]
+struct Failure {
+    status: Option<u16>,
+    error: String,
+    /// Not worth retrying.
+    permanent: bool,
+}
+
+impl Failure {
+    fn new(error: impl Into<String>) -> Self {
+        Self {
+            status: None,
+            error: error.into(),
+            permanent: false,
+        }
+    }
+
+    fn permanent(error: impl Into<String>) -> Self {
+        Self {
+            permanent: true,
+            ..Self::new(error)
+        }
+    }
+}
+
+/// An error and its causes, on one line (reqwest's own message hides the cause).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// The body: `{"type", "timestamp", "data"}`, the same on every attempt.
+fn body(d: &Due) -> Vec<u8> {
+    serde_json::json!({
+        "type": d.event,
+        "timestamp": d.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "data": d.payload,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// One POST; Ok with the 2xx status.
+async fn attempt(ctx: &Context, http: &reqwest::Client, d: &Due) -> Result<u16, Failure> {
+    let platform = &ctx.core.platform;
+    let url = target::parse(&d.url).map_err(Failure::permanent)?;
+    // Address literals never reach the resolver; check them here.
+    if !platform.webhook_allow_private {
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            _ => None,
+        };
+        if let Some(ip) = literal {
+            target::check_ip(ip).map_err(Failure::new)?;
+        }
+    }
+    let master = platform
+        .master_key
+        .as_ref()
+        .ok_or_else(|| Failure::new("APEX_MASTER_KEY is not set; the secret cannot be opened"))?;
+    let secret = webhooks::open_secret(master, d.webhook_id, d.domain_id, &d.secret)
+        .map_err(|e| Failure::new(e.to_string()))?;
+    let body = body(d);
+    let timestamp = Utc::now().timestamp();
+    let signature = webhooks::sign(&secret, &d.msg_id, timestamp, &body);
+    let mut resp = http
+        .post(url)
+        .header("webhook-id", &d.msg_id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| Failure::new(chain(&e.without_url())))?;
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(status.as_u16());
+    }
+    let mut error = format!("HTTP {status}");
+    if let Ok(Some(chunk)) = resp.chunk().await {
+        let text = String::from_utf8_lossy(&chunk[..chunk.len().min(ERROR_BODY)]);
+        let text = text.trim();
+        if !text.is_empty() {
+            error.push_str(": ");
+            error.push_str(text);
+        }
+    }
+    Err(Failure {
+        status: Some(status.as_u16()),
+        ..Failure::new(error)
+    })
+}
+
+/// When to try again after `failures` failed attempts, or `None` to give up: waits double from
+/// `first_retry` up to an hour, stretched by `jitter` (0 to 1) by up to a tenth, and the last
+/// attempt falls at the end of the retry window.
+pub fn next_attempt(
+    failures: u32,
+    created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    first_retry: Duration,
+    jitter: f64,
+) -> Option<DateTime<Utc>> {
+    let deadline = created_at + RETRY_WINDOW;
+    if now >= deadline {
+        return None;
+    }
+    let doublings = failures.saturating_sub(1).min(30);
+    let wait = first_retry
+        .saturating_mul(1 << doublings)
+        .min(MAX_BACKOFF)
+        .mul_f64(1.0 + jitter.clamp(0.0, 1.0) / 10.0);
+    let wait = chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::hours(1));
+    Some((now + wait).min(deadline))
+}
+
+/// A number in 0..1 that differs between calls (for jitter, not for secrets).
+fn jitter(seed: DeliveryId) -> f64 {
+    let h = std::collections::hash_map::RandomState::new().hash_one(seed.0);
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+async fn record(
+    ctx: &Context,
+    d: &Due,
+    result: Result<u16, Failure>,
+    first_retry: Duration,
+) -> Result<(), sqlx::Error> {
+    let attempts = d.attempts.saturating_add(1);
+    match result {
+        Ok(status) => {
+            sqlx::query!(
+                "UPDATE webhook_deliveries SET state = 'succeeded', attempts = $2, last_status = $3,
+                        last_error = NULL, delivered_at = now()
+                  WHERE id = $1",
+                d.id.0,
+                attempts,
+                i32::from(status),
+            )
+            .execute(&ctx.core.pool)
+            .await?;
+            tracing::info!(webhook.id = %d.webhook_id, delivery.id = %d.id, event = %d.event,
+                attempts, status, "webhook delivered");
+        }
+        Err(f) => {
+            let next = if f.permanent {
+                None
+            } else {
+                next_attempt(
+                    u32::try_from(attempts).unwrap_or(u32::MAX),
+                    d.created_at,
+                    Utc::now(),
+                    first_retry,
+                    jitter(d.id),
+                )
+            };
+            sqlx::query!(
+                "UPDATE webhook_deliveries
+                    SET state = CASE WHEN $4::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
+                        attempts = $2, last_status = $3, last_error = $5,
+                        next_attempt_at = coalesce($4, next_attempt_at)
+                  WHERE id = $1",
+                d.id.0,
+                attempts,
+                f.status.map(i32::from),
+                next,
+                f.error,
+            )
+            .execute(&ctx.core.pool)
+            .await?;
+            match next {
+                Some(at) => tracing::info!(webhook.id = %d.webhook_id, delivery.id = %d.id,
+                    attempts, error = %f.error, retry_at = %at, "webhook attempt failed"),
+                None => tracing::warn!(webhook.id = %d.webhook_id, delivery.id = %d.id,
+                    attempts, error = %f.error, "webhook delivery failed for good"),
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_stops_after_a_day() {
+        let t0 = Utc::now();
+        let five = Duration::from_secs(5);
+        let wait = |failures, now: DateTime<Utc>| {
+            next_attempt(failures, t0, now, five, 0.0).map(|at| (at - now).num_seconds())
+        };
+        assert_eq!(wait(1, t0), Some(5));
+        assert_eq!(wait(2, t0), Some(10));
+        assert_eq!(wait(3, t0), Some(20));
+        assert_eq!(wait(12, t0), Some(3600));
+        assert_eq!(wait(40, t0), Some(3600));
+        // Jitter stretches by at most a tenth.
+        let j = next_attempt(1, t0, t0, five, 1.0).unwrap();
+        assert_eq!((j - t0).num_milliseconds(), 5500);
+        // The last attempt is at the end of the window; after it, no more.
+        let late = t0 + chrono::TimeDelta::hours(24) - chrono::TimeDelta::minutes(10);
+        assert_eq!(wait(30, late), Some(600));
+        assert_eq!(wait(31, t0 + chrono::TimeDelta::hours(24)), None);
+    }
+
+    #[test]
+    fn jitter_is_in_range() {
+        for i in 0..100 {
+            let j = jitter(DeliveryId(i));
+            assert!((0.0..1.0).contains(&j));
+        }
+    }
+}
