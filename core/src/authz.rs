@@ -72,6 +72,19 @@ pub fn authorize(
     }
 }
 
+/// Platform-wide operations (the admin API): platform administrators only. Others are told
+/// the endpoint does not exist.
+pub fn require_admin(actor: &Actor) -> Result<(), CoreError> {
+    if actor.is_admin {
+        Ok(())
+    } else {
+        Err(CoreError::NotFound {
+            what: "endpoint",
+            name: "admin".to_string(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

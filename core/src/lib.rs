@@ -17,6 +17,7 @@ pub mod domains;
 pub mod error;
 pub mod fleet;
 pub mod ids;
+pub mod jobs;
 pub mod queue;
 pub mod records;
 pub mod settings;

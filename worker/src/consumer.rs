@@ -98,8 +98,15 @@ async fn run_job(ctx: &Context, payload: &str) {
         Job::NotifyCatalog { .. } => catalog_if_behind(ctx).await,
     };
     if let Err(e) = result {
-        // Not retried here: the zone stays behind in Postgres and the reconciler retries it.
+        // Not retried here: the zone stays behind in Postgres and the reconciler retries it,
+        // with backoff.
         tracing::error!(job = job.name(), error = %e, "job failed; the reconciler will retry");
+        if let Job::PublishZone { domain_id, .. } = &job
+            && let Err(e) =
+                apex_core::jobs::publish_failed(&ctx.core.pool, *domain_id, &e.to_string()).await
+        {
+            tracing::warn!(error = %e, "could not record the failure");
+        }
     }
 }
 

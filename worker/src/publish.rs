@@ -193,7 +193,9 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     .execute(&mut *tx)
     .await?;
     sqlx::query!(
-        "UPDATE domains SET published_serial = wanted_serial, published_at = now() WHERE id = $1",
+        "UPDATE domains SET published_serial = wanted_serial, published_at = now(),
+                publish_attempts = 0, publish_error = NULL, publish_next_attempt_at = NULL
+          WHERE id = $1",
         domain.0
     )
     .execute(&mut *tx)

@@ -39,6 +39,7 @@ pub async fn pass(ctx: &Context) -> Result<usize, PublishError> {
                  FROM domains
                 WHERE (published_serial IS DISTINCT FROM wanted_serial
                        OR notified_serial IS DISTINCT FROM published_serial)
+                  AND (publish_next_attempt_at IS NULL OR publish_next_attempt_at <= now())
                   AND id > $1
                 ORDER BY id LIMIT $2"#,
             after,
@@ -60,7 +61,12 @@ pub async fn pass(ctx: &Context) -> Result<usize, PublishError> {
                 announce_zone(ctx, z.id, &z.name, serial).await
             };
             if let Err(e) = result {
-                tracing::error!(domain.id = %z.id, zone.name = %z.name, error = %e, "zone still behind; retrying next pass");
+                tracing::error!(domain.id = %z.id, zone.name = %z.name, error = %e, "zone still behind; retrying with backoff");
+                if let Err(e) =
+                    apex_core::jobs::publish_failed(&ctx.core.pool, z.id, &e.to_string()).await
+                {
+                    tracing::warn!(error = %e, "could not record the failure");
+                }
             }
         }
     }

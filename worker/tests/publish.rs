@@ -244,3 +244,57 @@ async fn reconciler_repairs_what_was_lost(pool: PgPool) {
             .unwrap();
     assert_ne!(Some(wanted), published);
 }
+
+/// A publish that fails is recorded and retried with backoff: the next pass leaves it alone
+/// until its time, an admin retry makes it due at once, and a success clears the record.
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn failed_publishes_back_off(pool: PgPool) {
+    let f = fixture(pool.clone()).await;
+    let id = f.domain("example.com").await;
+    // A stored record that no longer parses (a hand edit).
+    sqlx::query(
+        "INSERT INTO records (domain_id, name, type, ttl, content) VALUES ($1, 'www.example.com.', 'A', 300, 'not an address')",
+    )
+    .bind(id.0)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let attempts = || async {
+        sqlx::query_as::<_, (i32, Option<String>)>(
+            "SELECT publish_attempts, publish_error FROM domains WHERE id = $1",
+        )
+        .bind(id.0)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(reconciler::pass(&f.ctx).await.unwrap(), 0);
+    let (n, error) = attempts().await;
+    assert_eq!(n, 1);
+    assert!(error.unwrap().contains("does not parse"));
+    // Backing off: the next pass does not try.
+    reconciler::pass(&f.ctx).await.unwrap();
+    assert_eq!(attempts().await.0, 1);
+    // An admin retry makes it due; it fails again.
+    let admin = users::create_user(&pool, "root@example.com", "an admin's long password", true)
+        .await
+        .unwrap();
+    let actor = Actor {
+        user_id: admin,
+        api_key_id: None,
+        is_admin: true,
+        via: Via::Cli,
+    };
+    apex_core::jobs::retry(&f.ctx.core, &actor, &format!("publish_zone:{}", id.0))
+        .await
+        .unwrap();
+    reconciler::pass(&f.ctx).await.unwrap();
+    assert_eq!(attempts().await.0, 2);
+    // Fixed: the next publish succeeds and clears the record.
+    sqlx::query("DELETE FROM records WHERE content = 'not an address'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    publish_zone(&f.ctx, id).await.unwrap();
+    assert_eq!(attempts().await, (0, None));
+}

@@ -1,5 +1,6 @@
 //! Routes, one file per resource.
 
+mod admin;
 mod domains;
 mod health;
 mod records;
@@ -32,6 +33,8 @@ fn v1() -> Router<AppState> {
     use axum::extract::DefaultBodyLimit;
     use axum::routing::{patch, post};
     Router::new()
+        .route("/admin/jobs", get(admin::jobs))
+        .route("/admin/jobs/{id}/retry", post(admin::retry))
         .route("/domains", get(domains::list).post(domains::create))
         .route(
             "/domains/{name}",
