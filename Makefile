@@ -1,5 +1,5 @@
 # The two commands: `make run` brings the platform up, `make test` runs every test.
-.PHONY: run test check sqlx-prepare fuzz bench-zone-import bench-dnsserver bench-sign clean
+.PHONY: run test check sqlx-prepare fuzz bench-zone-import bench-dnsserver bench-sign bench-incremental clean
 
 run:
 	@scripts/run.sh
@@ -41,6 +41,10 @@ bench-dnsserver:
 # Full DNSSEC signing of the 100k-name zone next to ldns-signzone.
 bench-sign:
 	bench/sign
+
+# One-record changes to the signed 100k-name zone: committed to stored version, incrementally.
+bench-incremental:
+	bench/incremental
 
 clean:
 	cargo clean
