@@ -1,5 +1,5 @@
 # The two commands: `make run` brings the platform up, `make test` runs every test.
-.PHONY: run test check sqlx-prepare fuzz bench-zone-import bench-dnsserver bench-sign clean
+.PHONY: run test check sqlx-prepare fuzz bench-zone-import bench-dnsserver bench-sign bench-propagation clean
 
 run:
 	@scripts/run.sh
@@ -41,6 +41,10 @@ bench-dnsserver:
 # Full DNSSEC signing of the 100k-name zone next to ldns-signzone.
 bench-sign:
 	bench/sign
+
+# An API write until three nameservers answer it: median and tail latency.
+bench-propagation:
+	bench/propagation
 
 clean:
 	cargo clean
