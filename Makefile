@@ -1,5 +1,5 @@
 # The two commands: `make run` brings the platform up, `make test` runs every test.
-.PHONY: run test check sqlx-prepare fuzz bench-zone-import bench-dnsserver bench-sign bench-incremental clean
+.PHONY: run test check sqlx-prepare fuzz bench-zone-import bench-dnsserver bench-sign bench-incremental bench-propagation clean
 
 run:
 	@scripts/run.sh
@@ -45,6 +45,10 @@ bench-sign:
 # One-record changes to the signed 100k-name zone: committed to stored version, incrementally.
 bench-incremental:
 	bench/incremental
+
+# An API write until three nameservers answer it: median and tail latency.
+bench-propagation:
+	bench/propagation
 
 clean:
 	cargo clean
