@@ -61,7 +61,7 @@ pub struct Context {
     /// Platform data.
     pub core: Core,
     /// NOTIFY sender.
-    pub notifier: Notifier,
+    pub notifier: Arc<Notifier>,
     /// Versions kept per zone.
     pub keep_versions: u32,
     /// Fleet sync watchers.
@@ -75,7 +75,7 @@ impl Context {
     pub fn new(core: Core, notifier: Notifier, keep_versions: u32) -> Self {
         Self {
             core,
-            notifier,
+            notifier: Arc::new(notifier),
             keep_versions: keep_versions.max(1),
             sync: sync::Watchers::default(),
             cache: cache::ZoneCache::new(publish::CACHE_RECORDS),

@@ -42,6 +42,18 @@ impl Notifier {
             .unwrap_or_default()
     }
 
+    /// Announces `zone` at `serial` to one fleet nameserver, once, in the background (the
+    /// sync watcher's reminder to a nameserver that has not caught up).
+    pub fn remind(&self, target: SocketAddr, zone: &Name, serial: u32) {
+        let zone = zone.clone();
+        let key = self.key.clone();
+        tokio::spawn(async move {
+            if let Err(e) = notify_with_retries(target, &zone, serial, Some(&key), 1).await {
+                tracing::debug!(zone.name = %zone, serial, %target, error = %e, "reminder NOTIFY not acknowledged");
+            }
+        });
+    }
+
     /// Announces `zone` at `serial` to every target, in the background.
     pub fn announce(&self, zone: &Name, serial: u32) {
         let targets = self.targets.read().map(|t| t.clone()).unwrap_or_default();

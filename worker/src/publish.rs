@@ -248,7 +248,8 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
         None => ctx.notifier.announce(zone.name(), serial),
     }
     mark_notified(ctx, domain, serial).await?;
-    ctx.sync.watch(&ctx.core.pool, domain, zone.name().clone());
+    ctx.sync
+        .watch(&ctx.core.pool, &ctx.notifier, domain, zone.name().clone());
     Ok(Outcome::Published {
         serial,
         records: made.records,
@@ -620,7 +621,8 @@ pub async fn announce_zone(
     let zone = zone_name(name)?;
     ctx.notifier.announce(zone.name(), serial);
     mark_notified(ctx, domain, serial).await?;
-    ctx.sync.watch(&ctx.core.pool, domain, zone.name().clone());
+    ctx.sync
+        .watch(&ctx.core.pool, &ctx.notifier, domain, zone.name().clone());
     tracing::info!(zone.name = %zone, serial, "zone announced again");
     Ok(())
 }

@@ -78,7 +78,7 @@ pub async fn pass(ctx: &Context) -> Result<usize, PublishError> {
     }
     catalog_if_behind(ctx).await?;
     // Receipts still waiting (a worker restarted while watching).
-    if let Err(e) = ctx.sync.resume(&ctx.core.pool).await {
+    if let Err(e) = ctx.sync.resume(&ctx.core.pool, &ctx.notifier).await {
         tracing::warn!(error = %e, "could not resume fleet sync watchers");
     }
     // DNSSEC: signatures due for renewal, zones whose removal delay has passed. They get a

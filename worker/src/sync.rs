@@ -6,8 +6,12 @@
 //! fleet takes a few milliseconds to transfer a change) and backs off to every few seconds;
 //! after [`GIVE_UP`] it stops, leaving the version `published`. A worker that restarts picks
 //! waiting zones up again from Postgres (the reconciler calls [`Watchers::resume`]).
+//!
+//! A nameserver that stays behind is sent NOTIFY again (after a second, then doubling up to
+//! [`MAX_REMIND`]): its transfer may have been cut (the worker it was transferring from was
+//! killed), and without a reminder it would wait for the SOA retry timer.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,12 +22,16 @@ use apex_net::client::query_soa;
 use hickory_proto::rr::Name;
 use sqlx::PgPool;
 
+use crate::notify::Notifier;
+
 /// How long a watcher keeps asking.
 pub const GIVE_UP: Duration = Duration::from_secs(15 * 60);
 
 /// First wait between rounds; doubled each round up to [`MAX_WAIT`].
 const FIRST_WAIT: Duration = Duration::from_millis(2);
 const MAX_WAIT: Duration = Duration::from_secs(5);
+/// Longest wait between reminder NOTIFYs to a nameserver that stays behind.
+const MAX_REMIND: Duration = Duration::from_secs(30);
 /// Per SOA query.
 const QUERY_TIMEOUT: Duration = Duration::from_millis(800);
 
@@ -35,15 +43,16 @@ pub struct Watchers {
 
 impl Watchers {
     /// Starts watching `domain` (named `zone`) unless a watcher for it already runs.
-    pub fn watch(&self, pool: &PgPool, domain: DomainId, zone: Name) {
+    pub fn watch(&self, pool: &PgPool, notifier: &Arc<Notifier>, domain: DomainId, zone: Name) {
         if !self.claim(domain) {
             return;
         }
         let me = self.clone();
         let pool = pool.clone();
+        let notifier = notifier.clone();
         tokio::spawn(async move {
             loop {
-                if let Err(e) = watch_zone(&pool, domain, &zone).await {
+                if let Err(e) = watch_zone(&pool, &notifier, domain, &zone).await {
                     tracing::warn!(zone.name = %zone, error = %e, "fleet sync watcher failed");
                 }
                 // Release, then look once more: a publish that found this watcher still
@@ -60,7 +69,11 @@ impl Watchers {
     }
 
     /// Restarts watchers for zones published recently whose versions are still waiting.
-    pub async fn resume(&self, pool: &PgPool) -> Result<(), apex_core::CoreError> {
+    pub async fn resume(
+        &self,
+        pool: &PgPool,
+        notifier: &Arc<Notifier>,
+    ) -> Result<(), apex_core::CoreError> {
         for domain in fleet::domains_waiting(pool, GIVE_UP).await? {
             if self.is_running(domain) {
                 continue;
@@ -71,7 +84,7 @@ impl Watchers {
             if let Some(name) = name
                 && let Ok(zone) = Name::from_ascii(format!("{name}."))
             {
-                self.watch(pool, domain, zone);
+                self.watch(pool, notifier, domain, zone);
             }
         }
         Ok(())
@@ -95,11 +108,14 @@ impl Watchers {
 /// Polls until no version of the zone is waiting, or until [`GIVE_UP`].
 async fn watch_zone(
     pool: &PgPool,
+    notifier: &Notifier,
     domain: DomainId,
     zone: &Name,
 ) -> Result<(), apex_core::CoreError> {
     let started = tokio::time::Instant::now();
     let mut wait = FIRST_WAIT;
+    // Per nameserver: when to remind it next, and the wait after that.
+    let mut reminders: HashMap<String, (tokio::time::Instant, Duration)> = HashMap::new();
     loop {
         let waiting = fleet::waiting(pool, domain).await?;
         if waiting.is_empty() {
@@ -109,9 +125,17 @@ async fn watch_zone(
             tracing::warn!(zone.name = %zone, waiting = waiting.len(), "fleet not in sync; stopped asking");
             return Ok(());
         }
-        let servers: BTreeSet<String> = waiting.into_iter().map(|w| w.nameserver).collect();
+        // The newest serial each nameserver is awaited at.
+        let mut servers: BTreeMap<String, u32> = BTreeMap::new();
+        for w in waiting {
+            let newest = servers.entry(w.nameserver).or_insert(w.serial);
+            if apex_zone::serial::serial_gt(w.serial, *newest) {
+                *newest = w.serial;
+            }
+        }
+        let targets = servers.clone();
         let mut asks = tokio::task::JoinSet::new();
-        for ns in servers {
+        for ns in servers.into_keys() {
             let zone = zone.clone();
             asks.spawn(async move {
                 let serial = match ns.parse::<SocketAddr>() {
@@ -128,6 +152,22 @@ async fn watch_zone(
         let answers = asks.join_all().await;
         let mut progressed = false;
         for (ns, serial) in answers {
+            let behind = targets.get(&ns).is_some_and(|&want| {
+                serial.is_none_or(|s| s != want && !apex_zone::serial::serial_gt(s, want))
+            });
+            if behind && let (Some(&want), Ok(addr)) = (targets.get(&ns), ns.parse::<SocketAddr>())
+            {
+                let now = tokio::time::Instant::now();
+                let (due, gap) = reminders
+                    .entry(ns.clone())
+                    .or_insert((started + Duration::from_secs(1), Duration::from_secs(1)));
+                if now >= *due {
+                    tracing::info!(zone.name = %zone, serial = want, nameserver = %ns, "nameserver behind; NOTIFY again");
+                    notifier.remind(addr, zone, want);
+                    *gap = (*gap * 2).min(MAX_REMIND);
+                    *due = now + *gap;
+                }
+            }
             let Some(serial) = serial else { continue };
             let mut tx = pool.begin().await?;
             let done = fleet::seen(&mut tx, domain, &ns, serial).await?;
