@@ -198,15 +198,17 @@ async fn main() {
         .await
         .unwrap()
         .unwrap();
-    let records = apex_zone::wire::decode(&version.data).unwrap();
-    let mut text = String::new();
-    for r in &records {
-        text.push_str(&r.to_string());
-        text.push('\n');
-    }
+    let mut records: Vec<apex_zone::zonefile::ZoneRecord> = apex_zone::wire::decode(&version.data)
+        .unwrap()
+        .iter()
+        .map(|r| apex_zone::zonefile::ZoneRecord::from_record(r).unwrap())
+        .collect();
+    let count = records.len();
+    let soa = records.remove(0);
+    let apex = apex_zone::dname::DName::parse(format!("{origin}.").as_bytes(), None).unwrap();
+    // Written by apex's own zone-file writer: hickory's display of TXT data does not read
+    // back byte for byte.
+    let text = apex_zone::zonefile::write(&apex, Some(&soa), &mut records).unwrap();
     std::fs::write(&out, text).unwrap();
-    println!(
-        "newest version ({} records) written to {out}",
-        records.len()
-    );
+    println!("newest version ({count} records) written to {out}");
 }

@@ -34,6 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apex_core::Core;
+use apex_core::ids::DomainId;
 use apex_net::TsigKey;
 use tokio::task::JoinSet;
 
@@ -68,6 +69,8 @@ pub struct Context {
     pub sync: sync::Watchers,
     /// Published zones in memory, for incremental publishing.
     pub cache: cache::ZoneCache,
+    /// Zones whose snapshot is being written (one at a time per zone).
+    pub snapshots: Arc<std::sync::Mutex<std::collections::HashSet<DomainId>>>,
 }
 
 impl Context {
@@ -79,6 +82,7 @@ impl Context {
             keep_versions: keep_versions.max(1),
             sync: sync::Watchers::default(),
             cache: cache::ZoneCache::new(publish::CACHE_RECORDS),
+            snapshots: Arc::default(),
         }
     }
 }

@@ -257,8 +257,13 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
 }
 
 /// Writes a snapshot of the zone in the background once enough incremental versions piled up
-/// since the last one.
+/// since the last one; one at a time per zone (building a large zone's version takes a while,
+/// and the publishes meanwhile must not start more).
 fn snapshot_if_due(ctx: &Context, domain: DomainId, serial: u32) {
+    let busy = ctx.snapshots.clone();
+    if !busy.lock().is_ok_and(|mut b| b.insert(domain)) {
+        return;
+    }
     let pool = ctx.core.pool.clone();
     tokio::spawn(async move {
         let result = async {
@@ -271,6 +276,9 @@ fn snapshot_if_due(ctx: &Context, domain: DomainId, serial: u32) {
         .await;
         if let Err(e) = result {
             tracing::warn!(domain.id = %domain, serial, error = %e, "zone snapshot failed; versions stay diffs");
+        }
+        if let Ok(mut b) = busy.lock() {
+            b.remove(&domain);
         }
     });
 }
