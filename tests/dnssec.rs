@@ -231,13 +231,16 @@ async fn signatures_are_renewed_and_removal_completes(pool: PgPool) {
         }
     };
 
-    // Published eight days ago: renewed.
-    sqlx::query(
-        "UPDATE domains SET published_at = now() - interval '8 days' WHERE name = 'example.com'",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    let signed_long_ago = || async {
+        sqlx::query(
+            "UPDATE domains SET dnssec_signed_at = now() - interval '8 days' WHERE name = 'example.com'",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+    };
+    // Signed in full eight days ago and not edited since: renewed by the reconciler.
+    signed_long_ago().await;
     wait_serial(&env, system_change("dnssec.renew").await).await;
     both_verify(&env, "renewed").await;
 

@@ -594,7 +594,8 @@ pub async fn maintain(
         r#"SELECT id, name, dnssec_state FROM domains
             WHERE (dnssec_state IN ('signed', 'disabling')
                    AND published_serial = wanted_serial
-                   AND published_at < now() - make_interval(secs => $1::double precision - (id % 3600)))
+                   AND COALESCE(dnssec_signed_at, published_at)
+                       < now() - make_interval(secs => $1::double precision - (id % 3600)))
                OR (dnssec_state = 'disabling'
                    AND dnssec_disabling_since < now() - make_interval(secs => $2::double precision))
             ORDER BY id LIMIT 500"#,

@@ -111,6 +111,15 @@ pub async fn seen(
     nameserver: &str,
     observed: u32,
 ) -> Result<Vec<u32>, CoreError> {
+    // One marking at a time per zone (watchers of several workers may mark different
+    // nameservers of one version at once, and each must see the other's rows to tell when
+    // the version is complete). An advisory lock, not the domain row: publishes hold that.
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(5155, ($1::bigint % 2147483647)::int)",
+        domain.0
+    )
+    .execute(&mut **tx)
+    .await?;
     let rows = sqlx::query!(
         "SELECT serial FROM fleet_sync
           WHERE domain_id = $1 AND nameserver = $2 AND seen_at IS NULL

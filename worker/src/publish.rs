@@ -99,6 +99,8 @@ struct Row {
     state: apex_core::dnssec::State,
     nsec3: bool,
     fingerprint: String,
+    /// The last full signing is older than the refresh time: sign everything again.
+    renewal_due: bool,
 }
 
 /// What a publish stores: the version's data (none for an incremental version, which is its
@@ -119,9 +121,11 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     let mut tx = ctx.core.pool.begin().await?;
     let Some(r) = sqlx::query!(
         "SELECT name, wanted_serial, published_serial, soa_refresh, soa_retry, soa_expire, soa_minimum, soa_ttl,
-                dnssec_state, dnssec_denial, dnssec_algorithm, dnssec_split_keys
+                dnssec_state, dnssec_denial, dnssec_algorithm, dnssec_split_keys,
+                dnssec_signed_at < now() - make_interval(secs => $2::double precision) AS \"renewal_due: bool\"
            FROM domains WHERE id = $1 FOR UPDATE",
-        domain.0
+        domain.0,
+        f64::from(ctx.core.platform.dnssec.refresh),
     )
     .fetch_optional(&mut *tx)
     .await?
@@ -148,6 +152,7 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
         ),
         state: apex_core::dnssec::State::from_db(&r.dnssec_state),
         nsec3: r.dnssec_denial == "nsec3",
+        renewal_due: r.renewal_due.unwrap_or(false),
     };
     let serial = serial_from_db(row.wanted_serial);
     let zone = zone_name(&row.name)?;
@@ -158,6 +163,7 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     if let Some(mut cached) = ctx.cache.take(domain)
         && row.published_serial == Some(serial_to_db(cached.serial))
         && cached.fingerprint == row.fingerprint
+        && !row.renewal_due
         && let Some(delta) =
             incremental(ctx, &mut tx, domain, &zone, serial, &row, &mut cached.live).await?
     {
@@ -471,6 +477,12 @@ async fn full(
         )
         .await?;
         let data = wire::encode_raw(&signed).map_err(PublishError::Encode)?;
+        sqlx::query!(
+            "UPDATE domains SET dnssec_signed_at = now() WHERE id = $1",
+            domain.0
+        )
+        .execute(&mut **tx)
+        .await?;
         let denial = sign_params(ctx, domain, row.nsec3, false).denial;
         let live = LiveZone::signed(origin.clone(), signed, keys, denial)
             .map_err(|e| {
@@ -609,8 +621,12 @@ fn diff(old: &[Record], new: &[Record]) -> Result<Vec<u8>, PublishError> {
 
 /// Records that the fleet was told about `serial` (unless a newer version got there first).
 async fn mark_notified(ctx: &Context, domain: DomainId, serial: u32) -> Result<(), PublishError> {
+    // Announced: whatever failure was recorded on the way (after the version was stored) is
+    // over too.
     sqlx::query!(
-        "UPDATE domains SET notified_serial = $2 WHERE id = $1 AND published_serial = $2",
+        "UPDATE domains SET notified_serial = $2, publish_attempts = 0, publish_error = NULL,
+                publish_next_attempt_at = NULL
+          WHERE id = $1 AND published_serial = $2",
         domain.0,
         serial_to_db(serial),
     )

@@ -52,8 +52,16 @@ impl Watchers {
         let notifier = notifier.clone();
         tokio::spawn(async move {
             loop {
-                if let Err(e) = watch_zone(&pool, &notifier, domain, &zone).await {
-                    tracing::warn!(zone.name = %zone, error = %e, "fleet sync watcher failed");
+                let gave_up = match watch_zone(&pool, &notifier, domain, &zone).await {
+                    Ok(gave_up) => gave_up,
+                    Err(e) => {
+                        tracing::warn!(zone.name = %zone, error = %e, "fleet sync watcher failed");
+                        false
+                    }
+                };
+                if gave_up {
+                    me.release(domain);
+                    break;
                 }
                 // Release, then look once more: a publish that found this watcher still
                 // running did not start one of its own.
@@ -105,13 +113,13 @@ impl Watchers {
     }
 }
 
-/// Polls until no version of the zone is waiting, or until [`GIVE_UP`].
+/// Polls until no version of the zone is waiting (false), or until [`GIVE_UP`] (true).
 async fn watch_zone(
     pool: &PgPool,
     notifier: &Notifier,
     domain: DomainId,
     zone: &Name,
-) -> Result<(), apex_core::CoreError> {
+) -> Result<bool, apex_core::CoreError> {
     let started = tokio::time::Instant::now();
     let mut wait = FIRST_WAIT;
     // Per nameserver: when to remind it next, and the wait after that.
@@ -119,11 +127,11 @@ async fn watch_zone(
     loop {
         let waiting = fleet::waiting(pool, domain).await?;
         if waiting.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         if started.elapsed() > GIVE_UP {
             tracing::warn!(zone.name = %zone, waiting = waiting.len(), "fleet not in sync; stopped asking");
-            return Ok(());
+            return Ok(true);
         }
         // The newest serial each nameserver is awaited at.
         let mut servers: BTreeMap<String, u32> = BTreeMap::new();

@@ -34,7 +34,13 @@ async fn fixture(pool: PgPool) -> Fixture {
     let core = Core {
         pool: pool.clone(),
         queue: Queue::disabled(),
-        platform: Arc::new(Config::defaults().platform().unwrap()),
+        platform: Arc::new({
+            let mut c = Config::defaults();
+            c.master_key = Some(secrecy::SecretString::from(
+                apex_core::dnssec::MasterKey::generate_text(),
+            ));
+            c.platform().unwrap()
+        }),
     };
     let notify_rx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let key = TsigKey::parse(&TsigKey::generate_text("apex-fleet")).unwrap();
@@ -297,4 +303,48 @@ async fn failed_publishes_back_off(pool: PgPool) {
         .unwrap();
     publish_zone(&f.ctx, id).await.unwrap();
     assert_eq!(attempts().await, (0, None));
+}
+
+/// Edits are signed incrementally until the last full signing is older than the refresh
+/// time; then the next edit signs the whole zone (the untouched signatures would otherwise
+/// only age).
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn edits_sign_in_full_once_renewal_is_due(pool: PgPool) {
+    let f = fixture(pool.clone()).await;
+    let id = f.domain("example.com").await;
+    let patch: apex_core::settings::SettingsPatch =
+        serde_json::from_value(serde_json::json!({"dnssec": {"enabled": true}})).unwrap();
+    apex_core::settings::update(&f.ctx.core, &f.actor, "example.com", &patch)
+        .await
+        .unwrap();
+    publish_zone(&f.ctx, id).await.unwrap();
+    let newest_is_whole = || async {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT data IS NOT NULL FROM zone_versions WHERE domain_id = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(id.0)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    assert!(newest_is_whole().await);
+    f.add_a("example.com", "www", "192.0.2.1").await;
+    publish_zone(&f.ctx, id).await.unwrap();
+    assert!(!newest_is_whole().await, "an edit is signed incrementally");
+    sqlx::query("UPDATE domains SET dnssec_signed_at = now() - interval '8 days' WHERE id = $1")
+        .bind(id.0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    f.add_a("example.com", "www", "192.0.2.2").await;
+    publish_zone(&f.ctx, id).await.unwrap();
+    assert!(newest_is_whole().await, "renewal due: signed in full");
+    let fresh: bool = sqlx::query_scalar(
+        "SELECT dnssec_signed_at > now() - interval '1 minute' FROM domains WHERE id = $1",
+    )
+    .bind(id.0)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(fresh);
 }

@@ -415,10 +415,18 @@ impl LiveZone {
             if s.denial != params.denial {
                 return Err(LiveError::NeedsFullSign("the denial parameters changed"));
             }
-            if let Some(soa) = added.iter().find(|r| r.rtype == RrType::SOA)
-                && denial_ttl(soa) != s.denial_ttl
-            {
-                return Err(LiveError::NeedsFullSign("the denial TTL changed"));
+            if let Some(soa) = added.iter().find(|r| r.rtype == RrType::SOA) {
+                if denial_ttl(soa) != s.denial_ttl {
+                    return Err(LiveError::NeedsFullSign("the denial TTL changed"));
+                }
+                // The key RRsets take the SOA's TTL.
+                let old_ttl = self
+                    .rrset(&self.apex, RrType::SOA)
+                    .and_then(|set| set.first())
+                    .map(|r| r.ttl);
+                if old_ttl != Some(soa.ttl) {
+                    return Err(LiveError::NeedsFullSign("the SOA TTL changed"));
+                }
             }
         }
 
