@@ -609,29 +609,7 @@ impl<'a> Iterator for Tails<'a> {
 
 /// Decodes a base32hex label (RFC 4648 section 7, no padding) of an SHA-1 NSEC3 owner.
 pub fn base32hex(label: &[u8]) -> Option<[u8; 20]> {
-    if label.len() != 32 {
-        return None;
-    }
-    let mut out = [0u8; 20];
-    let mut acc: u64 = 0;
-    let mut bits = 0;
-    let mut n = 0;
-    for &c in label {
-        let v = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'v' => c - b'a' + 10,
-            b'A'..=b'V' => c - b'A' + 10,
-            _ => return None,
-        };
-        acc = (acc << 5) | u64::from(v);
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out[n] = (acc >> bits) as u8;
-            n += 1;
-        }
-    }
-    (n == 20).then_some(out)
+    apex_zone::rdata::decode_base32hex(label)?.try_into().ok()
 }
 
 #[cfg(test)]

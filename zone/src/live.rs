@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound::{Excluded, Unbounded};
 
 use crate::dname::DName;
-use crate::rdata::RrType;
+use crate::rdata::{RrType, decode_base32hex};
 use crate::sign::{
     Denial, SignError, SignParams, SigningKey, ToSign, base32hex, denial_ttl, nsec3_hash, record,
     rrsig, signers, type_bitmap,
@@ -85,27 +85,6 @@ fn covered(rrsig: &ZoneRecord) -> Option<RrType> {
     Some(RrType(u16::from_be_bytes([t[0], t[1]])))
 }
 
-/// Decodes lowercase base32hex without padding (an NSEC3 owner label).
-fn base32hex_decode(text: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 5 / 8);
-    let (mut acc, mut bits) = (0u64, 0);
-    for &c in text {
-        let v = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'v' => c - b'a' + 10,
-            b'A'..=b'V' => c - b'A' + 10,
-            _ => return None,
-        };
-        acc = (acc << 5) | u64::from(v);
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
-}
-
 fn nsec3_prefix(denial: &Denial) -> Vec<u8> {
     let (iterations, salt) = match denial {
         Denial::Nsec3 { iterations, salt } => (*iterations, salt.as_slice()),
@@ -166,7 +145,7 @@ impl LiveZone {
                 }
                 RrType::NSEC3 => {
                     let label = r.name.labels().next().unwrap_or_default();
-                    let hash: [u8; 20] = base32hex_decode(label)
+                    let hash: [u8; 20] = decode_base32hex(label)
                         .and_then(|h| h.try_into().ok())
                         .ok_or(LiveError::NeedsFullSign("NSEC3 owner is not a hash"))?;
                     let bitmap = r

@@ -413,7 +413,9 @@ fn check_types(bitmap: &[u8]) -> Result<(), String> {
 // ---------------------------------------------------------------------------------------------
 // Base32 with the extended hex alphabet (RFC 4648 section 7), no padding.
 
-fn decode_base32hex(text: &[u8]) -> Option<Vec<u8>> {
+/// Decodes base32hex (either case, no padding); `None` for other characters or non-zero
+/// padding bits.
+pub fn decode_base32hex(text: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() * 5 / 8);
     let mut acc = 0u32;
     let mut bits = 0;
