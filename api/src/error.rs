@@ -75,8 +75,10 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// The JSON pointer (RFC 6901) of a field path: `soa.refresh` → `/soa/refresh`,
+/// `secondaries[1].addresses[0]` → `/secondaries/1/addresses/0`.
 fn pointer(field: &str) -> String {
-    format!("/{}", field.replace('.', "/"))
+    format!("/{}", field.replace(['.', '['], "/").replace(']', ""))
 }
 
 impl ApiError {

@@ -82,6 +82,12 @@ pub struct Config {
     /// `APEX_WEBHOOK_FIRST_RETRY`: seconds before the first retry of a failed webhook
     /// delivery; each later retry waits twice as long, up to an hour.
     pub webhook_first_retry: u64,
+    /// `APEX_SECONDARY_ALLOW_PRIVATE`: let a domain's own secondaries (outside the fleet) have
+    /// loopback, private and other non-public addresses. Off by default: the worker sends them
+    /// NOTIFY and lets them transfer the zone without TSIG.
+    pub secondary_allow_private: bool,
+    /// `APEX_SECONDARY_NOTIFY_PORT`: the port a domain's own secondaries get NOTIFY on.
+    pub secondary_notify_port: u16,
 }
 
 /// Defaults for everything but the secrets and connection URLs.
@@ -111,6 +117,8 @@ struct Defaults {
     dnssec_removal_hours: u32,
     webhook_allow_private: bool,
     webhook_first_retry: u64,
+    secondary_allow_private: bool,
+    secondary_notify_port: u16,
 }
 
 fn defaults() -> Defaults {
@@ -138,6 +146,8 @@ fn defaults() -> Defaults {
         dnssec_refresh_days: 7,
         dnssec_removal_hours: 48,
         webhook_allow_private: false,
+        secondary_allow_private: false,
+        secondary_notify_port: 53,
         webhook_first_retry: 5,
     }
 }
@@ -196,6 +206,11 @@ pub struct Platform {
     pub dnssec: DnssecTimes,
     /// Webhooks may target non-public addresses (`APEX_WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_allow_private: bool,
+    /// A domain's own secondaries may have non-public addresses
+    /// (`APEX_SECONDARY_ALLOW_PRIVATE`).
+    pub secondary_allow_private: bool,
+    /// Port of a domain's own secondaries for NOTIFY (`APEX_SECONDARY_NOTIFY_PORT`).
+    pub secondary_notify_port: u16,
 }
 
 /// How long signatures last and when they are renewed.
@@ -367,6 +382,8 @@ impl Config {
                 }
             },
             webhook_allow_private: self.webhook_allow_private,
+            secondary_allow_private: self.secondary_allow_private,
+            secondary_notify_port: self.secondary_notify_port,
         })
     }
 

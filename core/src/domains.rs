@@ -34,6 +34,8 @@ pub struct Domain {
     pub published_at: Option<DateTime<Utc>>,
     /// Serial policy and SOA timers.
     pub settings: Settings,
+    /// The domain's own secondaries outside the fleet.
+    pub secondaries: Vec<crate::secondaries::Secondary>,
 }
 
 /// The columns every domain query reads, mapped once into [`Domain`].
@@ -56,6 +58,7 @@ struct DomainRow {
     dnssec_denial: String,
     dnssec_split_keys: bool,
     dnssec_disabling_since: Option<DateTime<Utc>>,
+    secondaries: serde_json::Value,
 }
 
 impl DomainRow {
@@ -85,6 +88,7 @@ impl DomainRow {
                     self.dnssec_disabling_since,
                 ),
             },
+            secondaries: crate::secondaries::from_db(self.secondaries),
         }
     }
 }
@@ -116,6 +120,9 @@ pub struct DomainView {
     pub soa: SoaView,
     /// DNSSEC: `off`, `signed` or `disabling` (details at `/dnssec`).
     pub dnssec: &'static str,
+    /// The domain's own nameservers outside the platform: in the apex NS set, sent NOTIFY,
+    /// allowed to transfer the zone from their addresses.
+    pub secondaries: Vec<crate::secondaries::Secondary>,
 }
 
 impl Domain {
@@ -144,6 +151,7 @@ impl Domain {
             serial_policy: settings::policy_name(self.settings.serial_policy),
             soa: SoaView::of(&self.settings.soa.apply(&core.platform.soa)),
             dnssec: self.settings.dnssec.state.as_str(),
+            secondaries: self.secondaries.clone(),
         }
     }
 }
@@ -173,7 +181,7 @@ pub async fn load(
                   m.role AS "role: Role", d.serial_policy,
                   d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl,
                   d.dnssec_state, d.dnssec_algorithm, d.dnssec_denial, d.dnssec_split_keys,
-                  d.dnssec_disabling_since
+                  d.dnssec_disabling_since, d.secondaries
              FROM domains d LEFT JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $2
             WHERE d.name = $1"#,
         zone.as_text(),
@@ -355,7 +363,7 @@ pub async fn list(core: &Core, actor: &Actor) -> Result<Vec<DomainView>, CoreErr
                   m.role AS "role?: Role", d.serial_policy,
                   d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl,
                   d.dnssec_state, d.dnssec_algorithm, d.dnssec_denial, d.dnssec_split_keys,
-                  d.dnssec_disabling_since
+                  d.dnssec_disabling_since, d.secondaries
              FROM domains d JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $1
             ORDER BY d.name"#,
         actor.user_id.0,

@@ -6,6 +6,7 @@
 //! down the reconciler finds the zone anyway because Postgres holds the intent
 //! (`domains.wanted_serial`).
 
+pub mod address;
 pub mod auth;
 pub mod authz;
 pub mod catalog;
@@ -20,6 +21,7 @@ pub mod ids;
 pub mod jobs;
 pub mod queue;
 pub mod records;
+pub mod secondaries;
 pub mod settings;
 pub mod users;
 pub mod versions;

@@ -157,6 +157,9 @@ pub struct SettingsPatch {
     pub soa: Option<SoaPatch>,
     /// DNSSEC.
     pub dnssec: Option<crate::dnssec::Patch>,
+    /// The domain's own secondaries outside the fleet: the whole list, replacing the one
+    /// before (`[]` removes them all).
+    pub secondaries: Option<Vec<crate::secondaries::SecondaryInput>>,
 }
 
 fn timer(
@@ -252,10 +255,18 @@ pub async fn update(
         (new.dnssec, keys) =
             crate::dnssec::apply_patch(&domain.settings.dnssec, d, chrono::Utc::now())?;
     }
+    let secondaries = match &patch.secondaries {
+        None => domain.secondaries.clone(),
+        Some(input) => {
+            let list = crate::secondaries::parse(input, &core.platform)?;
+            check_in_zone_hosts(&mut tx, &domain, &list).await?;
+            list
+        }
+    };
     let serial = domains::bump_serial_with(&mut tx, &domain, new.serial_policy).await?;
     sqlx::query!(
         "UPDATE domains SET serial_policy = $2, soa_refresh = $3, soa_retry = $4, soa_expire = $5,
-                soa_minimum = $6, soa_ttl = $7 WHERE id = $1",
+                soa_minimum = $6, soa_ttl = $7, secondaries = $8 WHERE id = $1",
         domain.id.0,
         policy_name(new.serial_policy),
         to_db(new.soa.refresh),
@@ -263,6 +274,7 @@ pub async fn update(
         to_db(new.soa.expire),
         to_db(new.soa.minimum),
         to_db(new.soa.ttl),
+        serde_json::to_value(&secondaries).map_err(|e| CoreError::Internal(e.to_string()))?,
     )
     .execute(&mut *tx)
     .await?;
@@ -276,7 +288,7 @@ pub async fn update(
         )
         .await?;
     }
-    let json = |s: &Settings| {
+    let json = |s: &Settings, secondaries: &[crate::secondaries::Secondary]| {
         serde_json::json!({
             "serial_policy": policy_name(s.serial_policy),
             "soa": s.soa,
@@ -285,6 +297,7 @@ pub async fn update(
                 "algorithm": s.dnssec.algorithm.mnemonic(),
                 "denial": if s.dnssec.nsec3 { "nsec3" } else { "nsec" },
             },
+            "secondaries": secondaries,
         })
     };
     let change = changes::append(
@@ -295,8 +308,8 @@ pub async fn update(
             zone: &domain.zone.as_text(),
             action: "domain.update",
             serial: Some(serial),
-            before: Some(json(&domain.settings)),
-            after: Some(json(&new)),
+            before: Some(json(&domain.settings, &domain.secondaries)),
+            after: Some(json(&new, &secondaries)),
         },
     )
     .await?;
@@ -305,6 +318,34 @@ pub async fn update(
     tracing::info!(zone.name = %domain.zone, change.id = %change.id, "domain settings changed");
     core.queue.zone_changed(domain.id);
     Ok((updated.view(core), change))
+}
+
+/// A secondary whose host is inside the zone is reached through the zone's own A or AAAA
+/// records (glue in the parent): refuse one that has none.
+async fn check_in_zone_hosts(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    domain: &domains::Domain,
+    list: &[crate::secondaries::Secondary],
+) -> Result<(), CoreError> {
+    for (i, host) in crate::secondaries::in_zone(&domain.zone, list) {
+        let has_address = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM records WHERE domain_id = $1 AND name = $2
+                                 AND type IN ('A', 'AAAA')) AS "e!""#,
+            domain.id.0,
+            host,
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        if !has_address {
+            return Err(CoreError::invalid(
+                format!("secondaries[{i}].host"),
+                format!(
+                    "{host} is inside the zone and has no A or AAAA record in it; add one first"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

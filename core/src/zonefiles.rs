@@ -416,7 +416,7 @@ pub async fn export(core: &Core, actor: &Actor, name: &str) -> Result<String, Co
         &domain.zone,
         domain.wanted_serial,
         &soa_params,
-        &platform.apex_ns,
+        &crate::secondaries::apex_ns(platform, &domain.secondaries),
         Vec::new(),
     );
     let to_zone = |r: &apex_zone::Record| {

@@ -1,4 +1,5 @@
-//! NOTIFY (RFC 1996) to the fleet, TSIG-signed, retried with a doubling wait.
+//! NOTIFY (RFC 1996) to the fleet, TSIG-signed, and to a domain's own secondaries outside
+//! it, unsigned; retried with a doubling wait.
 
 use std::net::SocketAddr;
 use std::sync::RwLock;
@@ -54,14 +55,24 @@ impl Notifier {
         });
     }
 
-    /// Announces `zone` at `serial` to every target, in the background.
+    /// Announces `zone` at `serial` to every fleet nameserver, in the background.
     pub fn announce(&self, zone: &Name, serial: u32) {
         let targets = self.targets.read().map(|t| t.clone()).unwrap_or_default();
+        Self::send(zone, serial, targets, Some(self.key.clone()));
+    }
+
+    /// Announces `zone` at `serial` to nameservers outside the fleet (a domain's own
+    /// secondaries), unsigned, in the background.
+    pub fn announce_unsigned(&self, zone: &Name, serial: u32, targets: Vec<SocketAddr>) {
+        Self::send(zone, serial, targets, None);
+    }
+
+    fn send(zone: &Name, serial: u32, targets: Vec<SocketAddr>, key: Option<TsigKey>) {
         for target in targets {
             let zone = zone.clone();
-            let key = self.key.clone();
+            let key = key.clone();
             tokio::spawn(async move {
-                match notify_with_retries(target, &zone, serial, Some(&key), ATTEMPTS).await {
+                match notify_with_retries(target, &zone, serial, key.as_ref(), ATTEMPTS).await {
                     Ok(()) => {
                         tracing::debug!(zone.name = %zone, serial, %target, "notify acknowledged")
                     }

@@ -101,6 +101,8 @@ struct Row {
     fingerprint: String,
     /// The last full signing is older than the refresh time: sign everything again.
     renewal_due: bool,
+    /// The domain's own secondaries: in the apex NS set, sent NOTIFY.
+    secondaries: Vec<apex_core::secondaries::Secondary>,
 }
 
 /// What a publish stores: the version's data (none for an incremental version, which is its
@@ -121,7 +123,7 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     let mut tx = ctx.core.pool.begin().await?;
     let Some(r) = sqlx::query!(
         "SELECT name, wanted_serial, published_serial, soa_refresh, soa_retry, soa_expire, soa_minimum, soa_ttl,
-                dnssec_state, dnssec_denial, dnssec_algorithm, dnssec_split_keys,
+                dnssec_state, dnssec_denial, dnssec_algorithm, dnssec_split_keys, secondaries,
                 dnssec_signed_at < now() - make_interval(secs => $2::double precision) AS \"renewal_due: bool\"
            FROM domains WHERE id = $1 FOR UPDATE",
         domain.0,
@@ -153,6 +155,7 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
         state: apex_core::dnssec::State::from_db(&r.dnssec_state),
         nsec3: r.dnssec_denial == "nsec3",
         renewal_due: r.renewal_due.unwrap_or(false),
+        secondaries: apex_core::secondaries::from_db(r.secondaries),
     };
     let serial = serial_from_db(row.wanted_serial);
     let zone = zone_name(&row.name)?;
@@ -253,6 +256,7 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
         Some(cs) => announce_catalog(ctx, cs).await?,
         None => ctx.notifier.announce(zone.name(), serial),
     }
+    notify_secondaries(ctx, &zone, serial, &row.secondaries);
     mark_notified(ctx, domain, serial).await?;
     ctx.sync
         .watch(&ctx.core.pool, &ctx.notifier, domain, zone.name().clone());
@@ -453,7 +457,8 @@ async fn full(
     }
     let platform = &ctx.core.platform;
     let soa = row.soa.apply(&platform.soa);
-    let rendered = render::render(zone, serial, &soa, &platform.apex_ns, records);
+    let apex_ns = apex_core::secondaries::apex_ns(platform, &row.secondaries);
+    let rendered = render::render(zone, serial, &soa, &apex_ns, records);
 
     let (data, rendered, live) = if row.state == apex_core::dnssec::State::Off {
         let zone_records: Vec<ZoneRecord> = rendered
@@ -644,11 +649,44 @@ pub async fn announce_zone(
 ) -> Result<(), PublishError> {
     let zone = zone_name(name)?;
     ctx.notifier.announce(zone.name(), serial);
+    let secondaries =
+        sqlx::query_scalar!("SELECT secondaries FROM domains WHERE id = $1", domain.0)
+            .fetch_optional(&ctx.core.pool)
+            .await?
+            .map(apex_core::secondaries::from_db)
+            .unwrap_or_default();
+    notify_secondaries(ctx, &zone, serial, &secondaries);
     mark_notified(ctx, domain, serial).await?;
     ctx.sync
         .watch(&ctx.core.pool, &ctx.notifier, domain, zone.name().clone());
     tracing::info!(zone.name = %zone, serial, "zone announced again");
     Ok(())
+}
+
+/// Sends NOTIFY to the domain's own secondaries (unsigned: they do not hold the fleet key),
+/// skipping addresses the platform no longer allows.
+fn notify_secondaries(
+    ctx: &Context,
+    zone: &ZoneName,
+    serial: u32,
+    list: &[apex_core::secondaries::Secondary],
+) {
+    let platform = &ctx.core.platform;
+    let targets: Vec<std::net::SocketAddr> = apex_core::secondaries::addresses(list)
+        .into_iter()
+        .filter(|ip| {
+            let refused = !platform.secondary_allow_private
+                && apex_core::address::refused(*ip).is_some();
+            if refused {
+                tracing::warn!(zone.name = %zone, %ip, "secondary's address is not public; no NOTIFY");
+            }
+            !refused
+        })
+        .map(|ip| std::net::SocketAddr::new(ip, platform.secondary_notify_port))
+        .collect();
+    if !targets.is_empty() {
+        ctx.notifier.announce_unsigned(zone.name(), serial, targets);
+    }
 }
 
 /// Announces the catalog at `serial` and records that it was.

@@ -1,7 +1,9 @@
 //! The transfer server, the fleet's hidden primary: SOA queries and AXFR (RFC 5936) of the
 //! published zone versions and of the catalog zone, TSIG-signed (RFC 8945).
 //!
-//! - AXFR and IXFR need the fleet key; without it: REFUSED; with a bad one: NOTAUTH.
+//! - AXFR and IXFR need the fleet key; without it: REFUSED, except from an address of one of
+//!   the zone's own secondaries (`domains.secondaries`, set by the customer), which gets the
+//!   zone unsigned; with a bad key: NOTAUTH.
 //!   IXFR (RFC 1995) is answered from the diffs stored with each version: the SOA alone when
 //!   the client is current, the steps from its serial when the kept versions reach back that
 //!   far, the whole zone in AXFR form otherwise (section 4 allows it).
@@ -94,8 +96,17 @@ impl DnsHandler for TransferServer {
             RecordType::SOA => {}
             RecordType::AXFR | RecordType::IXFR if signer.is_some() => {}
             RecordType::AXFR | RecordType::IXFR => {
-                tracing::warn!(peer = %request.src, zone.name = %zone, "unsigned transfer request refused");
-                return finish(reply_to(msg, ResponseCode::Refused), None);
+                match self.own_secondary(&zone, request.src).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(peer = %request.src, zone.name = %zone, "unsigned transfer request refused");
+                        return finish(reply_to(msg, ResponseCode::Refused), None);
+                    }
+                    Err(e) => {
+                        tracing::error!(zone.name = %zone, error = %e, "could not read the zone's secondaries");
+                        return finish(reply_to(msg, ResponseCode::ServFail), None);
+                    }
+                }
             }
             _ => return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut()),
         }
@@ -122,9 +133,6 @@ impl DnsHandler for TransferServer {
             if let Some(client) = client {
                 match self.incremental(&zone, client).await {
                     Ok(Some(records)) => {
-                        let Some(signer) = signer else {
-                            return Reply::None;
-                        };
                         tracing::info!(peer = %request.src, zone.name = %zone, from = client, records = records.len(), "incremental zone transfer");
                         return Reply::Stream(stream_records(msg.clone(), records, signer));
                     }
@@ -143,10 +151,7 @@ impl DnsHandler for TransferServer {
                 return finish(reply_to(msg, ResponseCode::ServFail), signer.as_mut());
             }
         };
-        let Some(signer) = signer else {
-            return Reply::None;
-        };
-        tracing::info!(peer = %request.src, zone.name = %zone, records = records.len(), "zone transfer");
+        tracing::info!(peer = %request.src, zone.name = %zone, records = records.len(), signed = signer.is_some(), "zone transfer");
         // AXFR form: the SOA again at the end.
         let mut records = records;
         records.push(records[0].clone());
@@ -155,6 +160,27 @@ impl DnsHandler for TransferServer {
 }
 
 impl TransferServer {
+    /// Whether `peer` is an address of one of `zone`'s own secondaries (never for the
+    /// catalog, which only the fleet may read).
+    async fn own_secondary(&self, zone: &ZoneName, peer: SocketAddr) -> anyhow::Result<bool> {
+        if zone.name() == &self.ctx.core.platform.catalog {
+            return Ok(false);
+        }
+        let Some(list) = sqlx::query_scalar!(
+            "SELECT secondaries FROM domains WHERE name = $1",
+            zone.as_text()
+        )
+        .fetch_optional(&self.ctx.core.pool)
+        .await?
+        else {
+            return Ok(false);
+        };
+        let ip = peer.ip().to_canonical();
+        Ok(apex_core::secondaries::from_db(list)
+            .iter()
+            .any(|s| s.addresses.contains(&ip)))
+    }
+
     /// The SOA of the newest published version, without loading the zone: SOA queries are
     /// frequent (every secondary's refresh check) and must stay cheap.
     async fn soa(&self, zone: &ZoneName) -> anyhow::Result<Option<Record>> {
@@ -231,11 +257,11 @@ impl TransferServer {
     }
 }
 
-/// Sends `records`, in order, as a sequence of signed messages.
+/// Sends `records`, in order, as a sequence of messages, each signed when the request was.
 fn stream_records(
     request: Message,
     records: Vec<Record>,
-    mut signer: ResponseSigner,
+    mut signer: Option<ResponseSigner>,
 ) -> mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel(8);
     tokio::spawn(async move {
@@ -251,7 +277,9 @@ fn stream_records(
             }
             m.answers = batch;
             let mut buf = m.to_vec().ok()?;
-            signer.sign(&mut buf).ok()?;
+            if let Some(signer) = signer.as_mut() {
+                signer.sign(&mut buf).ok()?;
+            }
             Some(buf)
         };
         for r in all {

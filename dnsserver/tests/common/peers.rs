@@ -74,6 +74,16 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// A server started by the caller, with its log file.
+    pub fn new(addr: SocketAddr, child: Child, log: PathBuf) -> Self {
+        Self {
+            addr,
+            child,
+            dir: TempDir::new("peer-unused"),
+            log,
+        }
+    }
+
     /// The server's log so far (for assertion messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -1,0 +1,255 @@
+//! A domain's own secondaries outside the fleet (RFC 1996 NOTIFY, RFC 5936 transfers): a
+//! customer's Knot on 127.0.0.2, configured with no key, only the worker's transfer address,
+//! follows the zone once the domain lists it. Its host joins the apex NS set, it is sent
+//! NOTIFY after each publish (its SOA refresh is an hour, so only NOTIFY brings a change
+//! within seconds), and it may transfer without TSIG from its listed address while any other
+//! address is still refused.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "../dnsserver/tests/common/peers.rs"]
+mod peers;
+
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Env, a_records, shared_redis, test_config};
+use hickory_proto::op::{Message, MessageType, OpCode, Query};
+use hickory_proto::rr::{Name, RData, RecordType};
+use peers::{TempDir, program};
+use reqwest::Method;
+use serde_json::json;
+use sqlx::PgPool;
+
+/// A free port on 127.0.0.2 for UDP and TCP.
+fn free_port_on_2() -> u16 {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.2:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.2", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+async fn query(server: SocketAddr, name: &str, rtype: RecordType) -> Option<Message> {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.ok()?;
+    let mut m = Message::new(4243, MessageType::Query, OpCode::Query);
+    m.add_query(Query::query(Name::from_ascii(name).ok()?, rtype));
+    socket.send_to(&m.to_vec().ok()?, server).await.ok()?;
+    let mut buf = vec![0u8; 4096];
+    let (len, _) = tokio::time::timeout(Duration::from_millis(500), socket.recv_from(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    Message::from_vec(&buf[..len]).ok()
+}
+
+fn ns_hosts(m: &Message) -> Vec<String> {
+    let mut v: Vec<String> = m
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::NS(ns) => Some(ns.0.to_ascii()),
+            _ => None,
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Knot as a plain secondary of `zone` from `primary`, no TSIG, transfers from 127.0.0.2.
+fn knot_secondary(
+    dir: &std::path::Path,
+    port: u16,
+    zone: &str,
+    primary: SocketAddr,
+) -> peers::Peer {
+    let d = dir.display();
+    std::fs::create_dir_all(dir.join("db")).unwrap();
+    let conf = format!(
+        "server:\n  listen: 127.0.0.2@{port}\n  rundir: {d}\nlog:\n  - target: stderr\n    any: info\ndatabase:\n  storage: {d}/db\nremote:\n  - id: apex\n    address: {}@{}\n    via: 127.0.0.2\nacl:\n  - id: notify\n    address: 127.0.0.0/8\n    action: notify\nzone:\n  - domain: {zone}\n    storage: {d}\n    master: apex\n    acl: notify\n",
+        primary.ip(),
+        primary.port()
+    );
+    let path = dir.join("knot.conf");
+    std::fs::write(&path, conf).unwrap();
+    let log = dir.join("knot.log");
+    let out = std::fs::File::create(&log).unwrap();
+    let child = Command::new(program("knotd"))
+        .arg("-c")
+        .arg(&path)
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    peers::Peer::new(format!("127.0.0.2:{port}").parse().unwrap(), child, log)
+}
+
+async fn wait(peer: &peers::Peer, what: &str, limit: Duration, check: impl Fn(&Message) -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if query(peer.addr, "www.example.com.", RecordType::A)
+            .await
+            .is_some_and(|m| check(&m))
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}:\n{}",
+            peer.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn own_secondary_gets_notify_and_transfers(pool: PgPool) {
+    let knot_port = free_port_on_2();
+    let (mut config, key) = test_config(&shared_redis(), 3600);
+    config.secondary_allow_private = true;
+    config.secondary_notify_port = knot_port;
+    let env = Env::start(pool, config, key).await;
+    env.create_domain("example.com").await;
+    let record = env.add_record("example.com", "www", "A", "192.0.2.1").await;
+
+    // Not a host name, or inside the zone without an address: refused, nothing changed.
+    let (status, body) = env
+        .api(
+            Method::PATCH,
+            "/api/v1/domains/example.com",
+            Some(json!({"secondaries": [{"host": "ns3.example.com", "addresses": ["127.0.0.2"]}]})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["errors"][0]["pointer"], "/secondaries/0/host",
+        "{body}"
+    );
+
+    let (status, body) = env
+        .api(
+            Method::PATCH,
+            "/api/v1/domains/example.com",
+            Some(
+                json!({"secondaries": [{"host": "NS3.External.test", "addresses": ["127.0.0.2"]}]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["domain"]["secondaries"],
+        json!([{"host": "ns3.external.test.", "addresses": ["127.0.0.2"]}])
+    );
+
+    // The apex NS set the fleet serves names the secondary.
+    let dns = env.platform.dns;
+    let mut hosts = Vec::new();
+    for _ in 0..100 {
+        hosts = query(dns, "example.com.", RecordType::NS)
+            .await
+            .map(|m| ns_hosts(&m))
+            .unwrap_or_default();
+        if hosts.contains(&"ns3.external.test.".to_string()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        hosts,
+        ["ns1.apex.test.", "ns2.apex.test.", "ns3.external.test."]
+    );
+
+    // An unlisted address still needs the fleet key.
+    let refused = apex_net::client::axfr(
+        env.platform.transfer,
+        &Name::from_ascii("example.com.").unwrap(),
+        None,
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(refused.is_err(), "unsigned AXFR from 127.0.0.1 was served");
+
+    // The customer's Knot transfers the zone without a key from 127.0.0.2.
+    let dir = TempDir::new("own-secondary");
+    let knot = knot_secondary(dir.path(), knot_port, "example.com.", env.platform.transfer);
+    wait(
+        &knot,
+        "the secondary never transferred the zone",
+        Duration::from_secs(30),
+        |m| a_records(m) == ["192.0.2.1"],
+    )
+    .await;
+
+    // A change reaches it by NOTIFY (its refresh timer is an hour away).
+    let id = record["record"]["id"].as_i64().unwrap();
+    let (status, body) = env
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/domains/example.com/records/{id}"),
+            Some(json!({"content": "192.0.2.2"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    wait(
+        &knot,
+        "the change never reached the secondary",
+        Duration::from_secs(10),
+        |m| a_records(m) == ["192.0.2.2"],
+    )
+    .await;
+    assert!(
+        knot.log().contains("notify, incoming"),
+        "the secondary logged no NOTIFY:\n{}",
+        knot.log()
+    );
+
+    // Removed from the list: no longer in the NS set, no longer allowed to transfer.
+    let (status, body) = env
+        .api(
+            Method::PATCH,
+            "/api/v1/domains/example.com",
+            Some(json!({"secondaries": []})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut hosts = Vec::new();
+    for _ in 0..100 {
+        hosts = query(dns, "example.com.", RecordType::NS)
+            .await
+            .map(|m| ns_hosts(&m))
+            .unwrap_or_default();
+        if hosts.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(hosts, ["ns1.apex.test.", "ns2.apex.test."]);
+    // dig runs off the test's runtime, which also runs the transfer server.
+    let transfer = env.platform.transfer;
+    let dig = tokio::task::spawn_blocking(move || {
+        Command::new(program("dig"))
+            .args([
+                "-b",
+                "127.0.0.2",
+                "-p",
+                &transfer.port().to_string(),
+                &format!("@{}", transfer.ip()),
+                "example.com.",
+                "AXFR",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let out = String::from_utf8_lossy(&dig.stdout);
+    assert!(
+        out.contains("Transfer failed") && !out.contains("192.0.2.2"),
+        "a removed secondary could still transfer:\n{out}"
+    );
+}
