@@ -460,14 +460,15 @@ async fn full(
     let apex_ns = apex_core::secondaries::apex_ns(platform, &row.secondaries);
     let rendered = render::render(zone, serial, &soa, &apex_ns, records);
 
-    let (data, rendered, live) = if row.state == apex_core::dnssec::State::Off {
+    let (data, records, live) = if row.state == apex_core::dnssec::State::Off {
         let zone_records: Vec<ZoneRecord> = rendered
             .iter()
             .map(ZoneRecord::from_record)
             .collect::<Result<_, _>>()
             .map_err(|e| PublishError::Sign(e.to_string()))?;
+        let data = wire::encode_raw(&zone_records)?;
         let live = LiveZone::unsigned(origin.clone(), zone_records);
-        (wire::encode(&rendered)?, rendered, Some(live))
+        (data, rendered.len(), Some(live))
     } else {
         let keys = apex_core::dnssec::signing_keys(&mut **tx, domain, platform.master_key.as_ref())
             .await?;
@@ -482,6 +483,7 @@ async fn full(
         )
         .await?;
         let data = wire::encode_raw(&signed).map_err(PublishError::Encode)?;
+        let count = signed.len();
         sqlx::query!(
             "UPDATE domains SET dnssec_signed_at = now() WHERE id = $1",
             domain.0
@@ -494,9 +496,7 @@ async fn full(
                 tracing::warn!(zone.name = %zone, error = %e, "signed zone not kept in memory");
             })
             .ok();
-        // The version's records as typed records again, for the diff.
-        let rendered = wire::decode(&data)?;
-        (data, rendered, live)
+        (data, count, live)
     };
 
     // The difference from the version before, for IXFR.
@@ -512,9 +512,9 @@ async fn full(
                 .await
                 .ok()
                 .flatten()
-                .and_then(|v| wire::decode(&v.data).ok());
+                .and_then(|v| apex_core::versions::diff(&v.data, &data).ok());
             match old {
-                Some(old) => (Some(p), Some(diff(&old, &rendered)?)),
+                Some(diff) => (Some(p), Some(diff)),
                 None => {
                     tracing::warn!(zone.name = %zone, "previous version unreadable; no IXFR from it");
                     (Some(p), None)
@@ -524,7 +524,7 @@ async fn full(
         None => (None, None),
     };
     Ok(Made {
-        records: rendered.len(),
+        records,
         data: Some(data),
         prev_serial,
         diff,
@@ -594,34 +594,6 @@ async fn sign(
         signed.insert(0, soa);
     }
     Ok((signed, keys))
-}
-
-/// The IXFR step from `old` to `new` (both SOA first): the records only in `old` after its
-/// SOA, and those only in `new` after its SOA (RFC 1995 section 4), as one diff blob.
-fn diff(old: &[Record], new: &[Record]) -> Result<Vec<u8>, PublishError> {
-    use std::collections::HashSet;
-    let key = |r: &Record| wire::encode(std::slice::from_ref(r));
-    let (Some(old_soa), Some(new_soa)) = (old.first(), new.first()) else {
-        return Ok(apex_core::versions::join_diff(&[], &[]));
-    };
-    let old_keys: HashSet<Vec<u8>> = old[1..].iter().map(key).collect::<Result<_, _>>()?;
-    let new_keys: HashSet<Vec<u8>> = new[1..].iter().map(key).collect::<Result<_, _>>()?;
-    let mut removed = vec![old_soa.clone()];
-    for r in &old[1..] {
-        if !new_keys.contains(&key(r)?) {
-            removed.push(r.clone());
-        }
-    }
-    let mut added = vec![new_soa.clone()];
-    for r in &new[1..] {
-        if !old_keys.contains(&key(r)?) {
-            added.push(r.clone());
-        }
-    }
-    Ok(apex_core::versions::join_diff(
-        &wire::encode(&removed)?,
-        &wire::encode(&added)?,
-    ))
 }
 
 /// Records that the fleet was told about `serial` (unless a newer version got there first).
