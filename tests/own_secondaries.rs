@@ -131,6 +131,29 @@ async fn own_secondary_gets_notify_and_transfers(pool: PgPool) {
         "{body}"
     );
 
+    // With an address record it is accepted, and that record cannot go while it is listed.
+    let glue = env
+        .add_record("example.com", "ns3", "A", "192.0.2.53")
+        .await;
+    let (status, body) = env
+        .api(
+            Method::PATCH,
+            "/api/v1/domains/example.com",
+            Some(json!({"secondaries": [{"host": "ns3.example.com"}]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let glue_id = glue["record"]["id"].as_i64().unwrap();
+    let (status, body) = env
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/domains/example.com/records/{glue_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["errors"][0]["pointer"], "/name", "{body}");
+
     let (status, body) = env
         .api(
             Method::PATCH,

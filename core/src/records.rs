@@ -406,10 +406,11 @@ async fn align_rrset_ttl(
 
 async fn finish(
     core: &Core,
-    tx: Transaction<'_, Postgres>,
+    mut tx: Transaction<'_, Postgres>,
     domain: &Domain,
     change: Change,
 ) -> Result<Change, CoreError> {
+    crate::secondaries::keep_addresses(&mut tx, domain).await?;
     tx.commit().await?;
     tracing::info!(zone.name = %domain.zone, change.id = %change.id, action = %change.action, "records changed");
     core.queue.zone_changed(domain.id);

@@ -138,6 +138,47 @@ pub fn in_zone<'a>(zone: &ZoneName, list: &'a [Secondary]) -> Vec<(usize, &'a st
         .collect()
 }
 
+/// The first host of `list` inside the domain's zone that has no A or AAAA record there,
+/// with its index: resolvers reach an in-zone nameserver only through its address (glue in
+/// the parent), so such a host must keep one.
+pub async fn missing_address<'a>(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    domain: &crate::domains::Domain,
+    list: &'a [Secondary],
+) -> Result<Option<(usize, &'a str)>, CoreError> {
+    for (i, host) in in_zone(&domain.zone, list) {
+        let has_address = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM records WHERE domain_id = $1 AND name = $2
+                                 AND type IN ('A', 'AAAA')) AS "e!""#,
+            domain.id.0,
+            host,
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        if !has_address {
+            return Ok(Some((i, host)));
+        }
+    }
+    Ok(None)
+}
+
+/// Refuses a record write that leaves one of the domain's in-zone secondaries without an
+/// address (checked in the write's transaction, before it commits).
+pub async fn keep_addresses(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    domain: &crate::domains::Domain,
+) -> Result<(), CoreError> {
+    match missing_address(tx, domain, &domain.secondaries).await? {
+        None => Ok(()),
+        Some((_, host)) => Err(CoreError::conflict(
+            "name",
+            format!(
+                "{host} is one of the domain's secondaries and needs an A or AAAA record in the zone; remove it from the domain's secondaries first"
+            ),
+        )),
+    }
+}
+
 /// The zone's apex NS set: the platform's nameservers, then the domain's own secondaries.
 pub fn apex_ns(platform: &Platform, list: &[Secondary]) -> ApexNs {
     let mut ns = platform.apex_ns.clone();

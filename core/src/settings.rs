@@ -259,7 +259,16 @@ pub async fn update(
         None => domain.secondaries.clone(),
         Some(input) => {
             let list = crate::secondaries::parse(input, &core.platform)?;
-            check_in_zone_hosts(&mut tx, &domain, &list).await?;
+            if let Some((i, host)) =
+                crate::secondaries::missing_address(&mut tx, &domain, &list).await?
+            {
+                return Err(CoreError::invalid(
+                    format!("secondaries[{i}].host"),
+                    format!(
+                        "{host} is inside the zone and has no A or AAAA record in it; add one first"
+                    ),
+                ));
+            }
             list
         }
     };
@@ -318,34 +327,6 @@ pub async fn update(
     tracing::info!(zone.name = %domain.zone, change.id = %change.id, "domain settings changed");
     core.queue.zone_changed(domain.id);
     Ok((updated.view(core), change))
-}
-
-/// A secondary whose host is inside the zone is reached through the zone's own A or AAAA
-/// records (glue in the parent): refuse one that has none.
-async fn check_in_zone_hosts(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    domain: &domains::Domain,
-    list: &[crate::secondaries::Secondary],
-) -> Result<(), CoreError> {
-    for (i, host) in crate::secondaries::in_zone(&domain.zone, list) {
-        let has_address = sqlx::query_scalar!(
-            r#"SELECT EXISTS (SELECT 1 FROM records WHERE domain_id = $1 AND name = $2
-                                 AND type IN ('A', 'AAAA')) AS "e!""#,
-            domain.id.0,
-            host,
-        )
-        .fetch_one(&mut **tx)
-        .await?;
-        if !has_address {
-            return Err(CoreError::invalid(
-                format!("secondaries[{i}].host"),
-                format!(
-                    "{host} is inside the zone and has no A or AAAA record in it; add one first"
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -112,7 +112,9 @@ pub fn apply_diffs(base: &[u8], steps: &[Vec<u8>]) -> Result<Vec<u8>, CoreError>
         |e: apex_zone::wire::WireError| CoreError::Internal(format!("stored zone version: {e}"));
     // Canonical forms are borrowed where the data already is one (every blob Apex writes now).
     let base_c = apex_zone::wire::to_canonical(base).map_err(bad)?;
-    let mut parts: Vec<(Cow<'_, [u8]>, Cow<'_, [u8]>)> = Vec::with_capacity(steps.len());
+    // (removed, added) of each step.
+    type Step<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+    let mut parts: Vec<Step<'_>> = Vec::with_capacity(steps.len());
     for step in steps {
         let (removed, added) = split_diff(step)
             .ok_or_else(|| CoreError::Internal("stored zone version: malformed diff".into()))?;
@@ -279,8 +281,11 @@ pub async fn diffs_between(
     from: u32,
     to: u32,
 ) -> Result<Option<Vec<Vec<u8>>>, CoreError> {
+    // The chain first, without the diffs (a renewal's diff is the size of the zone): only the
+    // steps wanted are read.
     let rows = sqlx::query!(
-        "SELECT serial, prev_serial, diff FROM zone_versions WHERE domain_id = $1 ORDER BY id",
+        r#"SELECT id, serial, prev_serial, diff IS NOT NULL AS "has_diff!" FROM zone_versions
+            WHERE domain_id = $1 ORDER BY id"#,
         domain.0
     )
     .fetch_all(pool)
@@ -292,17 +297,21 @@ pub async fn diffs_between(
         return Ok(None);
     };
     let mut serial = from;
-    let mut steps = Vec::new();
-    for r in rows.into_iter().skip(start) {
-        if r.prev_serial != Some(serial_to_db(serial)) {
+    for r in &rows[start..] {
+        if r.prev_serial != Some(serial_to_db(serial)) || !r.has_diff {
             return Ok(None);
         }
-        let Some(diff) = r.diff else {
-            return Ok(None);
-        };
-        steps.push(diff);
         serial = serial_from_db(r.serial);
         if serial == to {
+            let steps = sqlx::query_scalar!(
+                r#"SELECT diff AS "diff!" FROM zone_versions
+                    WHERE domain_id = $1 AND id >= $2 AND id <= $3 ORDER BY id"#,
+                domain.0,
+                rows[start].id,
+                r.id,
+            )
+            .fetch_all(pool)
+            .await?;
             return Ok(Some(steps));
         }
     }

@@ -304,6 +304,7 @@ pub async fn import(
         return Ok(outcome);
     }
     write_diff(&mut tx, &domain, &remove, &update, add).await?;
+    crate::secondaries::keep_addresses(&mut tx, &domain).await?;
     let serial = domains::bump_serial(&mut tx, &domain).await?;
     let summary = |part: &DiffPart| {
         if part.count <= 1000 {

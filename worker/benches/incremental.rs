@@ -27,7 +27,7 @@ use apex_core::{Core, domains, records, settings, users, versions, zonefiles};
 use apex_net::TsigKey;
 use apex_worker::Context;
 use apex_worker::notify::Notifier;
-use apex_worker::publish::{Outcome, publish_zone};
+use apex_worker::publish::{Outcome, SNAPSHOT_EVERY, SNAPSHOT_LIMIT, publish_zone};
 use secrecy::SecretString;
 
 fn env(name: &str, default: Option<&str>) -> String {
@@ -117,6 +117,7 @@ async fn main() {
     let (mut new_name, mut changed, mut deleted) = (Vec::new(), Vec::new(), Vec::new());
     let mut created: Vec<RecordId> = Vec::new();
     let mut incremental = 0;
+    let mut timeline: Vec<Duration> = Vec::with_capacity(rounds);
     for i in 0..rounds {
         let core = &ctx.core;
         match i % 3 {
@@ -171,8 +172,20 @@ async fn main() {
         .unwrap();
         incremental += usize::from(was_incremental);
         [&mut new_name, &mut changed, &mut deleted][i % 3].push(took);
+        timeline.push(took);
     }
     println!("incremental versions: {incremental} of {rounds}");
+    let mut slowest: Vec<(Duration, usize)> = timeline.iter().copied().zip(0..).collect();
+    slowest.sort_by(|a, b| b.cmp(a));
+    let slowest: Vec<String> = slowest
+        .iter()
+        .take(6)
+        .map(|(d, i)| format!("#{i} {:.1} ms", d.as_secs_f64() * 1000.0))
+        .collect();
+    println!(
+        "slowest changes (snapshots wait for {SNAPSHOT_EVERY} incremental versions and an idle zone, or {SNAPSHOT_LIMIT}): {}",
+        slowest.join(", ")
+    );
     stats("add TXT at a new name", new_name.clone());
     stats("change an A record", changed.clone());
     stats("delete the new name", deleted.clone());

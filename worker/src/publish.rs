@@ -84,8 +84,19 @@ fn zone_name(text: &str) -> Result<ZoneName, PublishError> {
 }
 
 /// Versions published incrementally after which the worker writes a snapshot (the version's
-/// whole data), so that building a version for AXFR never applies more diffs than this.
-const SNAPSHOT_EVERY: i64 = 64;
+/// whole data) once the zone is idle, so that building a version for AXFR starts from a recent
+/// one.
+pub const SNAPSHOT_EVERY: i64 = 64;
+
+/// How long a zone must go without a publish before its snapshot is written. Writing one
+/// rebuilds and stores the whole version (for a large signed zone, hundreds of milliseconds
+/// of CPU and tens of MB through Postgres's WAL), which slows publishes running meanwhile:
+/// during a burst of changes it waits.
+pub const SNAPSHOT_IDLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Versions after which the snapshot is written even if the zone is never idle, to bound the
+/// diffs a version is built from (and the versions kept for that).
+pub const SNAPSHOT_LIMIT: i64 = 512;
 
 /// Records the worker keeps in memory over all zones, for incremental publishing.
 pub const CACHE_RECORDS: usize = 20_000_000;
@@ -247,7 +258,7 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
             .put(domain, Cached::new(serial, row.fingerprint.clone(), live));
     }
     if made.incremental {
-        snapshot_if_due(ctx, domain, serial);
+        snapshot_if_due(ctx, domain);
     }
 
     // published → announced. A new zone reaches the fleet through the catalog (members are
@@ -266,10 +277,10 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     })
 }
 
-/// Writes a snapshot of the zone in the background once enough incremental versions piled up
-/// since the last one; one at a time per zone (building a large zone's version takes a while,
-/// and the publishes meanwhile must not start more).
-fn snapshot_if_due(ctx: &Context, domain: DomainId, serial: u32) {
+/// Writes a snapshot of the zone in the background once [`SNAPSHOT_EVERY`] incremental
+/// versions piled up and the zone has had no publish for [`SNAPSHOT_IDLE`] (at once past
+/// [`SNAPSHOT_LIMIT`]); one at a time per zone. The snapshot is of the newest version then.
+fn snapshot_if_due(ctx: &Context, domain: DomainId) {
     let busy = ctx.snapshots.clone();
     if !busy.lock().is_ok_and(|mut b| b.insert(domain)) {
         return;
@@ -277,15 +288,38 @@ fn snapshot_if_due(ctx: &Context, domain: DomainId, serial: u32) {
     let pool = ctx.core.pool.clone();
     tokio::spawn(async move {
         let result = async {
-            if apex_core::versions::since_snapshot(&pool, domain).await? >= SNAPSHOT_EVERY {
-                apex_core::versions::fill_snapshot(&pool, domain, serial).await?;
-                tracing::debug!(domain.id = %domain, serial, "zone snapshot written");
+            let newest = || async {
+                sqlx::query_scalar!("SELECT published_serial FROM domains WHERE id = $1", domain.0)
+                    .fetch_optional(&pool)
+                    .await
+                    .map(Option::flatten)
+            };
+            let mut seen = newest().await?;
+            loop {
+                let piled = apex_core::versions::since_snapshot(&pool, domain).await?;
+                if piled < SNAPSHOT_EVERY {
+                    return Ok(());
+                }
+                if piled >= SNAPSHOT_LIMIT {
+                    break;
+                }
+                tokio::time::sleep(SNAPSHOT_IDLE).await;
+                let now = newest().await?;
+                if now == seen {
+                    break;
+                }
+                seen = now;
+            }
+            if let Some(serial) = newest().await? {
+                let started = std::time::Instant::now();
+                apex_core::versions::fill_snapshot(&pool, domain, serial_from_db(serial)).await?;
+                tracing::debug!(domain.id = %domain, serial, ms = started.elapsed().as_secs_f64() * 1000.0, "zone snapshot written");
             }
             Ok::<_, apex_core::CoreError>(())
         }
         .await;
         if let Err(e) = result {
-            tracing::warn!(domain.id = %domain, serial, error = %e, "zone snapshot failed; versions stay diffs");
+            tracing::warn!(domain.id = %domain, error = %e, "zone snapshot failed; versions stay diffs");
         }
         if let Ok(mut b) = busy.lock() {
             b.remove(&domain);

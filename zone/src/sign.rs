@@ -297,21 +297,9 @@ pub fn nsec3_hash(name: &[u8], salt: &[u8], iterations: u16) -> [u8; 20] {
 /// Base32hex without padding, lowercase (RFC 4648 section 7), as NSEC3 owner labels are
 /// written.
 pub fn base32hex(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
     let mut out = String::with_capacity(bytes.len() * 8 / 5 + 1);
-    let mut acc: u64 = 0;
-    let mut bits = 0;
-    for &b in bytes {
-        acc = (acc << 8) | u64::from(b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(ALPHABET[((acc >> bits) & 31) as usize]));
-        }
-    }
-    if bits > 0 {
-        out.push(char::from(ALPHABET[((acc << (5 - bits)) & 31) as usize]));
-    }
+    crate::rdata::encode_base32hex(bytes, &mut out);
+    out.make_ascii_lowercase();
     out
 }
 

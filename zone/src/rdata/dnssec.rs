@@ -439,7 +439,9 @@ pub fn decode_base32hex(text: &[u8]) -> Option<Vec<u8>> {
     (bits < 5 && acc == 0).then_some(out)
 }
 
-fn encode_base32hex(bytes: &[u8], out: &mut String) {
+/// Appends `bytes` in base32hex (RFC 4648 section 7), upper case and unpadded, as NSEC3
+/// presentation writes hashes.
+pub fn encode_base32hex(bytes: &[u8], out: &mut String) {
     const DIGITS: &[u8; 32] = b"0123456789ABCDEFGHIJKLMNOPQRSTUV";
     let mut acc = 0u32;
     let mut bits = 0;

@@ -18,7 +18,7 @@ pub use cursor::{
     Ctx, Fields, Wire, WireError, decode_base64, decode_hex, encode_base64, encode_hex,
     parse_number,
 };
-pub use dnssec::decode_base32hex;
+pub use dnssec::{decode_base32hex, encode_base32hex};
 pub use simple::{MAX_TXT, parse_duration, ttl_value, txt_joined};
 pub use types::{RrType, is_meta, type_name};
 
