@@ -384,6 +384,18 @@ pub async fn list(core: &Core, actor: &Actor) -> Result<Vec<DomainView>, CoreErr
 /// the fleet drops the zone.
 pub async fn delete(core: &Core, actor: &Actor, name: &str) -> Result<Change, CoreError> {
     let mut tx = core.pool.begin().await?;
+    // The receipt lock first, before the row locks the delete cascades to (see
+    // `fleet::lock_receipts`).
+    if let Ok(zone) = ZoneName::parse(name)
+        && let Some(id) = sqlx::query_scalar!(
+            r#"SELECT id AS "id: DomainId" FROM domains WHERE name = $1"#,
+            zone.as_text()
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+    {
+        crate::fleet::lock_receipts(&mut tx, id).await?;
+    }
     let domain = lock(&mut tx, actor, name, Action::Delete).await?;
     let zone = domain.zone.as_text();
     let change = changes::append(

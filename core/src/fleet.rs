@@ -114,12 +114,7 @@ pub async fn seen(
     // One marking at a time per zone (watchers of several workers may mark different
     // nameservers of one version at once, and each must see the other's rows to tell when
     // the version is complete). An advisory lock, not the domain row: publishes hold that.
-    sqlx::query!(
-        "SELECT pg_advisory_xact_lock(5155, ($1::bigint % 2147483647)::int)",
-        domain.0
-    )
-    .execute(&mut **tx)
-    .await?;
+    lock_receipts(tx, domain).await?;
     let rows = sqlx::query!(
         "SELECT serial FROM fleet_sync
           WHERE domain_id = $1 AND nameserver = $2 AND seen_at IS NULL
@@ -172,6 +167,22 @@ pub async fn seen(
         done.push(serial_from_db(serial));
     }
     Ok(done)
+}
+
+/// Takes the zone's receipt lock (held to the end of `tx`). Marking receipts takes it before
+/// it locks `fleet_sync` and `changes` rows; deleting the domain takes it before anything
+/// else, since the delete cascades to those same rows: in the other order the two deadlock.
+pub async fn lock_receipts(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    domain: DomainId,
+) -> Result<(), CoreError> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(5155, ($1::bigint % 2147483647)::int)",
+        domain.0
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Each nameserver's progress on the version that carried a change at `serial`: the oldest

@@ -99,10 +99,13 @@ pub fn parse(input: &[SecondaryInput], platform: &Platform) -> Result<Vec<Second
         let mut addresses = Vec::with_capacity(s.addresses.len());
         for (j, a) in s.addresses.iter().enumerate() {
             let field = format!("secondaries[{i}].addresses[{j}]");
+            // IPv4-mapped IPv6 (`::ffff:192.0.2.1`) is the IPv4 address: stored as one, as
+            // the transfer server sees its peers.
             let ip: IpAddr = a
                 .trim()
-                .parse()
-                .map_err(|_| CoreError::invalid(&field, format!("{a:?} is not an IP address")))?;
+                .parse::<IpAddr>()
+                .map_err(|_| CoreError::invalid(&field, format!("{a:?} is not an IP address")))?
+                .to_canonical();
             if !platform.secondary_allow_private
                 && let Some(why) = crate::address::refused(ip)
             {
@@ -289,11 +292,21 @@ mod tests {
             f(r#"[{"host": "a.example.net", "addresses": ["10.0.0.1", "10.0.0.1"]}]"#),
             "secondaries[0].addresses[1]"
         );
+        assert_eq!(
+            f(r#"[{"host": "a.example.net", "addresses": ["10.0.0.1", "::ffff:10.0.0.1"]}]"#),
+            "secondaries[0].addresses[1]"
+        );
         assert_eq!(f(r#"[{"host": "com"}]"#), "secondaries[0].host");
         let many: Vec<String> = (0..11)
             .map(|i| format!(r#"{{"host": "ns{i}.example.net"}}"#))
             .collect();
         assert_eq!(f(&format!("[{}]", many.join(","))), "secondaries");
+        let mapped = parse(
+            &input(r#"[{"host": "a.example.net", "addresses": ["::ffff:1.1.1.1"]}]"#),
+            &p,
+        )
+        .unwrap();
+        assert_eq!(mapped[0].addresses, ["1.1.1.1".parse::<IpAddr>().unwrap()]);
         // Loopback is fine when the platform allows it (tests, private platforms).
         assert!(
             parse(

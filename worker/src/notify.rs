@@ -1,11 +1,13 @@
 //! NOTIFY (RFC 1996) to the fleet, TSIG-signed, and to a domain's own secondaries outside
 //! it, unsigned; retried with a doubling wait.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::RwLock;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use apex_net::TsigKey;
-use apex_net::client::notify_with_retries;
+use apex_net::client::{ClientError, notify, notify_with_retries};
 use hickory_proto::rr::Name;
 
 /// Tries per target before giving up (the SOA refresh timer is the fallback after that).
@@ -15,6 +17,10 @@ const ATTEMPTS: u32 = 5;
 pub struct Notifier {
     targets: RwLock<Vec<SocketAddr>>,
     key: TsigKey,
+    /// NOTIFYs to nameservers outside the fleet still being retried, by zone and target, with
+    /// the newest serial to announce: a target that does not answer gets one retry loop, not
+    /// one per publish (customers choose these addresses).
+    outside: Arc<Mutex<HashMap<(Name, SocketAddr), u32>>>,
 }
 
 impl Notifier {
@@ -23,6 +29,7 @@ impl Notifier {
         Self {
             targets: RwLock::new(targets),
             key,
+            outside: Arc::default(),
         }
     }
 
@@ -62,9 +69,23 @@ impl Notifier {
     }
 
     /// Announces `zone` at `serial` to nameservers outside the fleet (a domain's own
-    /// secondaries), unsigned, in the background.
+    /// secondaries), unsigned, in the background. A target still being retried for the zone
+    /// is told the newer serial in the same loop.
     pub fn announce_unsigned(&self, zone: &Name, serial: u32, targets: Vec<SocketAddr>) {
-        Self::send(zone, serial, targets, None);
+        for target in targets {
+            let key = (zone.clone(), target);
+            {
+                let Ok(mut inflight) = self.outside.lock() else {
+                    return;
+                };
+                if let Some(s) = inflight.get_mut(&key) {
+                    *s = serial;
+                    continue;
+                }
+                inflight.insert(key.clone(), serial);
+            }
+            tokio::spawn(retry_outside(self.outside.clone(), key));
+        }
     }
 
     fn send(zone: &Name, serial: u32, targets: Vec<SocketAddr>, key: Option<TsigKey>) {
@@ -81,6 +102,53 @@ impl Notifier {
                     }
                 }
             });
+        }
+    }
+}
+
+/// The retry loop for one zone and one target outside the fleet: RFC 1996 retries (the wait
+/// doubling from one second), always with the newest serial; ends when the newest serial is
+/// acknowledged, refused, or the tries run out.
+async fn retry_outside(
+    inflight: Arc<Mutex<HashMap<(Name, SocketAddr), u32>>>,
+    key: (Name, SocketAddr),
+) {
+    let (zone, target) = (&key.0, key.1);
+    let newest = || inflight.lock().ok().and_then(|m| m.get(&key).copied());
+    let done = || {
+        if let Ok(mut m) = inflight.lock() {
+            m.remove(&key);
+        }
+    };
+    let mut wait = Duration::from_secs(1);
+    let mut failures = 0;
+    while let Some(serial) = newest() {
+        match notify(target, zone, serial, None, wait).await {
+            Ok(()) => {
+                let Ok(mut m) = inflight.lock() else { return };
+                if m.get(&key) == Some(&serial) {
+                    m.remove(&key);
+                    tracing::debug!(zone.name = %zone, serial, %target, "notify acknowledged");
+                    return;
+                }
+                // A newer serial came meanwhile: announce that one too.
+                wait = Duration::from_secs(1);
+                failures = 0;
+            }
+            Err(e @ ClientError::Rcode(_)) => {
+                tracing::warn!(zone.name = %zone, serial, %target, error = %e, "notify refused");
+                done();
+                return;
+            }
+            Err(e) => {
+                failures += 1;
+                if failures >= ATTEMPTS {
+                    tracing::warn!(zone.name = %zone, serial, %target, error = %e, "notify failed");
+                    done();
+                    return;
+                }
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
         }
     }
 }

@@ -176,9 +176,16 @@ impl TransferServer {
             return Ok(false);
         };
         let ip = peer.ip().to_canonical();
+        // Stored while the platform allowed non-public addresses, such an address stops
+        // counting once it no longer does (as it stops getting NOTIFY).
+        if !self.ctx.core.platform.secondary_allow_private
+            && apex_core::address::refused(ip).is_some()
+        {
+            return Ok(false);
+        }
         Ok(apex_core::secondaries::from_db(list)
             .iter()
-            .any(|s| s.addresses.contains(&ip)))
+            .any(|s| s.addresses.iter().any(|a| a.to_canonical() == ip)))
     }
 
     /// The SOA of the newest published version, without loading the zone: SOA queries are
