@@ -169,6 +169,23 @@ async fn signed_zones_verify_through_their_life(pool: PgPool) {
     patch_and_wait(&env, json!({"dnssec": {"denial": "nsec"}})).await;
     let zone = both_verify(&env, "nsec").await;
     assert!(!zone.contains("NSEC3PARAM"));
+    // Edits under NSEC (incremental): a new name joins the chain, a name leaves it.
+    let r = env
+        .add_record("example.com", "nsec-new", "TXT", "\"hi\"")
+        .await;
+    wait_serial(&env, r["change"]["serial"].as_u64().unwrap()).await;
+    both_verify(&env, "nsec, after adding a name").await;
+    let id = r["record"]["id"].as_i64().unwrap();
+    let (s, b) = env
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/domains/example.com/records/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    wait_serial(&env, b["change"]["serial"].as_u64().unwrap()).await;
+    both_verify(&env, "nsec, after removing a name").await;
 
     // Off: first the CDS/CDNSKEY delete records, still signed ...
     let b = patch_and_wait(&env, json!({"dnssec": {"enabled": false}})).await;
@@ -190,6 +207,11 @@ async fn signed_zones_verify_through_their_life(pool: PgPool) {
     )
     .await;
     both_verify(&env, "ksk+zsk ed25519").await;
+    let r = env
+        .add_record("example.com", "again", "A", "192.0.2.10")
+        .await;
+    wait_serial(&env, r["change"]["serial"].as_u64().unwrap()).await;
+    both_verify(&env, "ksk+zsk ed25519, after an edit").await;
 }
 
 /// Scheduled work: signatures are renewed when they age, and a zone being turned off goes
@@ -210,14 +232,16 @@ async fn signatures_are_renewed_and_removal_completes(pool: PgPool) {
             .is_empty()
     );
 
-    let system_change = |action: &'static str| {
+    // The serial of the newest system change `action` above serial `after`.
+    let system_change = |action: &'static str, after: u64| {
         let pool = pool.clone();
         async move {
             for _ in 0..100 {
                 let serial: Option<i64> = sqlx::query_scalar(
-                    "SELECT serial FROM changes WHERE via = 'system' AND action = $1",
+                    "SELECT max(serial) FROM changes WHERE via = 'system' AND action = $1 AND serial > $2",
                 )
                 .bind(action)
+                .bind(i64::try_from(after).unwrap())
                 .fetch_optional(&pool)
                 .await
                 .unwrap()
@@ -241,8 +265,16 @@ async fn signatures_are_renewed_and_removal_completes(pool: PgPool) {
     };
     // Signed in full eight days ago and not edited since: renewed by the reconciler.
     signed_long_ago().await;
-    wait_serial(&env, system_change("dnssec.renew").await).await;
-    both_verify(&env, "renewed").await;
+    let renewed = system_change("dnssec.renew", 0).await;
+    wait_serial(&env, renewed).await;
+    both_verify(&env, "renewed (nsec3)").await;
+
+    // The same with NSEC.
+    patch_and_wait(&env, json!({"dnssec": {"denial": "nsec"}})).await;
+    signed_long_ago().await;
+    wait_serial(&env, system_change("dnssec.renew", renewed).await).await;
+    let zone = both_verify(&env, "renewed (nsec)").await;
+    assert!(!zone.contains("NSEC3"), "{zone}");
 
     // Being turned off for three days: removed.
     patch_and_wait(&env, json!({"dnssec": {"enabled": false}})).await;
@@ -250,7 +282,7 @@ async fn signatures_are_renewed_and_removal_completes(pool: PgPool) {
         .execute(&pool)
         .await
         .unwrap();
-    wait_serial(&env, system_change("dnssec.remove").await).await;
+    wait_serial(&env, system_change("dnssec.remove", 0).await).await;
     let zone = axfr(env.platform.dns, "example.com", &env.key).await;
     assert!(!zone.contains("RRSIG"), "{zone}");
     let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM dnssec_keys")
