@@ -11,6 +11,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod common;
+#[path = "../dnsserver/tests/common/peers.rs"]
+mod peers;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -144,17 +146,6 @@ fn database_url(pool: &PgPool) -> String {
     url
 }
 
-fn free_port() -> u16 {
-    // Free for TCP and UDP alike (the transfer server binds both).
-    loop {
-        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
 /// A small deterministic generator (xorshift), one per zone, so a failing run can be replayed.
 struct Rng(u64);
 
@@ -201,16 +192,14 @@ struct Api {
 
 impl Api {
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        common::api_request(
+            &self.http,
+            &format!("{}{path}", self.base),
+            &self.token,
+            method,
+            body,
+        )
+        .await
     }
 }
 
@@ -448,7 +437,7 @@ async fn chaos(pool: PgPool, outages: &[(usize, Outage)]) {
 
     // The nameserver: a catalog secondary of the worker's transfer port (fixed up front, so
     // every worker started binds the same one).
-    let transfer: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let transfer: SocketAddr = format!("127.0.0.1:{}", peers::free_port()).parse().unwrap();
     let mut ns_config = apex_dnsserver::Config::new(
         vec!["127.0.0.1:0".parse().unwrap()],
         apex_dnsserver::CatalogConfig::new(&platform.catalog, vec![transfer], key.clone()),

@@ -12,43 +12,24 @@ mod peers;
 use std::time::Duration;
 
 use common::{Env, a_records, rcode, shared_redis, test_config};
-use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::RecordType;
 use peers::{PrimaryKind, TempDir, catalog_secondary};
 use reqwest::Method;
 use serde_json::json;
 use sqlx::PgPool;
 
-/// One query; `None` when the server does not answer (yet).
-async fn try_query(server: std::net::SocketAddr) -> Option<Message> {
-    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.ok()?;
-    let mut m = Message::new(4242, MessageType::Query, OpCode::Query);
-    m.add_query(Query::query(
-        Name::from_ascii("www.example.com.").ok()?,
-        RecordType::A,
-    ));
-    socket.send_to(&m.to_vec().ok()?, server).await.ok()?;
-    let mut buf = vec![0u8; 4096];
-    let (len, _) = tokio::time::timeout(Duration::from_millis(500), socket.recv_from(&mut buf))
-        .await
-        .ok()?
-        .ok()?;
-    Message::from_vec(&buf[..len]).ok()
-}
-
 async fn wait(peer: &peers::Peer, what: &str, check: impl Fn(&Message) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if try_query(peer.addr).await.is_some_and(|m| check(&m)) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}:\n{}",
-            peer.log()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    common::wait_answer(
+        peer.addr,
+        "www.example.com.",
+        RecordType::A,
+        Duration::from_secs(30),
+        what,
+        || peer.log(),
+        check,
+    )
+    .await;
 }
 
 #[sqlx::test(migrator = "apex_core::db::MIGRATOR")]

@@ -13,10 +13,9 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use apex_core::{auth, users};
-use common::{shared_redis, test_config};
+use common::{answer_lines, dig, shared_redis, test_config};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use tokio::process::Command;
 
 /// Names in the zone; each has A, AAAA and TXT, every tenth also MX (as genzone.py writes
 /// them): 32,259 names make 100,003 records, 100,004 with the one at the apex.
@@ -48,24 +47,6 @@ fn zone_file(origin: &str) -> (String, usize) {
         }
     }
     (z, records)
-}
-
-/// Runs dig without blocking the runtime the servers under test share.
-async fn dig(args: &[&str]) -> String {
-    let out = Command::new("dig")
-        .args(args)
-        .output()
-        .await
-        .expect("dig not installed (make test installs bind9-dnsutils)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The records dig printed, without TSIG pseudo-records.
-fn answer_lines(output: &str) -> Vec<&str> {
-    output
-        .lines()
-        .filter(|l| !l.starts_with(';') && !l.trim().is_empty() && !l.contains("\tTSIG\t"))
-        .collect()
 }
 
 /// The serial of a SOA line as dig prints it (`owner ttl IN SOA mname rname serial …`).

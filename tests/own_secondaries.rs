@@ -16,36 +16,12 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{Env, a_records, shared_redis, test_config};
-use hickory_proto::op::{Message, MessageType, OpCode, Query};
+use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, RecordType};
 use peers::{TempDir, program};
 use reqwest::Method;
 use serde_json::json;
 use sqlx::PgPool;
-
-/// A free port on 127.0.0.2 for UDP and TCP.
-fn free_port_on_2() -> u16 {
-    loop {
-        let udp = std::net::UdpSocket::bind("127.0.0.2:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.2", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-async fn query(server: SocketAddr, name: &str, rtype: RecordType) -> Option<Message> {
-    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.ok()?;
-    let mut m = Message::new(4243, MessageType::Query, OpCode::Query);
-    m.add_query(Query::query(Name::from_ascii(name).ok()?, rtype));
-    socket.send_to(&m.to_vec().ok()?, server).await.ok()?;
-    let mut buf = vec![0u8; 4096];
-    let (len, _) = tokio::time::timeout(Duration::from_millis(500), socket.recv_from(&mut buf))
-        .await
-        .ok()?
-        .ok()?;
-    Message::from_vec(&buf[..len]).ok()
-}
 
 fn ns_hosts(m: &Message) -> Vec<String> {
     let mut v: Vec<String> = m
@@ -90,26 +66,22 @@ fn knot_secondary(
 }
 
 async fn wait(peer: &peers::Peer, what: &str, limit: Duration, check: impl Fn(&Message) -> bool) {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if query(peer.addr, "www.example.com.", RecordType::A)
-            .await
-            .is_some_and(|m| check(&m))
-        {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}:\n{}",
-            peer.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let log = || peer.log();
+    common::wait_answer(
+        peer.addr,
+        "www.example.com.",
+        RecordType::A,
+        limit,
+        what,
+        log,
+        check,
+    )
+    .await;
 }
 
 #[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
 async fn own_secondary_gets_notify_and_transfers(pool: PgPool) {
-    let knot_port = free_port_on_2();
+    let knot_port = peers::free_port_on("127.0.0.2");
     let (mut config, key) = test_config(&shared_redis(), 3600);
     config.secondary_allow_private = true;
     config.secondary_notify_port = knot_port;
@@ -170,22 +142,14 @@ async fn own_secondary_gets_notify_and_transfers(pool: PgPool) {
     );
 
     // The apex NS set the fleet serves names the secondary.
-    let dns = env.platform.dns;
-    let mut hosts = Vec::new();
-    for _ in 0..100 {
-        hosts = query(dns, "example.com.", RecordType::NS)
-            .await
-            .map(|m| ns_hosts(&m))
-            .unwrap_or_default();
-        if hosts.contains(&"ns3.external.test.".to_string()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(
-        hosts,
-        ["ns1.apex.test.", "ns2.apex.test.", "ns3.external.test."]
-    );
+    let ns_set = |want: &'static [&'static str]| move |m: &Message| ns_hosts(m) == want;
+    env.wait_for(
+        "example.com.",
+        RecordType::NS,
+        Duration::from_secs(5),
+        ns_set(&["ns1.apex.test.", "ns2.apex.test.", "ns3.external.test."]),
+    )
+    .await;
 
     // An unlisted address still needs the fleet key.
     let refused = apex_net::client::axfr(
@@ -240,37 +204,24 @@ async fn own_secondary_gets_notify_and_transfers(pool: PgPool) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let mut hosts = Vec::new();
-    for _ in 0..100 {
-        hosts = query(dns, "example.com.", RecordType::NS)
-            .await
-            .map(|m| ns_hosts(&m))
-            .unwrap_or_default();
-        if hosts.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(hosts, ["ns1.apex.test.", "ns2.apex.test."]);
-    // dig runs off the test's runtime, which also runs the transfer server.
+    env.wait_for(
+        "example.com.",
+        RecordType::NS,
+        Duration::from_secs(5),
+        ns_set(&["ns1.apex.test.", "ns2.apex.test."]),
+    )
+    .await;
     let transfer = env.platform.transfer;
-    let dig = tokio::task::spawn_blocking(move || {
-        Command::new(program("dig"))
-            .args([
-                "-b",
-                "127.0.0.2",
-                "-p",
-                &transfer.port().to_string(),
-                &format!("@{}", transfer.ip()),
-                "example.com.",
-                "AXFR",
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let out = String::from_utf8_lossy(&dig.stdout);
+    let out = common::dig(&[
+        "-b",
+        "127.0.0.2",
+        "-p",
+        &transfer.port().to_string(),
+        &format!("@{}", transfer.ip()),
+        "example.com.",
+        "AXFR",
+    ])
+    .await;
     assert!(
         out.contains("Transfer failed") && !out.contains("192.0.2.2"),
         "a removed secondary could still transfer:\n{out}"

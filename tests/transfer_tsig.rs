@@ -7,32 +7,13 @@
 mod common;
 
 use std::time::Duration;
-use tokio::process::Command;
 
 use apex_net::TsigKey;
 use apex_net::client::{ClientError, axfr};
-use common::{Env, shared_redis, test_config};
+use common::{Env, answer_lines, dig, shared_redis, test_config};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 use sqlx::PgPool;
-
-/// Runs dig without blocking the runtime the servers under test share.
-async fn dig(args: &[&str]) -> String {
-    let out = Command::new("dig")
-        .args(args)
-        .output()
-        .await
-        .expect("dig not installed (make test installs bind9-dnsutils)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The records dig printed, without TSIG pseudo-records.
-fn answer_lines(output: &str) -> Vec<&str> {
-    output
-        .lines()
-        .filter(|l| !l.starts_with(';') && !l.trim().is_empty() && !l.contains("\tTSIG\t"))
-        .collect()
-}
 
 #[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
 async fn axfr_needs_the_fleet_key(pool: PgPool) {

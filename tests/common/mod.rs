@@ -99,16 +99,7 @@ impl Env {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, self.url(path))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        api_request(&self.http, &self.url(path), &self.token, method, body).await
     }
 
     pub async fn create_domain(&self, name: &str) -> Value {
@@ -163,19 +154,90 @@ impl Env {
     }
 }
 
-/// One UDP query.
-pub async fn query(server: SocketAddr, name: &str, rtype: RecordType) -> Message {
-    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let id = u16::from_be_bytes(random_hex(2).as_bytes()[..2].try_into().unwrap());
+/// One API call with a bearer token: the status and the JSON body (`null` when none).
+pub async fn api_request(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    method: reqwest::Method,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = http.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// One UDP query; `None` when no reply comes within `timeout`.
+pub async fn try_query(
+    server: SocketAddr,
+    name: &str,
+    rtype: RecordType,
+    timeout: Duration,
+) -> Option<Message> {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.ok()?;
+    let id = u16::from_be_bytes(random_hex(2).as_bytes()[..2].try_into().ok()?);
     let mut m = Message::new(id, MessageType::Query, OpCode::Query);
-    m.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
-    socket.send_to(&m.to_vec().unwrap(), server).await.unwrap();
+    m.add_query(Query::query(Name::from_ascii(name).ok()?, rtype));
+    socket.send_to(&m.to_vec().ok()?, server).await.ok()?;
     let mut buf = vec![0u8; 4096];
-    let (len, _) = tokio::time::timeout(Duration::from_secs(2), socket.recv_from(&mut buf))
+    let (len, _) = tokio::time::timeout(timeout, socket.recv_from(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    Message::from_vec(&buf[..len]).ok()
+}
+
+/// One UDP query, which must be answered within two seconds.
+pub async fn query(server: SocketAddr, name: &str, rtype: RecordType) -> Message {
+    try_query(server, name, rtype, Duration::from_secs(2))
         .await
         .expect("no DNS reply")
-        .unwrap();
-    Message::from_vec(&buf[..len]).unwrap()
+}
+
+/// Asks `server` for `name`/`rtype` until the answer satisfies `check`; after `limit`, panics
+/// with `what` and `log()` (another server's log, say).
+pub async fn wait_answer(
+    server: SocketAddr,
+    name: &str,
+    rtype: RecordType,
+    limit: Duration,
+    what: &str,
+    log: impl Fn() -> String,
+    check: impl Fn(&Message) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if try_query(server, name, rtype, Duration::from_millis(500))
+            .await
+            .is_some_and(|m| check(&m))
+        {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}:\n{}", log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs dig without blocking the runtime the servers under test share.
+pub async fn dig(args: &[&str]) -> String {
+    let out = tokio::process::Command::new("dig")
+        .args(args)
+        .output()
+        .await
+        .expect("dig not installed (make test installs bind9-dnsutils)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The records dig printed, without TSIG pseudo-records.
+pub fn answer_lines(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty() && !l.contains("\tTSIG\t"))
+        .collect()
 }
 
 /// The A addresses in an answer.

@@ -76,23 +76,9 @@ fn base() -> Vec<ZoneRecord> {
     records
 }
 
-fn now() -> u32 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    u32::try_from(secs).unwrap()
-}
-
+/// Signing parameters valid now.
 fn params(denial: Denial) -> SignParams {
-    SignParams {
-        inception: now() - 3600,
-        expiration: now() + 14 * 86400,
-        denial,
-        cds: true,
-        cds_delete: false,
-        threads: 1,
-    }
+    common::params(denial, 1)
 }
 
 /// Records comparable across signings: RRSIGs without their signature (64 octets for both

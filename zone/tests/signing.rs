@@ -44,25 +44,9 @@ fn records() -> (DName, Vec<ZoneRecord>) {
     (apex, records)
 }
 
-fn now() -> u32 {
-    u32::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
-
+/// Signing parameters valid now.
 fn params(denial: Denial) -> SignParams {
-    SignParams {
-        inception: now() - 3600,
-        expiration: now() + 14 * 86400,
-        denial,
-        cds: true,
-        cds_delete: false,
-        threads: 2,
-    }
+    common::params(denial, 2)
 }
 
 #[test]

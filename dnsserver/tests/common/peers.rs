@@ -56,10 +56,15 @@ pub fn program(name: &str) -> PathBuf {
 
 /// A free loopback port for UDP and TCP (bound and released: a small race, fine in tests).
 pub fn free_port() -> u16 {
+    free_port_on("127.0.0.1")
+}
+
+/// A free port for UDP and TCP on the loopback address `ip` (`127.0.0.2`, say).
+pub fn free_port_on(ip: &str) -> u16 {
     loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let udp = UdpSocket::bind((ip, 0)).unwrap();
         let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        if std::net::TcpListener::bind((ip, port)).is_ok() {
             return port;
         }
     }

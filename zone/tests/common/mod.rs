@@ -1,4 +1,5 @@
-//! Shared by the signing tests: a signed zone checked by real validators.
+//! Shared by the signing tests: signing parameters valid now, and a signed zone checked by
+//! real validators.
 
 #![allow(clippy::unwrap_used, dead_code)]
 
@@ -6,7 +7,29 @@ use std::process::Command;
 
 use apex_zone::dname::DName;
 use apex_zone::rdata::RrType;
+use apex_zone::sign::{Denial, SignParams};
 use apex_zone::zonefile::{ZoneRecord, write};
+
+/// Seconds since the epoch.
+pub fn now() -> u32 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    u32::try_from(secs).unwrap()
+}
+
+/// Signatures valid from an hour ago for 14 days, CDS published, on `threads` threads.
+pub fn params(denial: Denial, threads: usize) -> SignParams {
+    SignParams {
+        inception: now() - 3600,
+        expiration: now() + 14 * 86400,
+        denial,
+        cds: true,
+        cds_delete: false,
+        threads,
+    }
+}
 
 /// Writes `signed` as a zone file and runs `ldns-verify-zone` and `dnssec-verify` on it; a
 /// `name` containing `csk` is checked as signed by a combined signing key.
