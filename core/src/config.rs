@@ -88,6 +88,33 @@ pub struct Config {
     pub secondary_allow_private: bool,
     /// `APEX_SECONDARY_NOTIFY_PORT`: the port a domain's own secondaries get NOTIFY on.
     pub secondary_notify_port: u16,
+    /// `APEX_PUBLIC_URL`: where people reach the dashboard and API (links in mails; an
+    /// `https` URL makes session cookies `Secure`).
+    pub public_url: String,
+    /// `APEX_SIGNUP`: `open`, `invite` (an invitation is needed) or `closed`.
+    pub signup: String,
+    /// `APEX_REQUIRE_2FA`: `off`, `admins` (platform administrators and holders of platform
+    /// roles) or `all`.
+    pub require_2fa: String,
+    /// `APEX_SESSION_IDLE_MINUTES`: a session unused this long ends.
+    pub session_idle_minutes: u32,
+    /// `APEX_SESSION_MAX_HOURS`: a session ends this long after sign-in, used or not.
+    pub session_max_hours: u32,
+    /// `APEX_DOMAIN_QUOTA`: most domains a user may own unless an administrator sets another
+    /// limit for them.
+    pub domain_quota: u32,
+    /// `APEX_INVITATION_DAYS`: how long an invitation link works.
+    pub invitation_days: u32,
+    /// `APEX_SMTP_URL`: the SMTP server mail goes through (`smtp://host:25`,
+    /// `smtps://user:pass@host:465`, `smtp://host:587?tls=required`). Unset: mail is printed
+    /// to the worker's log and kept in the outbox.
+    pub smtp_url: Option<SecretString>,
+    /// `APEX_MAIL_FROM`: the sender of every mail.
+    pub mail_from: String,
+    /// `APEX_TRUSTED_PROXIES`: networks (CIDR) of reverse proxies whose `X-Forwarded-For`
+    /// and `X-Forwarded-Proto` are believed; empty: the peer address is the client.
+    #[serde(deserialize_with = "list")]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Defaults for everything but the secrets and connection URLs.
@@ -119,6 +146,15 @@ struct Defaults {
     webhook_first_retry: u64,
     secondary_allow_private: bool,
     secondary_notify_port: u16,
+    public_url: &'static str,
+    signup: &'static str,
+    require_2fa: &'static str,
+    session_idle_minutes: u32,
+    session_max_hours: u32,
+    domain_quota: u32,
+    invitation_days: u32,
+    mail_from: &'static str,
+    trusted_proxies: Vec<&'static str>,
 }
 
 fn defaults() -> Defaults {
@@ -149,6 +185,15 @@ fn defaults() -> Defaults {
         secondary_allow_private: false,
         secondary_notify_port: 53,
         webhook_first_retry: 5,
+        public_url: "http://127.0.0.1:8080",
+        signup: "invite",
+        require_2fa: "off",
+        session_idle_minutes: 720,
+        session_max_hours: 168,
+        domain_quota: 100,
+        invitation_days: 7,
+        mail_from: "Apex <apex@apex.test>",
+        trusted_proxies: vec![],
     }
 }
 
@@ -211,6 +256,62 @@ pub struct Platform {
     pub secondary_allow_private: bool,
     /// Port of a domain's own secondaries for NOTIFY (`APEX_SECONDARY_NOTIFY_PORT`).
     pub secondary_notify_port: u16,
+    /// Sign-up, sign-in, sessions and mail.
+    pub accounts: Accounts,
+}
+
+/// Who may sign up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signup {
+    /// Anyone.
+    Open,
+    /// Someone holding an invitation (to a domain, or to the platform from an administrator).
+    Invite,
+    /// Nobody: administrators create accounts.
+    Closed,
+}
+
+/// Whom the platform requires a second factor of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Require2fa {
+    /// Nobody (each user chooses).
+    Off,
+    /// Platform administrators and holders of platform roles.
+    Admins,
+    /// Everyone.
+    All,
+}
+
+/// The account settings, parsed.
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    /// Base URL of the dashboard, without a trailing slash (`https://dns.example.net`).
+    pub public_url: String,
+    /// Session cookies carry `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+    /// Who may sign up.
+    pub signup: Signup,
+    /// Whom a second factor is required of.
+    pub require_2fa: Require2fa,
+    /// Idle end of a session.
+    pub session_idle: chrono::TimeDelta,
+    /// Absolute end of a session.
+    pub session_max: chrono::TimeDelta,
+    /// Default most domains a user may own.
+    pub domain_quota: u32,
+    /// How long invitations work.
+    pub invitation_ttl: chrono::TimeDelta,
+    /// Sender of every mail (`Name <address>`).
+    pub mail_from: String,
+    /// Proxies whose forwarding headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl Accounts {
+    /// A link into the dashboard: `path` starts with `/`.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
 }
 
 /// How long signatures last and when they are renewed.
@@ -384,7 +485,95 @@ impl Config {
             webhook_allow_private: self.webhook_allow_private,
             secondary_allow_private: self.secondary_allow_private,
             secondary_notify_port: self.secondary_notify_port,
+            accounts: self.accounts()?,
         })
+    }
+
+    /// The account settings.
+    pub fn accounts(&self) -> Result<Accounts, ConfigError> {
+        let url = url::Url::parse(&self.public_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| {
+                err(
+                    "APEX_PUBLIC_URL",
+                    format!("{:?} is not an http(s) URL", self.public_url),
+                )
+            })?;
+        let signup = match self.signup.as_str() {
+            "open" => Signup::Open,
+            "invite" => Signup::Invite,
+            "closed" => Signup::Closed,
+            other => {
+                return Err(err(
+                    "APEX_SIGNUP",
+                    format!("{other:?}: must be open, invite or closed"),
+                ));
+            }
+        };
+        let require_2fa = match self.require_2fa.as_str() {
+            "off" => Require2fa::Off,
+            "admins" => Require2fa::Admins,
+            "all" => Require2fa::All,
+            other => {
+                return Err(err(
+                    "APEX_REQUIRE_2FA",
+                    format!("{other:?}: must be off, admins or all"),
+                ));
+            }
+        };
+        if self.session_idle_minutes == 0 {
+            return Err(err("APEX_SESSION_IDLE_MINUTES", "must be at least 1"));
+        }
+        if self.session_max_hours == 0 || self.session_max_hours > 24 * 366 {
+            return Err(err(
+                "APEX_SESSION_MAX_HOURS",
+                "must be between 1 and 8784 (a year)",
+            ));
+        }
+        if self.invitation_days == 0 || self.invitation_days > 90 {
+            return Err(err("APEX_INVITATION_DAYS", "must be between 1 and 90"));
+        }
+        if !self.mail_from.contains('@') {
+            return Err(err(
+                "APEX_MAIL_FROM",
+                format!("{:?} is not a mail address", self.mail_from),
+            ));
+        }
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|n| {
+                n.parse::<ipnet::IpNet>()
+                    .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        err(
+                            "APEX_TRUSTED_PROXIES",
+                            format!("{n:?} is not an address or a network (CIDR)"),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Accounts {
+            public_url: url.as_str().trim_end_matches('/').to_string(),
+            secure_cookies: url.scheme() == "https",
+            signup,
+            require_2fa,
+            session_idle: chrono::TimeDelta::minutes(i64::from(self.session_idle_minutes)),
+            session_max: chrono::TimeDelta::hours(i64::from(self.session_max_hours)),
+            domain_quota: self.domain_quota,
+            invitation_ttl: chrono::TimeDelta::days(i64::from(self.invitation_days)),
+            mail_from: self.mail_from.clone(),
+            trusted_proxies,
+        })
+    }
+
+    /// The SMTP URL, if mail is to be sent rather than logged.
+    pub fn smtp_url(&self) -> Option<&str> {
+        self.smtp_url
+            .as_ref()
+            .map(|s| s.expose_secret())
+            .filter(|s| !s.is_empty())
     }
 
     /// The master key, if configured.
