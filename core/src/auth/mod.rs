@@ -14,6 +14,10 @@ use sqlx::{PgExecutor, PgPool};
 use crate::CoreError;
 use crate::ids::{ApiKeyId, UserId};
 
+pub mod device;
+pub mod password;
+pub mod totp;
+
 /// Where a request came from, for the audit trail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
