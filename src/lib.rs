@@ -40,7 +40,9 @@ pub async fn start_http(
     let addr = listener.local_addr()?;
     let app = http_app(core);
     let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        // The peer's address reaches the handlers: sign-in throttling, key networks, audit.
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, service).await {
             tracing::error!(error = %e, "HTTP server stopped");
         }
     });

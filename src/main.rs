@@ -115,7 +115,8 @@ enum Admin {
         #[arg(long)]
         email: String,
     },
-    /// Create an API key for a user and print it (it is shown only this once).
+    /// Create an API key for a user, with everything the user may do, and print it (it is
+    /// shown only this once).
     CreateApiKey {
         /// The user's e-mail address.
         #[arg(long)]
@@ -462,8 +463,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Zone(_) => anyhow::bail!("zone commands run without a database"),
         Command::Admin(Admin::CreateApiKey { email, name }) => {
             let user = users::find_by_email(&pool, &email).await?;
-            let key = auth::create_api_key(&pool, user, &name).await?;
-            println!("{}", key.token);
+            let (_, token) = auth::keys::create_full(&pool, user, &name).await?;
+            println!("{token}");
         }
     }
     Ok(())

@@ -488,10 +488,10 @@ async fn chaos(pool: PgPool, outages: &[(usize, Outage)]) {
     )
     .await
     .unwrap();
-    let token = auth::create_api_key(&api_pool, user, "chaos")
+    let token = auth::keys::create_full(&api_pool, user, "chaos")
         .await
         .unwrap()
-        .token;
+        .1;
     let (http, http_task) = apex::start_http(
         apex::core(&config, api_pool.clone()).unwrap(),
         config.http_listen,

@@ -100,10 +100,10 @@ async fn ixfr_of_a_100k_record_zone_is_the_change(pool: PgPool) {
     let user = users::create_user(&pool, "admin@example.com", "a long admin password", true)
         .await
         .unwrap();
-    let token = auth::create_api_key(&pool, user, "ixfr")
+    let token = auth::keys::create_full(&pool, user, "ixfr")
         .await
         .unwrap()
-        .token;
+        .1;
     let worker = apex::start_worker(&config, pool.clone()).await.unwrap();
     let transfer = worker.transfer_addr();
     let (http, _http_task) = apex::start_http(

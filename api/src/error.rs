@@ -67,6 +67,38 @@ pub enum ApiError {
     /// No such route or resource.
     #[error("{0}")]
     NotFound(String),
+    /// No valid credential, with a hint on which one this endpoint wants.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// A sign-in that did not go through (wrong password or code), said the same for all.
+    #[error("{0}")]
+    SignInFailed(&'static str),
+    /// Too many attempts: try again after this long.
+    #[error("{detail}")]
+    TooManyRequests {
+        /// When to try again.
+        retry_after: std::time::Duration,
+        /// What was throttled.
+        detail: String,
+    },
+}
+
+impl From<apex_core::auth::login::LoginError> for ApiError {
+    fn from(e: apex_core::auth::login::LoginError) -> Self {
+        use apex_core::auth::login::LoginError;
+        match e {
+            LoginError::Invalid(detail) => ApiError::SignInFailed(detail),
+            LoginError::Throttled(wait) => ApiError::TooManyRequests {
+                retry_after: wait,
+                detail: format!(
+                    "too many failed sign-ins for this account or from this address: try again in {} seconds",
+                    wait.as_secs().max(1)
+                ),
+            },
+            LoginError::Refused(detail) => ApiError::Core(CoreError::Forbidden(detail)),
+            LoginError::Core(e) => ApiError::Core(e),
+        }
+    }
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -97,7 +129,28 @@ impl ApiError {
                 "urn:apex:problem:unauthenticated",
                 "Authentication required",
                 StatusCode::UNAUTHORIZED,
-                "send a valid API key as 'Authorization: Bearer <key>'".into(),
+                "send a valid API key as 'Authorization: Bearer <key>' (account endpoints also take a signed-in session)".into(),
+                vec![],
+            ),
+            ApiError::Unauthenticated(detail) => p(
+                "urn:apex:problem:unauthenticated",
+                "Authentication required",
+                StatusCode::UNAUTHORIZED,
+                (*detail).into(),
+                vec![],
+            ),
+            ApiError::SignInFailed(detail) => p(
+                "urn:apex:problem:sign-in-failed",
+                "Sign-in failed",
+                StatusCode::UNAUTHORIZED,
+                (*detail).into(),
+                vec![],
+            ),
+            ApiError::TooManyRequests { detail, .. } => p(
+                "urn:apex:problem:too-many-requests",
+                "Too many requests",
+                StatusCode::TOO_MANY_REQUESTS,
+                detail.clone(),
                 vec![],
             ),
             ApiError::Core(CoreError::Forbidden(d)) => p(
@@ -219,8 +272,15 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED && !matches!(self, ApiError::SignInFailed(_)) {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+            // Whole seconds, rounded up: a client that waits this long gets in.
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
+                headers.insert(header::RETRY_AFTER, v);
+            }
         }
         response
     }

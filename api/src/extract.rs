@@ -1,38 +1,209 @@
-//! Extractors: who is calling (authentication) and what they sent (JSON with precise errors).
+//! Extractors: who is calling (authentication), from where, and what they sent (JSON with
+//! precise errors).
+//!
+//! Two doors:
+//! - [`Authenticated`] takes an API key (`Authorization: Bearer apex_…`), user or domain key.
+//!   This is every endpoint about domains and the platform: a dashboard session is not an
+//!   API credential.
+//! - [`AccountAuth`] takes an API key or a dashboard session (the `apex_session` cookie):
+//!   the endpoints about one's own account, keys and audit events, which someone who has just
+//!   signed in needs before they have any key.
+//!
+//! Either may carry `Apex-Impersonate: <email>`: a holder of the `impersonate` platform role
+//! then acts as that user; every such request is audited.
+
+use std::net::{IpAddr, SocketAddr};
 
 use apex_core::CoreError;
-use apex_core::auth::{Actor, authenticate_api_key};
+use apex_core::audit::Event;
+use apex_core::auth::sessions::{self, Client};
+use apex_core::auth::{Actor, Via, keys};
+use apex_core::users::admin;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use axum_extra::extract::CookieJar;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
 use crate::error::ApiError;
 
-/// The authenticated caller, from `Authorization: Bearer <api key>`.
-pub struct Authenticated(pub Actor);
+/// The header that asks to act as another user.
+pub const IMPERSONATE: &str = "apex-impersonate";
 
-impl FromRequestParts<AppState> for Authenticated {
+/// The client's address and browser. The address is the TCP peer's, or, when that peer is
+/// one of `APEX_TRUSTED_PROXIES`, the nearest untrusted address in `X-Forwarded-For`.
+pub struct ClientInfo(pub Client);
+
+fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())?;
+    let trusted = &state.core.platform.accounts.trusted_proxies;
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !is_trusted(ip))
+            .unwrap_or(peer),
+    )
+}
+
+fn client(parts: &Parts, state: &AppState) -> Client {
+    Client {
+        ip: client_ip(parts, state),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(200).collect()),
+    }
+}
+
+impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Self(client(parts, state)))
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<Result<&str, CoreError>> {
+    let value = headers.get(header::AUTHORIZATION)?;
+    Some(
+        value
+            .to_str()
+            .ok()
             .and_then(|v| {
                 v.strip_prefix("Bearer ")
                     .or_else(|| v.strip_prefix("bearer "))
             })
             .map(str::trim)
-            .ok_or(CoreError::Unauthenticated)?;
-        Ok(Self(authenticate_api_key(&state.core.pool, token).await?))
+            .ok_or(CoreError::Unauthenticated),
+    )
+}
+
+/// Applies `Apex-Impersonate`, auditing the request.
+async fn impersonation(
+    parts: &Parts,
+    state: &AppState,
+    actor: Actor,
+) -> Result<Actor, ApiError> {
+    let Some(target) = parts.headers.get(IMPERSONATE) else {
+        return Ok(actor);
+    };
+    let target = target.to_str().unwrap_or_default();
+    let acting = match admin::impersonate(&state.core, &actor, target).await {
+        Ok(a) => a,
+        Err(e) => {
+            Event::new("impersonation.refused", false)
+                .actor(&actor)
+                .subject(None, target.to_string())
+                .detail(serde_json::json!({"method": parts.method.as_str(), "path": parts.uri.path(), "reason": e.to_string()}))
+                .record_quietly(&state.core.pool)
+                .await;
+            return Err(e.into());
+        }
+    };
+    Event::new("impersonation.request", true)
+        .actor(&acting)
+        .subject(acting.user_id, acting.email.clone().unwrap_or_default())
+        .detail(serde_json::json!({"method": parts.method.as_str(), "path": parts.uri.path()}))
+        .record(&state.core.pool)
+        .await?;
+    Ok(acting)
+}
+
+/// The authenticated caller, from an API key.
+pub struct Authenticated(pub Actor);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(token) = bearer(&parts.headers) else {
+            let has_session = CookieJar::from_headers(&parts.headers)
+                .get(sessions::COOKIE)
+                .is_some();
+            return Err(if has_session {
+                ApiError::Unauthenticated(
+                    "this endpoint takes an API key (Authorization: Bearer apex_…); a dashboard session is not an API credential: create a key with POST /api/v1/keys",
+                )
+            } else {
+                CoreError::Unauthenticated.into()
+            });
+        };
+        let ip = client_ip(parts, state);
+        let actor = keys::authenticate(&state.core, token?, ip, Via::Api).await?;
+        Ok(Self(impersonation(parts, state, actor).await?))
     }
+}
+
+/// The caller of an account endpoint: an API key, or a dashboard session.
+pub struct AccountAuth(pub Actor);
+
+impl FromRequestParts<AppState> for AccountAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if bearer(&parts.headers).is_some() {
+            return Authenticated::from_request_parts(parts, state)
+                .await
+                .map(|a| Self(a.0));
+        }
+        let jar = CookieJar::from_headers(&parts.headers);
+        let token = jar
+            .get(sessions::COOKIE)
+            .map(|c| c.value().to_string())
+            .ok_or(CoreError::Unauthenticated)?;
+        check_origin(parts, state)?;
+        let actor = sessions::authenticate(&state.core, &token, &client(parts, state)).await?;
+        Ok(Self(impersonation(parts, state, actor).await?))
+    }
+}
+
+/// A cookie-authenticated request that changes something must come from our own pages: a
+/// browser names the page's origin in `Origin` (or says `Sec-Fetch-Site`), and another site's
+/// page is refused. (SameSite=Lax cookies and JSON-only bodies stop most of this already.)
+fn check_origin(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(origin) = header("origin") {
+        let host = header("host").unwrap_or_default();
+        let ours = origin == state.core.platform.accounts.public_url
+            || origin == format!("http://{host}")
+            || origin == format!("https://{host}");
+        if !ours {
+            return Err(CoreError::Forbidden(format!(
+                "a request from {origin} cannot use this site's session"
+            ))
+            .into());
+        }
+    } else if let Some(site) = header("sec-fetch-site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Err(CoreError::Forbidden(
+            "a request from another site cannot use this site's session".into(),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// A JSON body whose errors name the field (`/ttl: invalid type: string "x", expected i64`).
@@ -120,5 +291,23 @@ fn body_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         } else {
             pointer
         }),
+    }
+}
+
+/// A query string whose errors are problems, not plain text.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let axum::extract::Query(v) =
+            axum::extract::Query::<T>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ApiError::BadBody {
+                    detail: e.body_text(),
+                    pointer: None,
+                })?;
+        Ok(Self(v))
     }
 }

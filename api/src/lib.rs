@@ -1,8 +1,9 @@
 //! apex-api: the REST API, version 1, under `/api/v1`, plus `/healthz` and `/readyz`.
 //!
 //! `app(state)` builds the whole router; tests call it with `tower::ServiceExt::oneshot`,
-//! no TCP. Handlers are thin: they extract, call apex-core, and shape JSON. Every endpoint
-//! about a domain goes through `apex_core::domains::load`/`lock`, where authorization lives.
+//! no TCP. Handlers are thin: they extract the caller ([`extract`]), call apex-core, and
+//! shape JSON. Authorization lives in apex-core (`apex_core::authz::authorize`), reached
+//! through its loaders; no handler decides who may do what.
 
 pub mod error;
 pub mod extract;
@@ -22,6 +23,13 @@ pub struct AppState {
 /// The API router.
 pub fn app(state: AppState) -> Router {
     routes::router()
+        .0
         .with_state(state)
         .layer(TraceLayer::new_for_http())
+}
+
+/// The path of every route of [`app`] (`/api/v1/domains/{name}`), in the order they were
+/// added: the authorization matrix test drives each of them.
+pub fn route_paths() -> Vec<String> {
+    routes::router().1
 }

@@ -20,21 +20,21 @@ async fn admins_list_and_retry_jobs(pool: PgPool) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
 
-    // Not an admin: the endpoint does not exist for them.
+    // Not an admin: too little power.
     let (s, b, c) = api.call("GET", "/api/v1/admin/jobs", None).await;
-    assert_problem(s, &b, &c, StatusCode::NOT_FOUND, None);
+    assert_problem(s, &b, &c, StatusCode::FORBIDDEN, None);
     let (s, b, c) = api
         .call("POST", "/api/v1/admin/jobs/publish_zone:1/retry", None)
         .await;
-    assert_problem(s, &b, &c, StatusCode::NOT_FOUND, None);
+    assert_problem(s, &b, &c, StatusCode::FORBIDDEN, None);
 
     let admin = users::create_user(&pool, "root@example.com", "an admin's long password", true)
         .await
         .unwrap();
-    let key = auth::create_api_key(&pool, admin, "ops")
+    let key = auth::keys::create_full(&pool, admin, "ops")
         .await
         .unwrap()
-        .token;
+        .1;
 
     // The new zone is waiting for its first publish.
     let (s, b, _) = api.call_as(&key, "GET", "/api/v1/admin/jobs", None).await;

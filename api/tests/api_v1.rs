@@ -342,7 +342,7 @@ async fn other_peoples_domains(pool: PgPool) {
     let bob = users::create_user(&pool, "bob@example.com", "another long password", false)
         .await
         .unwrap();
-    let bob_key = auth::create_api_key(&pool, bob, "bob").await.unwrap().token;
+    let bob_key = auth::keys::create_full(&pool, bob, "bob").await.unwrap().1;
     // No role: the domain does not exist for bob.
     let (s, b, c) = api
         .call_as(&bob_key, "GET", "/api/v1/domains/example.com/records", None)
@@ -387,7 +387,7 @@ async fn nobody_takes_names_inside_another_accounts_zone(pool: PgPool) {
     let bob = users::create_user(&pool, "bob@example.com", "another long password", false)
         .await
         .unwrap();
-    let bob_key = auth::create_api_key(&pool, bob, "bob").await.unwrap().token;
+    let bob_key = auth::keys::create_full(&pool, bob, "bob").await.unwrap().1;
     let create = |name: &str| json!({"name": name}).to_string();
     // Below and above someone else's zone: refused, and nothing is created.
     for name in ["sub.example.com", "deep.sub.example.com"] {

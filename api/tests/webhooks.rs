@@ -213,7 +213,7 @@ async fn only_administrators_manage_webhooks(pool: PgPool) {
     let bob = users::create_user(&pool, "bob@example.com", "another long password", false)
         .await
         .unwrap();
-    let bob_key = auth::create_api_key(&pool, bob, "bob").await.unwrap().token;
+    let bob_key = auth::keys::create_full(&pool, bob, "bob").await.unwrap().1;
     let body = json!({"url": "https://1.0.0.1/"}).to_string();
 
     // No role: the domain does not exist for bob.

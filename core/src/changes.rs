@@ -8,7 +8,7 @@ use crate::CoreError;
 use crate::auth::Actor;
 use crate::authz::Action;
 use crate::db::serial_from_db;
-use crate::ids::{ChangeId, DomainId};
+use crate::ids::{ApiKeyId, ChangeId, DomainId, SessionId};
 
 /// A change as the API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -33,6 +33,23 @@ pub struct Change {
     /// Each fleet nameserver's progress on the version carrying the change (empty until
     /// published, and for a deletion).
     pub nameservers: Vec<crate::fleet::NameserverSync>,
+    /// Who made it, and through what.
+    pub by: ChangeActor,
+}
+
+/// Who made a change.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ChangeActor {
+    /// The user's e-mail address (none for a domain key, or a deleted user).
+    pub user: Option<String>,
+    /// The API key (user or domain key) used, if any.
+    pub api_key_id: Option<ApiKeyId>,
+    /// The dashboard session used, if any.
+    pub session_id: Option<SessionId>,
+    /// The administrator who acted as the user (support), if any.
+    pub impersonator: Option<String>,
+    /// `api`, `web`, `cli`, `import`, `dns-update`.
+    pub via: String,
 }
 
 /// What a write records.
@@ -58,15 +75,19 @@ pub async fn append(
     c: NewChange<'_>,
 ) -> Result<Change, CoreError> {
     let row = sqlx::query!(
-        r#"INSERT INTO changes (domain_id, zone, action, serial, actor_user_id, actor_api_key_id, via, before, after)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-           RETURNING id AS "id: ChangeId", created_at"#,
+        r#"INSERT INTO changes (domain_id, zone, action, serial, actor_user_id, actor_api_key_id,
+                                actor_session_id, impersonator_user_id, via, before, after)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           RETURNING id AS "id: ChangeId", created_at,
+                     (SELECT email FROM users WHERE id = $5) AS user_email"#,
         c.domain_id.0,
         c.zone,
         c.action,
         c.serial.map(i64::from),
-        actor.user_id.0,
-        actor.api_key_id.map(|k| k.0),
+        actor.user_id.map(|u| u.0),
+        actor.api_key_id().map(|k| k.0),
+        actor.session_id().map(|s| s.0),
+        actor.impersonator.as_ref().map(|i| i.user_id.0),
         actor.via.as_str(),
         c.before,
         c.after,
@@ -83,6 +104,13 @@ pub async fn append(
         published_at: None,
         in_sync_at: None,
         nameservers: Vec::new(),
+        by: ChangeActor {
+            user: row.user_email,
+            api_key_id: actor.api_key_id(),
+            session_id: actor.session_id(),
+            impersonator: actor.impersonator.as_ref().map(|i| i.email.clone()),
+            via: actor.via.as_str().to_string(),
+        },
     })
 }
 
@@ -95,8 +123,14 @@ pub async fn get(
 ) -> Result<Change, CoreError> {
     let domain = crate::domains::load(pool, actor, zone, Action::Read).await?;
     let row = sqlx::query!(
-        r#"SELECT id AS "id: ChangeId", zone, action, serial, created_at, published_at, in_sync_at
-             FROM changes WHERE id = $1 AND domain_id = $2"#,
+        r#"SELECT c.id AS "id: ChangeId", c.zone, c.action, c.serial, c.created_at, c.published_at,
+                  c.in_sync_at, c.via, c.actor_api_key_id AS "api_key_id: ApiKeyId",
+                  c.actor_session_id AS "session_id: SessionId",
+                  u.email AS "user_email?", i.email AS "impersonator_email?"
+             FROM changes c
+             LEFT JOIN users u ON u.id = c.actor_user_id
+             LEFT JOIN users i ON i.id = c.impersonator_user_id
+            WHERE c.id = $1 AND c.domain_id = $2"#,
         id.0,
         domain.id.0,
     )
@@ -129,5 +163,12 @@ pub async fn get(
         published_at: row.published_at,
         in_sync_at: row.in_sync_at,
         nameservers,
+        by: ChangeActor {
+            user: row.user_email,
+            api_key_id: row.api_key_id,
+            session_id: row.session_id,
+            impersonator: row.impersonator_email,
+            via: row.via,
+        },
     })
 }

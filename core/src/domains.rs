@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgExecutor, Postgres, Transaction};
 
-use crate::auth::Actor;
-use crate::authz::{Action, Role, authorize};
+use crate::auth::{Actor, Credential, Permission};
+use crate::authz::{self, Action, DomainAccess, Request, Role};
 use crate::changes::{self, Change, NewChange};
 use crate::db::{serial_from_db, serial_to_db};
 use crate::ids::DomainId;
@@ -22,11 +22,14 @@ pub struct Domain {
     pub id: DomainId,
     /// Parsed name.
     pub zone: ZoneName,
+    /// The name as text (A-labels, no final dot).
+    pub name: String,
     /// Serial the newest change asks for.
     pub wanted_serial: u32,
     /// Serial of the newest published version.
     pub published_serial: Option<u32>,
-    /// The actor's role (None for platform admins acting on others' domains).
+    /// The acting user's membership role (None for a domain key, or a platform
+    /// administrator acting on another's domain).
     pub role: Option<Role>,
     /// Created.
     pub created_at: DateTime<Utc>,
@@ -65,6 +68,7 @@ impl DomainRow {
     fn into_domain(self, zone: ZoneName) -> Domain {
         Domain {
             id: self.id,
+            name: zone.as_text(),
             zone,
             wanted_serial: serial_from_db(self.wanted_serial),
             published_serial: self.published_serial.map(serial_from_db),
@@ -126,6 +130,20 @@ pub struct DomainView {
 }
 
 impl Domain {
+    /// The domain as authorization sees it.
+    pub fn access(&self) -> DomainAccess<'_> {
+        DomainAccess {
+            id: self.id,
+            name: &self.name,
+            member: self.role,
+        }
+    }
+
+    /// Authorizes a further action on this loaded domain (each record of a write).
+    pub fn authorize(&self, actor: &Actor, action: Action<'_>) -> Result<(), CoreError> {
+        authz::domain(actor, self.access(), action)
+    }
+
     /// The API view.
     pub fn view(&self, core: &Core) -> DomainView {
         DomainView {
@@ -172,7 +190,7 @@ pub async fn load(
     db: impl PgExecutor<'_>,
     actor: &Actor,
     name: &str,
-    action: Action,
+    action: Action<'_>,
 ) -> Result<Domain, CoreError> {
     let zone = ZoneName::parse(name).map_err(|_| not_found(name))?;
     let row = sqlx::query_as!(
@@ -185,13 +203,14 @@ pub async fn load(
              FROM domains d LEFT JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $2
             WHERE d.name = $1"#,
         zone.as_text(),
-        actor.user_id.0,
+        actor.user_id.map(|u| u.0),
     )
     .fetch_optional(db)
     .await?
     .ok_or_else(|| not_found(name))?;
-    authorize(actor, row.role, action, &zone.as_text())?;
-    Ok(row.into_domain(zone))
+    let domain = row.into_domain(zone);
+    domain.authorize(actor, action)?;
+    Ok(domain)
 }
 
 /// Loads and locks a domain for a write in `tx`: concurrent writes to one zone queue up here,
@@ -200,7 +219,7 @@ pub async fn lock(
     tx: &mut Transaction<'_, Postgres>,
     actor: &Actor,
     name: &str,
-    action: Action,
+    action: Action<'_>,
 ) -> Result<Domain, CoreError> {
     let zone = ZoneName::parse(name).map_err(|_| not_found(name))?;
     sqlx::query!(
@@ -248,7 +267,8 @@ fn catalog_id() -> Result<String, CoreError> {
 /// Zones may nest (a customer giving `dev.example.com` a zone of its own), but only for someone
 /// who administers the zone nested into or under: the fleet answers from the most specific
 /// zone it has, so otherwise anyone could take over names inside another customer's zone.
-/// Creations are serialised by an advisory lock so two cannot race past this check.
+/// Creations are serialised by an advisory lock so two cannot race past this check (nor past
+/// the quota).
 async fn check_overlap(
     tx: &mut Transaction<'_, Postgres>,
     actor: &Actor,
@@ -258,27 +278,89 @@ async fn check_overlap(
         .execute(&mut **tx)
         .await?;
     let overlapping = sqlx::query!(
-        r#"SELECT d.name, m.role AS "role: Role"
+        r#"SELECT d.id AS "id: DomainId", d.name, m.role AS "role: Role"
              FROM domains d LEFT JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $2
             WHERE right($1, length(d.name) + 1) = '.' || d.name
                OR right(d.name, length($1) + 1) = '.' || $1"#,
         zone.as_text(),
-        actor.user_id.0,
+        actor.user_id.map(|u| u.0),
     )
     .fetch_all(&mut **tx)
     .await?;
-    if actor.is_admin {
-        return Ok(());
-    }
-    match overlapping.iter().find(|o| o.role < Some(Role::Admin)) {
-        None => Ok(()),
-        Some(_) => Err(CoreError::conflict(
+    let foreign = overlapping.iter().any(|o| {
+        let access = DomainAccess {
+            id: o.id,
+            name: &o.name,
+            member: o.role,
+        };
+        authz::domain(actor, access, Action::Administer).is_err()
+    });
+    if foreign {
+        return Err(CoreError::conflict(
             "name",
             format!(
                 "{zone} lies inside or above a zone of another account; ask its administrators to create it"
             ),
-        )),
+        ));
     }
+    Ok(())
+}
+
+/// Public suffixes (`co.uk`, `github.io`, any top-level domain) hold other people's names:
+/// only holders of `create_domains` may create them (a registry running on the platform).
+fn check_public_suffix(actor: &Actor, zone: &ZoneName) -> Result<(), CoreError> {
+    let name = zone.as_text();
+    let Some(suffix) = psl::suffix(name.as_bytes()) else {
+        return Ok(());
+    };
+    if suffix.as_bytes() != name.as_bytes() || authz::holds(actor, Permission::CreateDomains) {
+        return Ok(());
+    }
+    let rule = match suffix.typ() {
+        Some(psl::Type::Icann) => "it is a public suffix (ICANN section of the Public Suffix List)",
+        Some(psl::Type::Private) => {
+            "it is a public suffix (private section of the Public Suffix List: its operator gives names under it to others)"
+        }
+        None => "it is a top-level domain",
+    };
+    Err(CoreError::Forbidden(format!(
+        "{name} cannot be created: {rule}, so names under it belong to different people; only a platform administrator can create it"
+    )))
+}
+
+/// Each user owns at most their quota of domains (theirs, else `APEX_DOMAIN_QUOTA`), unless
+/// they hold `create_domains`. Runs under the creation lock.
+async fn check_quota(
+    tx: &mut Transaction<'_, Postgres>,
+    core: &Core,
+    actor: &Actor,
+) -> Result<(), CoreError> {
+    let user = actor.user()?;
+    if authz::holds(actor, Permission::CreateDomains) {
+        return Ok(());
+    }
+    let row = sqlx::query!(
+        r#"SELECT u.domain_quota,
+                  (SELECT count(*) FROM domain_members m WHERE m.user_id = u.id AND m.role = 'owner') AS "owned!"
+             FROM users u WHERE u.id = $1"#,
+        user.0,
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let (limit, whose) = match row.domain_quota {
+        Some(q) => (i64::from(q), "the limit an administrator set for your account"),
+        None => (
+            i64::from(core.platform.accounts.domain_quota),
+            "the platform's limit per account",
+        ),
+    };
+    if row.owned >= limit {
+        return Err(CoreError::Forbidden(format!(
+            "domain quota reached: you own {} domain(s) and {whose} is {limit}; delete one or ask an administrator to raise it",
+            row.owned
+        )));
+    }
+    Ok(())
 }
 
 /// Creates a domain owned by the actor. It reaches the fleet once the worker publishes it.
@@ -287,6 +369,8 @@ pub async fn create(
     actor: &Actor,
     name: &str,
 ) -> Result<(DomainView, Change), CoreError> {
+    authz::authorize(actor, Request::CreateDomain)?;
+    let owner = actor.user()?;
     let zone = parse_zone(name)?;
     if zone.name() == &core.platform.catalog || core.platform.catalog.zone_of(zone.name()) {
         return Err(CoreError::invalid(
@@ -294,7 +378,7 @@ pub async fn create(
             "this name is reserved for the platform's catalog zone",
         ));
     }
-    if !actor.is_admin
+    if !authz::holds(actor, Permission::CreateDomains)
         && core
             .platform
             .apex_ns
@@ -307,9 +391,11 @@ pub async fn create(
             "this zone would hold the platform's own nameserver names; only administrators may create it",
         ));
     }
+    check_public_suffix(actor, &zone)?;
     let serial = serial::next(None, SerialPolicy::DateCounter, Utc::now());
     let mut tx = core.pool.begin().await?;
     check_overlap(&mut tx, actor, &zone).await?;
+    check_quota(&mut tx, core, actor).await?;
     let id = sqlx::query_scalar!(
         r#"INSERT INTO domains (name, catalog_id, wanted_serial) VALUES ($1, $2, $3)
            RETURNING id AS "id: DomainId""#,
@@ -330,7 +416,7 @@ pub async fn create(
     sqlx::query!(
         "INSERT INTO domain_members (domain_id, user_id, role) VALUES ($1, $2, 'owner')",
         id.0,
-        actor.user_id.0
+        owner.0
     )
     .execute(&mut *tx)
     .await?;
@@ -354,9 +440,14 @@ pub async fn create(
     Ok((domain.view(core), change))
 }
 
-/// The domains the actor may read, by name. Platform admins see their own here too; a
+/// The domains the actor may read, by name: those the user is a member of (within a key's
+/// domains), or a domain key's own. Platform administrators see their own here too; a
 /// platform-wide listing is an admin endpoint of its own.
 pub async fn list(core: &Core, actor: &Actor) -> Result<Vec<DomainView>, CoreError> {
+    let key_domain = match &actor.credential {
+        Credential::DomainKey { domain, .. } => Some(domain.0),
+        _ => None,
+    };
     let rows = sqlx::query_as!(
         DomainRow,
         r#"SELECT d.id AS "id: DomainId", d.name, d.wanted_serial, d.published_serial, d.created_at, d.published_at,
@@ -364,9 +455,11 @@ pub async fn list(core: &Core, actor: &Actor) -> Result<Vec<DomainView>, CoreErr
                   d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl,
                   d.dnssec_state, d.dnssec_algorithm, d.dnssec_denial, d.dnssec_split_keys,
                   d.dnssec_disabling_since, d.secondaries
-             FROM domains d JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $1
+             FROM domains d LEFT JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $1
+            WHERE m.user_id IS NOT NULL OR d.id = $2
             ORDER BY d.name"#,
-        actor.user_id.0,
+        actor.user_id.map(|u| u.0),
+        key_domain,
     )
     .fetch_all(&core.pool)
     .await?;
@@ -375,8 +468,10 @@ pub async fn list(core: &Core, actor: &Actor) -> Result<Vec<DomainView>, CoreErr
         .map(|r| {
             let zone =
                 ZoneName::from_name(apex_zone::Name::from_ascii(&r.name).unwrap_or_default());
-            r.into_domain(zone).view(core)
+            r.into_domain(zone)
         })
+        .filter(|d| d.authorize(actor, Action::Read).is_ok())
+        .map(|d| d.view(core))
         .collect())
 }
 

@@ -46,3 +46,15 @@ id_type!(
     /// One message to one webhook, with its retries.
     DeliveryId
 );
+id_type!(
+    /// A dashboard session.
+    SessionId
+);
+id_type!(
+    /// An invitation to a domain or to the platform.
+    InvitationId
+);
+id_type!(
+    /// A security event in the audit log.
+    AuditId
+);

@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::auth::Actor;
-use crate::authz::require_admin;
+use crate::auth::Permission;
+use crate::authz;
 use crate::db::serial_from_db;
 use crate::ids::DomainId;
 use crate::{Core, CoreError};
@@ -53,7 +54,7 @@ pub async fn list(
     actor: &Actor,
     state: Option<&str>,
 ) -> Result<Vec<JobView>, CoreError> {
-    require_admin(actor)?;
+    authz::platform(actor, Permission::ManageDomains)?;
     if let Some(s) = state
         && !STATES.contains(&s)
     {
@@ -147,7 +148,7 @@ pub async fn list(
 /// Makes a job due now: a zone's backoff is cleared and the workers woken; a webhook
 /// delivery (even one given up) is pending again, due now.
 pub async fn retry(core: &Core, actor: &Actor, id: &str) -> Result<(), CoreError> {
-    require_admin(actor)?;
+    authz::platform(actor, Permission::ManageDomains)?;
     let not_found = || CoreError::NotFound {
         what: "job",
         name: id.to_string(),

@@ -7,6 +7,7 @@
 //! (`domains.wanted_serial`).
 
 pub mod address;
+pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod catalog;
@@ -17,8 +18,11 @@ pub mod dnssec;
 pub mod domains;
 pub mod error;
 pub mod fleet;
+pub mod invitations;
 pub mod ids;
 pub mod jobs;
+pub mod members;
+pub mod mail;
 pub mod queue;
 pub mod records;
 pub mod secondaries;

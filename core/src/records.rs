@@ -404,6 +404,12 @@ async fn align_rrset_ttl(
     Ok((before, after))
 }
 
+/// Every record a write touches is authorized on its own: a key may be limited to some names
+/// and types (`_acme-challenge.*`, TXT).
+fn authorize_record(actor: &Actor, domain: &Domain, fqdn: &str, rtype: &str) -> Result<(), CoreError> {
+    domain.authorize(actor, Action::WriteRecord { name: fqdn, rtype })
+}
+
 async fn finish(
     core: &Core,
     mut tx: Transaction<'_, Postgres>,
@@ -425,8 +431,9 @@ pub async fn create(
     input: &RecordInput,
 ) -> Result<(RecordView, Change, Vec<String>), CoreError> {
     let mut tx = core.pool.begin().await?;
-    let domain = domains::lock(&mut tx, actor, zone, Action::EditRecords).await?;
+    let domain = domains::lock(&mut tx, actor, zone, Action::WriteRecords).await?;
     let p = parse(core, &domain.zone, input)?;
+    authorize_record(actor, &domain, &p.name.to_fqdn(), &type_name(p.rtype))?;
     check_rules(&mut tx, &domain, &p, None).await?;
     let ttl = settle_ttl(core, &mut tx, &domain, &p, None, None).await?;
     let (mut before, mut after) = align_rrset_ttl(&mut tx, &domain, &p, ttl, None).await?;
@@ -496,8 +503,9 @@ pub async fn update(
     patch: &RecordPatch,
 ) -> Result<(RecordView, Change, Vec<String>), CoreError> {
     let mut tx = core.pool.begin().await?;
-    let domain = domains::lock(&mut tx, actor, zone, Action::EditRecords).await?;
+    let domain = domains::lock(&mut tx, actor, zone, Action::WriteRecords).await?;
     let old = fetch(&mut tx, &domain, id).await?;
+    authorize_record(actor, &domain, &old.fqdn, &old.rtype)?;
     let input = RecordInput {
         name: patch.name.clone().unwrap_or_else(|| old.fqdn.clone()),
         rtype: patch.rtype.clone().unwrap_or_else(|| old.rtype.clone()),
@@ -517,6 +525,7 @@ pub async fn update(
         comment: patch.comment.clone().or_else(|| old.comment.clone()),
     };
     let p = parse(core, &domain.zone, &input)?;
+    authorize_record(actor, &domain, &p.name.to_fqdn(), &type_name(p.rtype))?;
     check_rules(&mut tx, &domain, &p, Some(id)).await?;
     let ttl = settle_ttl(core, &mut tx, &domain, &p, Some(id), Some(old.ttl)).await?;
     let (mut before, mut after) = align_rrset_ttl(&mut tx, &domain, &p, ttl, Some(id)).await?;
@@ -565,8 +574,9 @@ pub async fn delete(
     id: RecordId,
 ) -> Result<Change, CoreError> {
     let mut tx = core.pool.begin().await?;
-    let domain = domains::lock(&mut tx, actor, zone, Action::EditRecords).await?;
+    let domain = domains::lock(&mut tx, actor, zone, Action::WriteRecords).await?;
     let old = fetch(&mut tx, &domain, id).await?;
+    authorize_record(actor, &domain, &old.fqdn, &old.rtype)?;
     sqlx::query!("DELETE FROM records WHERE id = $1", id.0)
         .execute(&mut *tx)
         .await?;

@@ -205,7 +205,7 @@ pub async fn create(
     zone: &str,
     new: &NewWebhook,
 ) -> Result<CreatedWebhook, CoreError> {
-    let domain = domains::load(&core.pool, actor, zone, Action::Administer).await?;
+    let domain = domains::load(&core.pool, actor, zone, Action::AdministerSecret).await?;
     let url = target::parse(&new.url).map_err(|e| CoreError::invalid("url", e))?;
     let events = events(new.events.as_deref())?;
     let description = description(new.description.as_deref())?;
@@ -241,7 +241,7 @@ pub async fn create(
     )
     .fetch_one(&core.pool)
     .await?;
-    tracing::info!(zone.name = %domain.zone, webhook.id = %id, user.id = %actor.user_id, "webhook created");
+    tracing::info!(zone.name = %domain.zone, webhook.id = %id, key.id = ?actor.api_key_id(), user.id = ?actor.user_id, "webhook created");
     Ok(CreatedWebhook {
         webhook: WebhookView {
             id,
@@ -311,7 +311,7 @@ pub async fn delete(
     if deleted.rows_affected() == 0 {
         return Err(not_found(id));
     }
-    tracing::info!(zone.name = %domain.zone, webhook.id = %id, user.id = %actor.user_id, "webhook deleted");
+    tracing::info!(zone.name = %domain.zone, webhook.id = %id, key.id = ?actor.api_key_id(), user.id = ?actor.user_id, "webhook deleted");
     Ok(())
 }
 

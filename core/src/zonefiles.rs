@@ -166,7 +166,7 @@ pub async fn import(
 ) -> Result<ImportOutcome, CoreError> {
     // Authorization first (cheap), then the file is read and checked completely, on a
     // blocking thread and before the zone is locked: a large file holds up no other writer.
-    let origin = origin_of(&domains::load(&core.pool, actor, name, Action::EditRecords).await?);
+    let origin = origin_of(&domains::load(&core.pool, actor, name, Action::WriteZone).await?);
     let owned_text = text.to_vec();
     let parse_origin = origin.clone();
     let ttl = core.platform.ttl;
@@ -179,7 +179,7 @@ pub async fn import(
     .map_err(|e| CoreError::Internal(format!("zone-file reader failed: {e}")))??;
 
     let mut tx = core.pool.begin().await?;
-    let domain = domains::lock(&mut tx, actor, name, Action::EditRecords).await?;
+    let domain = domains::lock(&mut tx, actor, name, Action::WriteZone).await?;
     let mut warnings: Vec<ImportWarning> = prepared
         .warnings
         .into_iter()

@@ -74,10 +74,10 @@ impl Env {
         let user = users::create_user(&pool, "admin@example.com", "a long admin password", true)
             .await
             .unwrap();
-        let token = auth::create_api_key(&pool, user, "e2e")
+        let token = auth::keys::create_full(&pool, user, "e2e")
             .await
             .unwrap()
-            .token;
+            .1;
         let platform = apex::start_all(&config, pool.clone()).await.unwrap();
         Self {
             platform,

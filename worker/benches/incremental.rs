@@ -16,7 +16,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apex_core::auth::{Actor, Via};
+use apex_core::auth::{Actor, PlatformRoles};
 use apex_core::config::Config;
 use apex_core::ids::{DomainId, RecordId};
 use apex_core::queue::Queue;
@@ -73,12 +73,7 @@ async fn main() {
     let user = users::create_user(&pool, "bench@example.com", "a long bench password", true)
         .await
         .unwrap();
-    let actor = Actor {
-        user_id: user,
-        api_key_id: None,
-        is_admin: true,
-        via: Via::Cli,
-    };
+    let actor = Actor::cli(user, PlatformRoles { admin: true, granted: vec![] });
     domains::create(&core, &actor, &origin).await.unwrap();
     let text = std::fs::read(&zone_file).unwrap();
     let t = Instant::now();

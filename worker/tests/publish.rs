@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apex_core::auth::{Actor, Via};
+use apex_core::auth::{Actor, PlatformRoles};
 use apex_core::config::Config;
 use apex_core::ids::DomainId;
 use apex_core::queue::Queue;
@@ -48,12 +48,7 @@ async fn fixture(pool: PgPool) -> Fixture {
     let user = users::create_user(&pool, "w@example.com", "a long enough password", false)
         .await
         .unwrap();
-    let actor = Actor {
-        user_id: user,
-        api_key_id: None,
-        is_admin: false,
-        via: Via::Cli,
-    };
+    let actor = Actor::cli(user, PlatformRoles { admin: false, granted: vec![] });
     Fixture {
         ctx: Context::new(core, notifier, 3),
         actor,
@@ -285,12 +280,7 @@ async fn failed_publishes_back_off(pool: PgPool) {
     let admin = users::create_user(&pool, "root@example.com", "an admin's long password", true)
         .await
         .unwrap();
-    let actor = Actor {
-        user_id: admin,
-        api_key_id: None,
-        is_admin: true,
-        via: Via::Cli,
-    };
+    let actor = Actor::cli(admin, PlatformRoles { admin: true, granted: vec![] });
     apex_core::jobs::retry(&f.ctx.core, &actor, &format!("publish_zone:{}", id.0))
         .await
         .unwrap();

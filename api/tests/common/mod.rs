@@ -35,10 +35,10 @@ pub async fn setup_with(pool: PgPool, config: Config) -> Api {
     let user = users::create_user(&pool, "alice@example.com", "a long enough password", false)
         .await
         .unwrap();
-    let key = auth::create_api_key(&pool, user, "test")
+    let key = auth::keys::create_full(&pool, user, "test")
         .await
         .unwrap()
-        .token;
+        .1;
     Api {
         router: app(AppState { core }),
         key,

@@ -1,22 +1,33 @@
-//! Credentials: argon2id password hashes and API keys stored as SHA-256 hashes.
+//! Credentials and who is acting.
 //!
-//! An API key is `apex_` followed by 64 hex digits (256 random bits). It is shown once, at
-//! creation; the database keeps its SHA-256 and a short prefix for listings. A plain hash is
-//! right for such keys: they are random, not guessable like passwords.
-
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use ring::digest::{SHA256, digest};
-use ring::rand::{SecureRandom, SystemRandom};
-use sqlx::{PgExecutor, PgPool};
-
-use crate::CoreError;
-use crate::ids::{ApiKeyId, UserId};
+//! Every request is made by an [`Actor`]: a user (or, for a domain key, nobody in
+//! particular), through a [`Credential`] — a dashboard session, a user's API key with its
+//! scopes, a domain's key, or the command line — possibly by a platform administrator acting
+//! as that user ([`Actor::impersonator`]). What an actor may do is decided in one place,
+//! [`crate::authz::authorize`].
+//!
+//! Keys and session tokens are random (256 bits), shown once and stored as SHA-256 hashes; a
+//! plain hash is right for such values, unlike passwords, which get argon2id
+//! ([`password`]).
 
 pub mod device;
+pub mod keys;
+pub mod login;
 pub mod password;
+pub mod sessions;
+pub mod throttle;
 pub mod totp;
+
+use std::net::IpAddr;
+
+use ring::digest::{SHA256, digest};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+
+use crate::CoreError;
+use crate::authz::Role;
+use crate::ids::{ApiKeyId, DomainId, SessionId, UserId};
+
 
 /// Where a request came from, for the audit trail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,36 +51,262 @@ impl Via {
     }
 }
 
-/// Who is acting: an authenticated user, through which credential.
+/// A platform role: what a user may do beyond their own domains and account.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// List, create, disable and enable users, reset their second factor, set quotas.
+    ManageUsers,
+    /// Act on every domain as its owner; see the publishing jobs.
+    ManageDomains,
+    /// Create domains beyond the quota, and public suffixes.
+    CreateDomains,
+    /// Read everyone's audit events.
+    ViewAudit,
+    /// Act as another user, for support.
+    Impersonate,
+}
+
+impl Permission {
+    /// Every platform role.
+    pub const ALL: [Permission; 5] = [
+        Permission::ManageUsers,
+        Permission::ManageDomains,
+        Permission::CreateDomains,
+        Permission::ViewAudit,
+        Permission::Impersonate,
+    ];
+
+    /// As stored in `users.permissions`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ManageUsers => "manage_users",
+            Permission::ManageDomains => "manage_domains",
+            Permission::CreateDomains => "create_domains",
+            Permission::ViewAudit => "view_audit",
+            Permission::Impersonate => "impersonate",
+        }
+    }
+
+    /// Reads a stored or submitted name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// A user's platform roles: an administrator holds them all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlatformRoles {
+    /// A platform administrator: every permission, and granting them.
+    pub admin: bool,
+    /// Permissions granted one by one.
+    pub granted: Vec<Permission>,
+}
+
+impl PlatformRoles {
+    /// From the `users` columns.
+    pub fn from_db(is_admin: bool, permissions: &[String]) -> Self {
+        Self {
+            admin: is_admin,
+            granted: permissions
+                .iter()
+                .filter_map(|p| Permission::parse(p))
+                .collect(),
+        }
+    }
+
+    /// Holds `p`.
+    pub fn has(&self, p: Permission) -> bool {
+        self.admin || self.granted.contains(&p)
+    }
+
+    /// Holds anything at all beyond an ordinary user's.
+    pub fn any(&self) -> bool {
+        self.admin || !self.granted.is_empty()
+    }
+}
+
+/// Which records a key may write: names matching a glob pattern, of some types.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordScope {
+    /// A pattern over the absolute owner name without the final dot, case-insensitive: `*`
+    /// is any run of characters (dots too), `?` one character. `_acme-challenge.*` matches
+    /// `_acme-challenge.example.com` and `_acme-challenge.www.example.com`.
+    pub name: String,
+    /// Record types (`TXT`); empty: any type.
+    #[serde(default)]
+    pub types: Vec<String>,
+}
+
+impl RecordScope {
+    /// Does this scope allow writing `rtype` records at `fqdn` (with or without the dot)?
+    pub fn allows(&self, fqdn: &str, rtype: &str) -> bool {
+        let name = fqdn.trim_end_matches('.').to_ascii_lowercase();
+        wildmatch::WildMatch::new_case_insensitive(self.name.trim_end_matches('.'))
+            .matches(&name)
+            && (self.types.is_empty() || self.types.iter().any(|t| t.eq_ignore_ascii_case(rtype)))
+    }
+}
+
+/// What a user's API key may do, within what its user may.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyScope {
+    /// The domains it may act on; `None`: all of its user's, present and future.
+    pub domains: Option<Vec<DomainId>>,
+    /// The highest role it may use on a domain.
+    pub max_role: Role,
+    /// The records it may write; `None`: any.
+    pub records: Option<Vec<RecordScope>>,
+    /// May create, change and revoke its user's keys.
+    pub manage_keys: bool,
+    /// May share domains (members and invitations) and leave them.
+    pub manage_members: bool,
+    /// May read and change its user's account (sessions, second factor, audit events).
+    pub manage_account: bool,
+    /// May use its user's platform roles (the admin API).
+    pub platform_roles: bool,
+}
+
+impl KeyScope {
+    /// Everything its user may do: the first-start key, keys made on the command line.
+    pub fn full() -> Self {
+        Self {
+            domains: None,
+            max_role: Role::Owner,
+            records: None,
+            manage_keys: true,
+            manage_members: true,
+            manage_account: true,
+            platform_roles: true,
+        }
+    }
+}
+
+/// How an actor proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A dashboard session.
+    Session(SessionId),
+    /// A user's API key.
+    UserKey {
+        /// The key.
+        id: ApiKeyId,
+        /// Its limits.
+        scope: KeyScope,
+    },
+    /// A domain's key: acts on that domain alone, at its role, whoever made it.
+    DomainKey {
+        /// The key.
+        id: ApiKeyId,
+        /// The domain it belongs to.
+        domain: DomainId,
+        /// Its role there (never owner).
+        role: Role,
+        /// The records it may write; `None`: any.
+        records: Option<Vec<RecordScope>>,
+    },
+    /// The operator on the `apex` command line (or a test), as the given user.
+    Cli,
+}
+
+impl Credential {
+    /// For the audit log and change records: `session:12`, `api_key:5`, `domain_key:7`, `cli`.
+    pub fn label(&self) -> String {
+        match self {
+            Credential::Session(id) => format!("session:{id}"),
+            Credential::UserKey { id, .. } => format!("api_key:{id}"),
+            Credential::DomainKey { id, .. } => format!("domain_key:{id}"),
+            Credential::Cli => "cli".into(),
+        }
+    }
+}
+
+/// Who is acting, through what, from where.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    /// The user.
-    pub user_id: UserId,
-    /// The API key used, if any.
-    pub api_key_id: Option<ApiKeyId>,
-    /// Platform administrators may act on every domain.
-    pub is_admin: bool,
+    /// The user acted as; `None` for a domain key.
+    pub user_id: Option<UserId>,
+    /// That user's e-mail address, for the audit log.
+    pub email: Option<String>,
+    /// That user's platform roles (an impersonator's own do not carry over).
+    pub roles: PlatformRoles,
+    /// The credential presented.
+    pub credential: Credential,
+    /// A platform administrator acting as this user (support), if any.
+    pub impersonator: Option<Impersonator>,
+    /// The platform requires a second factor of this user and they have none yet: only
+    /// enrolling one is allowed.
+    pub needs_2fa: bool,
     /// Through what.
     pub via: Via,
+    /// The client's address, when known.
+    pub source: Option<IpAddr>,
 }
 
-/// A freshly created API key: the token is in here and nowhere else.
-#[derive(Debug)]
-pub struct NewApiKey {
-    /// The key's id.
-    pub id: ApiKeyId,
-    /// The secret token, to show once.
-    pub token: String,
-    /// The prefix stored for listings.
-    pub prefix: String,
+/// The administrator behind an impersonated request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Impersonator {
+    /// Their id.
+    pub user_id: UserId,
+    /// Their address.
+    pub email: String,
 }
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], CoreError> {
+impl Actor {
+    /// The operator on the command line acting as `user` with that user's platform roles
+    /// (also what tests and tools use to act as a user directly).
+    pub fn cli(user: UserId, roles: PlatformRoles) -> Self {
+        Self {
+            user_id: Some(user),
+            email: None,
+            roles,
+            credential: Credential::Cli,
+            impersonator: None,
+            needs_2fa: false,
+            via: Via::Cli,
+            source: None,
+        }
+    }
+
+    /// The API key used, if any (user or domain key), for change records.
+    pub fn api_key_id(&self) -> Option<ApiKeyId> {
+        match &self.credential {
+            Credential::UserKey { id, .. } | Credential::DomainKey { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// The session used, if any.
+    pub fn session_id(&self) -> Option<SessionId> {
+        match &self.credential {
+            Credential::Session(id) => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// The user, or `Forbidden` for a domain key (which belongs to no one).
+    pub fn user(&self) -> Result<UserId, CoreError> {
+        self.user_id.ok_or_else(|| {
+            CoreError::Forbidden("a domain key acts on its domain only, not on an account".into())
+        })
+    }
+}
+
+/// `N` random bytes from the system's generator.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], CoreError> {
     let mut buf = [0u8; N];
     SystemRandom::new()
         .fill(&mut buf)
         .map_err(|_| CoreError::Internal("system random number generator failed".into()))?;
     Ok(buf)
+}
+
+/// A random token: `prefix` followed by 64 hex digits (256 bits).
+pub fn random_token(prefix: &str) -> Result<String, CoreError> {
+    Ok(format!("{prefix}{}", hex::encode(random_bytes::<32>()?)))
 }
 
 /// A random password of 24 letters and digits (about 140 bits), for generated accounts.
@@ -82,113 +319,14 @@ pub fn random_password() -> Result<String, CoreError> {
         .collect())
 }
 
-/// SHA-256 of an API token.
+/// SHA-256 of a token (API key, session, mailed link).
 pub fn token_hash(token: &str) -> Vec<u8> {
     digest(&SHA256, token.as_bytes()).as_ref().to_vec()
-}
-
-/// Hashes a password with argon2id (on a blocking thread: it is deliberately slow).
-pub async fn hash_password(password: String) -> Result<String, CoreError> {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| CoreError::Internal(format!("password hashing failed: {e}")))
-    })
-    .await
-    .map_err(|e| CoreError::Internal(e.to_string()))?
-}
-
-/// Checks a password against a stored argon2 hash.
-pub async fn verify_password(password: String, stored: String) -> Result<bool, CoreError> {
-    tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&stored)
-            .map_err(|e| CoreError::Internal(format!("stored password hash unreadable: {e}")))?;
-        Ok(Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok())
-    })
-    .await
-    .map_err(|e| CoreError::Internal(e.to_string()))?
-}
-
-/// Creates an API key for `user` and returns its token, which is not stored.
-pub async fn create_api_key(
-    db: impl PgExecutor<'_>,
-    user: UserId,
-    name: &str,
-) -> Result<NewApiKey, CoreError> {
-    let name = name.trim();
-    if name.is_empty() || name.len() > 100 {
-        return Err(CoreError::invalid(
-            "name",
-            "API key name must be 1 to 100 characters",
-        ));
-    }
-    let token = format!("apex_{}", hex::encode(random_bytes::<32>()?));
-    let prefix = token[..12].to_string();
-    let id = sqlx::query_scalar!(
-        r#"INSERT INTO api_keys (user_id, name, prefix, token_hash) VALUES ($1, $2, $3, $4)
-           RETURNING id AS "id: ApiKeyId""#,
-        user.0,
-        name,
-        prefix,
-        token_hash(&token),
-    )
-    .fetch_one(db)
-    .await?;
-    Ok(NewApiKey { id, token, prefix })
-}
-
-/// Finds the actor behind a bearer token; `Unauthenticated` for unknown, revoked or expired
-/// keys and disabled users.
-pub async fn authenticate_api_key(pool: &PgPool, token: &str) -> Result<Actor, CoreError> {
-    if !token.starts_with("apex_") || token.len() != 69 {
-        return Err(CoreError::Unauthenticated);
-    }
-    let row = sqlx::query!(
-        r#"SELECT k.id AS "key_id: ApiKeyId", u.id AS "user_id: UserId", u.is_admin
-             FROM api_keys k JOIN users u ON u.id = k.user_id
-            WHERE k.token_hash = $1
-              AND k.revoked_at IS NULL
-              AND (k.expires_at IS NULL OR k.expires_at > now())
-              AND u.disabled_at IS NULL"#,
-        token_hash(token),
-    )
-    .fetch_optional(pool)
-    .await?
-    .ok_or(CoreError::Unauthenticated)?;
-    // Coarse on purpose: one write per key per minute at most, not one per request.
-    sqlx::query!(
-        "UPDATE api_keys SET last_used_at = now()
-          WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
-        row.key_id.0
-    )
-    .execute(pool)
-    .await?;
-    Ok(Actor {
-        user_id: row.user_id,
-        api_key_id: Some(row.key_id),
-        is_admin: row.is_admin,
-        via: Via::Api,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn passwords() {
-        let h = hash_password("correct horse".into()).await.unwrap();
-        assert!(h.starts_with("$argon2id$"));
-        assert!(
-            verify_password("correct horse".into(), h.clone())
-                .await
-                .unwrap()
-        );
-        assert!(!verify_password("wrong".into(), h).await.unwrap());
-    }
 
     #[test]
     fn random_passwords() {
@@ -202,5 +340,32 @@ mod tests {
     fn hashes_are_sha256() {
         assert_eq!(token_hash("abc").len(), 32);
         assert_ne!(token_hash("abc"), token_hash("abd"));
+    }
+
+    #[test]
+    fn record_scopes() {
+        let acme = RecordScope {
+            name: "_acme-challenge.*".into(),
+            types: vec!["TXT".into()],
+        };
+        assert!(acme.allows("_acme-challenge.example.com.", "TXT"));
+        assert!(acme.allows("_ACME-challenge.www.example.com", "txt"));
+        assert!(!acme.allows("_acme-challenge.example.com.", "A"));
+        assert!(!acme.allows("www.example.com.", "TXT"));
+        assert!(!acme.allows("x_acme-challenge.example.com.", "TXT"));
+        let any = RecordScope {
+            name: "*.dev.example.com".into(),
+            types: vec![],
+        };
+        assert!(any.allows("a.dev.example.com.", "AAAA"));
+        assert!(!any.allows("dev.example.com.", "AAAA"));
+    }
+
+    #[test]
+    fn platform_roles() {
+        let r = PlatformRoles::from_db(false, &["view_audit".into(), "bogus".into()]);
+        assert!(r.has(Permission::ViewAudit));
+        assert!(!r.has(Permission::ManageUsers));
+        assert!(PlatformRoles::from_db(true, &[]).has(Permission::Impersonate));
     }
 }

@@ -1,0 +1,82 @@
+//! `/api/v1/domains/{name}/members` and `/invitations`: sharing a domain.
+
+use apex_core::ids::{InvitationId, UserId};
+use apex_core::members::{self, Added, MemberPatch, MemberView, Members, NewMember};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{Authenticated, JsonBody};
+
+/// A member by user id, or `me`.
+fn member_id(actor: &apex_core::auth::Actor, id: &str) -> Result<UserId, ApiError> {
+    if id == "me" {
+        return Ok(actor.user()?);
+    }
+    id.parse::<i64>()
+        .map(UserId)
+        .map_err(|_| ApiError::NotFound(format!("member {id} not found")))
+}
+
+/// `GET /domains/{name}/members`.
+pub async fn list(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(name): Path<String>,
+) -> Result<Json<Members>, ApiError> {
+    Ok(Json(members::list(&s.core, &actor, &name).await?))
+}
+
+/// `POST /domains/{name}/members`: adds an account, or invites an address.
+pub async fn add(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<NewMember>,
+) -> Result<(StatusCode, Json<Added>), ApiError> {
+    let added = members::add(&s.core, &actor, &name, &body).await?;
+    let status = match added {
+        Added::Added { .. } => StatusCode::CREATED,
+        Added::Invited { .. } => StatusCode::ACCEPTED,
+    };
+    Ok((status, Json(added)))
+}
+
+/// `PATCH /domains/{name}/members/{user}`.
+pub async fn update(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path((name, user)): Path<(String, String)>,
+    JsonBody(body): JsonBody<MemberPatch>,
+) -> Result<Json<MemberView>, ApiError> {
+    let user = member_id(&actor, &user)?;
+    Ok(Json(
+        members::update(&s.core, &actor, &name, user, &body).await?,
+    ))
+}
+
+/// `DELETE /domains/{name}/members/{user}` (`me`: leave).
+pub async fn remove(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path((name, user)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let user = member_id(&actor, &user)?;
+    members::remove(&s.core, &actor, &name, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /domains/{name}/invitations/{id}`.
+pub async fn revoke_invitation(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::NotFound(format!("invitation {id} not found")))?;
+    members::revoke_invitation(&s.core, &actor, &name, InvitationId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,433 @@
+//! Signing in: the password, then — when the user has turned it on and this browser is not
+//! remembered — a TOTP or recovery code.
+//!
+//! Every attempt is audited. Failures are throttled per account and per source address
+//! ([`super::throttle`]); an unknown address costs the same argon2 time as a known one, and
+//! gets the same answer, so the sign-in form tells nobody who has an account.
+
+use chrono::Utc;
+use serde::Serialize;
+
+use super::sessions::{self, Client, NewSession};
+use super::throttle::{self, Policy};
+use super::{device, password, totp};
+use crate::audit::Event;
+use crate::ids::{SessionId, UserId};
+use crate::users::parse_email;
+use crate::{Core, CoreError, mail};
+
+/// Wrong codes a pending session may take before it is ended.
+const MFA_ATTEMPTS: i32 = 5;
+
+/// Why a sign-in did not go through.
+#[derive(Debug)]
+pub enum LoginError {
+    /// Wrong e-mail or password, or a wrong or used code (401; the same for all).
+    Invalid(&'static str),
+    /// Too many failures: try again after this long (429 with `Retry-After`).
+    Throttled(std::time::Duration),
+    /// The password was right but the account may not sign in (403): disabled, or its
+    /// address not verified yet.
+    Refused(String),
+    /// Anything else.
+    Core(CoreError),
+}
+
+impl From<CoreError> for LoginError {
+    fn from(e: CoreError) -> Self {
+        Self::Core(e)
+    }
+}
+
+impl From<sqlx::Error> for LoginError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Core(CoreError::Database(e))
+    }
+}
+
+/// Where a sign-in stands after a step.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Signed in: set this session's cookie.
+    SignedIn {
+        /// The session.
+        session: NewSession,
+        /// A "remember this device" cookie value, when asked for.
+        device: Option<String>,
+        /// Who signed in.
+        user: UserId,
+        /// Their address.
+        email: String,
+    },
+    /// The password was right; the second factor is needed. Set this pending session's
+    /// cookie and ask for a code.
+    SecondFactor(NewSession),
+}
+
+/// What the second step sends: a TOTP code or a recovery code.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactor {
+    /// Six digits from the authenticator app.
+    pub code: Option<String>,
+    /// One of the recovery codes shown when 2FA was turned on.
+    pub recovery_code: Option<String>,
+    /// Skip the second factor on this browser for 30 days.
+    #[serde(default)]
+    pub remember_device: bool,
+}
+
+/// Summary of a signed-in session, for the answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignedIn {
+    /// The session's id.
+    pub session_id: SessionId,
+    /// The user.
+    pub user_id: UserId,
+    /// Their address.
+    pub email: String,
+    /// When the session ends at the latest.
+    pub expires_at: chrono::DateTime<Utc>,
+}
+
+fn keys_for(email: &str, client: &Client) -> Vec<String> {
+    let mut keys = vec![throttle::account(email)];
+    if let Some(ip) = client.ip {
+        keys.push(throttle::address(ip));
+    }
+    keys
+}
+
+async fn failed(core: &Core, email: &str, client: &Client) -> Result<(), CoreError> {
+    throttle::fail(&core.pool, &throttle::account(email), throttle::ACCOUNT).await?;
+    if let Some(ip) = client.ip {
+        throttle::fail(&core.pool, &throttle::address(ip), throttle::ADDRESS).await?;
+    }
+    Ok(())
+}
+
+/// The first step: e-mail and password. `remembered` is the browser's device cookie.
+pub async fn password_step(
+    core: &Core,
+    email: &str,
+    password: &str,
+    client: &Client,
+    remembered: Option<&str>,
+) -> Result<Outcome, LoginError> {
+    let email = parse_email(email).map_err(|_| LoginError::Invalid("wrong e-mail or password"))?;
+    let audit = |event, success| {
+        Event::new(event, success)
+            .credential("password")
+            .source(client.ip)
+    };
+    if let Some(wait) = throttle::locked_any(&core.pool, &keys_for(&email, client)).await? {
+        audit("login.throttled", false)
+            .subject(None, email.clone())
+            .detail(serde_json::json!({"retry_after_seconds": wait.as_secs()}))
+            .record_quietly(&core.pool)
+            .await;
+        return Err(LoginError::Throttled(wait));
+    }
+    let user = sqlx::query!(
+        r#"SELECT id AS "id: UserId", password_hash, disabled_at, email_verified_at,
+                  totp_enabled_at, security_epoch
+             FROM users WHERE email = $1"#,
+        email
+    )
+    .fetch_optional(&core.pool)
+    .await?;
+    let Some(user) = user else {
+        password::verify_dummy(password).await;
+        failed(core, &email, client).await?;
+        audit("login.failed", false)
+            .subject(None, email.clone())
+            .detail(serde_json::json!({"reason": "no such account"}))
+            .record_quietly(&core.pool)
+            .await;
+        return Err(LoginError::Invalid("wrong e-mail or password"));
+    };
+    let verified = password::verify(password, &user.password_hash).await?;
+    if !verified.ok {
+        failed(core, &email, client).await?;
+        audit("login.failed", false)
+            .subject(Some(user.id), email.clone())
+            .detail(serde_json::json!({"reason": "wrong password"}))
+            .record_quietly(&core.pool)
+            .await;
+        return Err(LoginError::Invalid("wrong e-mail or password"));
+    }
+    if verified.needs_rehash {
+        let hash = password::hash(password).await?;
+        sqlx::query!(
+            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            user.id.0,
+            hash
+        )
+        .execute(&core.pool)
+        .await?;
+    }
+    let refuse = |reason: &'static str, message: String| {
+        let event = audit("login.failed", false)
+            .subject(Some(user.id), email.clone())
+            .detail(serde_json::json!({"reason": reason}));
+        async move {
+            event.record_quietly(&core.pool).await;
+            LoginError::Refused(message)
+        }
+    };
+    if user.disabled_at.is_some() {
+        return Err(refuse(
+            "disabled",
+            "this account is disabled; ask the platform's administrators".into(),
+        )
+        .await);
+    }
+    if user.email_verified_at.is_none() {
+        return Err(refuse(
+            "address not verified",
+            format!(
+                "confirm your address first: follow the link we sent to {email} (POST /api/v1/auth/verify-email/resend sends a new one)"
+            ),
+        )
+        .await);
+    }
+    throttle::clear(&core.pool, &throttle::account(&email)).await?;
+    let remembered_ok = match (user.totp_enabled_at, remembered) {
+        (Some(_), Some(cookie)) => {
+            let key = device::signing_key(&core.pool).await?;
+            device::verify(
+                &key,
+                cookie,
+                user.id,
+                user.security_epoch,
+                Utc::now().timestamp(),
+            )
+        }
+        _ => false,
+    };
+    if user.totp_enabled_at.is_some() && !remembered_ok {
+        let session = sessions::create(&core.pool, core, user.id, true, None, client).await?;
+        audit("login.password_accepted", true)
+            .subject(Some(user.id), email.clone())
+            .detail(serde_json::json!({"second_factor": "required"}))
+            .record(&core.pool)
+            .await?;
+        return Ok(Outcome::SecondFactor(session));
+    }
+    let mut tx = core.pool.begin().await?;
+    let session = sessions::create(&mut *tx, core, user.id, false, None, client).await?;
+    audit("login.succeeded", true)
+        .subject(Some(user.id), email.clone())
+        .detail(serde_json::json!({
+            "session_id": session.id,
+            "second_factor": if remembered_ok { "remembered device" } else { "off" },
+        }))
+        .record(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Outcome::SignedIn {
+        session,
+        device: None,
+        user: user.id,
+        email,
+    })
+}
+
+/// The second step, in the pending session the first one started.
+pub async fn second_step(
+    core: &Core,
+    pending_token: &str,
+    input: &SecondFactor,
+    client: &Client,
+) -> Result<Outcome, LoginError> {
+    let row = sqlx::query!(
+        r#"SELECT s.id AS "id: SessionId", s.mfa_failures, u.id AS "user_id: UserId", u.email,
+                  u.totp_secret, u.totp_last_step, u.security_epoch
+             FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.token_hash = $1 AND s.state = 'pending' AND s.revoked_at IS NULL
+              AND s.expires_at > now() AND u.disabled_at IS NULL"#,
+        super::token_hash(pending_token),
+    )
+    .fetch_optional(&core.pool)
+    .await?
+    .ok_or(LoginError::Invalid(
+        "no sign-in is waiting for a second factor here (it lasts five minutes): sign in with your password again",
+    ))?;
+    let audit = |event, success| {
+        Event::new(event, success)
+            .credential(format!("session:{}", row.id))
+            .source(client.ip)
+            .subject(Some(row.user_id), row.email.clone())
+    };
+    if let Some(wait) = throttle::locked_any(&core.pool, &keys_for(&row.email, client)).await? {
+        audit("login.throttled", false)
+            .detail(serde_json::json!({"retry_after_seconds": wait.as_secs()}))
+            .record_quietly(&core.pool)
+            .await;
+        return Err(LoginError::Throttled(wait));
+    }
+    let method = match (&input.code, &input.recovery_code) {
+        (Some(_), None) => "totp",
+        (None, Some(_)) => "recovery code",
+        _ => {
+            return Err(LoginError::Core(CoreError::invalid(
+                "code",
+                "send either code (six digits) or recovery_code",
+            )));
+        }
+    };
+    let accepted = match (&input.code, &input.recovery_code, &row.totp_secret) {
+        (Some(code), None, Some(sealed)) => {
+            let secret = open_secret(core, row.user_id, sealed)?;
+            match totp::verify(
+                &secret,
+                code,
+                u64::try_from(Utc::now().timestamp()).unwrap_or(0),
+                row.totp_last_step,
+            ) {
+                // The step is taken only if no other request took it first: a code is good once.
+                Some(step) => sqlx::query!(
+                    "UPDATE users SET totp_last_step = $2
+                      WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+                    row.user_id.0,
+                    step
+                )
+                .execute(&core.pool)
+                .await?
+                .rows_affected()
+                    == 1,
+                None => false,
+            }
+        }
+        (None, Some(code), _) => match totp::normalize_recovery_code(code) {
+            Some(canonical) => use_recovery_code(core, row.user_id, &row.email, &canonical, client).await?,
+            None => false,
+        },
+        _ => false,
+    };
+    if !accepted {
+        failed(core, &row.email, client).await?;
+        let failures = sqlx::query_scalar!(
+            "UPDATE sessions SET mfa_failures = mfa_failures + 1,
+                    revoked_at = CASE WHEN mfa_failures + 1 >= $2 THEN now() END
+              WHERE id = $1 RETURNING mfa_failures",
+            row.id.0,
+            MFA_ATTEMPTS
+        )
+        .fetch_one(&core.pool)
+        .await?;
+        audit("login.second_factor_failed", false)
+            .detail(serde_json::json!({"method": method, "failures": failures}))
+            .record_quietly(&core.pool)
+            .await;
+        return Err(LoginError::Invalid(if failures >= MFA_ATTEMPTS {
+            "wrong code too often: sign in with your password again"
+        } else {
+            "wrong or already used code"
+        }));
+    }
+    throttle::clear(&core.pool, &throttle::account(&row.email)).await?;
+    // A new token for the signed-in session: the pending one's cookie is worth nothing now.
+    let mut tx = core.pool.begin().await?;
+    sqlx::query!(
+        "UPDATE sessions SET revoked_at = now() WHERE id = $1",
+        row.id.0
+    )
+    .execute(&mut *tx)
+    .await?;
+    let session = sessions::create(&mut *tx, core, row.user_id, false, None, client).await?;
+    audit("login.succeeded", true)
+        .detail(serde_json::json!({
+            "session_id": session.id,
+            "second_factor": method,
+            "remember_device": input.remember_device,
+        }))
+        .record(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let device = if input.remember_device {
+        let key = device::signing_key(&core.pool).await?;
+        let expires = Utc::now().timestamp() + device::REMEMBER_DAYS * 86_400;
+        Some(device::sign(&key, row.user_id, row.security_epoch, expires))
+    } else {
+        None
+    };
+    Ok(Outcome::SignedIn {
+        session,
+        device,
+        user: row.user_id,
+        email: row.email,
+    })
+}
+
+/// Takes a recovery code (once); tells the user by mail how many are left.
+async fn use_recovery_code(
+    core: &Core,
+    user: UserId,
+    email: &str,
+    canonical: &str,
+    client: &Client,
+) -> Result<bool, CoreError> {
+    let mut tx = core.pool.begin().await?;
+    let used = sqlx::query_scalar!(
+        "UPDATE recovery_codes SET used_at = now()
+          WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING id",
+        user.0,
+        totp::recovery_code_hash(canonical),
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if used.is_none() {
+        return Ok(false);
+    }
+    let left = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL"#,
+        user.0
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    mail::enqueue(
+        &mut *tx,
+        Some(user),
+        email,
+        &mail::recovery_code_used(left, client.ip),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Opens a user's sealed TOTP secret.
+pub fn open_secret(core: &Core, user: UserId, sealed: &[u8]) -> Result<Vec<u8>, CoreError> {
+    let key = core.platform.master_key.as_ref().ok_or_else(|| {
+        CoreError::Internal("APEX_MASTER_KEY is not set: TOTP secrets cannot be opened".into())
+    })?;
+    key.open(&secret_context(user), sealed)
+}
+
+/// What a user's TOTP secret is sealed to (so one user's sealed secret is worth nothing in
+/// another's row).
+pub fn secret_context(user: UserId) -> Vec<u8> {
+    format!("apex totp user {user}").into_bytes()
+}
+
+/// Throttles requests that send mail (password reset, verification resend): per address and
+/// per recipient. `Err` carries the wait.
+pub async fn mail_throttle(
+    core: &Core,
+    recipient: &str,
+    client: &Client,
+) -> Result<Result<(), std::time::Duration>, CoreError> {
+    let mut keys = vec![format!("mail:{recipient}")];
+    if let Some(ip) = client.ip {
+        keys.push(format!("mail-ip:{ip}"));
+    }
+    if let Some(wait) = throttle::locked_any(&core.pool, &keys).await? {
+        return Ok(Err(wait));
+    }
+    for key in &keys {
+        let policy: Policy = throttle::MAIL;
+        throttle::fail(&core.pool, key, policy).await?;
+    }
+    Ok(Ok(()))
+}

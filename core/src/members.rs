@@ -1,0 +1,466 @@
+//! Sharing a domain: members at the roles `read` < `write` < `admin` < `owner`.
+//!
+//! The rules (MyDNSHost's): you cannot grant a role equal to or above your own, nor change or
+//! remove someone at or above yours; a domain always has exactly one owner, who hands
+//! ownership on (and becomes admin) rather than leaving; anyone may leave a domain they do
+//! not own; platform administrators (`manage_domains`) can do anything. Inviting an address
+//! with an account adds it at once; one without gets an invitation mail whose link creates
+//! the account and the membership.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{Postgres, Transaction};
+
+use crate::audit::Event;
+use crate::auth::{Actor, Permission};
+use crate::authz::{self, Action, Role};
+use crate::domains::{self, Domain};
+use crate::ids::{InvitationId, UserId};
+use crate::invitations::{self, InvitationView};
+use crate::users::parse_email;
+use crate::{Core, CoreError, mail};
+
+/// A member as the API shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberView {
+    /// The user's id (the `{user}` of `/members/{user}`).
+    pub user_id: UserId,
+    /// Their address.
+    pub email: String,
+    /// Their role.
+    pub role: Role,
+    /// Member since.
+    pub since: DateTime<Utc>,
+}
+
+/// Members and pending invitations.
+#[derive(Debug, Clone, Serialize)]
+pub struct Members {
+    /// Members, owner first.
+    pub members: Vec<MemberView>,
+    /// Invitations not yet accepted.
+    pub invitations: Vec<InvitationView>,
+}
+
+/// `POST /api/v1/domains/{name}/members`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    /// Who.
+    pub email: String,
+    /// `read`, `write` or `admin` (ownership is transferred with PATCH).
+    pub role: Role,
+}
+
+/// `PATCH /api/v1/domains/{name}/members/{user}`: a new role; `owner` transfers ownership.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberPatch {
+    /// The new role.
+    pub role: Role,
+}
+
+/// What adding a member did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Added {
+    /// The address has an account: a member now.
+    Added {
+        /// The member.
+        member: MemberView,
+    },
+    /// No account yet: an invitation went out.
+    Invited {
+        /// The invitation.
+        invitation: InvitationView,
+    },
+}
+
+/// The role the actor acts with on this domain (owner for platform administrators).
+fn my_role(actor: &Actor, domain: &Domain) -> Role {
+    authz::effective_role(actor, &domain.access()).unwrap_or(Role::Read)
+}
+
+fn platform(actor: &Actor) -> bool {
+    authz::holds(actor, Permission::ManageDomains)
+}
+
+/// The members and pending invitations of a domain.
+pub async fn list(core: &Core, actor: &Actor, zone: &str) -> Result<Members, CoreError> {
+    let domain = domains::load(&core.pool, actor, zone, Action::Read).await?;
+    let members = sqlx::query!(
+        r#"SELECT m.user_id AS "user_id: UserId", u.email, m.role AS "role: Role", m.created_at
+             FROM domain_members m JOIN users u ON u.id = m.user_id
+            WHERE m.domain_id = $1 ORDER BY m.role DESC, u.email"#,
+        domain.id.0
+    )
+    .fetch_all(&core.pool)
+    .await?
+    .into_iter()
+    .map(|r| MemberView {
+        user_id: r.user_id,
+        email: r.email,
+        role: r.role,
+        since: r.created_at,
+    })
+    .collect();
+    Ok(Members {
+        members,
+        invitations: invitations::for_domain(&core.pool, domain.id).await?,
+    })
+}
+
+fn grantable(actor: &Actor, domain: &Domain, role: Role) -> Result<(), CoreError> {
+    if role == Role::Owner {
+        return Err(CoreError::invalid(
+            "role",
+            "a domain has one owner: to hand it on, PATCH the new owner's membership to owner",
+        ));
+    }
+    let mine = my_role(actor, domain);
+    if !platform(actor) && role >= mine {
+        return Err(CoreError::Forbidden(format!(
+            "your role on {} is {}: you can grant only roles below it",
+            domain.name,
+            mine.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// Adds a member, or invites an address without an account.
+pub async fn add(core: &Core, actor: &Actor, zone: &str, input: &NewMember) -> Result<Added, CoreError> {
+    let email = parse_email(&input.email)?;
+    let mut tx = core.pool.begin().await?;
+    let domain = domains::lock(&mut tx, actor, zone, Action::ManageMembers).await?;
+    grantable(actor, &domain, input.role)?;
+    let user = sqlx::query!(
+        r#"SELECT id AS "id: UserId", email FROM users WHERE email = $1"#,
+        email
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(user) = user else {
+        let invitation = invitations::create(
+            &mut tx,
+            core,
+            actor,
+            &email,
+            Some((domain.id, &domain.name)),
+            Some(input.role),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Added::Invited { invitation });
+    };
+    let inserted = sqlx::query_scalar!(
+        "INSERT INTO domain_members (domain_id, user_id, role) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING RETURNING created_at",
+        domain.id.0,
+        user.id.0,
+        input.role as Role
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| {
+        CoreError::conflict(
+            "email",
+            format!("{email} is a member of {} already; PATCH to change the role", domain.name),
+        )
+    })?;
+    record(&mut tx, actor, &domain, user.id, &user.email, "member.added", Some(input.role)).await?;
+    mail::enqueue(
+        &mut *tx,
+        Some(user.id),
+        &user.email,
+        &mail::notice(
+            "notice.member",
+            format!(
+                "{} gave you the role {} on the domain {}.",
+                who(actor),
+                input.role.as_str(),
+                domain.name
+            ),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Added::Added {
+        member: MemberView {
+            user_id: user.id,
+            email: user.email,
+            role: input.role,
+            since: inserted,
+        },
+    })
+}
+
+fn who(actor: &Actor) -> String {
+    actor.email.clone().unwrap_or_else(|| "An administrator".into())
+}
+
+async fn record(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: &Actor,
+    domain: &Domain,
+    user: UserId,
+    email: &str,
+    event: &'static str,
+    role: Option<Role>,
+) -> Result<(), CoreError> {
+    Event::new(event, true)
+        .actor(actor)
+        .subject(Some(user), email)
+        .domain(domain.id, domain.name.clone())
+        .detail(serde_json::json!({"role": role}))
+        .record(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A member row, locked.
+struct Member {
+    email: String,
+    role: Role,
+}
+
+async fn member(
+    tx: &mut Transaction<'_, Postgres>,
+    domain: &Domain,
+    user: UserId,
+) -> Result<Member, CoreError> {
+    let row = sqlx::query!(
+        r#"SELECT u.email, m.role AS "role: Role"
+             FROM domain_members m JOIN users u ON u.id = m.user_id
+            WHERE m.domain_id = $1 AND m.user_id = $2 FOR UPDATE OF m"#,
+        domain.id.0,
+        user.0
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(CoreError::NotFound {
+        what: "member",
+        name: user.to_string(),
+    })?;
+    Ok(Member {
+        email: row.email,
+        role: row.role,
+    })
+}
+
+/// Changes a member's role; `owner` hands ownership on (the previous owner becomes admin).
+pub async fn update(
+    core: &Core,
+    actor: &Actor,
+    zone: &str,
+    user: UserId,
+    patch: &MemberPatch,
+) -> Result<MemberView, CoreError> {
+    let mut tx = core.pool.begin().await?;
+    let domain = domains::lock(&mut tx, actor, zone, Action::ManageMembers).await?;
+    let target = member(&mut tx, &domain, user).await?;
+    let mine = my_role(actor, &domain);
+    if Some(user) == actor.user_id && !platform(actor) {
+        return Err(CoreError::Forbidden(
+            "you cannot change your own role; another member above you can".into(),
+        ));
+    }
+    if patch.role == Role::Owner {
+        domain.authorize(actor, Action::Delete)?;
+        if target.role == Role::Owner {
+            return Err(CoreError::conflict("role", format!("{} owns {} already", target.email, domain.name)));
+        }
+        let old_owner = sqlx::query_scalar!(
+            r#"UPDATE domain_members SET role = 'admin' WHERE domain_id = $1 AND role = 'owner'
+               RETURNING user_id AS "user_id: UserId""#,
+            domain.id.0
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "UPDATE domain_members SET role = 'owner' WHERE domain_id = $1 AND user_id = $2",
+            domain.id.0,
+            user.0
+        )
+        .execute(&mut *tx)
+        .await?;
+        record(&mut tx, actor, &domain, user, &target.email, "member.ownership_transferred", Some(Role::Owner)).await?;
+        mail::enqueue(
+            &mut *tx,
+            Some(user),
+            &target.email,
+            &mail::notice(
+                "notice.member",
+                format!("{} made you the owner of the domain {}.", who(actor), domain.name),
+            ),
+        )
+        .await?;
+        if let Some(old) = old_owner
+            && Some(old) != actor.user_id
+            && let Some(email) = sqlx::query_scalar!("SELECT email FROM users WHERE id = $1", old.0)
+                .fetch_optional(&mut *tx)
+                .await?
+        {
+            mail::enqueue(
+                &mut *tx,
+                Some(old),
+                &email,
+                &mail::notice(
+                    "notice.member",
+                    format!(
+                        "{} handed the ownership of {} to {}; you are an admin of it now.",
+                        who(actor),
+                        domain.name,
+                        target.email
+                    ),
+                ),
+            )
+            .await?;
+        }
+    } else {
+        if target.role == Role::Owner {
+            return Err(CoreError::conflict(
+                "role",
+                format!(
+                    "{} owns {}: make someone else the owner first",
+                    target.email, domain.name
+                ),
+            ));
+        }
+        if !platform(actor) && target.role >= mine {
+            return Err(CoreError::Forbidden(format!(
+                "{} has the role {}, not below yours ({})",
+                target.email,
+                target.role.as_str(),
+                mine.as_str()
+            )));
+        }
+        grantable(actor, &domain, patch.role)?;
+        sqlx::query!(
+            "UPDATE domain_members SET role = $3 WHERE domain_id = $1 AND user_id = $2",
+            domain.id.0,
+            user.0,
+            patch.role as Role
+        )
+        .execute(&mut *tx)
+        .await?;
+        record(&mut tx, actor, &domain, user, &target.email, "member.role_changed", Some(patch.role)).await?;
+        mail::enqueue(
+            &mut *tx,
+            Some(user),
+            &target.email,
+            &mail::notice(
+                "notice.member",
+                format!(
+                    "{} changed your role on the domain {} from {} to {}.",
+                    who(actor),
+                    domain.name,
+                    target.role.as_str(),
+                    patch.role.as_str()
+                ),
+            ),
+        )
+        .await?;
+    }
+    let since = sqlx::query_scalar!(
+        "SELECT created_at FROM domain_members WHERE domain_id = $1 AND user_id = $2",
+        domain.id.0,
+        user.0
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(MemberView {
+        user_id: user,
+        email: target.email,
+        role: patch.role,
+        since,
+    })
+}
+
+/// Removes a member, or (when `user` is the actor) leaves the domain.
+pub async fn remove(core: &Core, actor: &Actor, zone: &str, user: UserId) -> Result<(), CoreError> {
+    let leaving = Some(user) == actor.user_id;
+    let mut tx = core.pool.begin().await?;
+    let domain = domains::lock(
+        &mut tx,
+        actor,
+        zone,
+        if leaving { Action::Leave } else { Action::ManageMembers },
+    )
+    .await?;
+    let target = member(&mut tx, &domain, user).await?;
+    if target.role == Role::Owner {
+        return Err(CoreError::conflict(
+            "user",
+            if leaving {
+                format!("you own {}: make someone else the owner first, or delete the domain", domain.name)
+            } else {
+                format!("{} owns {}: ownership is handed on, not taken away", target.email, domain.name)
+            },
+        ));
+    }
+    if !leaving && !platform(actor) && target.role >= my_role(actor, &domain) {
+        return Err(CoreError::Forbidden(format!(
+            "{} has the role {}, not below yours",
+            target.email,
+            target.role.as_str()
+        )));
+    }
+    sqlx::query!(
+        "DELETE FROM domain_members WHERE domain_id = $1 AND user_id = $2",
+        domain.id.0,
+        user.0
+    )
+    .execute(&mut *tx)
+    .await?;
+    record(
+        &mut tx,
+        actor,
+        &domain,
+        user,
+        &target.email,
+        if leaving { "member.left" } else { "member.removed" },
+        Some(target.role),
+    )
+    .await?;
+    if !leaving {
+        mail::enqueue(
+            &mut *tx,
+            Some(user),
+            &target.email,
+            &mail::notice(
+                "notice.member",
+                format!("{} removed you from the domain {}.", who(actor), domain.name),
+            ),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Revokes a pending invitation to a domain.
+pub async fn revoke_invitation(
+    core: &Core,
+    actor: &Actor,
+    zone: &str,
+    id: InvitationId,
+) -> Result<(), CoreError> {
+    let mut tx = core.pool.begin().await?;
+    let domain = domains::lock(&mut tx, actor, zone, Action::ManageMembers).await?;
+    if !invitations::revoke(&mut *tx, Some(domain.id), id).await? {
+        return Err(CoreError::NotFound {
+            what: "invitation",
+            name: id.to_string(),
+        });
+    }
+    Event::new("invitation.revoked", true)
+        .actor(actor)
+        .domain(domain.id, domain.name.clone())
+        .detail(serde_json::json!({"invitation_id": id}))
+        .record(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

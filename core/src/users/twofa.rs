@@ -1,0 +1,349 @@
+//! The second factor: TOTP (RFC 6238: SHA-1, 6 digits, 30 s — what authenticator apps
+//! compute whatever the URI says) and ten single-use recovery codes.
+//!
+//! Enrolment is two steps: the secret is handed out (text, `otpauth://` URI and QR code), and
+//! turned on only once a code computed from it comes back, so a mistyped secret never locks
+//! anyone out. The secret is sealed under `APEX_MASTER_KEY`; recovery codes are stored as
+//! SHA-256 hashes and shown once.
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use sqlx::{Postgres, Transaction};
+
+use super::passwords::check_current;
+use crate::audit::Event;
+use crate::auth::login::{open_secret, secret_context};
+use crate::auth::{Actor, keys, totp};
+use crate::authz::{self, AccountAction};
+use crate::ids::UserId;
+use crate::{Core, CoreError, mail};
+
+/// The issuer shown in authenticator apps.
+const ISSUER: &str = "Apex";
+
+/// A started enrolment: what the user puts into their app.
+#[derive(Debug, Clone, Serialize)]
+pub struct Enrolment {
+    /// The secret in base32, for typing in.
+    pub secret: String,
+    /// The `otpauth://totp/…` URI.
+    pub otpauth_uri: String,
+    /// The URI as a QR code, an SVG document.
+    pub qr_svg: String,
+}
+
+/// Recovery codes, shown once.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecoveryCodes {
+    /// Ten codes, each good once.
+    pub recovery_codes: Vec<String>,
+}
+
+/// A code from the app: `{"code": "123456"}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeInput {
+    /// Six digits.
+    pub code: String,
+}
+
+/// Turning 2FA off: the password and a current code (or a recovery code).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisableInput {
+    /// The password.
+    pub password: String,
+    /// A TOTP or recovery code.
+    pub code: String,
+}
+
+fn now() -> u64 {
+    u64::try_from(Utc::now().timestamp()).unwrap_or(0)
+}
+
+fn master(core: &Core) -> Result<&crate::dnssec::MasterKey, CoreError> {
+    core.platform.master_key.as_ref().ok_or_else(|| {
+        CoreError::conflict(
+            "totp",
+            "two-factor authentication needs the operator to set APEX_MASTER_KEY, which seals the secrets",
+        )
+    })
+}
+
+/// Starts enrolment: a new secret, not active until [`confirm`] gets a code from it.
+pub async fn start(core: &Core, actor: &Actor) -> Result<Enrolment, CoreError> {
+    let user = authz::account(actor, AccountAction::Manage)?;
+    let key = master(core)?;
+    let row = sqlx::query!(
+        "SELECT email, totp_enabled_at FROM users WHERE id = $1",
+        user.0
+    )
+    .fetch_one(&core.pool)
+    .await?;
+    if row.totp_enabled_at.is_some() {
+        return Err(CoreError::conflict(
+            "totp",
+            "two-factor authentication is on already; turn it off first to change the app",
+        ));
+    }
+    let secret = totp::new_secret()?;
+    let sealed = key.seal(&secret_context(user), &secret)?;
+    sqlx::query!(
+        "UPDATE users SET totp_pending = $2 WHERE id = $1",
+        user.0,
+        sealed
+    )
+    .execute(&core.pool)
+    .await?;
+    let uri = totp::otpauth_uri(&secret, ISSUER, &row.email)?;
+    Ok(Enrolment {
+        secret: totp::secret_base32(&secret),
+        qr_svg: totp::qr_svg(&uri)?,
+        otpauth_uri: uri,
+    })
+}
+
+/// Finishes enrolment with a code from the app: 2FA is on, and the recovery codes are made.
+pub async fn confirm(core: &Core, actor: &Actor, code: &str) -> Result<RecoveryCodes, CoreError> {
+    let user = authz::account(actor, AccountAction::Manage)?;
+    let key = master(core)?;
+    let row = sqlx::query!(
+        "SELECT email, totp_pending, totp_enabled_at FROM users WHERE id = $1",
+        user.0
+    )
+    .fetch_one(&core.pool)
+    .await?;
+    if row.totp_enabled_at.is_some() {
+        return Err(CoreError::conflict("totp", "two-factor authentication is on already"));
+    }
+    let sealed = row.totp_pending.ok_or_else(|| {
+        CoreError::conflict(
+            "code",
+            "no enrolment is under way: start one with POST /api/v1/account/2fa/totp",
+        )
+    })?;
+    let secret = key.open(&secret_context(user), &sealed)?;
+    let step = totp::verify(&secret, code, now(), None).ok_or_else(|| {
+        CoreError::invalid(
+            "code",
+            "does not match the secret: check the app's clock and that the secret was entered right",
+        )
+    })?;
+    let mut tx = core.pool.begin().await?;
+    sqlx::query!(
+        "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_enabled_at = now(),
+                totp_last_step = $2, security_epoch = security_epoch + 1
+          WHERE id = $1",
+        user.0,
+        step
+    )
+    .execute(&mut *tx)
+    .await?;
+    let codes = replace_codes(&mut tx, user).await?;
+    Event::new("2fa.enabled", true)
+        .actor(actor)
+        .subject(Some(user), row.email.clone())
+        .record(&mut *tx)
+        .await?;
+    mail::enqueue(
+        &mut *tx,
+        Some(user),
+        &row.email,
+        &mail::notice(
+            "notice.2fa",
+            format!(
+                "Two-factor authentication was turned on for your account {}{}. Keep your recovery codes somewhere safe. If this was not you, reset your password and tell the platform's administrators.",
+                row.email,
+                actor.source.map(|ip| format!(" from {ip}")).unwrap_or_default()
+            ),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(RecoveryCodes {
+        recovery_codes: codes,
+    })
+}
+
+async fn replace_codes(
+    tx: &mut Transaction<'_, Postgres>,
+    user: UserId,
+) -> Result<Vec<String>, CoreError> {
+    sqlx::query!("DELETE FROM recovery_codes WHERE user_id = $1", user.0)
+        .execute(&mut **tx)
+        .await?;
+    let codes = totp::new_recovery_codes()?;
+    for code in &codes {
+        let canonical = totp::normalize_recovery_code(code)
+            .ok_or_else(|| CoreError::Internal("a fresh recovery code does not parse".into()))?;
+        sqlx::query!(
+            "INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)",
+            user.0,
+            totp::recovery_code_hash(&canonical)
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(codes)
+}
+
+/// Checks a TOTP code (taking its step) or a recovery code (using it up) of `user`, when
+/// their second factor is on; does nothing when it is off.
+pub async fn require_code(core: &Core, user: UserId, code: Option<&str>) -> Result<(), CoreError> {
+    let row = sqlx::query!(
+        "SELECT totp_secret, totp_last_step FROM users WHERE id = $1",
+        user.0
+    )
+    .fetch_one(&core.pool)
+    .await?;
+    let Some(sealed) = row.totp_secret else {
+        return Ok(());
+    };
+    let code = code.ok_or_else(|| {
+        CoreError::invalid("code", "two-factor authentication is on: a code is needed")
+    })?;
+    if let Some(step) = totp::verify(&open_secret(core, user, &sealed)?, code, now(), row.totp_last_step)
+    {
+        let taken = sqlx::query!(
+            "UPDATE users SET totp_last_step = $2
+              WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+            user.0,
+            step
+        )
+        .execute(&core.pool)
+        .await?
+        .rows_affected();
+        if taken == 1 {
+            return Ok(());
+        }
+    } else if let Some(canonical) = totp::normalize_recovery_code(code) {
+        let used = sqlx::query_scalar!(
+            "UPDATE recovery_codes SET used_at = now()
+              WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING id",
+            user.0,
+            totp::recovery_code_hash(&canonical)
+        )
+        .fetch_optional(&core.pool)
+        .await?;
+        if used.is_some() {
+            return Ok(());
+        }
+    }
+    Err(CoreError::invalid("code", "wrong or already used code"))
+}
+
+/// Turns the second factor off (password and a code needed). Refused where the platform
+/// requires it of this user.
+pub async fn disable(core: &Core, actor: &Actor, input: &DisableInput) -> Result<(), CoreError> {
+    let user = authz::account(actor, AccountAction::Manage)?;
+    if keys::second_factor_required(core, &actor.roles) {
+        return Err(CoreError::Forbidden(
+            "this platform requires two-factor authentication of your account; it cannot be turned off".into(),
+        ));
+    }
+    let email = check_current(core, user, &input.password, "password").await?;
+    let on = sqlx::query_scalar!(
+        r#"SELECT totp_enabled_at IS NOT NULL AS "on!" FROM users WHERE id = $1"#,
+        user.0
+    )
+    .fetch_one(&core.pool)
+    .await?;
+    if !on {
+        return Err(CoreError::conflict("totp", "two-factor authentication is off already"));
+    }
+    require_code(core, user, Some(&input.code)).await?;
+    let mut tx = core.pool.begin().await?;
+    clear(&mut tx, user).await?;
+    Event::new("2fa.disabled", true)
+        .actor(actor)
+        .subject(Some(user), email.clone())
+        .record(&mut *tx)
+        .await?;
+    mail::enqueue(
+        &mut *tx,
+        Some(user),
+        &email,
+        &mail::notice(
+            "notice.2fa",
+            format!(
+                "Two-factor authentication was turned off for your account {email}{}. If this was not you, reset your password and tell the platform's administrators.",
+                actor.source.map(|ip| format!(" from {ip}")).unwrap_or_default()
+            ),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes a user's second factor (turning it off, or an administrator's reset).
+pub(crate) async fn clear(tx: &mut Transaction<'_, Postgres>, user: UserId) -> Result<(), CoreError> {
+    sqlx::query!(
+        "UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_enabled_at = NULL,
+                totp_last_step = NULL, security_epoch = security_epoch + 1
+          WHERE id = $1",
+        user.0
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query!("DELETE FROM recovery_codes WHERE user_id = $1", user.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// New recovery codes (the old ones stop working), proved by a current TOTP code.
+pub async fn regenerate_codes(
+    core: &Core,
+    actor: &Actor,
+    code: &str,
+) -> Result<RecoveryCodes, CoreError> {
+    let user = authz::account(actor, AccountAction::Manage)?;
+    let row = sqlx::query!(
+        "SELECT email, totp_secret, totp_last_step FROM users WHERE id = $1",
+        user.0
+    )
+    .fetch_one(&core.pool)
+    .await?;
+    let sealed = row.totp_secret.ok_or_else(|| {
+        CoreError::conflict("totp", "two-factor authentication is off: there are no codes")
+    })?;
+    let step = totp::verify(&open_secret(core, user, &sealed)?, code, now(), row.totp_last_step)
+        .ok_or_else(|| CoreError::invalid("code", "wrong or already used code"))?;
+    let mut tx = core.pool.begin().await?;
+    let taken = sqlx::query!(
+        "UPDATE users SET totp_last_step = $2
+          WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+        user.0,
+        step
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if taken == 0 {
+        return Err(CoreError::invalid("code", "wrong or already used code"));
+    }
+    let codes = replace_codes(&mut tx, user).await?;
+    Event::new("2fa.recovery_codes_regenerated", true)
+        .actor(actor)
+        .subject(Some(user), row.email.clone())
+        .record(&mut *tx)
+        .await?;
+    mail::enqueue(
+        &mut *tx,
+        Some(user),
+        &row.email,
+        &mail::notice(
+            "notice.2fa",
+            format!(
+                "New recovery codes were made for your account {}; the old ones no longer work. If this was not you, reset your password.",
+                row.email
+            ),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(RecoveryCodes {
+        recovery_codes: codes,
+    })
+}
