@@ -165,3 +165,147 @@ pub fn assert_problem(
         assert_eq!(body["errors"][0]["pointer"], p, "body: {body}");
     }
 }
+
+/// A platform configuration for account tests: a master key (TOTP secrets are sealed), and
+/// sign-up by invitation (the default).
+pub fn accounts_config() -> Config {
+    let mut config = Config::defaults();
+    config.master_key = Some(secrecy::SecretString::from(
+        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_string(),
+    ));
+    config
+}
+
+/// The router as a server would run it: every request comes from 127.0.0.1.
+pub fn router_for(pool: &PgPool, config: &Config) -> axum::Router {
+    let core = Core {
+        pool: pool.clone(),
+        queue: Queue::disabled(),
+        platform: Arc::new(config.platform().unwrap()),
+    };
+    app(AppState { core }).layer(axum::extract::connect_info::MockConnectInfo(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 40000)),
+    ))
+}
+
+/// An answer: status, JSON body (Null if none), headers.
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: axum::http::HeaderMap,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A client with a cookie jar (a browser, as far as the API can tell), or a key.
+pub struct Client {
+    pub router: axum::Router,
+    pub cookies: std::collections::BTreeMap<String, String>,
+    pub key: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Client {
+    pub fn new(router: &axum::Router) -> Self {
+        Self {
+            router: router.clone(),
+            cookies: Default::default(),
+            key: None,
+            headers: vec![],
+        }
+    }
+
+    pub fn with_key(router: &axum::Router, key: &str) -> Self {
+        let mut c = Self::new(router);
+        c.key = Some(key.to_string());
+        c
+    }
+
+    pub async fn send(&mut self, method: &str, uri: &str, body: Option<Value>) -> Answer {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(k) = &self.key {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {k}"));
+        }
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            req = req.header(header::COOKIE, jar.join("; "));
+        }
+        for (k, v) in &self.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        if body.is_some() {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+        }
+        let req = req
+            .body(Body::from(body.map(|b| b.to_string()).unwrap_or_default()))
+            .unwrap();
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        for set in headers.get_all(header::SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let (pair, attrs) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || attrs.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            headers,
+        }
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Answer {
+        self.send("GET", uri, None).await
+    }
+
+    pub async fn post(&mut self, uri: &str, body: Value) -> Answer {
+        self.send("POST", uri, Some(body)).await
+    }
+}
+
+/// The newest mail of `kind` to `to`, from the outbox (API tests run no worker).
+pub async fn last_mail(pool: &PgPool, to: &str, kind: &str) -> String {
+    sqlx::query_scalar::<_, String>(
+        "SELECT body FROM mail_outbox WHERE recipient = $1 AND kind = $2 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(to)
+    .bind(kind)
+    .fetch_optional(pool)
+    .await
+    .unwrap()
+    .unwrap_or_else(|| panic!("no {kind} mail to {to}"))
+}
+
+/// The `token` (or `invitation`) query value of the first link in a mail.
+pub fn link_token(body: &str) -> String {
+    let start = body
+        .find("token=")
+        .map(|i| i + "token=".len())
+        .or_else(|| body.find("invitation=").map(|i| i + "invitation=".len()))
+        .unwrap_or_else(|| panic!("no link with a token in {body:?}"));
+    body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+/// The TOTP code for a base32 secret, now (or `offset` steps away).
+pub fn totp_code(secret_b32: &str, offset: i64) -> String {
+    let secret = apex_core::auth::totp::secret_from_base32(secret_b32).unwrap();
+    let now = chrono::Utc::now().timestamp() + offset * 30;
+    apex_core::auth::totp::code_at(&secret, u64::try_from(now).unwrap())
+}

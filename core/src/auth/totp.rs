@@ -124,6 +124,12 @@ pub fn qr_svg(uri: &str) -> Result<String, CoreError> {
         .build())
 }
 
+/// Reads a base32 secret as shown at enrolment (what a user types into an app, and what
+/// tests compute codes from).
+pub fn secret_from_base32(text: &str) -> Option<Vec<u8>> {
+    Secret::Encoded(text.trim().to_ascii_uppercase()).to_bytes().ok()
+}
+
 /// The code for `secret` at `unix` seconds, as an app would show it.
 pub fn code_at(secret: &[u8], unix: u64) -> String {
     generator(secret).generate(unix).to_string()
