@@ -46,3 +46,7 @@ id_type!(
     /// One message to one webhook, with its retries.
     DeliveryId
 );
+id_type!(
+    /// One mail in the outbox.
+    MailId
+);

@@ -19,6 +19,7 @@ pub mod error;
 pub mod fleet;
 pub mod ids;
 pub mod jobs;
+pub mod mail;
 pub mod queue;
 pub mod records;
 pub mod secondaries;
