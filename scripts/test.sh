@@ -15,10 +15,27 @@ command -v cargo >/dev/null || die "cargo is needed: install Rust from https://r
 # dig for the transfer tests, redis-server for the Redis-outage test, pg_isready to probe,
 # named-checkzone and kzonecheck to load the zone files Apex writes, dnssec-signzone to sign
 # test zones, nsd for the nameserver's differential test, named and knotd as interop peers,
-# ldns-verify-zone (with dnssec-verify) to check what Apex signs.
+# ldns-verify-zone (with dnssec-verify) to check what Apex signs, python3 for aiosmtpd.
 ensure_packages dig:bind9-dnsutils redis-server:redis-server redis-cli:redis-tools pg_isready:postgresql-client \
   named-checkzone:bind9-utils kzonecheck:knot-dnssecutils dnssec-signzone:bind9-utils \
-  nsd:nsd named:bind9 knotd:knot ldns-verify-zone:ldnsutils
+  nsd:nsd named:bind9 knotd:knot ldns-verify-zone:ldnsutils python3:python3
+
+# aiosmtpd (Python) is the SMTP server the mail tests deliver to (worker/tests/mail.rs).
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  if python3 -m pip --version >/dev/null 2>&1; then
+    log "installing aiosmtpd (pip)"
+    # A Debian python3 refuses plain pip installs (PEP 668); the second try says it may.
+    python3 -m pip install --quiet aiosmtpd 2>/dev/null \
+      || python3 -m pip install --quiet --break-system-packages aiosmtpd \
+      || die "pip could not install aiosmtpd, which the mail tests need"
+  elif command -v apt-get >/dev/null; then
+    apt_install python3-aiosmtpd
+  else
+    die "the mail tests need the Python package aiosmtpd and $(command -v python3) has no pip: install pip or aiosmtpd"
+  fi
+  python3 -c 'import aiosmtpd' 2>/dev/null \
+    || die "aiosmtpd was installed but $(command -v python3) cannot import it"
+fi
 
 private_pg="" private_redis=""
 cleanup() {

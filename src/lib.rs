@@ -49,7 +49,21 @@ pub async fn start_http(
     Ok((addr, task))
 }
 
-/// Starts the worker (transfer server, queue consumer, reconciler).
+/// Wait before the first retry of a mail the SMTP server did not take: a relay that is
+/// restarting is usually back within the minute.
+const MAIL_FIRST_RETRY_SECONDS: u64 = 30;
+
+/// The worker's mail settings from `config`.
+pub fn mail_settings(config: &Config) -> apex_worker::mail::Settings {
+    apex_worker::mail::Settings {
+        smtp_url: config.smtp_url().map(secrecy::SecretString::from),
+        from: config.mail_from.clone(),
+        poll: std::time::Duration::from_secs(1),
+        first_retry: std::time::Duration::from_secs(MAIL_FIRST_RETRY_SECONDS),
+    }
+}
+
+/// Starts the worker (transfer server, queue consumer, reconciler, webhooks, mail).
 pub async fn start_worker(config: &Config, pool: PgPool) -> anyhow::Result<apex_worker::Running> {
     let worker = apex_worker::WorkerConfig {
         transfer_listen: config.transfer_listen,
@@ -61,6 +75,7 @@ pub async fn start_worker(config: &Config, pool: PgPool) -> anyhow::Result<apex_
             poll: std::time::Duration::from_secs(1),
             first_retry: std::time::Duration::from_secs(config.webhook_first_retry),
         },
+        mail: mail_settings(config),
     };
     apex_worker::start(core(config, pool)?, worker).await
 }

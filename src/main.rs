@@ -157,7 +157,19 @@ async fn main() -> ExitCode {
     };
     if cli.check_config {
         let needs_worker = matches!(command, Command::Worker | Command::All);
-        let problems = config.check(needs_worker);
+        let mut problems: Vec<String> = config
+            .check(needs_worker)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        // lettre parses the SMTP URL and the sender: ask it, as the worker will (once the
+        // sender passed the config's own check, which already names a bad one).
+        if needs_worker
+            && config.accounts().is_ok()
+            && let Err(e) = apex_worker::mail::Mailer::new(&apex::mail_settings(&config))
+        {
+            problems.push(e.to_string());
+        }
         for p in &problems {
             eprintln!("configuration error: {p}");
         }

@@ -58,3 +58,7 @@ id_type!(
     /// A security event in the audit log.
     AuditId
 );
+id_type!(
+    /// One mail in the outbox.
+    MailId
+);

@@ -101,7 +101,7 @@ pub async fn create(
         &mut **tx,
         None,
         email,
-        &mail::invitation(
+        &mail::Message::invitation(
             &inviter,
             domain.map(|d| d.1),
             role.map(Role::as_str),

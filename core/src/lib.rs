@@ -18,8 +18,8 @@ pub mod dnssec;
 pub mod domains;
 pub mod error;
 pub mod fleet;
-pub mod invitations;
 pub mod ids;
+pub mod invitations;
 pub mod jobs;
 pub mod members;
 pub mod mail;
@@ -37,6 +37,13 @@ pub use error::CoreError;
 use std::sync::Arc;
 
 use sqlx::PgPool;
+
+impl Core {
+    /// When and from where something happens, for a mailed notice about it.
+    pub fn occasion(&self, from: Option<std::net::IpAddr>) -> mail::Occasion<'_> {
+        mail::Occasion::now(&self.platform.accounts.public_url, from)
+    }
+}
 
 /// What every operation needs: the database, the queue and the platform's zone settings.
 #[derive(Clone)]

@@ -173,14 +173,11 @@ pub async fn add(core: &Core, actor: &Actor, zone: &str, input: &NewMember) -> R
         &mut *tx,
         Some(user.id),
         &user.email,
-        &mail::notice(
-            "notice.member",
-            format!(
-                "{} gave you the role {} on the domain {}.",
-                who(actor),
-                input.role.as_str(),
-                domain.name
-            ),
+        &mail::Message::member_added(
+            &domain.name,
+            input.role.as_str(),
+            &who(actor),
+            &core.occasion(actor.source),
         ),
     )
     .await?;
@@ -289,9 +286,10 @@ pub async fn update(
             &mut *tx,
             Some(user),
             &target.email,
-            &mail::notice(
-                "notice.member",
-                format!("{} made you the owner of the domain {}.", who(actor), domain.name),
+            &mail::Message::ownership_transferred(
+                &domain.name,
+                &who(actor),
+                &core.occasion(actor.source),
             ),
         )
         .await?;
@@ -305,14 +303,12 @@ pub async fn update(
                 &mut *tx,
                 Some(old),
                 &email,
-                &mail::notice(
-                    "notice.member",
-                    format!(
-                        "{} handed the ownership of {} to {}; you are an admin of it now.",
-                        who(actor),
-                        domain.name,
-                        target.email
-                    ),
+                &mail::Message::member_role_changed(
+                    &domain.name,
+                    "owner",
+                    "admin",
+                    &format!("{} (handing ownership to {})", who(actor), target.email),
+                    &core.occasion(actor.source),
                 ),
             )
             .await?;
@@ -349,15 +345,12 @@ pub async fn update(
             &mut *tx,
             Some(user),
             &target.email,
-            &mail::notice(
-                "notice.member",
-                format!(
-                    "{} changed your role on the domain {} from {} to {}.",
-                    who(actor),
-                    domain.name,
-                    target.role.as_str(),
-                    patch.role.as_str()
-                ),
+            &mail::Message::member_role_changed(
+                &domain.name,
+                target.role.as_str(),
+                patch.role.as_str(),
+                &who(actor),
+                &core.occasion(actor.source),
             ),
         )
         .await?;
@@ -429,9 +422,10 @@ pub async fn remove(core: &Core, actor: &Actor, zone: &str, user: UserId) -> Res
             &mut *tx,
             Some(user),
             &target.email,
-            &mail::notice(
-                "notice.member",
-                format!("{} removed you from the domain {}.", who(actor), domain.name),
+            &mail::Message::member_removed(
+                &domain.name,
+                &who(actor),
+                &core.occasion(actor.source),
             ),
         )
         .await?;

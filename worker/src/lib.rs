@@ -19,12 +19,16 @@
 //! - [`notify`]: NOTIFY to the fleet with retries.
 //! - [`sync`]: asks the fleet for the new serial until it serves it (change receipts).
 //! - [`webhooks`]: sends the domains' webhook deliveries, with retries.
+//! - [`mail`]: sends the mail outbox over SMTP (or logs it when no server is configured).
+//! - [`retry`]: the backoff both of them follow.
 
 pub mod cache;
 pub mod consumer;
+pub mod mail;
 pub mod notify;
 pub mod publish;
 pub mod reconciler;
+pub mod retry;
 pub mod sync;
 pub mod transfer;
 pub mod webhooks;
@@ -55,6 +59,8 @@ pub struct WorkerConfig {
     pub reconcile_interval: Duration,
     /// Webhook deliveries: how often to look for due ones, and the first retry's wait.
     pub webhooks: webhooks::Settings,
+    /// Mail: the SMTP server (none: mail is logged), the sender, polling and retries.
+    pub mail: mail::Settings,
 }
 
 /// Shared by the worker's tasks.
@@ -114,8 +120,11 @@ impl Running {
     }
 }
 
-/// Starts the transfer server, the stream consumer, the reconciler and webhook deliveries.
+/// Starts the transfer server, the stream consumer, the reconciler, webhook deliveries and
+/// the mail sender.
 pub async fn start(core: Core, config: WorkerConfig) -> anyhow::Result<Running> {
+    // Checked before anything starts: a bad SMTP URL or sender stops the worker here.
+    let mailer = mail::Mailer::new(&config.mail)?;
     let notifier = Notifier::new(config.notify.clone(), config.tsig.clone());
     let context = Arc::new(Context::new(core, notifier, config.keep_versions));
     let mut tasks = JoinSet::new();
@@ -129,6 +138,7 @@ pub async fn start(core: Core, config: WorkerConfig) -> anyhow::Result<Running> 
     tasks.spawn(consumer::run(context.clone()));
     tasks.spawn(reconciler::run(context.clone(), config.reconcile_interval));
     tasks.spawn(webhooks::run(context.clone(), config.webhooks));
+    tasks.spawn(mail::run(context.core.pool.clone(), mailer));
     tracing::info!(transfer = %transfer_addr, "worker started");
     Ok(Running {
         transfer_addr,

@@ -11,7 +11,6 @@
 //! addresses it checked, so a name cannot resolve to a public address for the check and to
 //! `127.0.0.1` for the connection. Redirects are not followed and no proxy is used.
 
-use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +22,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::task::JoinSet;
 
 use crate::Context;
+use crate::retry::{jitter, next_attempt};
 
 /// Most deliveries one pass takes.
 const BATCH: i64 = 32;
@@ -30,10 +30,6 @@ const BATCH: i64 = 32;
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a taken delivery is left alone by other workers: the time limit and some slack.
 const LEASE_SECONDS: f64 = 60.0;
-/// Retries stop this long after the event.
-const RETRY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
-/// Longest wait between two attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// Most bytes of a failed answer's body kept in `last_error`.
 const ERROR_BODY: usize = 200;
 
@@ -266,35 +262,6 @@ async fn attempt(ctx: &Context, http: &reqwest::Client, d: &Due) -> Result<u16, 
     })
 }
 
-/// When to try again after `failures` failed attempts, or `None` to give up: waits double from
-/// `first_retry` up to an hour, stretched by `jitter` (0 to 1) by up to a tenth, and the last
-/// attempt falls at the end of the retry window.
-pub fn next_attempt(
-    failures: u32,
-    created_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-    first_retry: Duration,
-    jitter: f64,
-) -> Option<DateTime<Utc>> {
-    let deadline = created_at + RETRY_WINDOW;
-    if now >= deadline {
-        return None;
-    }
-    let doublings = failures.saturating_sub(1).min(30);
-    let wait = first_retry
-        .saturating_mul(1 << doublings)
-        .min(MAX_BACKOFF)
-        .mul_f64(1.0 + jitter.clamp(0.0, 1.0) / 10.0);
-    let wait = chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::hours(1));
-    Some((now + wait).min(deadline))
-}
-
-/// A number in 0..1 that differs between calls (for jitter, not for secrets).
-fn jitter(seed: DeliveryId) -> f64 {
-    let h = std::collections::hash_map::RandomState::new().hash_one(seed.0);
-    (h >> 11) as f64 / (1u64 << 53) as f64
-}
-
 async fn record(
     ctx: &Context,
     d: &Due,
@@ -326,7 +293,7 @@ async fn record(
                     d.created_at,
                     Utc::now(),
                     first_retry,
-                    jitter(d.id),
+                    jitter(d.id.0),
                 )
             };
             sqlx::query!(
@@ -352,38 +319,4 @@ async fn record(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_caps_and_stops_after_a_day() {
-        let t0 = Utc::now();
-        let five = Duration::from_secs(5);
-        let wait = |failures, now: DateTime<Utc>| {
-            next_attempt(failures, t0, now, five, 0.0).map(|at| (at - now).num_seconds())
-        };
-        assert_eq!(wait(1, t0), Some(5));
-        assert_eq!(wait(2, t0), Some(10));
-        assert_eq!(wait(3, t0), Some(20));
-        assert_eq!(wait(12, t0), Some(3600));
-        assert_eq!(wait(40, t0), Some(3600));
-        // Jitter stretches by at most a tenth.
-        let j = next_attempt(1, t0, t0, five, 1.0).unwrap();
-        assert_eq!((j - t0).num_milliseconds(), 5500);
-        // The last attempt is at the end of the window; after it, no more.
-        let late = t0 + chrono::TimeDelta::hours(24) - chrono::TimeDelta::minutes(10);
-        assert_eq!(wait(30, late), Some(600));
-        assert_eq!(wait(31, t0 + chrono::TimeDelta::hours(24)), None);
-    }
-
-    #[test]
-    fn jitter_is_in_range() {
-        for i in 0..100 {
-            let j = jitter(DeliveryId(i));
-            assert!((0.0..1.0).contains(&j));
-        }
-    }
 }

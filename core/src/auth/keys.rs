@@ -412,20 +412,13 @@ async fn insert(
             &mut *tx,
             Some(user),
             &email,
-            &mail::notice(
-                "notice.key",
-                format!("API key {id} ({}) was created{}", spec.description, from(actor.source)),
-            ),
+            &mail::Message::api_key_created(&spec.description, id, &core.occasion(actor.source)),
         )
         .await?;
     }
     tx.commit().await?;
     let key = show(&core.pool, id).await?;
     Ok(CreatedKey { key, token })
-}
-
-fn from(source: Option<IpAddr>) -> String {
-    source.map(|ip| format!(" from {ip}")).unwrap_or_default()
 }
 
 async fn email_of(db: impl PgExecutor<'_>, user: UserId) -> Result<Option<String>, CoreError> {
@@ -840,10 +833,7 @@ pub async fn revoke_user_key(core: &Core, actor: &Actor, id: ApiKeyId) -> Result
             &mut *tx,
             Some(user),
             &email,
-            &mail::notice(
-                "notice.key",
-                format!("API key {id} ({}) was revoked{}", row.name, from(actor.source)),
-            ),
+            &mail::Message::api_key_revoked(&row.name, id, &core.occasion(actor.source)),
         )
         .await?;
     }

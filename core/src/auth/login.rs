@@ -390,7 +390,14 @@ async fn use_recovery_code(
         &mut *tx,
         Some(user),
         email,
-        &mail::recovery_code_used(left, client.ip),
+        &mail::Message::notice(
+            mail::NoticeKind::TwoFactor,
+            &format!(
+                "A recovery code was used to sign in to your Apex account.\n\
+                 {left} unused recovery codes are left; make new ones from your account before they run out."
+            ),
+            &core.occasion(client.ip),
+        ),
     )
     .await?;
     tx.commit().await?;

@@ -127,7 +127,9 @@ pub fn qr_svg(uri: &str) -> Result<String, CoreError> {
 /// Reads a base32 secret as shown at enrolment (what a user types into an app, and what
 /// tests compute codes from).
 pub fn secret_from_base32(text: &str) -> Option<Vec<u8>> {
-    Secret::Encoded(text.trim().to_ascii_uppercase()).to_bytes().ok()
+    Secret::try_from_base32(text.trim().to_ascii_uppercase())
+        .ok()
+        .map(|s| s.to_vec())
 }
 
 /// The code for `secret` at `unix` seconds, as an app would show it.

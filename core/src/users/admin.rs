@@ -251,7 +251,7 @@ pub async fn create(core: &Core, actor: &Actor, input: &NewUser) -> Result<UserV
             .platform
             .accounts
             .link(&format!("/reset-password?token={token}"));
-        mail::enqueue(&mut *tx, Some(user), &email, &mail::reset_password(&link)).await?;
+        mail::enqueue(&mut *tx, Some(user), &email, &mail::Message::reset_password(&link)).await?;
     }
     Event::new("account.created", true)
         .actor(actor)
@@ -369,12 +369,9 @@ pub async fn reset_2fa(core: &Core, actor: &Actor, id: UserId) -> Result<UserVie
         &mut *tx,
         Some(id),
         &email,
-        &mail::notice(
-            "notice.2fa",
-            format!(
-                "A platform administrator ({}) removed the two-factor authentication of your account {email}. Turn it on again once you have your app back. If you did not ask for this, tell the platform's administrators.",
-                actor.email.clone().unwrap_or_default()
-            ),
+        &mail::Message::two_factor_reset(
+            actor.email.as_deref().unwrap_or("a platform administrator"),
+            &core.occasion(actor.source),
         ),
     )
     .await?;

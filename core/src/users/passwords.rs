@@ -33,14 +33,6 @@ pub struct ResetConfirm {
     pub password: String,
 }
 
-fn when(client_ip: Option<std::net::IpAddr>) -> String {
-    let at = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC");
-    match client_ip {
-        Some(ip) => format!("on {at} from {ip}"),
-        None => format!("on {at}"),
-    }
-}
-
 /// Checks the actor's current password (failures count towards the sign-in throttle, so
 /// this is no way around it).
 pub(crate) async fn check_current(
@@ -94,14 +86,7 @@ pub async fn change(core: &Core, actor: &Actor, input: &PasswordChange) -> Resul
         &mut *tx,
         Some(user),
         &email,
-        &mail::notice(
-            "notice.password",
-            format!(
-                "The password of your account {email} was changed {}. Your other sessions were signed out. If this was not you, reset your password at {} and tell the platform's administrators.",
-                when(actor.source),
-                core.platform.accounts.link("/reset-password"),
-            ),
-        ),
+        &mail::Message::password_changed(&core.occasion(actor.source)),
     )
     .await?;
     tx.commit().await?;
@@ -160,7 +145,7 @@ pub async fn request_reset(core: &Core, email: &str, client: &Client) -> Result<
         .platform
         .accounts
         .link(&format!("/reset-password?token={token}"));
-    mail::enqueue(&mut *tx, Some(user), &email, &mail::reset_password(&link)).await?;
+    mail::enqueue(&mut *tx, Some(user), &email, &mail::Message::reset_password(&link)).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -211,14 +196,7 @@ pub async fn confirm_reset(
         &mut *tx,
         Some(taken.user),
         &taken.email,
-        &mail::notice(
-            "notice.password",
-            format!(
-                "The password of your account {} was reset with a mailed link {}. Every session was signed out. If this was not you, someone can read your mail: secure it, then reset your password again.",
-                taken.email,
-                when(client.ip),
-            ),
-        ),
+        &mail::Message::password_reset(&core.occasion(client.ip)),
     )
     .await?;
     tx.commit().await?;

@@ -97,13 +97,14 @@ pub async fn signup(
                 &core.pool,
                 Some(user),
                 &email,
-                &mail::notice(
-                    "notice.account",
-                    format!(
-                        "Someone tried to sign up with your address {email}{}. You have an account already: sign in, or reset your password at {}.",
-                        client.ip.map(|ip| format!(" from {ip}")).unwrap_or_default(),
+                &mail::Message::notice(
+                    mail::NoticeKind::Account,
+                    &format!(
+                        "Someone tried to sign up on Apex with your address.\n\
+                         You have an account already: sign in, or reset your password at {} if you forgot it.",
                         core.platform.accounts.link("/reset-password"),
                     ),
+                    &core.occasion(client.ip),
                 ),
             )
             .await?;
@@ -127,7 +128,7 @@ pub async fn signup(
         .platform
         .accounts
         .link(&format!("/verify-email?token={token}"));
-    mail::enqueue(&mut *tx, Some(user), &email, &mail::verify_email(&link)).await?;
+    mail::enqueue(&mut *tx, Some(user), &email, &mail::Message::verify_email(&link)).await?;
     Event::new("account.created", true)
         .source(client.ip)
         .subject(Some(user), email.clone())
@@ -207,7 +208,7 @@ pub async fn resend_verification(
         .platform
         .accounts
         .link(&format!("/verify-email?token={token}"));
-    mail::enqueue(&mut *tx, Some(user), &email, &mail::verify_email(&link)).await?;
+    mail::enqueue(&mut *tx, Some(user), &email, &mail::Message::verify_email(&link)).await?;
     tx.commit().await?;
     Ok(())
 }

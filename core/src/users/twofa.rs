@@ -149,14 +149,7 @@ pub async fn confirm(core: &Core, actor: &Actor, code: &str) -> Result<RecoveryC
         &mut *tx,
         Some(user),
         &row.email,
-        &mail::notice(
-            "notice.2fa",
-            format!(
-                "Two-factor authentication was turned on for your account {}{}. Keep your recovery codes somewhere safe. If this was not you, reset your password and tell the platform's administrators.",
-                row.email,
-                actor.source.map(|ip| format!(" from {ip}")).unwrap_or_default()
-            ),
-        ),
+        &mail::Message::two_factor_enabled(&core.occasion(actor.source)),
     )
     .await?;
     tx.commit().await?;
@@ -263,13 +256,7 @@ pub async fn disable(core: &Core, actor: &Actor, input: &DisableInput) -> Result
         &mut *tx,
         Some(user),
         &email,
-        &mail::notice(
-            "notice.2fa",
-            format!(
-                "Two-factor authentication was turned off for your account {email}{}. If this was not you, reset your password and tell the platform's administrators.",
-                actor.source.map(|ip| format!(" from {ip}")).unwrap_or_default()
-            ),
-        ),
+        &mail::Message::two_factor_disabled(&core.occasion(actor.source)),
     )
     .await?;
     tx.commit().await?;
@@ -333,13 +320,7 @@ pub async fn regenerate_codes(
         &mut *tx,
         Some(user),
         &row.email,
-        &mail::notice(
-            "notice.2fa",
-            format!(
-                "New recovery codes were made for your account {}; the old ones no longer work. If this was not you, reset your password.",
-                row.email
-            ),
-        ),
+        &mail::Message::recovery_codes_regenerated(&core.occasion(actor.source)),
     )
     .await?;
     tx.commit().await?;
