@@ -37,10 +37,18 @@ pub const IMPERSONATE: &str = "apex-impersonate";
 pub struct ClientInfo(pub Client);
 
 fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+    // MockConnectInfo stands in for the connection in router tests (as ConnectInfo's own
+    // extractor allows).
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())?;
+        .map(|c| c.0.ip())
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<axum::extract::connect_info::MockConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+        })?;
     let trusted = &state.core.platform.accounts.trusted_proxies;
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(&peer) {

@@ -223,6 +223,16 @@ pub fn authorize(actor: &Actor, request: Request<'_>) -> Result<(), CoreError> {
     match request {
         Request::Domain(domain, action) => {
             let Some(role) = effective_role(actor, &domain) else {
+                // A key kept away from one of its user's domains: the user knows the domain
+                // exists, so say why.
+                if let Credential::UserKey { .. } = &actor.credential
+                    && domain.member.is_some()
+                {
+                    return Err(forbidden(format!(
+                        "this key may act only on the domains it lists; {} is not one of them",
+                        domain.name
+                    )));
+                }
                 return Err(hidden(domain.name));
             };
             if role < action.needs() {
@@ -440,9 +450,10 @@ mod tests {
         scope.max_role = Role::Owner;
         scope.domains = Some(vec![DomainId(8)]);
         assert_eq!(
-            status(domain(&keyed(scope), on(Some(Role::Owner)), Action::Read)),
-            404
+            status(domain(&keyed(scope.clone()), on(Some(Role::Owner)), Action::Read)),
+            403
         );
+        assert_eq!(status(domain(&keyed(scope), on(None), Action::Read)), 404);
         // A key of an administrator may not use the platform roles unless allowed.
         let mut scope = KeyScope::full();
         scope.platform_roles = false;
