@@ -106,11 +106,7 @@ fn bearer(headers: &HeaderMap) -> Option<Result<&str, CoreError>> {
 }
 
 /// Applies `Apex-Impersonate`, auditing the request.
-async fn impersonation(
-    parts: &Parts,
-    state: &AppState,
-    actor: Actor,
-) -> Result<Actor, ApiError> {
+async fn impersonation(parts: &Parts, state: &AppState, actor: Actor) -> Result<Actor, ApiError> {
     let Some(target) = parts.headers.get(IMPERSONATE) else {
         return Ok(actor);
     };
@@ -309,13 +305,12 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for QueryParams<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let axum::extract::Query(v) =
-            axum::extract::Query::<T>::from_request_parts(parts, state)
-                .await
-                .map_err(|e| ApiError::BadBody {
-                    detail: e.body_text(),
-                    pointer: None,
-                })?;
+        let axum::extract::Query(v) = axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::BadBody {
+                detail: e.body_text(),
+                pointer: None,
+            })?;
         Ok(Self(v))
     }
 }

@@ -94,7 +94,11 @@ async fn a_new_user_signs_up_and_turns_on_totp(pool: PgPool) {
     let a = bob
         .post("/api/v1/auth/verify-email", json!({"token": token}))
         .await;
-    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "a link works once");
+    assert_eq!(
+        a.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a link works once"
+    );
 
     // Signed in: a session cookie, HttpOnly and SameSite=Lax.
     let a = bob.post("/api/v1/auth/login", login.clone()).await;
@@ -102,16 +106,16 @@ async fn a_new_user_signs_up_and_turns_on_totp(pool: PgPool) {
     assert_eq!(a.body["status"], "signed_in");
     let cookie = a.header("set-cookie").unwrap();
     assert!(cookie.starts_with("apex_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     let a = bob.get("/api/v1/account").await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(a.body["email"], "bob@example.com");
     assert_eq!(a.body["two_factor"]["totp"], false);
     // The invitation made Bob a reader of example.com.
-    let members = alice
-        .get("/api/v1/domains/example.com/members")
-        .await
-        .body;
+    let members = alice.get("/api/v1/domains/example.com/members").await.body;
     assert!(
         members["members"]
             .as_array()
@@ -129,11 +133,19 @@ async fn a_new_user_signs_up_and_turns_on_totp(pool: PgPool) {
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     let secret = a.body["secret"].as_str().unwrap().to_string();
     let uri = a.body["otpauth_uri"].as_str().unwrap();
-    assert!(uri.starts_with("otpauth://totp/Apex:bob%40example.com?secret="), "{uri}");
-    assert!(uri.contains("algorithm=SHA1") && uri.contains("digits=6") && uri.contains("period=30"));
+    assert!(
+        uri.starts_with("otpauth://totp/Apex:bob%40example.com?secret="),
+        "{uri}"
+    );
+    assert!(
+        uri.contains("algorithm=SHA1") && uri.contains("digits=6") && uri.contains("period=30")
+    );
     assert!(a.body["qr_svg"].as_str().unwrap().contains("<svg"));
     let a = bob
-        .post("/api/v1/account/2fa/totp/confirm", json!({"code": "000000"}))
+        .post(
+            "/api/v1/account/2fa/totp/confirm",
+            json!({"code": "000000"}),
+        )
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
     let enrolled_with = totp_code(&secret, 0);
@@ -151,7 +163,12 @@ async fn a_new_user_signs_up_and_turns_on_totp(pool: PgPool) {
         .map(|c| c.as_str().unwrap().to_string())
         .collect();
     assert_eq!(recovery.len(), 10);
-    assert_eq!(last_mail(&pool, "bob@example.com", "notice.2fa").await.is_empty(), false);
+    assert_eq!(
+        last_mail(&pool, "bob@example.com", "notice.2fa")
+            .await
+            .is_empty(),
+        false
+    );
 
     // Signed out: the cookie is cleared and the session no longer works.
     let session_cookie = bob.cookies.get("apex_session").cloned().unwrap();
@@ -177,7 +194,12 @@ async fn a_new_user_signs_up_and_turns_on_totp(pool: PgPool) {
     let a = bob
         .post("/api/v1/auth/login/2fa", json!({"code": enrolled_with}))
         .await;
-    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "replayed code: {}", a.body);
+    assert_eq!(
+        a.status,
+        StatusCode::UNAUTHORIZED,
+        "replayed code: {}",
+        a.body
+    );
     let next = totp_code(&secret, 1);
     let a = bob
         .post("/api/v1/auth/login/2fa", json!({"code": next}))
@@ -192,7 +214,12 @@ async fn a_new_user_signs_up_and_turns_on_totp(pool: PgPool) {
     let a = bob
         .post("/api/v1/auth/login/2fa", json!({"code": next}))
         .await;
-    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "replayed code: {}", a.body);
+    assert_eq!(
+        a.status,
+        StatusCode::UNAUTHORIZED,
+        "replayed code: {}",
+        a.body
+    );
 
     // A recovery code works once.
     let a = bob
@@ -341,7 +368,10 @@ async fn failed_sign_ins_are_throttled_and_audited(pool: PgPool) {
     .fetch_all(&pool)
     .await
     .unwrap();
-    assert!(sources.iter().all(|s| s.as_deref() == Some("127.0.0.1")), "{sources:?} {log:?}");
+    assert!(
+        sources.iter().all(|s| s.as_deref() == Some("127.0.0.1")),
+        "{sources:?} {log:?}"
+    );
 }
 
 #[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
@@ -383,7 +413,10 @@ async fn password_reset_by_mail(pool: PgPool) {
         .await;
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
     // Every session ended; the old password is gone, the new one works.
-    assert_eq!(erin.get("/api/v1/account").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        erin.get("/api/v1/account").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let a = erin
         .post(
             "/api/v1/auth/login",

@@ -14,7 +14,12 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 /// A user with a full key, as a client.
-async fn person(pool: &PgPool, router: &axum::Router, email: &str, admin: bool) -> (UserId, Client) {
+async fn person(
+    pool: &PgPool,
+    router: &axum::Router,
+    email: &str,
+    admin: bool,
+) -> (UserId, Client) {
     let id = users::create_user(pool, email, "a long enough password", admin)
         .await
         .unwrap();
@@ -74,7 +79,10 @@ async fn roles_decide_what_a_colleague_may_do(pool: PgPool) {
         .post("/api/v1/domains/example.com/records", txt("www", "x"))
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
-    assert_eq!(carol.get("/api/v1/domains").await.body["domains"], json!([]));
+    assert_eq!(
+        carol.get("/api/v1/domains").await.body["domains"],
+        json!([])
+    );
 
     // Write: records yes, members no.
     let a = alice
@@ -177,7 +185,12 @@ async fn you_grant_only_below_your_own_role(pool: PgPool) {
             add("carol@example.com", "read"),
         )
         .await;
-    assert_eq!(a.status, StatusCode::CONFLICT, "already a member: {}", a.body);
+    assert_eq!(
+        a.status,
+        StatusCode::CONFLICT,
+        "already a member: {}",
+        a.body
+    );
     // Nor change someone at or above them, nor themselves.
     let patch = |role: &str| Some(json!({"role": role}));
     let a = bob
@@ -189,7 +202,11 @@ async fn you_grant_only_below_your_own_role(pool: PgPool) {
         .await;
     assert_eq!(a.status, StatusCode::CONFLICT, "the owner: {}", a.body);
     let a = bob
-        .send("PATCH", "/api/v1/domains/example.com/members/me", patch("owner"))
+        .send(
+            "PATCH",
+            "/api/v1/domains/example.com/members/me",
+            patch("owner"),
+        )
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
     // Below admin, a member may only leave.
@@ -238,7 +255,9 @@ async fn you_grant_only_below_your_own_role(pool: PgPool) {
         ]
     );
     // The new owner may delete it; the old one (now admin) may not.
-    let a = alice.send("DELETE", "/api/v1/domains/example.com", None).await;
+    let a = alice
+        .send("DELETE", "/api/v1/domains/example.com", None)
+        .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     // A platform administrator can do anything: make carol owner of a domain she left.
     let a = root
@@ -257,7 +276,10 @@ async fn you_grant_only_below_your_own_role(pool: PgPool) {
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(
-        carol.send("DELETE", "/api/v1/domains/example.com", None).await.status,
+        carol
+            .send("DELETE", "/api/v1/domains/example.com", None)
+            .await
+            .status,
         StatusCode::OK
     );
 }
@@ -317,7 +339,12 @@ async fn an_acme_key_writes_its_challenge_and_nothing_else(pool: PgPool) {
         )
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
-    assert!(a.body["detail"].as_str().unwrap().contains("_acme-challenge.*"));
+    assert!(
+        a.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("_acme-challenge.*")
+    );
     let a = certbot
         .post("/api/v1/domains/example.com/records", txt("www", "x"))
         .await;
@@ -345,7 +372,11 @@ async fn an_acme_key_writes_its_challenge_and_nothing_else(pool: PgPool) {
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
     let a = certbot
-        .send("DELETE", &format!("/api/v1/domains/example.com/records/{www}"), None)
+        .send(
+            "DELETE",
+            &format!("/api/v1/domains/example.com/records/{www}"),
+            None,
+        )
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
     let a = certbot
@@ -377,7 +408,9 @@ async fn a_domain_key_outlives_its_creators_membership(pool: PgPool) {
     alice
         .post("/api/v1/domains", json!({"name": "example.com"}))
         .await;
-    alice.post("/api/v1/domains", json!({"name": "example.net"})).await;
+    alice
+        .post("/api/v1/domains", json!({"name": "example.net"}))
+        .await;
     alice
         .post(
             "/api/v1/domains/example.com/members",
@@ -414,7 +447,10 @@ async fn a_domain_key_outlives_its_creators_membership(pool: PgPool) {
     );
     // The key still works, on its domain alone.
     let a = deploy
-        .post("/api/v1/domains/example.com/records", txt("www", "deployed"))
+        .post(
+            "/api/v1/domains/example.com/records",
+            txt("www", "deployed"),
+        )
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     assert_eq!(a.body["change"]["by"]["api_key_id"], key_id);
@@ -427,7 +463,11 @@ async fn a_domain_key_outlives_its_creators_membership(pool: PgPool) {
     );
     assert_eq!(
         deploy
-            .send("PATCH", "/api/v1/domains/example.com", Some(json!({"serial_policy": "unixtime"})))
+            .send(
+                "PATCH",
+                "/api/v1/domains/example.com",
+                Some(json!({"serial_policy": "unixtime"}))
+            )
             .await
             .status,
         StatusCode::FORBIDDEN
@@ -462,7 +502,12 @@ async fn keys_from_elsewhere_or_expired_are_refused_and_audited(pool: PgPool) {
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     let mut office = Client::with_key(&router, a.body["token"].as_str().unwrap());
     let a = office.get("/api/v1/domains").await;
-    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "from 127.0.0.1: {}", a.body);
+    assert_eq!(
+        a.status,
+        StatusCode::UNAUTHORIZED,
+        "from 127.0.0.1: {}",
+        a.body
+    );
     let a = alice
         .post(
             "/api/v1/keys",
@@ -494,7 +539,10 @@ async fn keys_from_elsewhere_or_expired_are_refused_and_audited(pool: PgPool) {
         .execute(&pool)
         .await
         .unwrap();
-    assert_eq!(soon.get("/api/v1/domains").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        soon.get("/api/v1/domains").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let refusals: Vec<Value> = sqlx::query_scalar(
         "SELECT detail FROM audit_events WHERE event = 'key.refused' ORDER BY id",
     )
@@ -522,7 +570,9 @@ async fn public_suffixes_and_quotas(pool: PgPool) {
     let router = router_for(&pool, &accounts_config());
     let (alice_id, mut alice) = person(&pool, &router, "alice@example.com", false).await;
     let (_, mut root) = person(&pool, &router, "root@example.com", true).await;
-    let a = alice.post("/api/v1/domains", json!({"name": "co.uk"})).await;
+    let a = alice
+        .post("/api/v1/domains", json!({"name": "co.uk"}))
+        .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
     let detail = a.body["detail"].as_str().unwrap();
     assert!(
@@ -533,7 +583,12 @@ async fn public_suffixes_and_quotas(pool: PgPool) {
         .post("/api/v1/domains", json!({"name": "github.io"}))
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
-    assert!(a.body["detail"].as_str().unwrap().contains("private section"));
+    assert!(
+        a.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("private section")
+    );
     // Top-level domains are no zones for anyone here.
     let a = alice.post("/api/v1/domains", json!({"name": "com"})).await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);

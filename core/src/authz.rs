@@ -319,8 +319,7 @@ pub fn authorize(actor: &Actor, request: Request<'_>) -> Result<(), CoreError> {
                     }
                 }));
             }
-            if impersonating && matches!(what, AccountAction::Manage | AccountAction::ManageKeys)
-            {
+            if impersonating && matches!(what, AccountAction::Manage | AccountAction::ManageKeys) {
                 return Err(forbidden(
                     "impersonation cannot change a user's credentials or create secrets",
                 ));
@@ -330,9 +329,7 @@ pub fn authorize(actor: &Actor, request: Request<'_>) -> Result<(), CoreError> {
         Request::Platform(p) => {
             if holds(actor, p) {
                 Ok(())
-            } else if matches!(actor.credential, Credential::UserKey { .. })
-                && actor.roles.has(p)
-            {
+            } else if matches!(actor.credential, Credential::UserKey { .. }) && actor.roles.has(p) {
                 Err(forbidden(format!(
                     "this key may not use its user's platform roles; {} needs one that may",
                     p.as_str()
@@ -365,7 +362,11 @@ pub fn authorize(actor: &Actor, request: Request<'_>) -> Result<(), CoreError> {
 }
 
 /// Shorthand: authorizes `action` on `domain`.
-pub fn domain(actor: &Actor, domain: DomainAccess<'_>, action: Action<'_>) -> Result<(), CoreError> {
+pub fn domain(
+    actor: &Actor,
+    domain: DomainAccess<'_>,
+    action: Action<'_>,
+) -> Result<(), CoreError> {
     authorize(actor, Request::Domain(domain, action))
 }
 
@@ -421,7 +422,10 @@ mod tests {
     #[test]
     fn roles() {
         let a = session();
-        assert_eq!(status(domain(&a, on(Some(Role::Owner)), Action::Delete)), 200);
+        assert_eq!(
+            status(domain(&a, on(Some(Role::Owner)), Action::Delete)),
+            200
+        );
         assert_eq!(
             status(domain(&a, on(Some(Role::Write)), Action::WriteRecords)),
             200
@@ -430,7 +434,10 @@ mod tests {
             status(domain(&a, on(Some(Role::Read)), Action::WriteRecords)),
             403
         );
-        assert_eq!(status(domain(&a, on(Some(Role::Admin)), Action::Delete)), 403);
+        assert_eq!(
+            status(domain(&a, on(Some(Role::Admin)), Action::Delete)),
+            403
+        );
         assert_eq!(status(domain(&a, on(None), Action::Read)), 404);
         let mut admin = session();
         admin.roles.admin = true;
@@ -450,7 +457,11 @@ mod tests {
         scope.max_role = Role::Owner;
         scope.domains = Some(vec![DomainId(8)]);
         assert_eq!(
-            status(domain(&keyed(scope.clone()), on(Some(Role::Owner)), Action::Read)),
+            status(domain(
+                &keyed(scope.clone()),
+                on(Some(Role::Owner)),
+                Action::Read
+            )),
             403
         );
         assert_eq!(status(domain(&keyed(scope), on(None), Action::Read)), 404);
@@ -481,7 +492,10 @@ mod tests {
         assert_eq!(write("_acme-challenge.example.com.", "TXT"), 200);
         assert_eq!(write("_acme-challenge.example.com.", "A"), 403);
         assert_eq!(write("www.example.com.", "TXT"), 403);
-        assert_eq!(status(domain(&a, on(Some(Role::Owner)), Action::WriteZone)), 403);
+        assert_eq!(
+            status(domain(&a, on(Some(Role::Owner)), Action::WriteZone)),
+            403
+        );
         assert_eq!(status(authorize(&a, Request::CreateDomain)), 403);
     }
 
@@ -516,7 +530,10 @@ mod tests {
             user_id: UserId(2),
             email: "support@example.net".into(),
         });
-        assert_eq!(status(domain(&a, on(Some(Role::Owner)), Action::Administer)), 200);
+        assert_eq!(
+            status(domain(&a, on(Some(Role::Owner)), Action::Administer)),
+            200
+        );
         assert_eq!(
             status(domain(&a, on(Some(Role::Owner)), Action::AdministerSecret)),
             403
@@ -535,10 +552,7 @@ mod tests {
     fn second_factor_required_first() {
         let mut a = session();
         a.needs_2fa = true;
-        assert_eq!(
-            status(domain(&a, on(Some(Role::Owner)), Action::Read)),
-            403
-        );
+        assert_eq!(status(domain(&a, on(Some(Role::Owner)), Action::Read)), 403);
         assert_eq!(
             status(authorize(&a, Request::Account(AccountAction::Manage))),
             200

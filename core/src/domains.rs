@@ -348,7 +348,10 @@ async fn check_quota(
     .fetch_one(&mut **tx)
     .await?;
     let (limit, whose) = match row.domain_quota {
-        Some(q) => (i64::from(q), "the limit an administrator set for your account"),
+        Some(q) => (
+            i64::from(q),
+            "the limit an administrator set for your account",
+        ),
         None => (
             i64::from(core.platform.accounts.domain_quota),
             "the platform's limit per account",

@@ -96,17 +96,15 @@ pub async fn create(
         .platform
         .accounts
         .link(&format!("/signup?invitation={token}"));
-    let inviter = actor.email.clone().unwrap_or_else(|| "an administrator".into());
+    let inviter = actor
+        .email
+        .clone()
+        .unwrap_or_else(|| "an administrator".into());
     mail::enqueue(
         &mut **tx,
         None,
         email,
-        &mail::Message::invitation(
-            &inviter,
-            domain.map(|d| d.1),
-            role.map(Role::as_str),
-            &link,
-        ),
+        &mail::Message::invitation(&inviter, domain.map(|d| d.1), role.map(Role::as_str), &link),
     )
     .await?;
     let mut event = Event::new("invitation.created", true)
@@ -279,7 +277,9 @@ pub async fn invite_to_platform(
 /// itself is the proof).
 pub async fn accept_signed_in(core: &Core, actor: &Actor, token: &str) -> Result<(), CoreError> {
     let user = authz::account(actor, authz::AccountAction::Manage)?;
-    let invitation = find(&core.pool, token).await?.ok_or_else(invalid_invitation)?;
+    let invitation = find(&core.pool, token)
+        .await?
+        .ok_or_else(invalid_invitation)?;
     let mut tx = core.pool.begin().await?;
     accept(
         &mut tx,

@@ -129,7 +129,12 @@ fn grantable(actor: &Actor, domain: &Domain, role: Role) -> Result<(), CoreError
 }
 
 /// Adds a member, or invites an address without an account.
-pub async fn add(core: &Core, actor: &Actor, zone: &str, input: &NewMember) -> Result<Added, CoreError> {
+pub async fn add(
+    core: &Core,
+    actor: &Actor,
+    zone: &str,
+    input: &NewMember,
+) -> Result<Added, CoreError> {
     let email = parse_email(&input.email)?;
     let mut tx = core.pool.begin().await?;
     let domain = domains::lock(&mut tx, actor, zone, Action::ManageMembers).await?;
@@ -165,10 +170,22 @@ pub async fn add(core: &Core, actor: &Actor, zone: &str, input: &NewMember) -> R
     .ok_or_else(|| {
         CoreError::conflict(
             "email",
-            format!("{email} is a member of {} already; PATCH to change the role", domain.name),
+            format!(
+                "{email} is a member of {} already; PATCH to change the role",
+                domain.name
+            ),
         )
     })?;
-    record(&mut tx, actor, &domain, user.id, &user.email, "member.added", Some(input.role)).await?;
+    record(
+        &mut tx,
+        actor,
+        &domain,
+        user.id,
+        &user.email,
+        "member.added",
+        Some(input.role),
+    )
+    .await?;
     mail::enqueue(
         &mut *tx,
         Some(user.id),
@@ -193,7 +210,10 @@ pub async fn add(core: &Core, actor: &Actor, zone: &str, input: &NewMember) -> R
 }
 
 fn who(actor: &Actor) -> String {
-    actor.email.clone().unwrap_or_else(|| "An administrator".into())
+    actor
+        .email
+        .clone()
+        .unwrap_or_else(|| "An administrator".into())
 }
 
 async fn record(
@@ -265,7 +285,10 @@ pub async fn update(
     if patch.role == Role::Owner {
         domain.authorize(actor, Action::Delete)?;
         if target.role == Role::Owner {
-            return Err(CoreError::conflict("role", format!("{} owns {} already", target.email, domain.name)));
+            return Err(CoreError::conflict(
+                "role",
+                format!("{} owns {} already", target.email, domain.name),
+            ));
         }
         let old_owner = sqlx::query_scalar!(
             r#"UPDATE domain_members SET role = 'admin' WHERE domain_id = $1 AND role = 'owner'
@@ -281,7 +304,16 @@ pub async fn update(
         )
         .execute(&mut *tx)
         .await?;
-        record(&mut tx, actor, &domain, user, &target.email, "member.ownership_transferred", Some(Role::Owner)).await?;
+        record(
+            &mut tx,
+            actor,
+            &domain,
+            user,
+            &target.email,
+            "member.ownership_transferred",
+            Some(Role::Owner),
+        )
+        .await?;
         mail::enqueue(
             &mut *tx,
             Some(user),
@@ -340,7 +372,16 @@ pub async fn update(
         )
         .execute(&mut *tx)
         .await?;
-        record(&mut tx, actor, &domain, user, &target.email, "member.role_changed", Some(patch.role)).await?;
+        record(
+            &mut tx,
+            actor,
+            &domain,
+            user,
+            &target.email,
+            "member.role_changed",
+            Some(patch.role),
+        )
+        .await?;
         mail::enqueue(
             &mut *tx,
             Some(user),
@@ -379,7 +420,11 @@ pub async fn remove(core: &Core, actor: &Actor, zone: &str, user: UserId) -> Res
         &mut tx,
         actor,
         zone,
-        if leaving { Action::Leave } else { Action::ManageMembers },
+        if leaving {
+            Action::Leave
+        } else {
+            Action::ManageMembers
+        },
     )
     .await?;
     let target = member(&mut tx, &domain, user).await?;
@@ -387,9 +432,15 @@ pub async fn remove(core: &Core, actor: &Actor, zone: &str, user: UserId) -> Res
         return Err(CoreError::conflict(
             "user",
             if leaving {
-                format!("you own {}: make someone else the owner first, or delete the domain", domain.name)
+                format!(
+                    "you own {}: make someone else the owner first, or delete the domain",
+                    domain.name
+                )
             } else {
-                format!("{} owns {}: ownership is handed on, not taken away", target.email, domain.name)
+                format!(
+                    "{} owns {}: ownership is handed on, not taken away",
+                    target.email, domain.name
+                )
             },
         ));
     }
@@ -413,7 +464,11 @@ pub async fn remove(core: &Core, actor: &Actor, zone: &str, user: UserId) -> Res
         &domain,
         user,
         &target.email,
-        if leaving { "member.left" } else { "member.removed" },
+        if leaving {
+            "member.left"
+        } else {
+            "member.removed"
+        },
         Some(target.role),
     )
     .await?;
@@ -422,11 +477,7 @@ pub async fn remove(core: &Core, actor: &Actor, zone: &str, user: UserId) -> Res
             &mut *tx,
             Some(user),
             &target.email,
-            &mail::Message::member_removed(
-                &domain.name,
-                &who(actor),
-                &core.occasion(actor.source),
-            ),
+            &mail::Message::member_removed(&domain.name, &who(actor), &core.occasion(actor.source)),
         )
         .await?;
     }

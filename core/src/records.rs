@@ -406,7 +406,12 @@ async fn align_rrset_ttl(
 
 /// Every record a write touches is authorized on its own: a key may be limited to some names
 /// and types (`_acme-challenge.*`, TXT).
-fn authorize_record(actor: &Actor, domain: &Domain, fqdn: &str, rtype: &str) -> Result<(), CoreError> {
+fn authorize_record(
+    actor: &Actor,
+    domain: &Domain,
+    fqdn: &str,
+    rtype: &str,
+) -> Result<(), CoreError> {
     domain.authorize(actor, Action::WriteRecord { name: fqdn, rtype })
 }
 

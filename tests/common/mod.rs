@@ -74,10 +74,7 @@ impl Env {
         let user = users::create_user(&pool, "admin@example.com", "a long admin password", true)
             .await
             .unwrap();
-        let token = auth::keys::create_full(&pool, user, "e2e")
-            .await
-            .unwrap()
-            .1;
+        let token = auth::keys::create_full(&pool, user, "e2e").await.unwrap().1;
         let platform = apex::start_all(&config, pool.clone()).await.unwrap();
         Self {
             platform,

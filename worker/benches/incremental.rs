@@ -73,7 +73,13 @@ async fn main() {
     let user = users::create_user(&pool, "bench@example.com", "a long bench password", true)
         .await
         .unwrap();
-    let actor = Actor::cli(user, PlatformRoles { admin: true, granted: vec![] });
+    let actor = Actor::cli(
+        user,
+        PlatformRoles {
+            admin: true,
+            granted: vec![],
+        },
+    );
     domains::create(&core, &actor, &origin).await.unwrap();
     let text = std::fs::read(&zone_file).unwrap();
     let t = Instant::now();

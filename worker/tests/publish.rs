@@ -48,7 +48,13 @@ async fn fixture(pool: PgPool) -> Fixture {
     let user = users::create_user(&pool, "w@example.com", "a long enough password", false)
         .await
         .unwrap();
-    let actor = Actor::cli(user, PlatformRoles { admin: false, granted: vec![] });
+    let actor = Actor::cli(
+        user,
+        PlatformRoles {
+            admin: false,
+            granted: vec![],
+        },
+    );
     Fixture {
         ctx: Context::new(core, notifier, 3),
         actor,
@@ -280,7 +286,13 @@ async fn failed_publishes_back_off(pool: PgPool) {
     let admin = users::create_user(&pool, "root@example.com", "an admin's long password", true)
         .await
         .unwrap();
-    let actor = Actor::cli(admin, PlatformRoles { admin: true, granted: vec![] });
+    let actor = Actor::cli(
+        admin,
+        PlatformRoles {
+            admin: true,
+            granted: vec![],
+        },
+    );
     apex_core::jobs::retry(&f.ctx.core, &actor, &format!("publish_zone:{}", id.0))
         .await
         .unwrap();

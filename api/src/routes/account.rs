@@ -83,7 +83,10 @@ pub async fn totp_start(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
 ) -> Result<(StatusCode, Json<Enrolment>), ApiError> {
-    Ok((StatusCode::CREATED, Json(twofa::start(&s.core, &actor).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(twofa::start(&s.core, &actor).await?),
+    ))
 }
 
 /// `POST /account/2fa/totp/confirm`: turns it on with a code; answers the recovery codes.

@@ -71,7 +71,9 @@ fn cookie(
         .same_site(SameSite::Lax)
         .secure(state.core.platform.accounts.secure_cookies)
         .path("/")
-        .max_age(cookie::time::Duration::seconds(max_age.num_seconds().max(0)))
+        .max_age(cookie::time::Duration::seconds(
+            max_age.num_seconds().max(0),
+        ))
         .build();
     HeaderValue::from_str(&c.to_string()).unwrap_or(HeaderValue::from_static(""))
 }

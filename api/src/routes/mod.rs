@@ -89,10 +89,7 @@ fn v1() -> Routes {
             post(account::totp_start).delete(account::totp_disable),
         )
         .route("/account/2fa/totp/confirm", post(account::totp_confirm))
-        .route(
-            "/account/2fa/recovery-codes",
-            post(account::recovery_codes),
-        )
+        .route("/account/2fa/recovery-codes", post(account::recovery_codes))
         .route("/keys", get(keys::list).post(keys::create))
         .route(
             "/keys/{id}",

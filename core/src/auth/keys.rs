@@ -494,7 +494,10 @@ pub async fn create_domain_key(
         ("platform_roles", input.platform_roles),
     ] {
         if on {
-            return Err(CoreError::invalid(flag, "a domain key acts on records and settings of its domain only"));
+            return Err(CoreError::invalid(
+                flag,
+                "a domain key acts on records and settings of its domain only",
+            ));
         }
     }
     let role = input.role.unwrap_or(Role::Write);
@@ -566,11 +569,17 @@ impl Row {
     fn view(self) -> KeyView {
         KeyView {
             id: self.id,
-            kind: if self.user_id.is_some() { "user" } else { "domain" },
+            kind: if self.user_id.is_some() {
+                "user"
+            } else {
+                "domain"
+            },
             description: self.name,
             prefix: self.prefix,
             domain: self.domain,
-            domains: self.domain_ids.map(|_| self.domain_names.unwrap_or_default()),
+            domains: self
+                .domain_ids
+                .map(|_| self.domain_names.unwrap_or_default()),
             role: self.max_role,
             records: self
                 .record_scopes
@@ -799,7 +808,8 @@ async fn store(db: impl PgExecutor<'_>, id: ApiKeyId, spec: &Spec) -> Result<(),
             .map(|r| serde_json::to_value(r).unwrap_or_default()),
         spec.networks
             .as_ref()
-            .map(|l| l.iter().map(ToString::to_string).collect::<Vec<_>>()) as Option<Vec<String>>,
+            .map(|l| l.iter().map(ToString::to_string).collect::<Vec<_>>())
+            as Option<Vec<String>>,
         spec.manage_keys,
         spec.manage_members,
         spec.manage_account,
@@ -811,7 +821,11 @@ async fn store(db: impl PgExecutor<'_>, id: ApiKeyId, spec: &Spec) -> Result<(),
 }
 
 /// Revokes one of the actor's own keys, at once.
-pub async fn revoke_user_key(core: &Core, actor: &Actor, id: ApiKeyId) -> Result<KeyView, CoreError> {
+pub async fn revoke_user_key(
+    core: &Core,
+    actor: &Actor,
+    id: ApiKeyId,
+) -> Result<KeyView, CoreError> {
     let user = authz::account(actor, AccountAction::ManageKeys)?;
     let mut tx = core.pool.begin().await?;
     let row = sqlx::query!(

@@ -286,21 +286,25 @@ pub async fn second_step(
                 row.totp_last_step,
             ) {
                 // The step is taken only if no other request took it first: a code is good once.
-                Some(step) => sqlx::query!(
-                    "UPDATE users SET totp_last_step = $2
+                Some(step) => {
+                    sqlx::query!(
+                        "UPDATE users SET totp_last_step = $2
                       WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
-                    row.user_id.0,
-                    step
-                )
-                .execute(&core.pool)
-                .await?
-                .rows_affected()
-                    == 1,
+                        row.user_id.0,
+                        step
+                    )
+                    .execute(&core.pool)
+                    .await?
+                    .rows_affected()
+                        == 1
+                }
                 None => false,
             }
         }
         (None, Some(code), _) => match totp::normalize_recovery_code(code) {
-            Some(canonical) => use_recovery_code(core, row.user_id, &row.email, &canonical, client).await?,
+            Some(canonical) => {
+                use_recovery_code(core, row.user_id, &row.email, &canonical, client).await?
+            }
             None => false,
         },
         _ => false,

@@ -28,7 +28,6 @@ use crate::CoreError;
 use crate::authz::Role;
 use crate::ids::{ApiKeyId, DomainId, SessionId, UserId};
 
-
 /// Where a request came from, for the audit trail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
@@ -52,9 +51,7 @@ impl Via {
 }
 
 /// A platform role: what a user may do beyond their own domains and account.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
     /// List, create, disable and enable users, reset their second factor, set quotas.
@@ -145,8 +142,7 @@ impl RecordScope {
     /// Does this scope allow writing `rtype` records at `fqdn` (with or without the dot)?
     pub fn allows(&self, fqdn: &str, rtype: &str) -> bool {
         let name = fqdn.trim_end_matches('.').to_ascii_lowercase();
-        wildmatch::WildMatch::new_case_insensitive(self.name.trim_end_matches('.'))
-            .matches(&name)
+        wildmatch::WildMatch::new_case_insensitive(self.name.trim_end_matches('.')).matches(&name)
             && (self.types.is_empty() || self.types.iter().any(|t| t.eq_ignore_ascii_case(rtype)))
     }
 }

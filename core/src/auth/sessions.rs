@@ -179,7 +179,9 @@ pub async fn list(core: &Core, actor: &Actor) -> Result<Vec<SessionView>, CoreEr
             id: r.id,
             created_at: r.created_at,
             last_seen_at: r.last_seen_at,
-            expires_at: r.expires_at.min(r.last_seen_at + core.platform.accounts.session_idle),
+            expires_at: r
+                .expires_at
+                .min(r.last_seen_at + core.platform.accounts.session_idle),
             source_ip: r.source_ip,
             user_agent: r.user_agent,
             impersonator: r.impersonator,
@@ -216,6 +218,7 @@ pub async fn revoke(core: &Core, actor: &Actor, id: SessionId) -> Result<(), Cor
 
 /// Signs out: ends the session making the request (a key has none to end).
 pub async fn sign_out(core: &Core, actor: &Actor) -> Result<(), CoreError> {
+    authz::account(actor, AccountAction::Read)?;
     let Some(id) = actor.session_id() else {
         return Err(CoreError::invalid(
             "session",
@@ -229,7 +232,10 @@ pub async fn sign_out(core: &Core, actor: &Actor) -> Result<(), CoreError> {
     )
     .execute(&mut *tx)
     .await?;
-    Event::new("logout", true).actor(actor).record(&mut *tx).await?;
+    Event::new("logout", true)
+        .actor(actor)
+        .record(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

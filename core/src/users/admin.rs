@@ -207,7 +207,11 @@ fn not_found(id: UserId) -> CoreError {
 }
 
 /// Refuses to let a non-administrator touch an account holding platform roles.
-async fn guard(core: &Core, actor: &Actor, target: UserId) -> Result<(String, PlatformRoles), CoreError> {
+async fn guard(
+    core: &Core,
+    actor: &Actor,
+    target: UserId,
+) -> Result<(String, PlatformRoles), CoreError> {
     let row = sqlx::query!(
         "SELECT email, is_admin, permissions FROM users WHERE id = $1",
         target.0
@@ -251,12 +255,20 @@ pub async fn create(core: &Core, actor: &Actor, input: &NewUser) -> Result<UserV
             .platform
             .accounts
             .link(&format!("/reset-password?token={token}"));
-        mail::enqueue(&mut *tx, Some(user), &email, &mail::Message::reset_password(&link)).await?;
+        mail::enqueue(
+            &mut *tx,
+            Some(user),
+            &email,
+            &mail::Message::reset_password(&link),
+        )
+        .await?;
     }
     Event::new("account.created", true)
         .actor(actor)
         .subject(Some(user), email.clone())
-        .detail(serde_json::json!({"via": "admin", "admin": input.admin, "password_mailed": mailed}))
+        .detail(
+            serde_json::json!({"via": "admin", "admin": input.admin, "password_mailed": mailed}),
+        )
         .record(&mut *tx)
         .await?;
     tx.commit().await?;
@@ -399,7 +411,10 @@ pub async fn impersonate(core: &Core, actor: &Actor, target: &str) -> Result<Act
         ));
     }
     let email = parse_email(target).map_err(|_| {
-        CoreError::invalid("Apex-Impersonate", "give the e-mail address of the user to act as")
+        CoreError::invalid(
+            "Apex-Impersonate",
+            "give the e-mail address of the user to act as",
+        )
     })?;
     let row = sqlx::query!(
         r#"SELECT id AS "id: UserId", email, is_admin, permissions, disabled_at, totp_enabled_at

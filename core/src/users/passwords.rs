@@ -54,7 +54,12 @@ pub(crate) async fn check_current(
         )));
     }
     if !password::verify(given, &row.password_hash).await?.ok {
-        throttle::fail(&core.pool, &throttle::account(&row.email), throttle::ACCOUNT).await?;
+        throttle::fail(
+            &core.pool,
+            &throttle::account(&row.email),
+            throttle::ACCOUNT,
+        )
+        .await?;
         return Err(CoreError::invalid(field, "is not your password"));
     }
     Ok(row.email)
@@ -70,8 +75,7 @@ pub async fn change(core: &Core, actor: &Actor, input: &PasswordChange) -> Resul
             "is the same as the current one",
         ));
     }
-    password::check_policy(&input.new_password, &email)
-        .map_err(|e| rename(e, "new_password"))?;
+    password::check_policy(&input.new_password, &email).map_err(|e| rename(e, "new_password"))?;
     let hash = password::hash(&input.new_password).await?;
     let mut tx = core.pool.begin().await?;
     set(&mut tx, user, &hash).await?;
@@ -145,7 +149,13 @@ pub async fn request_reset(core: &Core, email: &str, client: &Client) -> Result<
         .platform
         .accounts
         .link(&format!("/reset-password?token={token}"));
-    mail::enqueue(&mut *tx, Some(user), &email, &mail::Message::reset_password(&link)).await?;
+    mail::enqueue(
+        &mut *tx,
+        Some(user),
+        &email,
+        &mail::Message::reset_password(&link),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -128,7 +128,13 @@ pub async fn signup(
         .platform
         .accounts
         .link(&format!("/verify-email?token={token}"));
-    mail::enqueue(&mut *tx, Some(user), &email, &mail::Message::verify_email(&link)).await?;
+    mail::enqueue(
+        &mut *tx,
+        Some(user),
+        &email,
+        &mail::Message::verify_email(&link),
+    )
+    .await?;
     Event::new("account.created", true)
         .source(client.ip)
         .subject(Some(user), email.clone())
@@ -208,7 +214,13 @@ pub async fn resend_verification(
         .platform
         .accounts
         .link(&format!("/verify-email?token={token}"));
-    mail::enqueue(&mut *tx, Some(user), &email, &mail::Message::verify_email(&link)).await?;
+    mail::enqueue(
+        &mut *tx,
+        Some(user),
+        &email,
+        &mail::Message::verify_email(&link),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

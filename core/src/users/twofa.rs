@@ -114,7 +114,10 @@ pub async fn confirm(core: &Core, actor: &Actor, code: &str) -> Result<RecoveryC
     .fetch_one(&core.pool)
     .await?;
     if row.totp_enabled_at.is_some() {
-        return Err(CoreError::conflict("totp", "two-factor authentication is on already"));
+        return Err(CoreError::conflict(
+            "totp",
+            "two-factor authentication is on already",
+        ));
     }
     let sealed = row.totp_pending.ok_or_else(|| {
         CoreError::conflict(
@@ -195,8 +198,12 @@ pub async fn require_code(core: &Core, user: UserId, code: Option<&str>) -> Resu
     let code = code.ok_or_else(|| {
         CoreError::invalid("code", "two-factor authentication is on: a code is needed")
     })?;
-    if let Some(step) = totp::verify(&open_secret(core, user, &sealed)?, code, now(), row.totp_last_step)
-    {
+    if let Some(step) = totp::verify(
+        &open_secret(core, user, &sealed)?,
+        code,
+        now(),
+        row.totp_last_step,
+    ) {
         let taken = sqlx::query!(
             "UPDATE users SET totp_last_step = $2
               WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
@@ -242,7 +249,10 @@ pub async fn disable(core: &Core, actor: &Actor, input: &DisableInput) -> Result
     .fetch_one(&core.pool)
     .await?;
     if !on {
-        return Err(CoreError::conflict("totp", "two-factor authentication is off already"));
+        return Err(CoreError::conflict(
+            "totp",
+            "two-factor authentication is off already",
+        ));
     }
     require_code(core, user, Some(&input.code)).await?;
     let mut tx = core.pool.begin().await?;
@@ -264,7 +274,10 @@ pub async fn disable(core: &Core, actor: &Actor, input: &DisableInput) -> Result
 }
 
 /// Removes a user's second factor (turning it off, or an administrator's reset).
-pub(crate) async fn clear(tx: &mut Transaction<'_, Postgres>, user: UserId) -> Result<(), CoreError> {
+pub(crate) async fn clear(
+    tx: &mut Transaction<'_, Postgres>,
+    user: UserId,
+) -> Result<(), CoreError> {
     sqlx::query!(
         "UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_enabled_at = NULL,
                 totp_last_step = NULL, security_epoch = security_epoch + 1
@@ -293,10 +306,18 @@ pub async fn regenerate_codes(
     .fetch_one(&core.pool)
     .await?;
     let sealed = row.totp_secret.ok_or_else(|| {
-        CoreError::conflict("totp", "two-factor authentication is off: there are no codes")
+        CoreError::conflict(
+            "totp",
+            "two-factor authentication is off: there are no codes",
+        )
     })?;
-    let step = totp::verify(&open_secret(core, user, &sealed)?, code, now(), row.totp_last_step)
-        .ok_or_else(|| CoreError::invalid("code", "wrong or already used code"))?;
+    let step = totp::verify(
+        &open_secret(core, user, &sealed)?,
+        code,
+        now(),
+        row.totp_last_step,
+    )
+    .ok_or_else(|| CoreError::invalid("code", "wrong or already used code"))?;
     let mut tx = core.pool.begin().await?;
     let taken = sqlx::query!(
         "UPDATE users SET totp_last_step = $2
