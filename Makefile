@@ -1,5 +1,5 @@
 # The two commands: `make run` brings the platform up, `make test` runs every test.
-.PHONY: run test check sqlx-prepare fuzz bench-zone-import bench-dnsserver bench-sign bench-incremental bench-propagation clean
+.PHONY: run test check sqlx-prepare fuzz bench-zone-import bench-dnsserver bench-sign bench-incremental bench-propagation bench-auth clean
 
 run:
 	@scripts/run.sh
@@ -49,6 +49,10 @@ bench-incremental:
 # An API write until three nameservers answer it: median and tail latency.
 bench-propagation:
 	bench/propagation
+
+# What an API key adds to a request; what a sign-in costs.
+bench-auth:
+	bench/auth
 
 clean:
 	cargo clean

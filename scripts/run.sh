@@ -71,6 +71,8 @@ source "$state/credentials"
 
 http=${APEX_HTTP_LISTEN:-127.0.0.1:8080}
 dns=${APEX_DNS_LISTEN:-127.0.0.1:5300}
+# Links in mails (verification, password reset, invitations) point here.
+export APEX_PUBLIC_URL=${APEX_PUBLIC_URL:-http://$http}
 dns_host=${dns%:*} dns_port=${dns##*:}
 cat <<MSG
 
@@ -81,9 +83,12 @@ cat <<MSG
   DNS        $dns (UDP and TCP)
   Transfers  ${APEX_TRANSFER_LISTEN:-127.0.0.1:5399} (AXFR with the TSIG key in $state/tsig.key)
 
-  Log in     $email / $password
+  Log in     $email / $password  (a platform administrator)
+             sign in: curl -c $state/cookies -H 'Content-Type: application/json' \\
+                        -d '{"email": "$email", "password": "$password"}' http://$http/api/v1/auth/login
   API key    $api_key
              (kept in $state/credentials; the API never shows a key twice)
+  Mail       ${APEX_SMTP_URL:+sent through \$APEX_SMTP_URL}${APEX_SMTP_URL:-printed to this log (no APEX_SMTP_URL): verification and reset links appear below}
 
   Try it:
     export APEX_API_KEY=$api_key

@@ -102,7 +102,8 @@ impl Event {
                                          subject_email, credential, impersonator_user_id, source_ip,
                                          domain_id, domain, detail)
                VALUES ($1, $2, $3, COALESCE($4, (SELECT email FROM users WHERE id = $3)), $5,
-                       $6, $7, $8, $9, $10, $11, $12)
+                       $6, $7, $8, $9, $10,
+                       COALESCE(NULLIF($11, ''), (SELECT name FROM domains WHERE id = $10)), $12)
                RETURNING id AS "id: AuditId""#,
             self.event,
             self.success,

@@ -16,14 +16,26 @@ use crate::publish::{Outcome, PublishError, announce_zone, catalog_if_behind, pu
 /// Zones read per query; a pass walks all of them, page by page.
 const PAGE: i64 = 500;
 
+/// How often ended sessions, used links and old throttle counts are deleted.
+const HOUSEKEEPING: Duration = Duration::from_secs(600);
+
 /// Runs forever.
 pub async fn run(ctx: Arc<Context>, every: Duration) {
     let mut tick = tokio::time::interval(every.max(Duration::from_millis(100)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut housekept = tokio::time::Instant::now();
     loop {
         tick.tick().await;
         if let Err(e) = pass(&ctx).await {
             tracing::warn!(error = %e, "reconciler pass failed");
+        }
+        if housekept.elapsed() >= HOUSEKEEPING {
+            housekept = tokio::time::Instant::now();
+            match apex_core::auth::prune(&ctx.core.pool).await {
+                Ok(n) if n > 0 => tracing::info!(rows = n, "ended sessions and used links deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "account housekeeping failed"),
+            }
         }
     }
 }

@@ -315,6 +315,28 @@ pub fn random_password() -> Result<String, CoreError> {
         .collect())
 }
 
+/// Deletes what has run its course: sessions ended a day ago, mailed links used or expired a
+/// day ago, throttle counts whose window and lock are over. Safe to run from every worker at
+/// any time (the reconciler does, every ten minutes). Returns the rows removed.
+pub async fn prune(pool: &sqlx::PgPool) -> Result<u64, CoreError> {
+    let sessions = sessions::prune(pool).await?;
+    let tokens = sqlx::query!(
+        "DELETE FROM email_tokens WHERE expires_at < now() - interval '1 day'
+            OR used_at < now() - interval '1 day'"
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    let throttle = sqlx::query!(
+        "DELETE FROM login_throttle WHERE window_start < now() - interval '1 day'
+            AND (locked_until IS NULL OR locked_until < now())"
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(sessions + tokens + throttle)
+}
+
 /// SHA-256 of a token (API key, session, mailed link).
 pub fn token_hash(token: &str) -> Vec<u8> {
     digest(&SHA256, token.as_bytes()).as_ref().to_vec()
