@@ -15,10 +15,13 @@ command -v cargo >/dev/null || die "cargo is needed: install Rust from https://r
 # dig for the transfer tests, redis-server for the Redis-outage test, pg_isready to probe,
 # named-checkzone and kzonecheck to load the zone files Apex writes, dnssec-signzone to sign
 # test zones, nsd for the nameserver's differential test, named and knotd as interop peers,
-# ldns-verify-zone (with dnssec-verify) to check what Apex signs, python3 for aiosmtpd.
+# ldns-verify-zone (with dnssec-verify) to check what Apex signs, python3 for aiosmtpd;
+# pebble (a test ACME CA) and certbot, whose hooks use curl and jq, and openssl for Pebble's
+# certificate, to get a real certificate through a scoped key (tests/acme_certbot.rs).
 ensure_packages dig:bind9-dnsutils redis-server:redis-server redis-cli:redis-tools pg_isready:postgresql-client \
   named-checkzone:bind9-utils kzonecheck:knot-dnssecutils dnssec-signzone:bind9-utils \
-  nsd:nsd named:bind9 knotd:knot ldns-verify-zone:ldnsutils python3:python3
+  nsd:nsd named:bind9 knotd:knot ldns-verify-zone:ldnsutils python3:python3 \
+  pebble:pebble certbot:certbot curl:curl jq:jq openssl:openssl
 
 # aiosmtpd (Python) is the SMTP server the mail tests deliver to (worker/tests/mail.rs).
 if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
