@@ -26,7 +26,7 @@ pub fn core(config: &Config, pool: PgPool) -> anyhow::Result<Core> {
 
 /// API and dashboard on one router.
 pub fn http_app(core: Core) -> Router {
-    apex_api::app(apex_api::AppState { core }).merge(apex_web::router())
+    apex_api::app(apex_api::AppState { core: core.clone() }).merge(apex_web::router(core))
 }
 
 /// Binds and serves the HTTP side; returns the bound address.

@@ -12,7 +12,7 @@
 //! Either may carry `Apex-Impersonate: <email>`: a holder of the `impersonate` platform role
 //! then acts as that user; every such request is audited.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use apex_core::CoreError;
 use apex_core::audit::Event;
@@ -36,7 +36,7 @@ pub const IMPERSONATE: &str = "apex-impersonate";
 /// one of `APEX_TRUSTED_PROXIES`, the nearest untrusted address in `X-Forwarded-For`.
 pub struct ClientInfo(pub Client);
 
-fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+fn client(parts: &Parts, state: &AppState) -> Client {
     // MockConnectInfo stands in for the connection in router tests (as ConnectInfo's own
     // extractor allows).
     let peer = parts
@@ -48,38 +48,20 @@ fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
                 .extensions
                 .get::<axum::extract::connect_info::MockConnectInfo<SocketAddr>>()
                 .map(|c| c.0.ip())
-        })?;
-    let trusted = &state.core.platform.accounts.trusted_proxies;
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
-    if !is_trusted(&peer) {
-        return Some(peer);
-    }
-    let forwarded: Vec<IpAddr> = parts
-        .headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    Some(
-        forwarded
-            .into_iter()
-            .rev()
-            .find(|ip| !is_trusted(ip))
-            .unwrap_or(peer),
-    )
-}
-
-fn client(parts: &Parts, state: &AppState) -> Client {
-    Client {
-        ip: client_ip(parts, state),
-        user_agent: parts
+        });
+    Client::of_request(
+        peer,
+        parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+        parts
             .headers
             .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(200).collect()),
-    }
+            .and_then(|v| v.to_str().ok()),
+        &state.core.platform.accounts.trusted_proxies,
+    )
 }
 
 impl FromRequestParts<AppState> for ClientInfo {
@@ -151,7 +133,7 @@ impl FromRequestParts<AppState> for Authenticated {
                 CoreError::Unauthenticated.into()
             });
         };
-        let ip = client_ip(parts, state);
+        let ip = client(parts, state).ip;
         let actor = keys::authenticate(&state.core, token?, ip, Via::Api).await?;
         Ok(Self(impersonation(parts, state, actor).await?))
     }

@@ -44,6 +44,40 @@ pub struct Client {
     pub user_agent: Option<String>,
 }
 
+impl Client {
+    /// The client of an HTTP request, as the API and the dashboard both see it. The address
+    /// is the TCP `peer`'s or, when that peer is one of `trusted` proxies, the nearest
+    /// address in the `X-Forwarded-For` values that is not one (the ones further left could
+    /// be made up by the client).
+    pub fn of_request<'a>(
+        peer: Option<IpAddr>,
+        forwarded_for: impl IntoIterator<Item = &'a str>,
+        user_agent: Option<&str>,
+        trusted: &[ipnet::IpNet],
+    ) -> Self {
+        let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+        let ip = peer.map(|peer| {
+            if !is_trusted(&peer) {
+                return peer;
+            }
+            let forwarded: Vec<IpAddr> = forwarded_for
+                .into_iter()
+                .flat_map(|v| v.split(','))
+                .filter_map(|s| s.trim().parse().ok())
+                .collect();
+            forwarded
+                .into_iter()
+                .rev()
+                .find(|ip| !is_trusted(ip))
+                .unwrap_or(peer)
+        });
+        Self {
+            ip,
+            user_agent: user_agent.map(short_agent),
+        }
+    }
+}
+
 /// Starts a session for `user`: `pending` (awaiting the second factor) or active.
 pub async fn create(
     db: impl PgExecutor<'_>,
@@ -281,4 +315,37 @@ pub async fn prune(pool: &PgPool) -> Result<u64, CoreError> {
     .execute(pool)
     .await?
     .rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn client_address_behind_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        // A peer that is no proxy is the client, whatever it forwards.
+        let c = Client::of_request(ip("192.0.2.1"), ["203.0.113.9"], Some("curl"), &trusted);
+        assert_eq!(c.ip, ip("192.0.2.1"));
+        assert_eq!(c.user_agent.as_deref(), Some("curl"));
+        // Through trusted proxies: the nearest address that is not one; the ones to its
+        // left could be made up.
+        let c = Client::of_request(
+            ip("10.0.0.1"),
+            ["198.51.100.7, 203.0.113.9", "10.0.0.2"],
+            None,
+            &trusted,
+        );
+        assert_eq!(c.ip, ip("203.0.113.9"));
+        // Nothing usable forwarded: the proxy itself.
+        let c = Client::of_request(ip("10.0.0.1"), ["junk"], None, &trusted);
+        assert_eq!(c.ip, ip("10.0.0.1"));
+        assert_eq!(Client::of_request(None, [], None, &trusted).ip, None);
+        let long = "x".repeat(500);
+        let c = Client::of_request(None, [], Some(&long), &trusted);
+        assert_eq!(c.user_agent.unwrap().len(), 200);
+    }
 }

@@ -1,0 +1,209 @@
+//! Rendering pages, and turning apex-core's errors into words next to the right field.
+
+use apex_core::CoreError;
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+/// `page` as HTML with `status`; a template that fails to render (it cannot, short of a
+/// bug) is logged and answered with a bare 500.
+pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page did not render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// A link to go on with after a notice.
+pub(crate) struct Next {
+    /// Where.
+    pub href: &'static str,
+    /// Its text.
+    pub label: &'static str,
+}
+
+/// A page that only tells what happened: a success, or why nothing did.
+#[derive(Template)]
+#[template(path = "notice.html")]
+pub(crate) struct Notice {
+    title: String,
+    message: String,
+    ok: bool,
+    next: Option<Next>,
+}
+
+impl Notice {
+    /// Something worked.
+    pub(crate) fn ok(title: &str, message: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            message: message.into(),
+            ok: true,
+            next: None,
+        }
+    }
+
+    /// Something did not.
+    pub(crate) fn failed(title: &str, message: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            message: message.into(),
+            ok: false,
+            next: None,
+        }
+    }
+
+    /// With a link to go on.
+    pub(crate) fn then(mut self, href: &'static str, label: &'static str) -> Self {
+        self.next = Some(Next { href, label });
+        self
+    }
+
+    /// Rendered with `status`.
+    pub(crate) fn with(self, status: StatusCode) -> Response {
+        render(status, &self)
+    }
+}
+
+/// One problem with a submitted form.
+pub(crate) struct Problem {
+    /// The `id` of the input it is about; none: the form as a whole.
+    pub field: Option<&'static str>,
+    /// A sentence.
+    pub text: String,
+}
+
+/// What is wrong with a submitted form, shown at the top (for screen readers, linked to the
+/// fields) and next to each field.
+#[derive(Default)]
+pub(crate) struct Errors(Vec<Problem>);
+
+impl Errors {
+    /// Just one problem.
+    pub(crate) fn one(field: Option<&'static str>, text: impl Into<String>) -> Self {
+        Self(vec![Problem {
+            field,
+            text: text.into(),
+        }])
+    }
+
+    /// The problem with the input `id`, if any.
+    pub(crate) fn field(&self, id: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|p| p.field == Some(id))
+            .map(|p| p.text.as_str())
+    }
+
+    /// Every problem, in order.
+    pub(crate) fn all(&self) -> &[Problem] {
+        &self.0
+    }
+
+    /// No problem.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// An apex-core error as a page shows it: the status to answer with, the field it is about
+/// (apex-core's name: `password`, `token` …) and a sentence.
+pub(crate) struct Failure {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// apex-core's field, for `Invalid` and `Conflict`.
+    pub field: Option<String>,
+    /// What went wrong, in words (a generic one for internal errors).
+    pub message: String,
+}
+
+impl Failure {
+    /// The message as a sentence about the input labelled `label`.
+    pub(crate) fn sentence(&self, label: &str) -> String {
+        sentence(label, &self.message)
+    }
+}
+
+impl From<CoreError> for Failure {
+    fn from(e: CoreError) -> Self {
+        let (status, field, message) = match e {
+            CoreError::Invalid { field, message } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, Some(field), message)
+            }
+            CoreError::Conflict { field, message } => (StatusCode::CONFLICT, Some(field), message),
+            CoreError::Forbidden(message) => (StatusCode::FORBIDDEN, None, message),
+            CoreError::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                None,
+                "you need to sign in for this".into(),
+            ),
+            e @ CoreError::NotFound { .. } => (StatusCode::NOT_FOUND, None, e.to_string()),
+            e @ CoreError::ZoneFile(_) => (StatusCode::UNPROCESSABLE_ENTITY, None, e.to_string()),
+            e @ (CoreError::Database(_) | CoreError::Internal(_)) => {
+                let mut chain = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    chain.push_str(": ");
+                    chain.push_str(&s.to_string());
+                    source = s.source();
+                }
+                tracing::error!(error = %chain, "page request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    None,
+                    "something went wrong on our side; please try again in a moment".into(),
+                )
+            }
+        };
+        Self {
+            status,
+            field,
+            message,
+        }
+    }
+}
+
+/// apex-core's messages are either a predicate for the field's name (`is required`) or a
+/// clause of their own (`the password must be …`); either way, a sentence to show.
+pub(crate) fn sentence(label: &str, message: &str) -> String {
+    let message = message.trim();
+    let mut text = if ["is ", "are ", "must "]
+        .iter()
+        .any(|p| message.starts_with(p))
+    {
+        format!("{label} {message}")
+    } else {
+        let mut chars = message.chars();
+        chars.next().map_or_else(String::new, |first| {
+            first.to_uppercase().chain(chars).collect()
+        })
+    };
+    if !text.ends_with(['.', '!', '?']) {
+        text.push('.');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences() {
+        assert_eq!(
+            sentence("E-mail address", "is required"),
+            "E-mail address is required."
+        );
+        assert_eq!(
+            sentence(
+                "Password",
+                "the password must be at least 10 characters long"
+            ),
+            "The password must be at least 10 characters long."
+        );
+        assert_eq!(sentence("Password", "Done."), "Done.");
+    }
+}

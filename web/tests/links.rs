@@ -1,0 +1,615 @@
+//! The pages behind the links in account mails, driven as a browser without JavaScript
+//! would: GET the link, read the form, POST it back.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use apex_core::auth::sessions::Client;
+use apex_core::auth::{Actor, PlatformRoles};
+use apex_core::config::Config;
+use apex_core::queue::Queue;
+use apex_core::users::signup::{self, SignupInput};
+use apex_core::{Core, invitations, mail, users};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::connect_info::MockConnectInfo;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use scraper::{Html, Selector};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "a long enough password";
+
+/// The platform's public URL in the default config: the origin of its own forms.
+const PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
+/// A platform for account tests: a master key, as the API's tests have, and sign-up `mode`.
+fn config(mode: &str) -> Config {
+    let mut config = Config::defaults();
+    config.master_key = Some(secrecy::SecretString::from(
+        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_string(),
+    ));
+    config.signup = mode.into();
+    config
+}
+
+struct Web {
+    core: Core,
+    router: Router,
+}
+
+/// An answer, with its HTML parsed.
+struct Page {
+    status: StatusCode,
+    html: Html,
+    source: String,
+}
+
+impl Page {
+    fn all(&self, css: &str) -> Vec<scraper::ElementRef<'_>> {
+        self.html.select(&Selector::parse(css).unwrap()).collect()
+    }
+
+    fn one(&self, css: &str) -> scraper::ElementRef<'_> {
+        let found = self.all(css);
+        assert_eq!(found.len(), 1, "{css} in:\n{}", self.source);
+        found[0]
+    }
+
+    fn has(&self, css: &str) -> bool {
+        !self.all(css).is_empty()
+    }
+
+    fn attr(&self, css: &str, name: &str) -> String {
+        self.one(css)
+            .value()
+            .attr(name)
+            .unwrap_or_else(|| panic!("{css} has no {name}"))
+            .to_string()
+    }
+
+    fn text(&self, css: &str) -> String {
+        let text: String = self.one(css).text().collect();
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// An input with its label, `name` and `autocomplete`, as a form needs it.
+    fn assert_input(&self, id: &str, name: Option<&str>, autocomplete: &str) {
+        let css = format!("input#{id}");
+        assert!(self.has(&format!("label[for={id}]")), "no label for {id}");
+        assert_eq!(self.one(&css).value().attr("name"), name, "{id}'s name");
+        assert_eq!(self.attr(&css, "autocomplete"), autocomplete);
+    }
+}
+
+impl Web {
+    fn new(pool: PgPool, config: &Config) -> Self {
+        let core = Core {
+            pool,
+            queue: Queue::disabled(),
+            platform: Arc::new(config.platform().unwrap()),
+        };
+        let router = apex_web::router(core.clone())
+            .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+        Self { core, router }
+    }
+
+    fn pool(&self) -> &PgPool {
+        &self.core.pool
+    }
+
+    async fn send(&self, req: Request<Body>) -> Page {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        // Tokens are in the URLs: nothing is cached, no Referer leaves the page.
+        assert_eq!(resp.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(resp.headers()[header::REFERRER_POLICY], "no-referrer");
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let source = String::from_utf8(bytes.to_vec()).unwrap();
+        Page {
+            status,
+            html: Html::parse_document(&source),
+            source,
+        }
+    }
+
+    async fn get(&self, uri: &str) -> Page {
+        self.send(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    /// POSTs a form as the platform's own page would (with its `Origin`).
+    async fn post(&self, uri: &str, form: &[(&str, &str)]) -> Page {
+        self.post_from(uri, form, Some(PUBLIC_URL)).await
+    }
+
+    async fn post_from(&self, uri: &str, form: &[(&str, &str)], origin: Option<&str>) -> Page {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut req = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::HOST, "127.0.0.1:8080");
+        if let Some(origin) = origin {
+            req = req.header(header::ORIGIN, origin);
+        }
+        self.send(req.body(Body::from(body)).unwrap()).await
+    }
+
+    /// The newest mail of `kind` to `to`: tests run no worker, so it is in the outbox.
+    async fn mail(&self, to: &str, kind: &str) -> String {
+        sqlx::query_scalar::<_, String>(
+            "SELECT body FROM mail_outbox WHERE recipient = $1 AND kind = $2
+              ORDER BY id DESC LIMIT 1",
+        )
+        .bind(to)
+        .bind(kind)
+        .fetch_optional(self.pool())
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {kind} mail to {to}"))
+    }
+
+    async fn mails(&self, to: &str, kind: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM mail_outbox WHERE recipient = $1 AND kind = $2")
+            .bind(to)
+            .bind(kind)
+            .fetch_one(self.pool())
+            .await
+            .unwrap()
+    }
+
+    async fn verified(&self, email: &str) -> bool {
+        sqlx::query_scalar("SELECT email_verified_at IS NOT NULL FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_one(self.pool())
+            .await
+            .unwrap()
+    }
+
+    async fn password_is(&self, email: &str, password: &str) -> bool {
+        let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_one(self.pool())
+            .await
+            .unwrap();
+        apex_core::auth::password::verify(password, &hash)
+            .await
+            .unwrap()
+            .ok
+    }
+
+    async fn user_exists(&self, email: &str) -> bool {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
+            .bind(email)
+            .fetch_one(self.pool())
+            .await
+            .unwrap()
+    }
+}
+
+/// The query value `key` of the link to `path` in a mail.
+fn link_value(body: &str, path: &str, key: &str) -> String {
+    let link = mail::find_link(body, path).unwrap_or_else(|| panic!("no {path} link in {body}"));
+    let url = url::Url::parse(&link).unwrap();
+    assert!(link.starts_with(&format!("{PUBLIC_URL}{path}?")), "{link}");
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn verify_email_needs_the_button(pool: PgPool) {
+    let web = Web::new(pool, &config("open"));
+    let email = "bob@example.org";
+    let input = SignupInput {
+        email: Some(email.into()),
+        password: PASSWORD.into(),
+        invitation: None,
+    };
+    signup::signup(&web.core, &input, &Client::default())
+        .await
+        .unwrap();
+    let token = mail::find_token(&web.mail(email, mail::VERIFY_EMAIL).await, "/verify-email")
+        .expect("a verification link");
+    assert!(!web.verified(email).await);
+
+    // Opening the link (as a mail scanner does) shows a button and confirms nothing.
+    let page = web.get(&format!("/verify-email?token={token}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.attr("form", "method"), "post");
+    assert_eq!(page.attr("form", "action"), "/verify-email");
+    assert_eq!(page.attr("form input[name=token]", "type"), "hidden");
+    assert_eq!(page.attr("form input[name=token]", "value"), token);
+    assert!(page.has("form button[type=submit]"));
+    assert!(!web.verified(email).await);
+
+    // A link without its token says so.
+    let page = web.get("/verify-email").await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.text("[role=alert]").contains("incomplete"));
+
+    // Another site's form is refused, and nothing happens.
+    let page = web
+        .post_from(
+            "/verify-email",
+            &[("token", &token)],
+            Some("https://evil.example"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(!web.verified(email).await);
+
+    // The button confirms.
+    let page = web.post("/verify-email", &[("token", &token)]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.source);
+    assert_eq!(
+        page.text("[role=status]"),
+        "Your address bob@example.org is confirmed. You can now sign in."
+    );
+    assert!(web.verified(email).await);
+
+    // The link works once.
+    let page = web.post("/verify-email", &[("token", &token)]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        page.text("[role=alert]"),
+        "This link does not work: it has expired or been used; ask for a new one."
+    );
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn pages_escape_what_they_are_given(pool: PgPool) {
+    let web = Web::new(pool, &config("invite"));
+    let evil = "\"><script>alert(1)</script>";
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", evil)
+        .finish();
+    for path in ["/verify-email", "/reset-password"] {
+        let page = web.get(&format!("{path}?{query}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.has("script"), "{}", page.source);
+        assert_eq!(page.attr("input[name=token]", "value"), evil);
+    }
+    let page = web
+        .post("/reset-password", &[("email", "<b>not</b> an address")])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!page.has("form b"), "{}", page.source);
+    assert!(page.text("#email-error").contains("<b>not</b> an address"));
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn reset_password_from_the_mailed_link(pool: PgPool) {
+    let web = Web::new(pool, &config("invite"));
+    let email = "carol@example.org";
+    users::create_user(web.pool(), email, PASSWORD, false)
+        .await
+        .unwrap();
+
+    // Without a token: ask for a link.
+    let page = web.get("/reset-password").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.attr("form", "action"), "/reset-password");
+    page.assert_input("email", Some("email"), "email");
+    assert_eq!(page.attr("input#email", "type"), "email");
+
+    // Not an address: said next to the field, which keeps what was typed.
+    let page = web
+        .post("/reset-password", &[("email", "carol at example")])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(page.attr("input#email", "aria-invalid"), "true");
+    assert_eq!(page.attr("input#email", "value"), "carol at example");
+    assert!(
+        page.text("#email-error")
+            .contains("is not an e-mail address"),
+        "{}",
+        page.source
+    );
+    assert_eq!(page.attr(".summary a", "href"), "#email");
+
+    // The answer is the same whether or not the address has an account.
+    let sent = "If an account has this address, a link is on its way (it works for one hour).";
+    for address in [email, "nobody@example.org"] {
+        let page = web.post("/reset-password", &[("email", address)]).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(page.text("[role=status]"), sent);
+    }
+    assert_eq!(
+        web.mails("nobody@example.org", mail::RESET_PASSWORD).await,
+        0
+    );
+    let body = web.mail(email, mail::RESET_PASSWORD).await;
+    let token = link_value(&body, "/reset-password", "token");
+
+    // The link shows the new-password form.
+    let page = web.get(&format!("/reset-password?token={token}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.attr("form", "method"), "post");
+    assert_eq!(page.attr("form", "action"), "/reset-password/confirm");
+    assert_eq!(page.attr("input[name=token]", "value"), token);
+    page.assert_input("password", Some("password"), "new-password");
+    page.assert_input("confirm", Some("confirm"), "new-password");
+    assert!(!page.has(".summary"));
+
+    // Two different passwords: said next to the second one; the token stays for a retry.
+    let new = "correct horse battery staple";
+    let page = web
+        .post(
+            "/reset-password/confirm",
+            &[
+                ("token", &token),
+                ("password", new),
+                ("confirm", "correct horse"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text("#confirm-error").contains("differ"));
+    assert_eq!(page.attr("input#confirm", "aria-invalid"), "true");
+    assert_eq!(page.attr("input[name=token]", "value"), token);
+    // Passwords are never written back into the page.
+    assert!(!page.source.contains(new));
+    assert!(web.password_is(email, PASSWORD).await);
+
+    // Too short, then too common: the policy says which, next to the field.
+    for (bad, problem) in [
+        ("short", "at least 10 characters"),
+        ("1234567890", "commonly used passwords"),
+    ] {
+        let page = web
+            .post(
+                "/reset-password/confirm",
+                &[("token", &token), ("password", bad), ("confirm", bad)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(
+            page.text("#password-error").contains(problem),
+            "{}",
+            page.source
+        );
+        assert_eq!(page.attr("input#password", "aria-invalid"), "true");
+        assert!(page.text(".summary").contains(problem));
+        assert_eq!(page.attr("input[name=token]", "value"), token);
+        assert!(web.password_is(email, PASSWORD).await);
+    }
+
+    // A good one works, once.
+    let page = web
+        .post(
+            "/reset-password/confirm",
+            &[("token", &token), ("password", new), ("confirm", new)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.source);
+    assert!(page.text("[role=status]").contains("new password is set"));
+    assert!(web.password_is(email, new).await);
+    assert!(!web.password_is(email, PASSWORD).await);
+
+    let page = web
+        .post(
+            "/reset-password/confirm",
+            &[
+                ("token", &token),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.text("[role=alert]")
+            .contains("expired (after an hour) or been used")
+    );
+    assert_eq!(page.attr("main p a", "href"), "/reset-password");
+    assert!(web.password_is(email, new).await);
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn sign_up_with_an_invitation(pool: PgPool) {
+    let web = Web::new(pool, &config("invite"));
+    let admin = users::create_user(web.pool(), "admin@example.org", PASSWORD, true)
+        .await
+        .unwrap();
+    let actor = Actor::cli(
+        admin,
+        PlatformRoles {
+            admin: true,
+            granted: vec![],
+        },
+    );
+    let email = "x@example.org";
+    invitations::invite_to_platform(&web.core, &actor, email)
+        .await
+        .unwrap();
+    let body = web.mail(email, mail::INVITATION).await;
+    let token = link_value(&body, "/signup", "invitation");
+
+    // Not without an invitation on this platform, and not with a made-up one.
+    let page = web.get("/signup").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.text("[role=alert]").contains("needs an invitation"));
+    let page = web.get("/signup?invitation=0123abcd").await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text("h1").contains("invitation does not work"));
+    assert!(!page.has("form"));
+
+    // The link shows whom the invitation is for, and asks for a password.
+    let page = web.get(&format!("/signup?invitation={token}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.attr("form", "action"), "/signup");
+    assert_eq!(page.attr("input[name=invitation]", "value"), token);
+    page.assert_input("email", None, "username");
+    assert_eq!(page.attr("input#email", "value"), email);
+    page.assert_input("password", Some("password"), "new-password");
+    page.assert_input("confirm", Some("confirm"), "new-password");
+
+    let new = "correct horse battery staple";
+    let page = web
+        .post(
+            "/signup",
+            &[
+                ("invitation", &token),
+                ("password", new),
+                ("confirm", "other one, longer"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text("#confirm-error").contains("differ"));
+    assert_eq!(page.attr("input[name=invitation]", "value"), token);
+    assert_eq!(page.attr("input#email", "value"), email);
+    assert!(!web.user_exists(email).await);
+
+    let page = web
+        .post(
+            "/signup",
+            &[
+                ("invitation", &token),
+                ("password", "short"),
+                ("confirm", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.text("#password-error")
+            .contains("at least 10 characters")
+    );
+    assert!(!web.user_exists(email).await);
+
+    // Another site's form is refused.
+    let page = web
+        .post_from(
+            "/signup",
+            &[("invitation", &token), ("password", new), ("confirm", new)],
+            Some("https://evil.example"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(!web.user_exists(email).await);
+
+    let page = web
+        .post(
+            "/signup",
+            &[("invitation", &token), ("password", new), ("confirm", new)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.source);
+    assert_eq!(
+        page.text("[role=status]"),
+        "We sent a link to x@example.org; open it to confirm your address, then sign in."
+    );
+    assert!(web.user_exists(email).await);
+    assert!(!web.verified(email).await);
+    assert!(web.password_is(email, new).await);
+    let body = web.mail(email, mail::VERIFY_EMAIL).await;
+    assert!(mail::find_token(&body, "/verify-email").is_some());
+
+    // The invitation works once.
+    let page = web
+        .post(
+            "/signup",
+            &[("invitation", &token), ("password", new), ("confirm", new)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text("h1").contains("invitation does not work"));
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn open_sign_up_asks_for_the_address(pool: PgPool) {
+    let web = Web::new(pool, &config("open"));
+    let page = web.get("/signup").await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_input("email", Some("email"), "email");
+    let page = web
+        .post(
+            "/signup",
+            &[
+                ("email", "nope"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.text("#email-error")
+            .contains("is not an e-mail address")
+    );
+    assert_eq!(page.attr("input#email", "value"), "nope");
+    let page = web
+        .post(
+            "/signup",
+            &[
+                ("email", "dora@example.org"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.source);
+    assert_eq!(web.mails("dora@example.org", mail::VERIFY_EMAIL).await, 1);
+
+    let web = Web::new(web.core.pool.clone(), &config("closed"));
+    let page = web.get("/signup").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.text("[role=alert]").contains("takes no sign-ups"));
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn forms_from_other_sites_are_refused(pool: PgPool) {
+    let web = Web::new(pool, &config("open"));
+    let forms: [(&str, &[(&str, &str)]); 4] = [
+        ("/verify-email", &[("token", "x")]),
+        ("/reset-password", &[("email", "eve@example.org")]),
+        (
+            "/reset-password/confirm",
+            &[
+                ("token", "x"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        ),
+        (
+            "/signup",
+            &[
+                ("email", "eve@example.org"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        ),
+    ];
+    for (path, form) in forms {
+        for origin in ["https://evil.example", "null", "http://127.0.0.1:9999"] {
+            let page = web.post_from(path, form, Some(origin)).await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{path} from {origin}");
+            assert!(page.text("[role=alert]").contains("another site"));
+        }
+    }
+    // Browsers that say so in Sec-Fetch-Site alone are refused too.
+    let req = Request::post("/signup")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::from("email=eve%40example.org"))
+        .unwrap();
+    assert_eq!(web.send(req).await.status, StatusCode::FORBIDDEN);
+    assert!(!web.user_exists("eve@example.org").await);
+    assert_eq!(web.mails("eve@example.org", mail::RESET_PASSWORD).await, 0);
+
+    // The site at another name than its public URL (a developer's localhost) is itself.
+    let req = Request::post("/reset-password")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::HOST, "localhost:3000")
+        .header(header::ORIGIN, "http://localhost:3000")
+        .body(Body::from("email=eve%40example.org"))
+        .unwrap();
+    assert_eq!(web.send(req).await.status, StatusCode::OK);
+}
