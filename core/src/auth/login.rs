@@ -10,10 +10,11 @@ use serde::Serialize;
 
 use super::sessions::{self, Client, NewSession};
 use super::throttle::{self, Policy};
-use super::{device, password, totp};
+use super::{device, password};
 use crate::audit::Event;
 use crate::ids::{SessionId, UserId};
 use crate::users::parse_email;
+use crate::users::twofa;
 use crate::{Core, CoreError, mail};
 
 /// Wrong codes a pending session may take before it is ended.
@@ -242,7 +243,7 @@ pub async fn second_step(
 ) -> Result<Outcome, LoginError> {
     let row = sqlx::query!(
         r#"SELECT s.id AS "id: SessionId", s.mfa_failures, u.id AS "user_id: UserId", u.email,
-                  u.totp_secret, u.totp_last_step, u.security_epoch
+                  u.security_epoch
              FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = $1 AND s.state = 'pending' AND s.revoked_at IS NULL
               AND s.expires_at > now() AND u.disabled_at IS NULL"#,
@@ -276,37 +277,11 @@ pub async fn second_step(
             )));
         }
     };
-    let accepted = match (&input.code, &input.recovery_code, &row.totp_secret) {
-        (Some(code), None, Some(sealed)) => {
-            let secret = open_secret(core, row.user_id, sealed)?;
-            match totp::verify(
-                &secret,
-                code,
-                u64::try_from(Utc::now().timestamp()).unwrap_or(0),
-                row.totp_last_step,
-            ) {
-                // The step is taken only if no other request took it first: a code is good once.
-                Some(step) => {
-                    sqlx::query!(
-                        "UPDATE users SET totp_last_step = $2
-                      WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
-                        row.user_id.0,
-                        step
-                    )
-                    .execute(&core.pool)
-                    .await?
-                    .rows_affected()
-                        == 1
-                }
-                None => false,
-            }
+    let accepted = match (&input.code, &input.recovery_code) {
+        (Some(code), None) => twofa::take_totp(core, row.user_id, code).await?,
+        (None, Some(code)) => {
+            use_recovery_code(core, row.user_id, &row.email, code, client).await?
         }
-        (None, Some(code), _) => match totp::normalize_recovery_code(code) {
-            Some(canonical) => {
-                use_recovery_code(core, row.user_id, &row.email, &canonical, client).await?
-            }
-            None => false,
-        },
         _ => false,
     };
     if !accepted {
@@ -369,19 +344,11 @@ async fn use_recovery_code(
     core: &Core,
     user: UserId,
     email: &str,
-    canonical: &str,
+    code: &str,
     client: &Client,
 ) -> Result<bool, CoreError> {
     let mut tx = core.pool.begin().await?;
-    let used = sqlx::query_scalar!(
-        "UPDATE recovery_codes SET used_at = now()
-          WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING id",
-        user.0,
-        totp::recovery_code_hash(canonical),
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    if used.is_none() {
+    if !twofa::take_recovery_code(&mut *tx, user, code).await? {
         return Ok(false);
     }
     let left = sqlx::query_scalar!(

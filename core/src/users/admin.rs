@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Purpose, insert, new_token, parse_email, twofa};
+use super::{Purpose, insert, mail_link, parse_email, twofa};
 use crate::audit::Event;
 use crate::auth::sessions;
 use crate::auth::{Actor, Impersonator, Permission, PlatformRoles, password, random_password};
@@ -250,18 +250,7 @@ pub async fn create(core: &Core, actor: &Actor, input: &NewUser) -> Result<UserV
     let mut tx = core.pool.begin().await?;
     let user = insert(&mut *tx, &email, &hash, input.admin, true).await?;
     if mailed {
-        let token = new_token(&mut *tx, user, &email, Purpose::ResetPassword).await?;
-        let link = core
-            .platform
-            .accounts
-            .link(&format!("/reset-password?token={token}"));
-        mail::enqueue(
-            &mut *tx,
-            Some(user),
-            &email,
-            &mail::Message::reset_password(&link),
-        )
-        .await?;
+        mail_link(&mut tx, core, user, &email, Purpose::ResetPassword).await?;
     }
     Event::new("account.created", true)
         .actor(actor)

@@ -181,6 +181,28 @@ pub(crate) async fn new_token(
     Ok(token)
 }
 
+/// Makes a link token and mails the link: `/verify-email?token=…` or
+/// `/reset-password?token=…` under the platform's public URL, in `tx`.
+pub(crate) async fn mail_link(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    core: &crate::Core,
+    user: UserId,
+    email: &str,
+    purpose: Purpose,
+) -> Result<(), CoreError> {
+    let token = new_token(&mut **tx, user, email, purpose).await?;
+    let (path, message): (&str, fn(&str) -> crate::mail::Message) = match purpose {
+        Purpose::VerifyEmail => ("/verify-email", crate::mail::Message::verify_email),
+        Purpose::ResetPassword => ("/reset-password", crate::mail::Message::reset_password),
+    };
+    let link = core
+        .platform
+        .accounts
+        .link(&format!("{path}?token={token}"));
+    crate::mail::enqueue(&mut **tx, Some(user), email, &message(&link)).await?;
+    Ok(())
+}
+
 /// A token taken: whose, and for which address.
 pub(crate) struct Taken {
     pub user: UserId,

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{Purpose, new_token, parse_email, take_token};
+use super::{Purpose, mail_link, parse_email, take_token};
 use crate::audit::Event;
 use crate::auth::login::mail_throttle;
 use crate::auth::sessions::{self, Client};
@@ -144,18 +144,7 @@ pub async fn request_reset(core: &Core, email: &str, client: &Client) -> Result<
         return Ok(());
     }
     let mut tx = core.pool.begin().await?;
-    let token = new_token(&mut *tx, user, &email, Purpose::ResetPassword).await?;
-    let link = core
-        .platform
-        .accounts
-        .link(&format!("/reset-password?token={token}"));
-    mail::enqueue(
-        &mut *tx,
-        Some(user),
-        &email,
-        &mail::Message::reset_password(&link),
-    )
-    .await?;
+    mail_link(&mut tx, core, user, &email, Purpose::ResetPassword).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Purpose, insert, new_token, parse_email, take_token};
+use super::{Purpose, insert, mail_link, parse_email, take_token};
 use crate::audit::Event;
 use crate::auth::login::mail_throttle;
 use crate::auth::password;
@@ -123,18 +123,7 @@ pub async fn signup(
     if let Some(inv) = &invitation {
         invitations::accept(&mut tx, inv, user, &email).await?;
     }
-    let token = new_token(&mut *tx, user, &email, Purpose::VerifyEmail).await?;
-    let link = core
-        .platform
-        .accounts
-        .link(&format!("/verify-email?token={token}"));
-    mail::enqueue(
-        &mut *tx,
-        Some(user),
-        &email,
-        &mail::Message::verify_email(&link),
-    )
-    .await?;
+    mail_link(&mut tx, core, user, &email, Purpose::VerifyEmail).await?;
     Event::new("account.created", true)
         .source(client.ip)
         .subject(Some(user), email.clone())
@@ -209,18 +198,7 @@ pub async fn resend_verification(
         return Ok(());
     }
     let mut tx = core.pool.begin().await?;
-    let token = new_token(&mut *tx, user, &email, Purpose::VerifyEmail).await?;
-    let link = core
-        .platform
-        .accounts
-        .link(&format!("/verify-email?token={token}"));
-    mail::enqueue(
-        &mut *tx,
-        Some(user),
-        &email,
-        &mail::Message::verify_email(&link),
-    )
-    .await?;
+    mail_link(&mut tx, core, user, &email, Purpose::VerifyEmail).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -183,9 +183,10 @@ async fn replace_codes(
     Ok(codes)
 }
 
-/// Checks a TOTP code (taking its step) or a recovery code (using it up) of `user`, when
-/// their second factor is on; does nothing when it is off.
-pub async fn require_code(core: &Core, user: UserId, code: Option<&str>) -> Result<(), CoreError> {
+/// Checks a TOTP code of `user` and takes its time step, so the code is good once (two
+/// requests racing with one code: one wins). False for a wrong, replayed or absent code, or
+/// when TOTP is off.
+pub(crate) async fn take_totp(core: &Core, user: UserId, code: &str) -> Result<bool, CoreError> {
     let row = sqlx::query!(
         "SELECT totp_secret, totp_last_step FROM users WHERE id = $1",
         user.0
@@ -193,43 +194,68 @@ pub async fn require_code(core: &Core, user: UserId, code: Option<&str>) -> Resu
     .fetch_one(&core.pool)
     .await?;
     let Some(sealed) = row.totp_secret else {
-        return Ok(());
+        return Ok(false);
     };
-    let code = code.ok_or_else(|| {
-        CoreError::invalid("code", "two-factor authentication is on: a code is needed")
-    })?;
-    if let Some(step) = totp::verify(
+    let Some(step) = totp::verify(
         &open_secret(core, user, &sealed)?,
         code,
         now(),
         row.totp_last_step,
-    ) {
-        let taken = sqlx::query!(
-            "UPDATE users SET totp_last_step = $2
-              WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
-            user.0,
-            step
-        )
-        .execute(&core.pool)
-        .await?
-        .rows_affected();
-        if taken == 1 {
-            return Ok(());
-        }
-    } else if let Some(canonical) = totp::normalize_recovery_code(code) {
-        let used = sqlx::query_scalar!(
-            "UPDATE recovery_codes SET used_at = now()
-              WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING id",
-            user.0,
-            totp::recovery_code_hash(&canonical)
-        )
-        .fetch_optional(&core.pool)
-        .await?;
-        if used.is_some() {
-            return Ok(());
-        }
+    ) else {
+        return Ok(false);
+    };
+    Ok(sqlx::query!(
+        "UPDATE users SET totp_last_step = $2
+          WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+        user.0,
+        step
+    )
+    .execute(&core.pool)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Uses up one of `user`'s recovery codes, if `code` is one that is unused.
+pub(crate) async fn take_recovery_code(
+    db: impl sqlx::PgExecutor<'_>,
+    user: UserId,
+    code: &str,
+) -> Result<bool, CoreError> {
+    let Some(canonical) = totp::normalize_recovery_code(code) else {
+        return Ok(false);
+    };
+    Ok(sqlx::query_scalar!(
+        "UPDATE recovery_codes SET used_at = now()
+          WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING id",
+        user.0,
+        totp::recovery_code_hash(&canonical)
+    )
+    .fetch_optional(db)
+    .await?
+    .is_some())
+}
+
+/// Checks a TOTP code or a recovery code of `user`, when their second factor is on (taking
+/// it: each is good once); does nothing when it is off.
+pub async fn require_code(core: &Core, user: UserId, code: Option<&str>) -> Result<(), CoreError> {
+    let on = sqlx::query_scalar!(
+        r#"SELECT totp_secret IS NOT NULL AS "on!" FROM users WHERE id = $1"#,
+        user.0
+    )
+    .fetch_one(&core.pool)
+    .await?;
+    if !on {
+        return Ok(());
     }
-    Err(CoreError::invalid("code", "wrong or already used code"))
+    let code = code.ok_or_else(|| {
+        CoreError::invalid("code", "two-factor authentication is on: a code is needed")
+    })?;
+    if take_totp(core, user, code).await? || take_recovery_code(&core.pool, user, code).await? {
+        Ok(())
+    } else {
+        Err(CoreError::invalid("code", "wrong or already used code"))
+    }
 }
 
 /// Turns the second factor off (password and a code needed). Refused where the platform
@@ -300,37 +326,21 @@ pub async fn regenerate_codes(
 ) -> Result<RecoveryCodes, CoreError> {
     let user = authz::account(actor, AccountAction::Manage)?;
     let row = sqlx::query!(
-        "SELECT email, totp_secret, totp_last_step FROM users WHERE id = $1",
+        r#"SELECT email, totp_secret IS NOT NULL AS "on!" FROM users WHERE id = $1"#,
         user.0
     )
     .fetch_one(&core.pool)
     .await?;
-    let sealed = row.totp_secret.ok_or_else(|| {
-        CoreError::conflict(
+    if !row.on {
+        return Err(CoreError::conflict(
             "totp",
             "two-factor authentication is off: there are no codes",
-        )
-    })?;
-    let step = totp::verify(
-        &open_secret(core, user, &sealed)?,
-        code,
-        now(),
-        row.totp_last_step,
-    )
-    .ok_or_else(|| CoreError::invalid("code", "wrong or already used code"))?;
-    let mut tx = core.pool.begin().await?;
-    let taken = sqlx::query!(
-        "UPDATE users SET totp_last_step = $2
-          WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
-        user.0,
-        step
-    )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if taken == 0 {
+        ));
+    }
+    if !take_totp(core, user, code).await? {
         return Err(CoreError::invalid("code", "wrong or already used code"));
     }
+    let mut tx = core.pool.begin().await?;
     let codes = replace_codes(&mut tx, user).await?;
     Event::new("2fa.recovery_codes_regenerated", true)
         .actor(actor)
