@@ -48,7 +48,7 @@ CREATE TABLE sessions (
     state           text        NOT NULL CHECK (state IN ('pending', 'active')),
     -- Set when a platform administrator acts as this user (support).
     impersonator_id bigint      REFERENCES users (id) ON DELETE CASCADE,
-    -- Wrong second-factor codes entered in this pending session.
+    -- Second-factor codes tried in this pending session (at most five).
     mfa_failures    integer     NOT NULL DEFAULT 0,
     created_at      timestamptz NOT NULL DEFAULT now(),
     last_seen_at    timestamptz NOT NULL DEFAULT now(),

@@ -146,6 +146,13 @@ impl ApiError {
                 (*detail).into(),
                 vec![],
             ),
+            ApiError::Core(e @ CoreError::Throttled(_)) => p(
+                "urn:apex:problem:too-many-requests",
+                "Too many requests",
+                StatusCode::TOO_MANY_REQUESTS,
+                e.to_string(),
+                vec![],
+            ),
             ApiError::TooManyRequests { detail, .. } => p(
                 "urn:apex:problem:too-many-requests",
                 "Too many requests",
@@ -275,7 +282,9 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED && !matches!(self, ApiError::SignInFailed(_)) {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+        if let ApiError::TooManyRequests { retry_after, .. }
+        | ApiError::Core(CoreError::Throttled(retry_after)) = &self
+        {
             // Whole seconds, rounded up: a client that waits this long gets in.
             let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
             if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {

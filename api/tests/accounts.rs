@@ -441,3 +441,70 @@ async fn password_reset_by_mail(pool: PgPool) {
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
 }
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn second_factor_guesses_are_throttled_across_sign_ins(pool: PgPool) {
+    let router = router_for(&pool, &accounts_config());
+    users::create_user(&pool, "fay@example.com", "fay's long password", false)
+        .await
+        .unwrap();
+    let mut fay = Client::new(&router);
+    let login = json!({"email": "fay@example.com", "password": "fay's long password"});
+    fay.post("/api/v1/auth/login", login.clone()).await;
+    let secret = fay.post("/api/v1/account/2fa/totp", json!({})).await.body["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fay.post(
+        "/api/v1/account/2fa/totp/confirm",
+        json!({"code": totp_code(&secret, 0)}),
+    )
+    .await;
+    fay.send("POST", "/api/v1/auth/logout", None).await;
+
+    // An attacker with the password: the right password does not reset the count of wrong
+    // codes, so signing in again to get fresh tries does not help.
+    let wrong = |n: u32| json!({"code": format!("{:06}", (n * 7919) % 1_000_000)});
+    let mut attacker = Client::new(&router);
+    attacker.post("/api/v1/auth/login", login.clone()).await;
+    for n in 0..3 {
+        let a = attacker.post("/api/v1/auth/login/2fa", wrong(n)).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+    }
+    let a = attacker.post("/api/v1/auth/login", login.clone()).await;
+    assert_eq!(a.body["status"], "second_factor_required", "{}", a.body);
+    for n in 3..5 {
+        attacker.post("/api/v1/auth/login/2fa", wrong(n)).await;
+    }
+    let a = attacker.post("/api/v1/auth/login", login.clone()).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.body);
+    sqlx::query("DELETE FROM login_throttle")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    // Parallel guesses in one pending sign-in: at most five are looked at.
+    attacker.post("/api/v1/auth/login", login.clone()).await;
+    let cookie = attacker.cookies.clone();
+    let mut tries = tokio::task::JoinSet::new();
+    for n in 0..12 {
+        let mut c = Client::new(&router);
+        c.cookies = cookie.clone();
+        let body = wrong(100 + n);
+        tries.spawn(async move { c.post("/api/v1/auth/login/2fa", body).await.status });
+    }
+    let statuses = tries.join_all().await;
+    let checked = sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM audit_events WHERE event = 'login.second_factor_failed'
+            AND detail ? 'attempts' AND (detail->>'attempts')::int > 0
+            AND id > (SELECT max(id) FROM audit_events WHERE event = 'login.password_accepted')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(checked <= 5, "{checked} codes checked: {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s != StatusCode::OK),
+        "{statuses:?}"
+    );
+}

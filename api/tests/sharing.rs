@@ -388,6 +388,38 @@ async fn an_acme_key_writes_its_challenge_and_nothing_else(pool: PgPool) {
         certbot.get("/api/v1/keys").await.status,
         StatusCode::FORBIDDEN
     );
+    // Record limits keep a key to records even with no role given: no settings, no deletion.
+    let a = alice
+        .post(
+            "/api/v1/keys",
+            json!({"description": "lazy", "records": [{"name": "_acme-challenge.*", "types": ["TXT"]}]}),
+        )
+        .await;
+    let mut lazy = Client::with_key(&router, a.body["token"].as_str().unwrap());
+    assert_eq!(
+        lazy.send("DELETE", "/api/v1/domains/example.com", None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        lazy.send(
+            "PATCH",
+            "/api/v1/domains/example.com",
+            Some(json!({"serial_policy": "unixtime"}))
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    // A key that may use platform roles cannot be limited.
+    let a = alice
+        .post(
+            "/api/v1/keys",
+            json!({"description": "x", "domains": ["example.com"], "platform_roles": true}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
     // Its use is recorded on the key and on the change.
     let keys = alice.get("/api/v1/keys").await.body;
     let k = keys["keys"]

@@ -159,7 +159,7 @@ pub struct AuditView {
     pub credential: Option<String>,
     /// The administrator acting as the actor, if any.
     pub impersonator: Option<String>,
-    /// The client's address.
+    /// The client's address (hidden from you when another user acted).
     pub source_ip: Option<String>,
     /// The domain concerned.
     pub domain: Option<String>,
@@ -205,8 +205,9 @@ pub async fn list(core: &Core, actor: &Actor, q: &AuditQuery) -> Result<AuditPag
     }
     let rows = sqlx::query!(
         r#"SELECT a.id AS "id: AuditId", a.created_at, a.event, a.success, a.actor_email,
-                  a.subject_email, a.credential, i.email AS "impersonator?", a.source_ip,
-                  a.domain, a.detail
+                  a.actor_user_id, a.impersonator_user_id, a.subject_email, a.credential,
+                  i.email AS "impersonator?",
+                  a.source_ip, a.domain, a.detail
              FROM audit_events a LEFT JOIN users i ON i.id = a.impersonator_user_id
             WHERE ($1::bigint IS NULL OR a.id < $1)
               AND ($2::text IS NULL OR starts_with(a.event, $2))
@@ -234,7 +235,13 @@ pub async fn list(core: &Core, actor: &Actor, q: &AuditQuery) -> Result<AuditPag
             subject: r.subject_email,
             credential: r.credential,
             impersonator: r.impersonator,
-            source_ip: r.source_ip,
+            // Another person's address is theirs: shown to them and to auditors, and for
+            // attempts made by nobody signed in (someone trying your password).
+            source_ip: r.source_ip.filter(|_| {
+                q.all
+                    || (r.impersonator_user_id.is_none()
+                        && r.actor_user_id.is_none_or(|a| a == user.0))
+            }),
             domain: r.domain,
             detail: r.detail,
         })

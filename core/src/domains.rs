@@ -339,18 +339,35 @@ async fn check_quota(
     if authz::holds(actor, Permission::CreateDomains) {
         return Ok(());
     }
+    quota_allows_one_more(tx, core, user, "you").await
+}
+
+/// Refuses when `user` owns their quota of domains already (theirs, else the platform's),
+/// unless they hold `create_domains`. `who` is how the message names them ("you", an
+/// address). Runs under a lock that keeps others from changing what they own meanwhile.
+pub(crate) async fn quota_allows_one_more(
+    tx: &mut Transaction<'_, Postgres>,
+    core: &Core,
+    user: crate::ids::UserId,
+    who: &str,
+) -> Result<(), CoreError> {
     let row = sqlx::query!(
-        r#"SELECT u.domain_quota,
+        r#"SELECT u.domain_quota, u.is_admin, u.permissions,
                   (SELECT count(*) FROM domain_members m WHERE m.user_id = u.id AND m.role = 'owner') AS "owned!"
              FROM users u WHERE u.id = $1"#,
         user.0,
     )
     .fetch_one(&mut **tx)
     .await?;
+    if crate::auth::PlatformRoles::from_db(row.is_admin, &row.permissions)
+        .has(Permission::CreateDomains)
+    {
+        return Ok(());
+    }
     let (limit, whose) = match row.domain_quota {
         Some(q) => (
             i64::from(q),
-            "the limit an administrator set for your account",
+            "the limit an administrator set for the account",
         ),
         None => (
             i64::from(core.platform.accounts.domain_quota),
@@ -359,7 +376,7 @@ async fn check_quota(
     };
     if row.owned >= limit {
         return Err(CoreError::Forbidden(format!(
-            "domain quota reached: you own {} domain(s) and {whose} is {limit}; delete one or ask an administrator to raise it",
+            "domain quota reached: {who} own(s) {} domain(s) and {whose} is {limit}; delete one or ask an administrator to raise it",
             row.owned
         )));
     }

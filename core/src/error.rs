@@ -36,6 +36,9 @@ pub enum CoreError {
     /// A zone file with problems, each at its line and column.
     #[error("the zone file has {} problem(s)", .0.len())]
     ZoneFile(Vec<LineProblem>),
+    /// Too many failed attempts (passwords, codes): try again after this long.
+    #[error("too many failed attempts: try again in {} seconds", .0.as_secs().max(1))]
+    Throttled(std::time::Duration),
     /// The database failed.
     #[error("database error")]
     Database(#[from] sqlx::Error),

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Postgres, Transaction};
 
 use crate::audit::Event;
-use crate::auth::{Actor, Permission};
-use crate::authz::{self, Action, Role};
+use crate::auth::Actor;
+use crate::authz::{self, Action, MemberChange, Request, Role};
 use crate::domains::{self, Domain};
 use crate::ids::{InvitationId, UserId};
 use crate::invitations::{self, InvitationView};
@@ -76,13 +76,9 @@ pub enum Added {
     },
 }
 
-/// The role the actor acts with on this domain (owner for platform administrators).
-fn my_role(actor: &Actor, domain: &Domain) -> Role {
-    authz::effective_role(actor, &domain.access()).unwrap_or(Role::Read)
-}
-
-fn platform(actor: &Actor) -> bool {
-    authz::holds(actor, Permission::ManageDomains)
+/// Authorizes a change to the members of a loaded domain.
+fn authorize(actor: &Actor, domain: &Domain, change: MemberChange) -> Result<(), CoreError> {
+    authz::authorize(actor, Request::Member(domain.access(), change))
 }
 
 /// The members and pending invitations of a domain.
@@ -110,20 +106,13 @@ pub async fn list(core: &Core, actor: &Actor, zone: &str) -> Result<Members, Cor
     })
 }
 
-fn grantable(actor: &Actor, domain: &Domain, role: Role) -> Result<(), CoreError> {
+/// A domain has one owner, handed on with PATCH, never added.
+fn not_owner(role: Role) -> Result<(), CoreError> {
     if role == Role::Owner {
         return Err(CoreError::invalid(
             "role",
             "a domain has one owner: to hand it on, PATCH the new owner's membership to owner",
         ));
-    }
-    let mine = my_role(actor, domain);
-    if !platform(actor) && role >= mine {
-        return Err(CoreError::Forbidden(format!(
-            "your role on {} is {}: you can grant only roles below it",
-            domain.name,
-            mine.as_str()
-        )));
     }
     Ok(())
 }
@@ -138,7 +127,8 @@ pub async fn add(
     let email = parse_email(&input.email)?;
     let mut tx = core.pool.begin().await?;
     let domain = domains::lock(&mut tx, actor, zone, Action::ManageMembers).await?;
-    grantable(actor, &domain, input.role)?;
+    not_owner(input.role)?;
+    authorize(actor, &domain, MemberChange::Add { role: input.role })?;
     let user = sqlx::query!(
         r#"SELECT id AS "id: UserId", email FROM users WHERE email = $1"#,
         email
@@ -276,14 +266,31 @@ pub async fn update(
     let mut tx = core.pool.begin().await?;
     let domain = domains::lock(&mut tx, actor, zone, Action::ManageMembers).await?;
     let target = member(&mut tx, &domain, user).await?;
-    let mine = my_role(actor, &domain);
-    if Some(user) == actor.user_id && !platform(actor) {
-        return Err(CoreError::Forbidden(
-            "you cannot change your own role; another member above you can".into(),
+    if target.role == Role::Owner && patch.role != Role::Owner {
+        return Err(CoreError::conflict(
+            "role",
+            format!(
+                "{} owns {}: make someone else the owner first",
+                target.email, domain.name
+            ),
         ));
     }
+    authorize(
+        actor,
+        &domain,
+        MemberChange::Change {
+            from: target.role,
+            to: patch.role,
+            own: Some(user) == actor.user_id,
+        },
+    )?;
     if patch.role == Role::Owner {
-        domain.authorize(actor, Action::Delete)?;
+        // Handing a domain on makes the new owner own one more; creations and transfers
+        // take the same lock, so quotas hold.
+        sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('apex.domains.create'))")
+            .execute(&mut *tx)
+            .await?;
+        domains::quota_allows_one_more(&mut tx, core, user, &target.email).await?;
         if target.role == Role::Owner {
             return Err(CoreError::conflict(
                 "role",
@@ -346,24 +353,6 @@ pub async fn update(
             .await?;
         }
     } else {
-        if target.role == Role::Owner {
-            return Err(CoreError::conflict(
-                "role",
-                format!(
-                    "{} owns {}: make someone else the owner first",
-                    target.email, domain.name
-                ),
-            ));
-        }
-        if !platform(actor) && target.role >= mine {
-            return Err(CoreError::Forbidden(format!(
-                "{} has the role {}, not below yours ({})",
-                target.email,
-                target.role.as_str(),
-                mine.as_str()
-            )));
-        }
-        grantable(actor, &domain, patch.role)?;
         sqlx::query!(
             "UPDATE domain_members SET role = $3 WHERE domain_id = $1 AND user_id = $2",
             domain.id.0,
@@ -444,13 +433,14 @@ pub async fn remove(core: &Core, actor: &Actor, zone: &str, user: UserId) -> Res
             },
         ));
     }
-    if !leaving && !platform(actor) && target.role >= my_role(actor, &domain) {
-        return Err(CoreError::Forbidden(format!(
-            "{} has the role {}, not below yours",
-            target.email,
-            target.role.as_str()
-        )));
-    }
+    authorize(
+        actor,
+        &domain,
+        MemberChange::Remove {
+            role: target.role,
+            own: leaving,
+        },
+    )?;
     sqlx::query!(
         "DELETE FROM domain_members WHERE domain_id = $1 AND user_id = $2",
         domain.id.0,

@@ -141,6 +141,7 @@ impl From<CoreError> for Failure {
                 "you need to sign in for this".into(),
             ),
             e @ CoreError::NotFound { .. } => (StatusCode::NOT_FOUND, None, e.to_string()),
+            e @ CoreError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, None, e.to_string()),
             e @ CoreError::ZoneFile(_) => (StatusCode::UNPROCESSABLE_ENTITY, None, e.to_string()),
             e @ (CoreError::Database(_) | CoreError::Internal(_)) => {
                 let mut chain = e.to_string();

@@ -14,6 +14,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use sqlx::PgPool;
 
 use crate::CoreError;
+use crate::dnssec::MasterKey;
 use crate::ids::UserId;
 
 /// How long a remembered device skips the second factor.
@@ -66,28 +67,31 @@ pub fn verify(key: &[u8], value: &str, user: UserId, epoch: i32, now_unix: i64) 
     hmac::verify(&key, signed.as_bytes(), &mac).is_ok() && now_unix < expires
 }
 
-/// The platform's cookie signing key, made on first use.
+/// The platform's cookie signing key, made on first use and kept sealed under
+/// `APEX_MASTER_KEY` (whoever reads the database cannot forge cookies with it).
 ///
 /// Every instance inserts a fresh random key unless one exists and then reads whichever won,
-/// so concurrent first uses agree on one key. Callers may cache it for the process's life.
-pub async fn signing_key(pool: &PgPool) -> Result<Vec<u8>, CoreError> {
+/// so concurrent first uses agree on one key.
+pub async fn signing_key(pool: &PgPool, master: &MasterKey) -> Result<Vec<u8>, CoreError> {
     let mut fresh = [0u8; KEY_BYTES];
     SystemRandom::new()
         .fill(&mut fresh)
         .map_err(|_| CoreError::Internal("system random number generator failed".into()))?;
+    let context = format!("apex platform secret {KEY_NAME}");
     sqlx::query!(
         "INSERT INTO platform_secrets (name, secret) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         KEY_NAME,
-        &fresh[..],
+        master.seal(context.as_bytes(), &fresh)?,
     )
     .execute(pool)
     .await?;
-    let key = sqlx::query_scalar!(
+    let sealed = sqlx::query_scalar!(
         "SELECT secret FROM platform_secrets WHERE name = $1",
         KEY_NAME
     )
     .fetch_one(pool)
     .await?;
+    let key = master.open(context.as_bytes(), &sealed)?;
     // A short key would weaken every cookie; better to fail loudly.
     if key.len() < KEY_BYTES {
         return Err(CoreError::Internal(format!(

@@ -15,9 +15,10 @@ use sqlx::{PgExecutor, PgPool};
 
 use super::{Actor, Credential, Impersonator, KeyScope, PlatformRoles, RecordScope, Via};
 use crate::audit::Event;
-use crate::authz::{self, AccountAction, Action, Role};
+use crate::authz::{self, AccountAction, Action, KeyGrant, Request, Role};
 use crate::config::Require2fa;
 use crate::domains;
+use crate::domains::Domain;
 use crate::ids::{ApiKeyId, DomainId, UserId};
 use crate::{Core, CoreError, mail};
 
@@ -257,38 +258,66 @@ pub fn networks(input: Option<Vec<String>>) -> Result<Option<Vec<IpNet>>, CoreEr
         .map(Some)
 }
 
-/// The creator's own limits, when the creator is itself a key: a new key must fit inside.
-fn contained(actor: &Actor, spec: &Spec) -> Result<(), CoreError> {
-    let Credential::UserKey { id, scope } = &actor.credential else {
-        return Ok(());
-    };
-    let outside = |what: &str| {
-        Err(CoreError::Forbidden(format!(
-            "a key made with key {id} cannot have more power than it: {what}"
-        )))
-    };
-    if let Some(mine) = &scope.domains {
-        match &spec.domain_ids {
-            None => return outside("it is limited to some domains"),
-            Some(list) if list.iter().any(|d| !mine.contains(d)) => {
-                return outside("a domain outside its domains");
-            }
-            _ => {}
+impl Spec {
+    /// The limits as authorization sees them.
+    fn scope(&self) -> KeyScope {
+        KeyScope {
+            domains: self.domain_ids.clone(),
+            networks: self.networks.clone(),
+            expires_at: self.expires_at,
+            max_role: self.role,
+            records: self.records.clone(),
+            manage_keys: self.manage_keys,
+            manage_members: self.manage_members,
+            manage_account: self.manage_account,
+            platform_roles: self.platform_roles,
         }
     }
-    if spec.role > scope.max_role {
-        return outside("a higher role");
+
+    /// Checks what may be asked of a user key, then whether the actor may grant it.
+    /// `asks_roles`: the request turns `platform_roles` on (keys made with every permission
+    /// have it whether or not their user holds any role).
+    fn authorize_user_key(&self, actor: &Actor, asks_roles: bool) -> Result<(), CoreError> {
+        let scope = self.scope();
+        if scope.platform_roles {
+            if asks_roles && !actor.roles.any() {
+                return Err(CoreError::invalid(
+                    "platform_roles",
+                    "you hold no platform role for a key to use",
+                ));
+            }
+            if scope.limited() {
+                return Err(CoreError::invalid(
+                    "platform_roles",
+                    "a key that uses platform roles cannot be limited to domains, a role or records: set platform_roles to false to limit it",
+                ));
+            }
+        }
+        authz::authorize(
+            actor,
+            Request::GrantKey(KeyGrant {
+                domain: None,
+                scope: &scope,
+            }),
+        )
     }
-    if scope.records.is_some() && spec.records != scope.records {
-        return outside("it may write only some records; give the new key the same limits");
+
+    /// Checks what may be asked of a domain key, then whether the actor may grant it there.
+    fn authorize_domain_key(&self, actor: &Actor, domain: &Domain) -> Result<(), CoreError> {
+        if self.role == Role::Owner {
+            return Err(CoreError::invalid(
+                "role",
+                "a domain key's role is read, write or admin",
+            ));
+        }
+        authz::authorize(
+            actor,
+            Request::GrantKey(KeyGrant {
+                domain: Some(domain.access()),
+                scope: &self.scope(),
+            }),
+        )
     }
-    if (spec.manage_members && !scope.manage_members)
-        || (spec.manage_account && !scope.manage_account)
-        || (spec.platform_roles && !scope.platform_roles)
-    {
-        return outside("a permission it does not have");
-    }
-    Ok(())
 }
 
 /// Resolves domain names to ids of domains the actor may see.
@@ -448,13 +477,7 @@ pub async fn create_user_key(
         manage_account: input.manage_account,
         platform_roles: input.platform_roles,
     };
-    if spec.platform_roles && !actor.roles.any() {
-        return Err(CoreError::invalid(
-            "platform_roles",
-            "you hold no platform role for a key to use",
-        ));
-    }
-    contained(actor, &spec)?;
+    spec.authorize_user_key(actor, spec.platform_roles)?;
     let created = insert(core, actor, Some(user), None, &spec).await?;
     tracing::info!(key.id = %created.key.id, user.id = %user, "API key created");
     Ok(created)
@@ -489,21 +512,6 @@ pub async fn create_domain_key(
         }
     }
     let role = input.role.unwrap_or(Role::Write);
-    if role == Role::Owner {
-        return Err(CoreError::invalid(
-            "role",
-            "a domain key's role is read, write or admin",
-        ));
-    }
-    let mine = authz::effective_role(actor, &domain.access()).unwrap_or(Role::Read);
-    if role > mine {
-        return Err(CoreError::Forbidden(format!(
-            "your role on {} is {}; a domain key you make cannot have more ({})",
-            domain.name,
-            mine.as_str(),
-            role.as_str()
-        )));
-    }
     let spec = Spec {
         description: description(&input.description)?,
         expires_at: expiry(input.expires_at)?,
@@ -516,15 +524,7 @@ pub async fn create_domain_key(
         manage_account: false,
         platform_roles: false,
     };
-    if let Credential::UserKey { scope, .. } = &actor.credential
-        && scope.records.is_some()
-        && spec.records != scope.records
-    {
-        return Err(CoreError::Forbidden(
-            "this key may write only some records; a domain key it makes needs the same limits"
-                .into(),
-        ));
-    }
+    spec.authorize_domain_key(actor, &domain)?;
     let created = insert(core, actor, None, Some((domain.id, &domain.name)), &spec).await?;
     tracing::info!(key.id = %created.key.id, zone.name = %domain.zone, "domain key created");
     Ok(created)
@@ -708,7 +708,16 @@ pub async fn update_user_key(
         manage_account: patch.manage_account.unwrap_or(old.manage_account),
         platform_roles: patch.platform_roles.unwrap_or(old.platform_roles),
     };
-    contained(actor, &spec)?;
+    let mut spec = spec;
+    if patch.platform_roles.is_none() && !actor.roles.any() {
+        // A full key of a user with no platform role: the flag gives nothing, and must not
+        // stand in the way of limiting the key.
+        spec.platform_roles = false;
+    }
+    spec.authorize_user_key(
+        actor,
+        patch.platform_roles == Some(true) && !old.platform_roles,
+    )?;
     let mut tx = core.pool.begin().await?;
     store(&mut *tx, id, &spec).await?;
     Event::new("key.updated", true)
@@ -748,16 +757,6 @@ pub async fn update_domain_key(
         ));
     }
     let role = patch.role.unwrap_or(old.role);
-    let mine = authz::effective_role(actor, &domain.access()).unwrap_or(Role::Read);
-    if role == Role::Owner || role > mine {
-        return Err(CoreError::invalid(
-            "role",
-            format!(
-                "a domain key's role is read, write or admin, and not above yours ({})",
-                mine.as_str()
-            ),
-        ));
-    }
     let spec = Spec {
         description: description(patch.description.as_deref().unwrap_or(&old.description))?,
         expires_at: match patch.expires_at {
@@ -773,6 +772,7 @@ pub async fn update_domain_key(
         manage_account: false,
         platform_roles: false,
     };
+    spec.authorize_domain_key(actor, &domain)?;
     let mut tx = core.pool.begin().await?;
     store(&mut *tx, id, &spec).await?;
     Event::new("domain_key.updated", true)
@@ -976,9 +976,17 @@ pub async fn authenticate(
         .execute(&core.pool)
         .await?;
     }
-    let records: Option<Vec<RecordScope>> = row
-        .record_scopes
-        .and_then(|v| serde_json::from_value(v).ok());
+    // Limits that do not read back must not read as "no limits".
+    let records: Option<Vec<RecordScope>> = match row.record_scopes {
+        None => None,
+        Some(v) => match serde_json::from_value(v) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::error!(key.id = %row.id, error = %e, "a key's record limits do not read; refused");
+                return Err(CoreError::Unauthenticated);
+            }
+        },
+    };
     let roles = PlatformRoles::from_db(
         row.is_admin.unwrap_or(false),
         row.permissions.as_deref().unwrap_or_default(),
@@ -996,6 +1004,8 @@ pub async fn authenticate(
                 domains: row
                     .domain_ids
                     .map(|l| l.into_iter().map(DomainId).collect()),
+                networks,
+                expires_at: row.expires_at,
                 max_role: row.max_role,
                 records,
                 manage_keys: row.manage_keys,

@@ -9,7 +9,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::sessions::{self, Client, NewSession};
-use super::throttle::{self, Policy};
+use super::throttle;
 use super::{device, password};
 use crate::audit::Event;
 use crate::ids::{SessionId, UserId};
@@ -17,7 +17,7 @@ use crate::users::parse_email;
 use crate::users::twofa;
 use crate::{Core, CoreError, mail};
 
-/// Wrong codes a pending session may take before it is ended.
+/// Codes a pending session may be tried with.
 const MFA_ATTEMPTS: i32 = 5;
 
 /// Why a sign-in did not go through.
@@ -91,20 +91,65 @@ pub struct SignedIn {
     pub expires_at: chrono::DateTime<Utc>,
 }
 
-fn keys_for(email: &str, client: &Client) -> Vec<String> {
-    let mut keys = vec![throttle::account(email)];
-    if let Some(ip) = client.ip {
-        keys.push(throttle::address(ip));
-    }
-    keys
+/// An attempt at a password or code, taken on the throttle keys of its account and source
+/// address before it is checked ([`throttle::reserve`]): it counts as a failure unless it
+/// turns out right.
+pub(crate) struct Attempt<'a> {
+    core: &'a Core,
+    account: Option<String>,
+    address: Option<String>,
 }
 
-async fn failed(core: &Core, email: &str, client: &Client) -> Result<(), CoreError> {
-    throttle::fail(&core.pool, &throttle::account(email), throttle::ACCOUNT).await?;
-    if let Some(ip) = client.ip {
-        throttle::fail(&core.pool, &throttle::address(ip), throttle::ADDRESS).await?;
+impl<'a> Attempt<'a> {
+    /// Takes the attempt, or answers how long to wait.
+    pub(crate) async fn take(
+        core: &'a Core,
+        email: Option<&str>,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<Result<Self, std::time::Duration>, CoreError> {
+        let account = email.map(throttle::account);
+        let address = ip.map(throttle::address);
+        let keys: Vec<String> = account.iter().chain(address.iter()).cloned().collect();
+        if let Some(wait) = throttle::locked_any(&core.pool, &keys).await? {
+            return Ok(Err(wait));
+        }
+        if let Some(key) = &account
+            && let Some(wait) = throttle::reserve(&core.pool, key, throttle::ACCOUNT).await?
+        {
+            return Ok(Err(wait));
+        }
+        if let Some(key) = &address
+            && let Some(wait) = throttle::reserve(&core.pool, key, throttle::ADDRESS).await?
+        {
+            if let Some(a) = &account {
+                throttle::release(&core.pool, a).await?;
+            }
+            return Ok(Err(wait));
+        }
+        Ok(Ok(Self {
+            core,
+            account,
+            address,
+        }))
     }
-    Ok(())
+
+    /// The attempt was right: it stops counting. `clear` forgets the account's earlier
+    /// failures too (a complete sign-in), else only this attempt is given back (a password
+    /// still waiting for its second factor).
+    pub(crate) async fn succeeded(self, clear: bool) -> Result<(), CoreError> {
+        let pool = &self.core.pool;
+        if let Some(key) = &self.account {
+            if clear {
+                throttle::clear(pool, key).await?;
+            } else {
+                throttle::release(pool, key).await?;
+            }
+        }
+        if let Some(key) = &self.address {
+            throttle::release(pool, key).await?;
+        }
+        Ok(())
+    }
 }
 
 /// The first step: e-mail and password. `remembered` is the browser's device cookie.
@@ -115,20 +160,35 @@ pub async fn password_step(
     client: &Client,
     remembered: Option<&str>,
 ) -> Result<Outcome, LoginError> {
-    let email = parse_email(email).map_err(|_| LoginError::Invalid("wrong e-mail or password"))?;
     let audit = |event, success| {
         Event::new(event, success)
             .credential("password")
             .source(client.ip)
     };
-    if let Some(wait) = throttle::locked_any(&core.pool, &keys_for(&email, client)).await? {
-        audit("login.throttled", false)
-            .subject(None, email.clone())
-            .detail(serde_json::json!({"retry_after_seconds": wait.as_secs()}))
+    let Ok(email) = parse_email(email) else {
+        // Not an address: nothing to check, but it is an attempt from this source all the same.
+        let taken = Attempt::take(core, None, client.ip).await?;
+        audit("login.failed", false)
+            .subject(None, email.chars().take(254).collect::<String>())
+            .detail(serde_json::json!({"reason": "not an e-mail address"}))
             .record_quietly(&core.pool)
             .await;
-        return Err(LoginError::Throttled(wait));
-    }
+        return Err(match taken {
+            Err(wait) => LoginError::Throttled(wait),
+            Ok(_) => LoginError::Invalid("wrong e-mail or password"),
+        });
+    };
+    let attempt = match Attempt::take(core, Some(&email), client.ip).await? {
+        Ok(a) => a,
+        Err(wait) => {
+            audit("login.throttled", false)
+                .subject(None, email.clone())
+                .detail(serde_json::json!({"retry_after_seconds": wait.as_secs()}))
+                .record_quietly(&core.pool)
+                .await;
+            return Err(LoginError::Throttled(wait));
+        }
+    };
     let user = sqlx::query!(
         r#"SELECT id AS "id: UserId", password_hash, disabled_at, email_verified_at,
                   totp_enabled_at, security_epoch
@@ -139,7 +199,6 @@ pub async fn password_step(
     .await?;
     let Some(user) = user else {
         password::verify_dummy(password).await;
-        failed(core, &email, client).await?;
         audit("login.failed", false)
             .subject(None, email.clone())
             .detail(serde_json::json!({"reason": "no such account"}))
@@ -149,7 +208,6 @@ pub async fn password_step(
     };
     let verified = password::verify(password, &user.password_hash).await?;
     if !verified.ok {
-        failed(core, &email, client).await?;
         audit("login.failed", false)
             .subject(Some(user.id), email.clone())
             .detail(serde_json::json!({"reason": "wrong password"}))
@@ -167,6 +225,23 @@ pub async fn password_step(
         .execute(&core.pool)
         .await?;
     }
+    let remembered_ok = match (user.totp_enabled_at, remembered) {
+        (Some(_), Some(cookie)) => {
+            let key = device::signing_key(&core.pool, master(core)?).await?;
+            device::verify(
+                &key,
+                cookie,
+                user.id,
+                user.security_epoch,
+                Utc::now().timestamp(),
+            )
+        }
+        _ => false,
+    };
+    let second_factor = user.totp_enabled_at.is_some() && !remembered_ok;
+    // The password was right. The account's failures are forgotten only once the sign-in is
+    // complete: a right password must not reset the count that guards the second factor.
+    attempt.succeeded(!second_factor).await?;
     let refuse = |reason: &'static str, message: String| {
         let event = audit("login.failed", false)
             .subject(Some(user.id), email.clone())
@@ -192,21 +267,7 @@ pub async fn password_step(
         )
         .await);
     }
-    throttle::clear(&core.pool, &throttle::account(&email)).await?;
-    let remembered_ok = match (user.totp_enabled_at, remembered) {
-        (Some(_), Some(cookie)) => {
-            let key = device::signing_key(&core.pool).await?;
-            device::verify(
-                &key,
-                cookie,
-                user.id,
-                user.security_epoch,
-                Utc::now().timestamp(),
-            )
-        }
-        _ => false,
-    };
-    if user.totp_enabled_at.is_some() && !remembered_ok {
+    if second_factor {
         let session = sessions::create(&core.pool, core, user.id, true, None, client).await?;
         audit("login.password_accepted", true)
             .subject(Some(user.id), email.clone())
@@ -260,21 +321,45 @@ pub async fn second_step(
             .source(client.ip)
             .subject(Some(row.user_id), row.email.clone())
     };
-    if let Some(wait) = throttle::locked_any(&core.pool, &keys_for(&row.email, client)).await? {
-        audit("login.throttled", false)
-            .detail(serde_json::json!({"retry_after_seconds": wait.as_secs()}))
-            .record_quietly(&core.pool)
-            .await;
-        return Err(LoginError::Throttled(wait));
-    }
     let method = match (&input.code, &input.recovery_code) {
         (Some(_), None) => "totp",
         (None, Some(_)) => "recovery code",
         _ => {
+            audit("login.second_factor_failed", false)
+                .detail(serde_json::json!({"reason": "neither or both of code and recovery_code"}))
+                .record_quietly(&core.pool)
+                .await;
             return Err(LoginError::Core(CoreError::invalid(
                 "code",
                 "send either code (six digits) or recovery_code",
             )));
+        }
+    };
+    // The attempt is counted on the pending session before the code is looked at: parallel
+    // guesses cannot all get in under the limit.
+    let Some(attempts) = sqlx::query_scalar!(
+        "UPDATE sessions SET mfa_failures = mfa_failures + 1
+          WHERE id = $1 AND state = 'pending' AND revoked_at IS NULL AND expires_at > now()
+            AND mfa_failures < $2
+         RETURNING mfa_failures",
+        row.id.0,
+        MFA_ATTEMPTS
+    )
+    .fetch_optional(&core.pool)
+    .await?
+    else {
+        return Err(LoginError::Invalid(
+            "wrong code too often, or this sign-in ended: sign in with your password again",
+        ));
+    };
+    let attempt = match Attempt::take(core, Some(&row.email), client.ip).await? {
+        Ok(a) => a,
+        Err(wait) => {
+            audit("login.throttled", false)
+                .detail(serde_json::json!({"retry_after_seconds": wait.as_secs()}))
+                .record_quietly(&core.pool)
+                .await;
+            return Err(LoginError::Throttled(wait));
         }
     };
     let accepted = match (&input.code, &input.recovery_code) {
@@ -285,35 +370,32 @@ pub async fn second_step(
         _ => false,
     };
     if !accepted {
-        failed(core, &row.email, client).await?;
-        let failures = sqlx::query_scalar!(
-            "UPDATE sessions SET mfa_failures = mfa_failures + 1,
-                    revoked_at = CASE WHEN mfa_failures + 1 >= $2 THEN now() END
-              WHERE id = $1 RETURNING mfa_failures",
-            row.id.0,
-            MFA_ATTEMPTS
-        )
-        .fetch_one(&core.pool)
-        .await?;
         audit("login.second_factor_failed", false)
-            .detail(serde_json::json!({"method": method, "failures": failures}))
+            .detail(serde_json::json!({"method": method, "attempts": attempts}))
             .record_quietly(&core.pool)
             .await;
-        return Err(LoginError::Invalid(if failures >= MFA_ATTEMPTS {
+        return Err(LoginError::Invalid(if attempts >= MFA_ATTEMPTS {
             "wrong code too often: sign in with your password again"
         } else {
             "wrong or already used code"
         }));
     }
-    throttle::clear(&core.pool, &throttle::account(&row.email)).await?;
+    attempt.succeeded(true).await?;
     // A new token for the signed-in session: the pending one's cookie is worth nothing now.
+    // Taken once: two right codes racing in one pending session make one session.
     let mut tx = core.pool.begin().await?;
-    sqlx::query!(
-        "UPDATE sessions SET revoked_at = now() WHERE id = $1",
-        row.id.0
+    let ended = sqlx::query!(
+        "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+        row.id.0,
     )
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if ended == 0 {
+        return Err(LoginError::Invalid(
+            "this sign-in was completed or ended meanwhile: sign in with your password again",
+        ));
+    }
     let session = sessions::create(&mut *tx, core, row.user_id, false, None, client).await?;
     audit("login.succeeded", true)
         .detail(serde_json::json!({
@@ -325,7 +407,7 @@ pub async fn second_step(
         .await?;
     tx.commit().await?;
     let device = if input.remember_device {
-        let key = device::signing_key(&core.pool).await?;
+        let key = device::signing_key(&core.pool, master(core)?).await?;
         let expires = Utc::now().timestamp() + device::REMEMBER_DAYS * 86_400;
         Some(device::sign(&key, row.user_id, row.security_epoch, expires))
     } else {
@@ -375,6 +457,13 @@ async fn use_recovery_code(
     Ok(true)
 }
 
+/// The master key (a second factor cannot be on without one).
+fn master(core: &Core) -> Result<&crate::dnssec::MasterKey, CoreError> {
+    core.platform.master_key.as_ref().ok_or_else(|| {
+        CoreError::Internal("APEX_MASTER_KEY is not set: second factors cannot be checked".into())
+    })
+}
+
 /// Opens a user's sealed TOTP secret.
 pub fn open_secret(core: &Core, user: UserId, sealed: &[u8]) -> Result<Vec<u8>, CoreError> {
     let key = core.platform.master_key.as_ref().ok_or_else(|| {
@@ -398,14 +487,12 @@ pub async fn mail_throttle(
 ) -> Result<Result<(), std::time::Duration>, CoreError> {
     let mut keys = vec![format!("mail:{recipient}")];
     if let Some(ip) = client.ip {
-        keys.push(format!("mail-ip:{ip}"));
-    }
-    if let Some(wait) = throttle::locked_any(&core.pool, &keys).await? {
-        return Ok(Err(wait));
+        keys.push(format!("mail-{}", throttle::address(ip)));
     }
     for key in &keys {
-        let policy: Policy = throttle::MAIL;
-        throttle::fail(&core.pool, key, policy).await?;
+        if let Some(wait) = throttle::reserve(&core.pool, key, throttle::MAIL).await? {
+            return Ok(Err(wait));
+        }
     }
     Ok(Ok(()))
 }

@@ -147,11 +147,15 @@ impl RecordScope {
     }
 }
 
-/// What a user's API key may do, within what its user may.
+/// What an API key may do, within what its user may (a domain key: within its domain).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyScope {
     /// The domains it may act on; `None`: all of its user's, present and future.
     pub domains: Option<Vec<DomainId>>,
+    /// Source networks it may be used from; `None`: anywhere.
+    pub networks: Option<Vec<ipnet::IpNet>>,
+    /// When it stops working.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The highest role it may use on a domain.
     pub max_role: Role,
     /// The records it may write; `None`: any.
@@ -162,15 +166,23 @@ pub struct KeyScope {
     pub manage_members: bool,
     /// May read and change its user's account (sessions, second factor, audit events).
     pub manage_account: bool,
-    /// May use its user's platform roles (the admin API).
+    /// May use its user's platform roles (the admin API); only a key without domain, role
+    /// or record limits may.
     pub platform_roles: bool,
 }
 
 impl KeyScope {
+    /// Limited to some domains, a role below owner, or some records.
+    pub fn limited(&self) -> bool {
+        self.domains.is_some() || self.records.is_some() || self.max_role < Role::Owner
+    }
+
     /// Everything its user may do: the first-start key, keys made on the command line.
     pub fn full() -> Self {
         Self {
             domains: None,
+            networks: None,
+            expires_at: None,
             max_role: Role::Owner,
             records: None,
             manage_keys: true,

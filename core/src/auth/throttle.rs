@@ -43,11 +43,11 @@ pub const ADDRESS: Policy = Policy {
 };
 
 /// Mail-sending requests (password reset, verification resend) per address or recipient:
-/// three, then 5 min doubling up to an hour.
+/// three an hour.
 pub const MAIL: Policy = Policy {
     free: 3,
     window: Duration::from_secs(3600),
-    first_lock: Duration::from_secs(300),
+    first_lock: Duration::from_secs(3600),
     max_lock: Duration::from_secs(3600),
 };
 
@@ -56,9 +56,20 @@ pub fn account(email: &str) -> String {
     format!("account:{email}")
 }
 
-/// The throttle key of a source address.
+/// The throttle key of a source address. An IPv6 client is keyed by its /64, the smallest
+/// block a site is given: otherwise every address of that block would be a fresh counter.
 pub fn address(ip: std::net::IpAddr) -> String {
-    format!("ip:{ip}")
+    match ip {
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("ip:{v4}"),
+            None => {
+                let net = ipnet::Ipv6Net::new(v6, 64)
+                    .map_or_else(|_| v6.to_string(), |n| n.trunc().to_string());
+                format!("ip:{net}")
+            }
+        },
+        v4 => format!("ip:{v4}"),
+    }
 }
 
 /// How long a key is still locked, if it is.
@@ -85,43 +96,65 @@ pub async fn locked_any(pool: &PgPool, keys: &[String]) -> Result<Option<Duratio
     Ok(longest)
 }
 
-/// Counts a failure; returns the lock it starts, if any.
-pub async fn fail(pool: &PgPool, key: &str, policy: Policy) -> Result<Option<Duration>, CoreError> {
-    let window = policy.window.as_secs_f64();
-    let failures = sqlx::query_scalar!(
-        r#"INSERT INTO login_throttle AS t (key, failures, window_start) VALUES ($1, 1, now())
-           ON CONFLICT (key) DO UPDATE SET
-               failures = CASE WHEN t.window_start < now() - make_interval(secs => $2) THEN 1
-                               ELSE t.failures + 1 END,
-               window_start = CASE WHEN t.window_start < now() - make_interval(secs => $2) THEN now()
-                                   ELSE t.window_start END
-           RETURNING failures"#,
+/// Takes an attempt on `key` before it is checked: while the key is locked the attempt is
+/// refused (the wait comes back) and not counted; otherwise it counts as a failure at once —
+/// the attempt that reaches the limit locks the key for those after it — until
+/// [`release`]d or [`clear`]ed on success. Counting before checking is what keeps a burst of
+/// parallel attempts from all being checked before the first failure is written.
+pub async fn reserve(
+    pool: &PgPool,
+    key: &str,
+    policy: Policy,
+) -> Result<Option<Duration>, CoreError> {
+    // `before` locks the row and reads the lock as it was; the upsert counts the attempt
+    // unless it was locked, and locks the key once the count reaches the limit.
+    let left = sqlx::query_scalar!(
+        r#"WITH before AS (
+               SELECT locked_until FROM login_throttle WHERE key = $1 FOR UPDATE
+           ), counted AS (
+               INSERT INTO login_throttle AS t (key, failures, window_start)
+               VALUES ($1, 1, now())
+               ON CONFLICT (key) DO UPDATE SET
+                   failures = CASE
+                       WHEN t.locked_until > now() THEN t.failures
+                       WHEN t.window_start < now() - make_interval(secs => $2) THEN 1
+                       ELSE t.failures + 1 END,
+                   window_start = CASE
+                       WHEN t.locked_until > now() THEN t.window_start
+                       WHEN t.window_start < now() - make_interval(secs => $2) THEN now()
+                       ELSE t.window_start END,
+                   locked_until = CASE
+                       WHEN t.locked_until > now() THEN t.locked_until
+                       WHEN t.window_start >= now() - make_interval(secs => $2)
+                            AND t.failures + 1 >= $3
+                       THEN now() + make_interval(secs => least($5, $4 * power(2, t.failures + 1 - $3)))
+                       ELSE t.locked_until END
+               RETURNING 1
+           )
+           SELECT EXTRACT(EPOCH FROM (b.locked_until - now()))::float8 AS "left"
+             FROM before b WHERE b.locked_until > now()"#,
         key,
-        window,
+        policy.window.as_secs_f64(),
+        policy.free,
+        policy.first_lock.as_secs_f64(),
+        policy.max_lock.as_secs_f64(),
     )
-    .fetch_one(pool)
-    .await?;
-    if failures < policy.free {
-        return Ok(None);
-    }
-    let lock = lock_for(policy, failures);
+    .fetch_optional(pool)
+    .await?
+    .flatten();
+    Ok(left.map(|s| Duration::from_secs_f64(s.max(0.0))))
+}
+
+/// Gives back an attempt taken by [`reserve`] that turned out right (on a key that is not
+/// cleared, such as a source address).
+pub async fn release(pool: &PgPool, key: &str) -> Result<(), CoreError> {
     sqlx::query!(
-        "UPDATE login_throttle SET locked_until = now() + make_interval(secs => $2) WHERE key = $1",
-        key,
-        lock.as_secs_f64(),
+        "UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE key = $1",
+        key
     )
     .execute(pool)
     .await?;
-    Ok(Some(lock))
-}
-
-/// The lock after `failures` failures (at least `policy.free`).
-fn lock_for(policy: Policy, failures: i32) -> Duration {
-    let doublings = u32::try_from(failures - policy.free).unwrap_or(0).min(20);
-    policy
-        .first_lock
-        .saturating_mul(1 << doublings)
-        .min(policy.max_lock)
+    Ok(())
 }
 
 /// Forgets a key's failures (a successful sign-in).
@@ -137,10 +170,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn locks_double_up_to_the_ceiling() {
-        assert_eq!(lock_for(ACCOUNT, 5), Duration::from_secs(30));
-        assert_eq!(lock_for(ACCOUNT, 6), Duration::from_secs(60));
-        assert_eq!(lock_for(ACCOUNT, 8), Duration::from_secs(240));
-        assert_eq!(lock_for(ACCOUNT, 100), Duration::from_secs(900));
+    fn addresses_are_keyed_by_what_one_client_holds() {
+        let key = |s: &str| address(s.parse().unwrap());
+        assert_eq!(key("192.0.2.7"), "ip:192.0.2.7");
+        assert_eq!(key("::ffff:192.0.2.7"), "ip:192.0.2.7");
+        assert_eq!(key("2001:db8:1:2:3:4:5:6"), key("2001:db8:1:2:ffff::1"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn attempts_lock_the_key_doubling(pool: PgPool) {
+        let key = "account:x@example.com";
+        for _ in 0..4 {
+            assert_eq!(reserve(&pool, key, ACCOUNT).await.unwrap(), None);
+        }
+        // The fifth is let through, and locks the key for the ones after it.
+        assert_eq!(reserve(&pool, key, ACCOUNT).await.unwrap(), None);
+        let wait = reserve(&pool, key, ACCOUNT).await.unwrap().unwrap();
+        assert!((29..=30).contains(&wait.as_secs()), "{wait:?}");
+        // Attempts while locked do not count.
+        let failures = || async {
+            sqlx::query_scalar::<_, i32>("SELECT failures FROM login_throttle WHERE key = $1")
+                .bind(key)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        };
+        assert_eq!(failures().await, 5);
+        // Once the lock is over, the next failure locks twice as long, up to the ceiling.
+        sqlx::query("UPDATE login_throttle SET locked_until = now() WHERE key = $1")
+            .bind(key)
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(reserve(&pool, key, ACCOUNT).await.unwrap(), None);
+        let wait = locked(&pool, key).await.unwrap().unwrap();
+        assert!((59..=60).contains(&wait.as_secs()), "{wait:?}");
+        sqlx::query("UPDATE login_throttle SET locked_until = now(), failures = 40 WHERE key = $1")
+            .bind(key)
+            .execute(&pool)
+            .await
+            .unwrap();
+        reserve(&pool, key, ACCOUNT).await.unwrap();
+        let wait = locked(&pool, key).await.unwrap().unwrap();
+        assert!((899..=900).contains(&wait.as_secs()), "{wait:?}");
+        // A right attempt gives itself back; a complete sign-in forgets the key.
+        release(&pool, key).await.unwrap();
+        assert_eq!(failures().await, 40);
+        clear(&pool, key).await.unwrap();
+        assert_eq!(locked(&pool, key).await.unwrap(), None);
     }
 }

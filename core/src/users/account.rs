@@ -113,25 +113,24 @@ pub struct DeleteAccount {
 /// stay in the domains' history, without a name.
 pub async fn delete(core: &Core, actor: &Actor, input: &DeleteAccount) -> Result<(), CoreError> {
     let user = authz::account(actor, AccountAction::Manage)?;
-    let owned = sqlx::query_scalar!(
-        r#"SELECT d.name FROM domain_members m JOIN domains d ON d.id = m.domain_id
-            WHERE m.user_id = $1 AND m.role = 'owner' ORDER BY d.name LIMIT 5"#,
+    // Asked first, before the password's cost; asked again under locks below.
+    owns_nothing(&core.pool, user).await?;
+    let email = check_current(core, actor, user, &input.password, "password").await?;
+    twofa::require_code(core, actor, user, input.code.as_deref()).await?;
+    let mut tx = core.pool.begin().await?;
+    // The user row, then every membership row: a membership being added waits on the first,
+    // an ownership being handed to this user on the second, so no domain is left without
+    // its owner by the delete's cascade.
+    sqlx::query!("SELECT id FROM users WHERE id = $1 FOR UPDATE", user.0)
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "SELECT domain_id FROM domain_members WHERE user_id = $1 FOR UPDATE",
         user.0
     )
-    .fetch_all(&core.pool)
+    .fetch_all(&mut *tx)
     .await?;
-    if !owned.is_empty() {
-        return Err(CoreError::conflict(
-            "account",
-            format!(
-                "you own {}: transfer ownership of your domains or delete them first",
-                owned.join(", ")
-            ),
-        ));
-    }
-    let email = check_current(core, user, &input.password, "password").await?;
-    twofa::require_code(core, user, input.code.as_deref()).await?;
-    let mut tx = core.pool.begin().await?;
+    owns_nothing(&mut *tx, user).await?;
     Event::new("account.deleted", true)
         .actor(actor)
         .subject(Some(user), email.clone())
@@ -143,4 +142,26 @@ pub async fn delete(core: &Core, actor: &Actor, input: &DeleteAccount) -> Result
     tx.commit().await?;
     tracing::info!(user.id = %user, "account deleted");
     Ok(())
+}
+
+/// Refuses while `user` owns domains, naming some.
+async fn owns_nothing(db: impl sqlx::PgExecutor<'_>, user: UserId) -> Result<(), CoreError> {
+    let owned = sqlx::query_scalar!(
+        r#"SELECT d.name FROM domain_members m JOIN domains d ON d.id = m.domain_id
+            WHERE m.user_id = $1 AND m.role = 'owner' ORDER BY d.name LIMIT 5"#,
+        user.0
+    )
+    .fetch_all(db)
+    .await?;
+    if owned.is_empty() {
+        Ok(())
+    } else {
+        Err(CoreError::conflict(
+            "account",
+            format!(
+                "you own {}: transfer ownership of your domains or delete them first",
+                owned.join(", ")
+            ),
+        ))
+    }
 }

@@ -13,7 +13,7 @@ use super::{Purpose, insert, mail_link, parse_email, twofa};
 use crate::audit::Event;
 use crate::auth::sessions;
 use crate::auth::{Actor, Impersonator, Permission, PlatformRoles, password, random_password};
-use crate::authz;
+use crate::authz::{self, Request};
 use crate::ids::UserId;
 use crate::{Core, CoreError, mail};
 
@@ -206,12 +206,15 @@ fn not_found(id: UserId) -> CoreError {
     }
 }
 
-/// Refuses to let a non-administrator touch an account holding platform roles.
-async fn guard(
+/// Authorizes a change to `target`'s account (`grants`: platform roles given or taken);
+/// returns their address.
+async fn authorize_change(
     core: &Core,
     actor: &Actor,
     target: UserId,
-) -> Result<(String, PlatformRoles), CoreError> {
+    grants: bool,
+) -> Result<String, CoreError> {
+    authz::platform(actor, Permission::ManageUsers)?;
     let row = sqlx::query!(
         "SELECT email, is_admin, permissions FROM users WHERE id = $1",
         target.0
@@ -220,24 +223,26 @@ async fn guard(
     .await?
     .ok_or_else(|| not_found(target))?;
     let roles = PlatformRoles::from_db(row.is_admin, &row.permissions);
-    if roles.any() && !(authz::holds(actor, Permission::ManageUsers) && actor.roles.admin) {
-        return Err(CoreError::Forbidden(format!(
-            "{} holds platform roles: only a platform administrator may change that account",
-            row.email
-        )));
-    }
-    Ok((row.email, roles))
+    authz::authorize(
+        actor,
+        Request::AdminUser {
+            target: &roles,
+            grants,
+        },
+    )?;
+    Ok(row.email)
 }
 
 /// Creates a user (verified: an administrator vouches for the address). Without a password,
 /// the user is mailed a link to set one.
 pub async fn create(core: &Core, actor: &Actor, input: &NewUser) -> Result<UserView, CoreError> {
-    authz::platform(actor, Permission::ManageUsers)?;
-    if input.admin && !actor.roles.admin {
-        return Err(CoreError::Forbidden(
-            "only a platform administrator may make another".into(),
-        ));
-    }
+    authz::authorize(
+        actor,
+        Request::AdminUser {
+            target: &PlatformRoles::default(),
+            grants: input.admin,
+        },
+    )?;
     let email = parse_email(&input.email)?;
     let (secret, mailed) = match &input.password {
         Some(p) => {
@@ -271,14 +276,8 @@ pub async fn update(
     id: UserId,
     patch: &UserPatch,
 ) -> Result<UserView, CoreError> {
-    authz::platform(actor, Permission::ManageUsers)?;
-    let (email, _) = guard(core, actor, id).await?;
     let granting = patch.admin.is_some() || patch.permissions.is_some();
-    if granting && !actor.roles.admin {
-        return Err(CoreError::Forbidden(
-            "only a platform administrator may grant or take platform roles".into(),
-        ));
-    }
+    let email = authorize_change(core, actor, id, granting).await?;
     if Some(id) == actor.user_id && (patch.disabled == Some(true) || patch.admin == Some(false)) {
         return Err(CoreError::conflict(
             "disabled",
@@ -352,13 +351,7 @@ pub async fn update(
 /// Removes a user's second factor (a lost phone): they sign in with the password alone and
 /// can enrol again. The user is told by mail.
 pub async fn reset_2fa(core: &Core, actor: &Actor, id: UserId) -> Result<UserView, CoreError> {
-    authz::platform(actor, Permission::ManageUsers)?;
-    if actor.impersonator.is_some() {
-        return Err(CoreError::Forbidden(
-            "impersonation cannot change a user's credentials".into(),
-        ));
-    }
-    let (email, _) = guard(core, actor, id).await?;
+    let email = authorize_change(core, actor, id, false).await?;
     let mut tx = core.pool.begin().await?;
     twofa::clear(&mut tx, id).await?;
     Event::new("2fa.reset", true)
@@ -385,20 +378,9 @@ pub async fn reset_2fa(core: &Core, actor: &Actor, id: UserId) -> Result<UserVie
 /// caller). Users holding platform roles can be impersonated by platform administrators
 /// only; disabled users not at all.
 pub async fn impersonate(core: &Core, actor: &Actor, target: &str) -> Result<Actor, CoreError> {
+    // Before the target is looked up: nobody else learns who has an account.
     authz::platform(actor, Permission::Impersonate)?;
     let me = actor.user()?;
-    if actor.impersonator.is_some() {
-        return Err(CoreError::Forbidden("impersonation does not nest".into()));
-    }
-    if let crate::auth::Credential::UserKey { scope, .. } = &actor.credential
-        && (scope.domains.is_some()
-            || scope.records.is_some()
-            || scope.max_role < crate::authz::Role::Owner)
-    {
-        return Err(CoreError::Forbidden(
-            "impersonation needs a session or a key without domain, role or record limits".into(),
-        ));
-    }
     let email = parse_email(target).map_err(|_| {
         CoreError::invalid(
             "Apex-Impersonate",
@@ -406,7 +388,7 @@ pub async fn impersonate(core: &Core, actor: &Actor, target: &str) -> Result<Act
         )
     })?;
     let row = sqlx::query!(
-        r#"SELECT id AS "id: UserId", email, is_admin, permissions, disabled_at, totp_enabled_at
+        r#"SELECT id AS "id: UserId", email, is_admin, permissions, disabled_at
              FROM users WHERE email = $1"#,
         email
     )
@@ -420,11 +402,7 @@ pub async fn impersonate(core: &Core, actor: &Actor, target: &str) -> Result<Act
         return Err(CoreError::Forbidden(format!("{email} is disabled")));
     }
     let roles = PlatformRoles::from_db(row.is_admin, &row.permissions);
-    if roles.any() && !actor.roles.admin {
-        return Err(CoreError::Forbidden(format!(
-            "{email} holds platform roles: only a platform administrator may act as them"
-        )));
-    }
+    authz::authorize(actor, Request::Impersonate { target: &roles })?;
     if row.id == me {
         return Err(CoreError::invalid("Apex-Impersonate", "that is you"));
     }

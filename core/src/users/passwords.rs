@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::{Purpose, mail_link, parse_email, take_token};
 use crate::audit::Event;
-use crate::auth::login::mail_throttle;
+use crate::auth::login::{Attempt, mail_throttle};
 use crate::auth::sessions::{self, Client};
 use crate::auth::{Actor, password, throttle};
 use crate::authz::{self, AccountAction};
@@ -33,10 +33,11 @@ pub struct ResetConfirm {
     pub password: String,
 }
 
-/// Checks the actor's current password (failures count towards the sign-in throttle, so
-/// this is no way around it).
+/// Checks the actor's current password, counted on the sign-in throttle (so this is no way
+/// around it); returns the address.
 pub(crate) async fn check_current(
     core: &Core,
+    actor: &Actor,
     user: UserId,
     given: &str,
     field: &str,
@@ -47,28 +48,27 @@ pub(crate) async fn check_current(
     )
     .fetch_one(&core.pool)
     .await?;
-    if let Some(wait) = throttle::locked(&core.pool, &throttle::account(&row.email)).await? {
-        return Err(CoreError::Forbidden(format!(
-            "too many wrong passwords: try again in {} seconds",
-            wait.as_secs().max(1)
-        )));
-    }
+    let attempt = Attempt::take(core, Some(&row.email), actor.source)
+        .await?
+        .map_err(CoreError::Throttled)?;
     if !password::verify(given, &row.password_hash).await?.ok {
-        throttle::fail(
-            &core.pool,
-            &throttle::account(&row.email),
-            throttle::ACCOUNT,
-        )
-        .await?;
         return Err(CoreError::invalid(field, "is not your password"));
     }
+    attempt.succeeded(false).await?;
     Ok(row.email)
 }
 
 /// Changes the actor's password; returns how many other sessions ended.
 pub async fn change(core: &Core, actor: &Actor, input: &PasswordChange) -> Result<u64, CoreError> {
     let user = authz::account(actor, AccountAction::Manage)?;
-    let email = check_current(core, user, &input.current_password, "current_password").await?;
+    let email = check_current(
+        core,
+        actor,
+        user,
+        &input.current_password,
+        "current_password",
+    )
+    .await?;
     if input.new_password == input.current_password {
         return Err(CoreError::invalid(
             "new_password",

@@ -12,7 +12,7 @@ use sqlx::{Postgres, Transaction};
 
 use super::passwords::check_current;
 use crate::audit::Event;
-use crate::auth::login::{open_secret, secret_context};
+use crate::auth::login::{Attempt, open_secret, secret_context};
 use crate::auth::{Actor, keys, totp};
 use crate::authz::{self, AccountAction};
 use crate::ids::UserId;
@@ -133,15 +133,25 @@ pub async fn confirm(core: &Core, actor: &Actor, code: &str) -> Result<RecoveryC
         )
     })?;
     let mut tx = core.pool.begin().await?;
-    sqlx::query!(
+    // Exactly the secret the code was checked against, and only if nothing turned it on
+    // meanwhile (another tab restarting enrolment, a second confirm).
+    let done = sqlx::query!(
         "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_enabled_at = now(),
                 totp_last_step = $2, security_epoch = security_epoch + 1
-          WHERE id = $1",
+          WHERE id = $1 AND totp_enabled_at IS NULL AND totp_pending = $3",
         user.0,
-        step
+        step,
+        sealed,
     )
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if done == 0 {
+        return Err(CoreError::conflict(
+            "code",
+            "the enrolment changed meanwhile (started again, or finished elsewhere): start again",
+        ));
+    }
     let codes = replace_codes(&mut tx, user).await?;
     Event::new("2fa.enabled", true)
         .actor(actor)
@@ -236,9 +246,38 @@ pub(crate) async fn take_recovery_code(
     .is_some())
 }
 
-/// Checks a TOTP code or a recovery code of `user`, when their second factor is on (taking
-/// it: each is good once); does nothing when it is off.
-pub async fn require_code(core: &Core, user: UserId, code: Option<&str>) -> Result<(), CoreError> {
+/// Checks a code outside sign-in (a TOTP code, or a recovery code when `recovery`), counted
+/// on the account's and the address's throttle like a sign-in attempt, so these doors are no
+/// way around it.
+async fn checked_code(
+    core: &Core,
+    actor: &Actor,
+    user: UserId,
+    code: &str,
+    recovery: bool,
+) -> Result<bool, CoreError> {
+    let email = sqlx::query_scalar!("SELECT email FROM users WHERE id = $1", user.0)
+        .fetch_one(&core.pool)
+        .await?;
+    let attempt = Attempt::take(core, Some(&email), actor.source)
+        .await?
+        .map_err(CoreError::Throttled)?;
+    let ok = take_totp(core, user, code).await?
+        || (recovery && take_recovery_code(&core.pool, user, code).await?);
+    if ok {
+        attempt.succeeded(false).await?;
+    }
+    Ok(ok)
+}
+
+/// Checks a TOTP code or a recovery code of the actor's user, when their second factor is on
+/// (taking it: each is good once); does nothing when it is off.
+pub async fn require_code(
+    core: &Core,
+    actor: &Actor,
+    user: UserId,
+    code: Option<&str>,
+) -> Result<(), CoreError> {
     let on = sqlx::query_scalar!(
         r#"SELECT totp_secret IS NOT NULL AS "on!" FROM users WHERE id = $1"#,
         user.0
@@ -251,7 +290,7 @@ pub async fn require_code(core: &Core, user: UserId, code: Option<&str>) -> Resu
     let code = code.ok_or_else(|| {
         CoreError::invalid("code", "two-factor authentication is on: a code is needed")
     })?;
-    if take_totp(core, user, code).await? || take_recovery_code(&core.pool, user, code).await? {
+    if checked_code(core, actor, user, code, true).await? {
         Ok(())
     } else {
         Err(CoreError::invalid("code", "wrong or already used code"))
@@ -267,7 +306,7 @@ pub async fn disable(core: &Core, actor: &Actor, input: &DisableInput) -> Result
             "this platform requires two-factor authentication of your account; it cannot be turned off".into(),
         ));
     }
-    let email = check_current(core, user, &input.password, "password").await?;
+    let email = check_current(core, actor, user, &input.password, "password").await?;
     let on = sqlx::query_scalar!(
         r#"SELECT totp_enabled_at IS NOT NULL AS "on!" FROM users WHERE id = $1"#,
         user.0
@@ -280,7 +319,7 @@ pub async fn disable(core: &Core, actor: &Actor, input: &DisableInput) -> Result
             "two-factor authentication is off already",
         ));
     }
-    require_code(core, user, Some(&input.code)).await?;
+    require_code(core, actor, user, Some(&input.code)).await?;
     let mut tx = core.pool.begin().await?;
     clear(&mut tx, user).await?;
     Event::new("2fa.disabled", true)
@@ -337,7 +376,7 @@ pub async fn regenerate_codes(
             "two-factor authentication is off: there are no codes",
         ));
     }
-    if !take_totp(core, user, code).await? {
+    if !checked_code(core, actor, user, code, false).await? {
         return Err(CoreError::invalid("code", "wrong or already used code"));
     }
     let mut tx = core.pool.begin().await?;

@@ -143,8 +143,14 @@ fn garbage_is_false_without_panicking() {
 
 #[sqlx::test(migrator = "crate::db::MIGRATOR")]
 async fn signing_key_is_made_once(pool: PgPool) {
-    let first = signing_key(&pool).await.unwrap();
-    let second = signing_key(&pool).await.unwrap();
+    // Sealed at rest: the row is not the key.
+    let first = signing_key(&pool, &master()).await.unwrap();
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT secret FROM platform_secrets")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_ne!(stored, first);
+    let second = signing_key(&pool, &master()).await.unwrap();
     assert_eq!(first.len(), KEY_BYTES);
     assert_eq!(first, second);
     let value = sign(&first, USER, EPOCH, EXPIRES);
@@ -153,8 +159,17 @@ async fn signing_key_is_made_once(pool: PgPool) {
 
 #[sqlx::test(migrator = "crate::db::MIGRATOR")]
 async fn concurrent_first_uses_agree(pool: PgPool) {
-    let (a, b, c) = tokio::join!(signing_key(&pool), signing_key(&pool), signing_key(&pool));
+    let m = master();
+    let (a, b, c) = tokio::join!(
+        signing_key(&pool, &m),
+        signing_key(&pool, &m),
+        signing_key(&pool, &m)
+    );
     let a = a.unwrap();
     assert_eq!(a, b.unwrap());
     assert_eq!(a, c.unwrap());
+}
+
+fn master() -> crate::dnssec::MasterKey {
+    crate::dnssec::MasterKey::parse("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap()
 }
