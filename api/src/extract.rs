@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use apex_core::CoreError;
 use apex_core::audit::Event;
 use apex_core::auth::sessions::{self, Client};
-use apex_core::auth::{Actor, Via, keys};
+use apex_core::auth::{Actor, Via, keys, origin};
 use apex_core::users::admin;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
@@ -169,27 +169,20 @@ fn check_origin(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
     if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(origin) = header("origin") {
-        let host = header("host").unwrap_or_default();
-        let ours = origin == state.core.platform.accounts.public_url
-            || origin == format!("http://{host}")
-            || origin == format!("https://{host}");
-        if !ours {
-            return Err(CoreError::Forbidden(format!(
-                "a request from {origin} cannot use this site's session"
-            ))
-            .into());
-        }
-    } else if let Some(site) = header("sec-fetch-site")
-        && !matches!(site, "same-origin" | "none")
-    {
-        return Err(CoreError::Forbidden(
+    let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let headers = origin::Headers {
+        origin: get("origin"),
+        host: get("host"),
+        fetch_site: get("sec-fetch-site"),
+    };
+    if origin::same_origin(&headers, &state.core.platform.accounts.public_url) {
+        Ok(())
+    } else {
+        Err(CoreError::Forbidden(
             "a request from another site cannot use this site's session".into(),
         )
-        .into());
+        .into())
     }
-    Ok(())
 }
 
 /// A JSON body whose errors name the field (`/ttl: invalid type: string "x", expected i64`).

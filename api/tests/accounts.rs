@@ -387,6 +387,18 @@ async fn password_reset_by_mail(pool: PgPool) {
         )
         .await;
     assert_eq!(a.status, StatusCode::OK);
+    // Another site's page cannot use Erin's session to change anything.
+    erin.headers
+        .push(("origin".into(), "https://evil.example".into()));
+    let a = erin
+        .post(
+            "/api/v1/account/password",
+            json!({"current_password": "erin's long password", "new_password": "chosen by evil.example"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+    assert_eq!(erin.get("/api/v1/account").await.status, StatusCode::OK);
+    erin.headers.clear();
     // Asking for a reset says the same for any address.
     let mut stranger = Client::new(&router);
     for email in ["erin@example.com", "nobody@example.com"] {

@@ -13,6 +13,7 @@
 pub mod device;
 pub mod keys;
 pub mod login;
+pub mod origin;
 pub mod password;
 pub mod sessions;
 pub mod throttle;
