@@ -259,6 +259,27 @@ pub fn networks(input: Option<Vec<String>>) -> Result<Option<Vec<IpNet>>, CoreEr
 }
 
 impl Spec {
+    /// `api_keys.domain_ids`.
+    fn domain_ids_db(&self) -> Option<Vec<i64>> {
+        self.domain_ids
+            .as_ref()
+            .map(|l| l.iter().map(|d| d.0).collect())
+    }
+
+    /// `api_keys.record_scopes`.
+    fn records_db(&self) -> Option<serde_json::Value> {
+        self.records
+            .as_ref()
+            .map(|r| serde_json::to_value(r).unwrap_or_default())
+    }
+
+    /// `api_keys.networks`, canonical.
+    fn networks_db(&self) -> Option<Vec<String>> {
+        self.networks
+            .as_ref()
+            .map(|l| l.iter().map(ToString::to_string).collect())
+    }
+
     /// The limits as authorization sees them.
     fn scope(&self) -> KeyScope {
         KeyScope {
@@ -390,6 +411,7 @@ async fn insert(
 ) -> Result<CreatedKey, CoreError> {
     let (token, prefix) = token()?;
     let mut tx = core.pool.begin().await?;
+    let (domain_ids, networks) = (spec.domain_ids_db(), spec.networks_db());
     let id = sqlx::query_scalar!(
         r#"INSERT INTO api_keys (user_id, domain_id, name, prefix, token_hash, created_by, expires_at,
                                  domain_ids, max_role, record_scopes, networks, manage_keys,
@@ -403,16 +425,10 @@ async fn insert(
         super::token_hash(&token),
         actor.user_id.map(|u| u.0),
         spec.expires_at,
-        spec.domain_ids
-            .as_ref()
-            .map(|l| l.iter().map(|d| d.0).collect::<Vec<_>>()) as Option<Vec<i64>>,
+        domain_ids.as_deref(),
         spec.role as Role,
-        spec.records
-            .as_ref()
-            .map(|r| serde_json::to_value(r).unwrap_or_default()),
-        spec.networks
-            .as_ref()
-            .map(|l| l.iter().map(ToString::to_string).collect::<Vec<_>>()) as Option<Vec<String>>,
+        spec.records_db(),
+        networks.as_deref(),
         spec.manage_keys,
         spec.manage_members,
         spec.manage_account,
@@ -786,6 +802,7 @@ pub async fn update_domain_key(
 }
 
 async fn store(db: impl PgExecutor<'_>, id: ApiKeyId, spec: &Spec) -> Result<(), CoreError> {
+    let (domain_ids, networks) = (spec.domain_ids_db(), spec.networks_db());
     sqlx::query!(
         r#"UPDATE api_keys SET name = $2, expires_at = $3, domain_ids = $4, max_role = $5,
                   record_scopes = $6, networks = $7, manage_keys = $8, manage_members = $9,
@@ -794,17 +811,10 @@ async fn store(db: impl PgExecutor<'_>, id: ApiKeyId, spec: &Spec) -> Result<(),
         id.0,
         spec.description,
         spec.expires_at,
-        spec.domain_ids
-            .as_ref()
-            .map(|l| l.iter().map(|d| d.0).collect::<Vec<_>>()) as Option<Vec<i64>>,
+        domain_ids.as_deref(),
         spec.role as Role,
-        spec.records
-            .as_ref()
-            .map(|r| serde_json::to_value(r).unwrap_or_default()),
-        spec.networks
-            .as_ref()
-            .map(|l| l.iter().map(ToString::to_string).collect::<Vec<_>>())
-            as Option<Vec<String>>,
+        spec.records_db(),
+        networks.as_deref(),
         spec.manage_keys,
         spec.manage_members,
         spec.manage_account,
