@@ -23,7 +23,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::PgPool;
 use tokio::task::JoinSet;
 
-use crate::retry::{jitter, next_attempt};
+use crate::retry::after_failure;
 
 /// Most mails one pass takes.
 const BATCH: i64 = 32;
@@ -349,17 +349,7 @@ async fn record(
                 attempts, "mail sent");
         }
         Err(f) => {
-            let next = if f.permanent {
-                None
-            } else {
-                next_attempt(
-                    u32::try_from(attempts).unwrap_or(u32::MAX),
-                    d.created_at,
-                    Utc::now(),
-                    first_retry,
-                    jitter(d.id.0),
-                )
-            };
+            let next = after_failure(f.permanent, attempts, d.id.0, d.created_at, first_retry);
             sqlx::query!(
                 "UPDATE mail_outbox
                     SET state = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE 'queued' END,

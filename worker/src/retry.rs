@@ -36,6 +36,27 @@ pub fn next_attempt(
     Some((now + wait).min(deadline))
 }
 
+/// After a failed attempt (the `attempts`th) of message `id`: when to try again, or `None`
+/// when the failure is permanent or the retry window is over.
+pub fn after_failure(
+    permanent: bool,
+    attempts: i32,
+    id: i64,
+    created_at: DateTime<Utc>,
+    first_retry: Duration,
+) -> Option<DateTime<Utc>> {
+    if permanent {
+        return None;
+    }
+    next_attempt(
+        u32::try_from(attempts).unwrap_or(u32::MAX),
+        created_at,
+        Utc::now(),
+        first_retry,
+        jitter(id),
+    )
+}
+
 /// A number in 0..1 that differs between calls (for jitter, not for secrets): retries of
 /// messages that failed together do not all come back at the same instant.
 pub fn jitter(seed: i64) -> f64 {

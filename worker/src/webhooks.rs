@@ -22,7 +22,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::task::JoinSet;
 
 use crate::Context;
-use crate::retry::{jitter, next_attempt};
+use crate::retry::after_failure;
 
 /// Most deliveries one pass takes.
 const BATCH: i64 = 32;
@@ -285,17 +285,7 @@ async fn record(
                 attempts, status, "webhook delivered");
         }
         Err(f) => {
-            let next = if f.permanent {
-                None
-            } else {
-                next_attempt(
-                    u32::try_from(attempts).unwrap_or(u32::MAX),
-                    d.created_at,
-                    Utc::now(),
-                    first_retry,
-                    jitter(d.id.0),
-                )
-            };
+            let next = after_failure(f.permanent, attempts, d.id.0, d.created_at, first_retry);
             sqlx::query!(
                 "UPDATE webhook_deliveries
                     SET state = CASE WHEN $4::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
