@@ -219,6 +219,130 @@ pub async fn list(core: &Core, actor: &Actor, zone: &str) -> Result<Vec<RecordVi
     Ok(rows.into_iter().map(|r| view(&domain.zone, r)).collect())
 }
 
+/// Which records to show, and which page of them.
+#[derive(Debug, Clone, Default)]
+pub struct RecordFilter {
+    /// Words to look for in the owner, the content or the comment (case-insensitive).
+    pub search: Option<String>,
+    /// Only this type.
+    pub rtype: Option<String>,
+    /// Records to skip.
+    pub offset: i64,
+    /// Records to return at most.
+    pub limit: i64,
+}
+
+/// One page of a zone's records.
+#[derive(Debug, Clone)]
+pub struct RecordPage {
+    /// The records, by owner, type and content.
+    pub records: Vec<RecordView>,
+    /// How many match the filter in all.
+    pub total: i64,
+    /// How many records of each type the zone has (for the type filter), by type.
+    pub types: Vec<(String, i64)>,
+}
+
+/// A page of the zone's records matching `filter` (the dashboard's record list: a zone of
+/// many thousands of records is read a page at a time).
+pub async fn page(
+    core: &Core,
+    actor: &Actor,
+    zone: &str,
+    filter: &RecordFilter,
+) -> Result<RecordPage, CoreError> {
+    let domain = domains::load(&core.pool, actor, zone, Action::Read).await?;
+    let pattern = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let escaped = s
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+    let rtype = filter
+        .rtype
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(str::to_ascii_uppercase);
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment,
+                  count(*) OVER () AS "total!"
+             FROM records
+            WHERE domain_id = $1 AND ($2::text IS NULL OR type = $2)
+              AND ($3::text IS NULL OR name ILIKE $3 OR content ILIKE $3 OR comment ILIKE $3)
+            ORDER BY name, type, content
+            LIMIT $4 OFFSET $5"#,
+        domain.id.0,
+        rtype,
+        pattern,
+        filter.limit.clamp(1, 1000),
+        filter.offset.max(0),
+    )
+    .fetch_all(&core.pool)
+    .await?;
+    let total = rows.first().map_or(0, |r| r.total);
+    let records = rows
+        .into_iter()
+        .map(|r| {
+            view(
+                &domain.zone,
+                Row {
+                    id: r.id,
+                    name: r.name,
+                    rtype: r.rtype,
+                    ttl: r.ttl,
+                    content: r.content,
+                    comment: r.comment,
+                },
+            )
+        })
+        .collect();
+    let types = sqlx::query!(
+        r#"SELECT type AS rtype, count(*) AS "n!" FROM records WHERE domain_id = $1
+            GROUP BY type ORDER BY type"#,
+        domain.id.0,
+    )
+    .fetch_all(&core.pool)
+    .await?
+    .into_iter()
+    .map(|r| (r.rtype, r.n))
+    .collect();
+    Ok(RecordPage {
+        records,
+        total,
+        types,
+    })
+}
+
+/// One record of the zone.
+pub async fn get(
+    core: &Core,
+    actor: &Actor,
+    zone: &str,
+    id: RecordId,
+) -> Result<RecordView, CoreError> {
+    let domain = domains::load(&core.pool, actor, zone, Action::Read).await?;
+    let row = sqlx::query_as!(
+        Row,
+        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment
+             FROM records WHERE id = $1 AND domain_id = $2"#,
+        id.0,
+        domain.id.0,
+    )
+    .fetch_optional(&core.pool)
+    .await?
+    .ok_or(CoreError::NotFound {
+        what: "record",
+        name: id.to_string(),
+    })?;
+    Ok(view(&domain.zone, row))
+}
+
 /// What surrounds the record's owner: records at the name, a DNAME above it, records below it.
 async fn neighbourhood(
     tx: &mut Transaction<'_, Postgres>,
@@ -578,14 +702,36 @@ pub async fn delete(
     zone: &str,
     id: RecordId,
 ) -> Result<Change, CoreError> {
+    delete_many(core, actor, zone, &[id]).await
+}
+
+/// Deletes several records at once: all of them in one change, or (one missing, one the
+/// actor may not touch) none.
+pub async fn delete_many(
+    core: &Core,
+    actor: &Actor,
+    zone: &str,
+    ids: &[RecordId],
+) -> Result<Change, CoreError> {
+    if ids.is_empty() {
+        return Err(CoreError::invalid("records", "no record was chosen"));
+    }
     let mut tx = core.pool.begin().await?;
     let domain = domains::lock(&mut tx, actor, zone, Action::WriteRecords).await?;
-    let old = fetch(&mut tx, &domain, id).await?;
-    authorize_record(actor, &domain, &old.fqdn, &old.rtype)?;
-    sqlx::query!("DELETE FROM records WHERE id = $1", id.0)
+    let mut old = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let record = fetch(&mut tx, &domain, id).await?;
+        authorize_record(actor, &domain, &record.fqdn, &record.rtype)?;
+        if !old.iter().any(|r: &RecordView| r.id == id) {
+            old.push(record);
+        }
+    }
+    let gone: Vec<i64> = old.iter().map(|r| r.id.0).collect();
+    sqlx::query!("DELETE FROM records WHERE id = ANY($1)", &gone)
         .execute(&mut *tx)
         .await?;
     let serial = domains::bump_serial(&mut tx, &domain).await?;
+    old.sort_by_key(|r| r.id);
     let change = changes::append(
         &mut tx,
         actor,
@@ -594,7 +740,7 @@ pub async fn delete(
             zone: &domain.zone.as_text(),
             action: "record.delete",
             serial: Some(serial),
-            before: Some(json(std::slice::from_ref(&old))),
+            before: Some(json(&old)),
             after: None,
         },
     )

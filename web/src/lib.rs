@@ -1,54 +1,46 @@
 //! apex-web: the dashboard, rendered on the server with askama; every page works without
-//! JavaScript.
+//! JavaScript, and a little of our own ([`assets`]) makes some of them livelier.
 //!
-//! For now it holds the landing page and the pages that the account mails link to
-//! ([`links`]): confirming an address, resetting a password, signing up with an invitation.
 //! Handlers are thin, like the API's: they read the form, call the same apex-core function
-//! as the API, and render the answer or the error next to the field it is about. The
-//! dashboard proper is a later issue.
+//! as the API (which calls `authz::authorize`, the one place rules live), and render the
+//! answer or the error next to the field it is about.
 //!
-//! Every response carries `Cache-Control: no-store` and `Referrer-Policy: no-referrer` (the
-//! mailed tokens are in the URL), and every POST goes through [`request::Posted`], which
-//! refuses another origin's form.
+//! Every response carries `Cache-Control: no-store` (pages show tokens and private data),
+//! `Referrer-Policy: no-referrer`, `X-Content-Type-Options: nosniff` and a
+//! Content-Security-Policy that loads nothing from elsewhere, runs no inline script and lets
+//! no other site frame a page; every POST goes through [`request::Posted`], which refuses a
+//! form without this browser's CSRF token ([`csrf`]) or from another origin.
 
+mod assets;
+mod csrf;
+mod domains;
 mod links;
 mod page;
 mod request;
+mod session;
+mod signin;
 
 use apex_core::Core;
-use askama::Template;
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::middleware;
 use axum::response::Response;
-use axum::routing::get;
 
-/// The landing page.
-#[derive(Template)]
-#[template(path = "index.html")]
-struct Index {
-    version: &'static str,
-}
+/// Part of the stylesheet's and script's URLs, so a new release is fetched afresh.
+pub(crate) const ASSET_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-async fn index() -> Response {
-    page::render(
-        axum::http::StatusCode::OK,
-        &Index {
-            version: env!("CARGO_PKG_VERSION"),
-        },
-    )
-}
-
-/// What the browser is told about every page: nothing is cached (a page may show a token or
-/// an address), the token in the URL goes to no other site, nothing is loaded from
-/// elsewhere, no form posts elsewhere, and no other site may frame a page (a framed
-/// "Confirm" button could be clicked by trickery).
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
-     img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// What the browser is told about every page: scripts, styles and images from this site
+/// only (no inline script or style), requests back to this site only, forms posted here
+/// only, and no framing by anyone (a framed "Delete" button could be clicked by trickery).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
 
 async fn protect(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
@@ -61,6 +53,7 @@ async fn protect(mut response: Response) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
     );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }
 
@@ -68,8 +61,14 @@ async fn protect(mut response: Response) -> Response {
 /// give it `MockConnectInfo` to stand in for the client's address.
 pub fn router(core: Core) -> Router {
     Router::new()
-        .route("/", get(index))
+        .merge(signin::routes())
+        .merge(domains::routes())
         .merge(links::routes())
+        .layer(middleware::from_fn_with_state(
+            core.clone(),
+            csrf::ensure_cookie,
+        ))
+        .merge(assets::routes())
         .layer(middleware::map_response(protect))
         .with_state(core)
 }
@@ -81,10 +80,9 @@ mod tests {
     use super::*;
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
-    use http_body_util::BodyExt;
     use tower::ServiceExt;
 
-    /// A core whose pool never connects: the landing page does not touch the database.
+    /// A core whose pool never connects: the assets and the redirect do not touch it.
     fn core() -> Core {
         let config = apex_core::config::Config::defaults();
         Core {
@@ -97,17 +95,44 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn landing_page() {
+    async fn assets_are_served_with_the_security_headers() {
+        let resp = router(core())
+            .oneshot(
+                Request::get("/assets/apex.css")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(
+            resp.headers()[header::CONTENT_TYPE],
+            "text/css; charset=utf-8"
+        );
+        assert_eq!(
+            resp.headers()[header::CACHE_CONTROL],
+            "public, max-age=86400"
+        );
+        assert_eq!(
+            resp.headers()[header::CONTENT_SECURITY_POLICY],
+            CONTENT_SECURITY_POLICY
+        );
+        assert_eq!(resp.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    }
+
+    #[tokio::test]
+    async fn the_front_door_leads_to_the_domains() {
         let resp = router(core())
             .oneshot(Request::get("/").body(Body::empty()).unwrap())
             .await
             .unwrap();
-        assert_eq!(resp.status(), StatusCode::OK);
-        assert_eq!(resp.headers()[header::CACHE_CONTROL], "no-store");
-        assert_eq!(resp.headers()[header::REFERRER_POLICY], "no-referrer");
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        let html = String::from_utf8(body.to_vec()).unwrap();
-        assert!(html.contains("<title>Apex</title>"));
-        assert!(html.contains("/api/v1/domains"));
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(resp.headers()[header::LOCATION], "/domains");
+        assert!(
+            resp.headers()[header::SET_COOKIE]
+                .to_str()
+                .unwrap()
+                .starts_with("apex_csrf=")
+        );
     }
 }

@@ -5,6 +5,8 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::session::Chrome;
+
 /// `page` as HTML with `status`; a template that fails to render (it cannot, short of a
 /// bug) is logged and answered with a bare 500.
 pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
@@ -20,7 +22,7 @@ pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
 /// A link to go on with after a notice.
 pub(crate) struct Next {
     /// Where.
-    pub href: &'static str,
+    pub href: String,
     /// Its text.
     pub label: &'static str,
 }
@@ -29,6 +31,7 @@ pub(crate) struct Next {
 #[derive(Template)]
 #[template(path = "notice.html")]
 pub(crate) struct Notice {
+    chrome: Chrome,
     title: String,
     message: String,
     ok: bool,
@@ -39,6 +42,7 @@ impl Notice {
     /// Something worked.
     pub(crate) fn ok(title: &str, message: impl Into<String>) -> Self {
         Self {
+            chrome: Chrome::default(),
             title: title.into(),
             message: message.into(),
             ok: true,
@@ -49,6 +53,7 @@ impl Notice {
     /// Something did not.
     pub(crate) fn failed(title: &str, message: impl Into<String>) -> Self {
         Self {
+            chrome: Chrome::default(),
             title: title.into(),
             message: message.into(),
             ok: false,
@@ -57,8 +62,17 @@ impl Notice {
     }
 
     /// With a link to go on.
-    pub(crate) fn then(mut self, href: &'static str, label: &'static str) -> Self {
-        self.next = Some(Next { href, label });
+    pub(crate) fn then(mut self, href: impl Into<String>, label: &'static str) -> Self {
+        self.next = Some(Next {
+            href: href.into(),
+            label,
+        });
+        self
+    }
+
+    /// Shown in a signed-in user's frame.
+    pub(crate) fn within(mut self, chrome: &Chrome) -> Self {
+        self.chrome = chrome.clone();
         self
     }
 
@@ -68,7 +82,23 @@ impl Notice {
     }
 }
 
+/// A page for an apex-core error that leaves nothing to show (not found, forbidden …).
+pub(crate) fn failure_page(failure: Failure, chrome: Chrome) -> Response {
+    let title = match failure.status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+        s if s.is_server_error() => "Something went wrong",
+        _ => "That did not work",
+    };
+    let message = failure.sentence("It");
+    Notice::failed(title, message)
+        .within(&chrome)
+        .with(failure.status)
+}
+
 /// One problem with a submitted form.
+#[derive(Debug)]
 pub(crate) struct Problem {
     /// The `id` of the input it is about; none: the form as a whole.
     pub field: Option<&'static str>,
@@ -78,7 +108,7 @@ pub(crate) struct Problem {
 
 /// What is wrong with a submitted form, shown at the top (for screen readers, linked to the
 /// fields) and next to each field.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Errors(Vec<Problem>);
 
 impl Errors {
@@ -88,6 +118,14 @@ impl Errors {
             field,
             text: text.into(),
         }])
+    }
+
+    /// Adds a problem.
+    pub(crate) fn push(&mut self, field: Option<&'static str>, text: impl Into<String>) {
+        self.0.push(Problem {
+            field,
+            text: text.into(),
+        });
     }
 
     /// The problem with the input `id`, if any.

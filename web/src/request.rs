@@ -6,13 +6,15 @@ use std::net::SocketAddr;
 use apex_core::Core;
 use apex_core::auth::origin::{self, same_origin};
 use apex_core::auth::sessions::Client;
+use axum::body::Bytes;
 use axum::extract::connect_info::MockConnectInfo;
-use axum::extract::{ConnectInfo, Form, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::de::DeserializeOwned;
 
+use crate::csrf;
 use crate::page::Notice;
 
 /// The client's address and browser, as the API sees them (the TCP peer, or the address a
@@ -51,41 +53,63 @@ impl FromRequestParts<Core> for ClientInfo {
 }
 
 /// A form (`application/x-www-form-urlencoded`) posted from one of the platform's own
-/// pages. Another site's page could otherwise make a visitor's browser post it (confirm an
-/// address, sign up) without their knowing, so a request is refused when its browser says
-/// it comes from elsewhere: an `Origin` that is neither `APEX_PUBLIC_URL`'s nor the `Host`
-/// it was sent to, or `Sec-Fetch-Site: cross-site`. A request with neither header (not a
-/// browser, or a very old one) passes: the tokens it carries are the real protection.
+/// pages. Another site's page could otherwise make a visitor's browser post it (add a
+/// record, confirm an address) without their knowing, so a form is refused with 403, and
+/// nothing is read from it, unless it carries this browser's CSRF token ([`crate::csrf`]) and
+/// its browser does not say it comes from elsewhere (an `Origin` that is neither
+/// `APEX_PUBLIC_URL`'s nor the `Host` it was sent to, or `Sec-Fetch-Site: cross-site`).
+///
+/// Repeated fields (`id=1&id=2`, several boxes ticked) fill a `Vec`.
 pub(crate) struct Posted<T>(pub T);
+
+/// Just the token, whatever else the form holds.
+#[derive(serde::Deserialize)]
+struct TokenField {
+    #[serde(default)]
+    csrf: String,
+}
 
 impl<T: DeserializeOwned> FromRequest<Core> for Posted<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, core: &Core) -> Result<Self, Response> {
-        if !same_origin(
+        let from_here = same_origin(
             &origin_headers(req.headers()),
             &core.platform.accounts.public_url,
-        ) {
+        );
+        let (parts, body) = req.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), core)
+            .await
+            .map_err(|e| {
+                Notice::failed(
+                    "Not understood",
+                    format!("The form did not arrive as expected ({}).", e.body_text()),
+                )
+                .with(e.status())
+            })?;
+        let token = serde_html_form::from_bytes::<TokenField>(&bytes)
+            .map(|t| t.csrf)
+            .unwrap_or_default();
+        if !from_here || !csrf::valid(&parts.headers, &token) {
             tracing::warn!(
-                http.path = req.uri().path(),
-                origin = ?req.headers().get(header::ORIGIN),
-                "cross-origin form refused"
+                http.path = parts.uri.path(),
+                origin = ?parts.headers.get(header::ORIGIN),
+                same_origin = from_here,
+                "form without this browser's CSRF token refused"
             );
             return Err(Notice::failed(
                 "Refused",
-                "This form was sent from another site, so nothing was done. \
-                 Open the link from your mail again and use the form on this site.",
+                "This form did not come from this site's own page (or the page was open so \
+                 long that it expired), so nothing was done. Go back, reload the page and \
+                 send it again.",
             )
             .with(StatusCode::FORBIDDEN));
         }
-        match Form::<T>::from_request(req, core).await {
-            Ok(Form(form)) => Ok(Self(form)),
+        match serde_html_form::from_bytes::<T>(&bytes) {
+            Ok(form) => Ok(Self(form)),
             Err(e) => Err(Notice::failed(
                 "Not understood",
-                format!(
-                    "The form did not arrive as expected ({}). Go back and try again.",
-                    e.body_text()
-                ),
+                format!("The form did not arrive as expected ({e}). Go back and try again."),
             )
             .with(StatusCode::BAD_REQUEST)),
         }
@@ -101,3 +125,7 @@ fn origin_headers(headers: &HeaderMap) -> origin::Headers<'_> {
         fetch_site: headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
     }
 }
+
+/// A form with nothing but its CSRF token (a button).
+#[derive(serde::Deserialize)]
+pub(crate) struct Empty {}

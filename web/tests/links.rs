@@ -3,193 +3,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod common;
+
+use common::*;
 
 use apex_core::auth::sessions::Client;
 use apex_core::auth::{Actor, PlatformRoles};
-use apex_core::config::Config;
-use apex_core::queue::Queue;
 use apex_core::users::signup::{self, SignupInput};
-use apex_core::{Core, invitations, mail, users};
-use axum::Router;
+use apex_core::{invitations, mail, users};
 use axum::body::Body;
-use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
-use scraper::{Html, Selector};
 use sqlx::PgPool;
-use tower::ServiceExt;
-
-const PASSWORD: &str = "a long enough password";
-
-/// The platform's public URL in the default config: the origin of its own forms.
-const PUBLIC_URL: &str = "http://127.0.0.1:8080";
-
-/// A platform for account tests: a master key, as the API's tests have, and sign-up `mode`.
-fn config(mode: &str) -> Config {
-    let mut config = Config::defaults();
-    config.master_key = Some(secrecy::SecretString::from(
-        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_string(),
-    ));
-    config.signup = mode.into();
-    config
-}
-
-struct Web {
-    core: Core,
-    router: Router,
-}
-
-/// An answer, with its HTML parsed.
-struct Page {
-    status: StatusCode,
-    html: Html,
-    source: String,
-}
-
-impl Page {
-    fn all(&self, css: &str) -> Vec<scraper::ElementRef<'_>> {
-        self.html.select(&Selector::parse(css).unwrap()).collect()
-    }
-
-    fn one(&self, css: &str) -> scraper::ElementRef<'_> {
-        let found = self.all(css);
-        assert_eq!(found.len(), 1, "{css} in:\n{}", self.source);
-        found[0]
-    }
-
-    fn has(&self, css: &str) -> bool {
-        !self.all(css).is_empty()
-    }
-
-    fn attr(&self, css: &str, name: &str) -> String {
-        self.one(css)
-            .value()
-            .attr(name)
-            .unwrap_or_else(|| panic!("{css} has no {name}"))
-            .to_string()
-    }
-
-    fn text(&self, css: &str) -> String {
-        let text: String = self.one(css).text().collect();
-        text.split_whitespace().collect::<Vec<_>>().join(" ")
-    }
-
-    /// An input with its label, `name` and `autocomplete`, as a form needs it.
-    fn assert_input(&self, id: &str, name: Option<&str>, autocomplete: &str) {
-        let css = format!("input#{id}");
-        assert!(self.has(&format!("label[for={id}]")), "no label for {id}");
-        assert_eq!(self.one(&css).value().attr("name"), name, "{id}'s name");
-        assert_eq!(self.attr(&css, "autocomplete"), autocomplete);
-    }
-}
-
-impl Web {
-    fn new(pool: PgPool, config: &Config) -> Self {
-        let core = Core {
-            pool,
-            queue: Queue::disabled(),
-            platform: Arc::new(config.platform().unwrap()),
-        };
-        let router = apex_web::router(core.clone())
-            .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-        Self { core, router }
-    }
-
-    fn pool(&self) -> &PgPool {
-        &self.core.pool
-    }
-
-    async fn send(&self, req: Request<Body>) -> Page {
-        let resp = self.router.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        // Tokens are in the URLs: nothing is cached, no Referer leaves the page.
-        assert_eq!(resp.headers()[header::CACHE_CONTROL], "no-store");
-        assert_eq!(resp.headers()[header::REFERRER_POLICY], "no-referrer");
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let source = String::from_utf8(bytes.to_vec()).unwrap();
-        Page {
-            status,
-            html: Html::parse_document(&source),
-            source,
-        }
-    }
-
-    async fn get(&self, uri: &str) -> Page {
-        self.send(Request::get(uri).body(Body::empty()).unwrap())
-            .await
-    }
-
-    /// POSTs a form as the platform's own page would (with its `Origin`).
-    async fn post(&self, uri: &str, form: &[(&str, &str)]) -> Page {
-        self.post_from(uri, form, Some(PUBLIC_URL)).await
-    }
-
-    async fn post_from(&self, uri: &str, form: &[(&str, &str)], origin: Option<&str>) -> Page {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        let mut req = Request::post(uri)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::HOST, "127.0.0.1:8080");
-        if let Some(origin) = origin {
-            req = req.header(header::ORIGIN, origin);
-        }
-        self.send(req.body(Body::from(body)).unwrap()).await
-    }
-
-    /// The newest mail of `kind` to `to`: tests run no worker, so it is in the outbox.
-    async fn mail(&self, to: &str, kind: &str) -> String {
-        sqlx::query_scalar::<_, String>(
-            "SELECT body FROM mail_outbox WHERE recipient = $1 AND kind = $2
-              ORDER BY id DESC LIMIT 1",
-        )
-        .bind(to)
-        .bind(kind)
-        .fetch_optional(self.pool())
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("no {kind} mail to {to}"))
-    }
-
-    async fn mails(&self, to: &str, kind: &str) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM mail_outbox WHERE recipient = $1 AND kind = $2")
-            .bind(to)
-            .bind(kind)
-            .fetch_one(self.pool())
-            .await
-            .unwrap()
-    }
-
-    async fn verified(&self, email: &str) -> bool {
-        sqlx::query_scalar("SELECT email_verified_at IS NOT NULL FROM users WHERE email = $1")
-            .bind(email)
-            .fetch_one(self.pool())
-            .await
-            .unwrap()
-    }
-
-    async fn password_is(&self, email: &str, password: &str) -> bool {
-        let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE email = $1")
-            .bind(email)
-            .fetch_one(self.pool())
-            .await
-            .unwrap();
-        apex_core::auth::password::verify(password, &hash)
-            .await
-            .unwrap()
-            .ok
-    }
-
-    async fn user_exists(&self, email: &str) -> bool {
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
-            .bind(email)
-            .fetch_one(self.pool())
-            .await
-            .unwrap()
-    }
-}
 
 /// The query value `key` of the link to `path` in a mail.
 fn link_value(body: &str, path: &str, key: &str) -> String {
@@ -272,7 +96,9 @@ async fn pages_escape_what_they_are_given(pool: PgPool) {
     for path in ["/verify-email", "/reset-password"] {
         let page = web.get(&format!("{path}?{query}")).await;
         assert_eq!(page.status, StatusCode::OK);
-        assert!(!page.has("script"), "{}", page.source);
+        // Only the dashboard's own script, from its own URL.
+        assert_eq!(page.all("script").len(), 1, "{}", page.source);
+        assert!(page.has("script[src^='/assets/apex.js']"));
         assert_eq!(page.attr("input[name=token]", "value"), evil);
     }
     let page = web
@@ -591,7 +417,10 @@ async fn forms_from_other_sites_are_refused(pool: PgPool) {
         for origin in ["https://evil.example", "null", "http://127.0.0.1:9999"] {
             let page = web.post_from(path, form, Some(origin)).await;
             assert_eq!(page.status, StatusCode::FORBIDDEN, "{path} from {origin}");
-            assert!(page.text("[role=alert]").contains("another site"));
+            assert!(
+                page.text("[role=alert]")
+                    .contains("did not come from this site")
+            );
         }
     }
     // Browsers that say so in Sec-Fetch-Site alone are refused too.
@@ -604,12 +433,27 @@ async fn forms_from_other_sites_are_refused(pool: PgPool) {
     assert!(!web.user_exists("eve@example.org").await);
     assert_eq!(web.mails("eve@example.org", mail::RESET_PASSWORD).await, 0);
 
+    // From this site but without this browser's token (a form copied from elsewhere, a
+    // page from before the cookie was lost): refused just the same.
+    web.get("/reset-password").await;
+    for token in ["", "0123456789abcdef0123456789abcdef01234567"] {
+        let page = web
+            .post(
+                "/reset-password",
+                &[("email", "eve@example.org"), ("csrf", token)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "token {token:?}");
+    }
+    assert_eq!(web.mails("eve@example.org", mail::RESET_PASSWORD).await, 0);
+
     // The site at another name than its public URL (a developer's localhost) is itself.
+    let body = format!("email=eve%40example.org&csrf={}", web.csrf());
     let req = Request::post("/reset-password")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::HOST, "localhost:3000")
         .header(header::ORIGIN, "http://localhost:3000")
-        .body(Body::from("email=eve%40example.org"))
+        .body(Body::from(body))
         .unwrap();
     assert_eq!(web.send(req).await.status, StatusCode::OK);
 }

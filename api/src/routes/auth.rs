@@ -12,7 +12,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -20,7 +19,7 @@ use crate::error::ApiError;
 use crate::extract::{AccountAuth, ClientInfo, JsonBody};
 
 /// The remembered-device cookie's name.
-pub const DEVICE_COOKIE: &str = "apex_device";
+pub const DEVICE_COOKIE: &str = device::COOKIE;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,16 +65,8 @@ fn cookie(
     value: String,
     max_age: chrono::TimeDelta,
 ) -> HeaderValue {
-    let c = Cookie::build((name, value))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.core.platform.accounts.secure_cookies)
-        .path("/")
-        .max_age(cookie::time::Duration::seconds(
-            max_age.num_seconds().max(0),
-        ))
-        .build();
-    HeaderValue::from_str(&c.to_string()).unwrap_or(HeaderValue::from_static(""))
+    let c = sessions::set_cookie(&state.core.platform.accounts, name, &value, max_age);
+    HeaderValue::from_str(&c).unwrap_or(HeaderValue::from_static(""))
 }
 
 fn session_cookie(state: &AppState, s: &NewSession) -> HeaderValue {

@@ -20,6 +20,9 @@ use crate::ids::UserId;
 /// How long a remembered device skips the second factor.
 pub const REMEMBER_DAYS: i64 = 30;
 
+/// The remembered-device cookie's name.
+pub const COOKIE: &str = "apex_device";
+
 /// The name of the signing key in `platform_secrets`.
 pub const KEY_NAME: &str = "device_cookie";
 

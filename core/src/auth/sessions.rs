@@ -24,6 +24,27 @@ pub const PENDING_TTL: TimeDelta = TimeDelta::minutes(5);
 /// The session cookie's name.
 pub const COOKIE: &str = "apex_session";
 
+/// A `Set-Cookie` value for one of the platform's own cookies (session, remembered device):
+/// HttpOnly (no script reads it), `SameSite=Lax` (not sent on another site's POST), the whole
+/// site, `Secure` when the platform is served over https; an empty `value` with a zero
+/// `max_age` clears it. The API and the dashboard both set their cookies with it.
+pub fn set_cookie(
+    accounts: &crate::config::Accounts,
+    name: &str,
+    value: &str,
+    max_age: TimeDelta,
+) -> String {
+    format!(
+        "{name}={value}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{}",
+        max_age.num_seconds().max(0),
+        if accounts.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        }
+    )
+}
+
 /// A new session's token: for the cookie, nowhere else.
 #[derive(Debug, Clone)]
 pub struct NewSession {

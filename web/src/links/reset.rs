@@ -10,13 +10,16 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{PASSWORDS_DIFFER, TokenQuery};
+use crate::csrf::Csrf;
 use crate::page::{Errors, Failure, Notice, render};
 use crate::request::{ClientInfo, Posted};
+use crate::session::Chrome;
 
 /// Asks for a link.
 #[derive(Template)]
 #[template(path = "reset_request.html")]
 struct RequestPage {
+    chrome: Chrome,
     email: String,
     errors: Errors,
 }
@@ -25,14 +28,16 @@ struct RequestPage {
 #[derive(Template)]
 #[template(path = "reset_password.html")]
 struct PasswordPage {
+    chrome: Chrome,
     token: String,
     min_chars: usize,
     errors: Errors,
 }
 
 impl PasswordPage {
-    fn with(token: String, errors: Errors) -> Self {
+    fn with(csrf: String, token: String, errors: Errors) -> Self {
         Self {
+            chrome: Chrome::anonymous(csrf),
             token,
             min_chars: MIN_CHARS,
             errors,
@@ -42,15 +47,16 @@ impl PasswordPage {
 
 /// `GET /reset-password[?token=…]`: with the mailed token, the new-password form; without,
 /// the form that asks for a link.
-pub(super) async fn show(Query(query): Query<TokenQuery>) -> Response {
+pub(super) async fn show(Csrf(csrf): Csrf, Query(query): Query<TokenQuery>) -> Response {
     match query.token() {
         Some(token) => render(
             StatusCode::OK,
-            &PasswordPage::with(token, Errors::default()),
+            &PasswordPage::with(csrf, token, Errors::default()),
         ),
         None => render(
             StatusCode::OK,
             &RequestPage {
+                chrome: Chrome::anonymous(csrf),
                 email: String::new(),
                 errors: Errors::default(),
             },
@@ -70,6 +76,7 @@ pub(super) struct EmailForm {
 pub(super) async fn request(
     State(core): State<Core>,
     ClientInfo(client): ClientInfo,
+    Csrf(csrf): Csrf,
     Posted(form): Posted<EmailForm>,
 ) -> Response {
     match passwords::request_reset(&core, &form.email, &client).await {
@@ -84,6 +91,7 @@ pub(super) async fn request(
                 Some("email") => render(
                     failure.status,
                     &RequestPage {
+                        chrome: Chrome::anonymous(csrf),
                         email: form.email,
                         errors: Errors::one(Some("email"), failure.sentence("E-mail address")),
                     },
@@ -111,12 +119,17 @@ pub(super) struct NewPasswordForm {
 pub(super) async fn confirm(
     State(core): State<Core>,
     ClientInfo(client): ClientInfo,
+    Csrf(csrf): Csrf,
     Posted(form): Posted<NewPasswordForm>,
 ) -> Response {
     if form.password != form.confirm {
         return render(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &PasswordPage::with(form.token, Errors::one(Some("confirm"), PASSWORDS_DIFFER)),
+            &PasswordPage::with(
+                csrf,
+                form.token,
+                Errors::one(Some("confirm"), PASSWORDS_DIFFER),
+            ),
         );
     }
     let input = ResetConfirm {
@@ -136,6 +149,7 @@ pub(super) async fn confirm(
                 Some("password") => render(
                     failure.status,
                     &PasswordPage::with(
+                        csrf,
                         input.token,
                         Errors::one(Some("password"), failure.sentence("The new password")),
                     ),

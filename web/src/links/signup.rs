@@ -12,8 +12,10 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::PASSWORDS_DIFFER;
+use crate::csrf::Csrf;
 use crate::page::{Errors, Failure, Notice, render};
 use crate::request::{ClientInfo, Posted};
+use crate::session::Chrome;
 
 /// Whom an invitation is for.
 struct Invited {
@@ -25,6 +27,7 @@ struct Invited {
 #[derive(Template)]
 #[template(path = "signup.html")]
 struct SignupPage {
+    chrome: Chrome,
     /// The invitation's token, posted back.
     invitation: Option<String>,
     /// What the invitation says, shown.
@@ -55,6 +58,7 @@ fn refused(failure: &Failure) -> Response {
 /// The form for `invitation` (looked up again, to show whom it is for), with `errors`.
 async fn form(
     core: &Core,
+    csrf: String,
     invitation: Option<String>,
     email: String,
     errors: Errors,
@@ -92,6 +96,7 @@ async fn form(
     render(
         status,
         &SignupPage {
+            chrome: Chrome::anonymous(csrf),
             invitation,
             invited,
             email,
@@ -102,10 +107,15 @@ async fn form(
 }
 
 /// `GET /signup[?invitation=…]`: the form, or why there is none.
-pub(super) async fn show(State(core): State<Core>, Query(query): Query<SignupQuery>) -> Response {
+pub(super) async fn show(
+    State(core): State<Core>,
+    Csrf(csrf): Csrf,
+    Query(query): Query<SignupQuery>,
+) -> Response {
     let invitation = query.invitation.filter(|t| !t.trim().is_empty());
     form(
         &core,
+        csrf,
         invitation,
         String::new(),
         Errors::default(),
@@ -129,6 +139,7 @@ pub(super) struct SignupForm {
 pub(super) async fn submit(
     State(core): State<Core>,
     ClientInfo(client): ClientInfo,
+    Csrf(csrf): Csrf,
     Posted(posted): Posted<SignupForm>,
 ) -> Response {
     let invitation = posted.invitation.filter(|t| !t.trim().is_empty());
@@ -141,7 +152,15 @@ pub(super) async fn submit(
     if posted.password != posted.confirm {
         let errors = Errors::one(Some("confirm"), PASSWORDS_DIFFER);
         let status = StatusCode::UNPROCESSABLE_ENTITY;
-        return form(&core, invitation, email.unwrap_or_default(), errors, status).await;
+        return form(
+            &core,
+            csrf,
+            invitation,
+            email.unwrap_or_default(),
+            errors,
+            status,
+        )
+        .await;
     }
     let input = SignupInput {
         email,
@@ -168,7 +187,7 @@ pub(super) async fn submit(
                 Some((id, label)) => {
                     let errors = Errors::one(Some(id), failure.sentence(label));
                     let email = input.email.unwrap_or_default();
-                    form(&core, input.invitation, email, errors, failure.status).await
+                    form(&core, csrf, input.invitation, email, errors, failure.status).await
                 }
                 None => refused(&failure),
             }

@@ -9,20 +9,29 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{TokenQuery, incomplete_link};
+use crate::csrf::Csrf;
 use crate::page::{Failure, Notice, render};
 use crate::request::{ClientInfo, Posted};
+use crate::session::Chrome;
 
 /// The button that confirms.
 #[derive(Template)]
 #[template(path = "verify_email.html")]
 struct VerifyPage {
+    chrome: Chrome,
     token: String,
 }
 
 /// `GET /verify-email?token=…`: the button, nothing more.
-pub(super) async fn show(Query(query): Query<TokenQuery>) -> Response {
+pub(super) async fn show(Csrf(csrf): Csrf, Query(query): Query<TokenQuery>) -> Response {
     match query.token() {
-        Some(token) => render(StatusCode::OK, &VerifyPage { token }),
+        Some(token) => render(
+            StatusCode::OK,
+            &VerifyPage {
+                chrome: Chrome::anonymous(csrf),
+                token,
+            },
+        ),
         None => incomplete_link("Confirm your address"),
     }
 }

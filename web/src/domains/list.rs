@@ -1,0 +1,253 @@
+//! `/domains`: every domain the viewer may see, searched, filtered and paged; and creating
+//! one, optionally filled from a zone file.
+
+use apex_core::authz::Role;
+use apex_core::domains::{self, DomainView};
+use apex_core::zonefiles::{self, ImportMode};
+use apex_core::{Core, CoreError};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{path_segment, role_name};
+use crate::page::{Errors, Failure, failure_page, render, sentence};
+use crate::request::Posted;
+use crate::session::{Chrome, Viewer};
+
+/// Domains per page.
+const PER_PAGE: usize = 50;
+
+/// `?q=&role=&dnssec=&state=&page=`.
+#[derive(Deserialize, Default)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    dnssec: String,
+    #[serde(default)]
+    state: String,
+    page: Option<usize>,
+}
+
+impl ListQuery {
+    fn matches(&self, d: &DomainView) -> bool {
+        let q = self.q.trim().to_lowercase();
+        (q.is_empty() || d.name.contains(&q) || d.name_unicode.to_lowercase().contains(&q))
+            && (self.role.is_empty() || d.role.map(Role::as_str) == Some(self.role.as_str()))
+            && match self.dnssec.as_str() {
+                "on" => d.dnssec != "off",
+                "off" => d.dnssec == "off",
+                _ => true,
+            }
+            && (self.state.is_empty() || d.state == self.state)
+    }
+
+    /// This filter on another page.
+    fn href(&self, page: usize) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("q", self.q.as_str()),
+            ("role", &self.role),
+            ("dnssec", &self.dnssec),
+            ("state", &self.state),
+        ] {
+            if !v.is_empty() {
+                s.append_pair(k, v);
+            }
+        }
+        s.append_pair("page", &page.to_string());
+        format!("/domains?{}", s.finish())
+    }
+
+    fn filtered(&self) -> bool {
+        !(self.q.is_empty()
+            && self.role.is_empty()
+            && self.dnssec.is_empty()
+            && self.state.is_empty())
+    }
+}
+
+/// A row of the list.
+struct Row {
+    href: String,
+    name: String,
+    unicode: Option<String>,
+    role: &'static str,
+    dnssec: &'static str,
+    state: &'static str,
+    serial: u32,
+}
+
+#[derive(Template)]
+#[template(path = "domains.html")]
+struct ListPage {
+    chrome: Chrome,
+    q: ListQuery,
+    rows: Vec<Row>,
+    /// Domains the viewer has, in all.
+    total: usize,
+    /// Of those, matching the filter.
+    matching: usize,
+    page: usize,
+    pages: usize,
+    prev: Option<String>,
+    next: Option<String>,
+    signed: usize,
+    pending: usize,
+}
+
+/// `GET /domains`.
+pub(crate) async fn show(
+    State(core): State<Core>,
+    viewer: Viewer,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let chrome = viewer.chrome.at("domains");
+    let all = match domains::list(&core, &viewer.actor).await {
+        Ok(all) => all,
+        Err(e) => return failure_page(Failure::from(e), chrome),
+    };
+    let total = all.len();
+    let signed = all.iter().filter(|d| d.dnssec != "off").count();
+    let pending = all.iter().filter(|d| d.state == "pending").count();
+    let matching: Vec<&DomainView> = all.iter().filter(|d| q.matches(d)).collect();
+    let pages = matching.len().div_ceil(PER_PAGE).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let rows = matching
+        .iter()
+        .skip((page - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .map(|d| Row {
+            href: format!("/domains/{}", path_segment(&d.name)),
+            name: d.name.clone(),
+            unicode: (d.name_unicode != d.name).then(|| d.name_unicode.clone()),
+            role: role_name(d.role),
+            dnssec: d.dnssec,
+            state: d.state,
+            serial: d.serial,
+        })
+        .collect();
+    let page_view = ListPage {
+        prev: (page > 1).then(|| q.href(page - 1)),
+        next: (page < pages).then(|| q.href(page + 1)),
+        chrome,
+        matching: matching.len(),
+        q,
+        rows,
+        total,
+        page,
+        pages,
+        signed,
+        pending,
+    };
+    render(StatusCode::OK, &page_view)
+}
+
+#[derive(Template)]
+#[template(path = "domain_new.html")]
+struct NewPage {
+    chrome: Chrome,
+    name: String,
+    zone: String,
+    errors: Errors,
+    /// Problems in the zone file, by line.
+    lines: Vec<String>,
+}
+
+/// `GET /domains/new`.
+pub(crate) async fn new(viewer: Viewer) -> Response {
+    render(
+        StatusCode::OK,
+        &NewPage {
+            chrome: viewer.chrome.at("domains"),
+            name: String::new(),
+            zone: String::new(),
+            errors: Errors::default(),
+            lines: Vec::new(),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NewForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    zone: String,
+}
+
+/// `POST /domains`: creates the domain, then (when a zone file was pasted) fills it; should
+/// the import be refused (a line that does not parse, a rule over the whole zone), the new
+/// domain is deleted again and the form shows the problems by line.
+pub(crate) async fn create(
+    State(core): State<Core>,
+    viewer: Viewer,
+    Posted(form): Posted<NewForm>,
+) -> Response {
+    let chrome = viewer.chrome.at("domains");
+    let again = |errors: Errors, lines: Vec<String>, status: StatusCode, form: NewForm| {
+        render(
+            status,
+            &NewPage {
+                chrome: chrome.clone(),
+                name: form.name,
+                zone: form.zone,
+                errors,
+                lines,
+            },
+        )
+    };
+    let (domain, change) = match domains::create(&core, &viewer.actor, &form.name).await {
+        Ok(created) => created,
+        Err(e) => {
+            let f = Failure::from(e);
+            let errors = Errors::one(Some("name"), f.sentence("The domain name"));
+            return again(errors, Vec::new(), f.status, form);
+        }
+    };
+    if form.zone.trim().is_empty() {
+        return Redirect::to(&format!(
+            "/domains/{}/changes/{}",
+            path_segment(&domain.name),
+            change.id
+        ))
+        .into_response();
+    }
+    match zonefiles::import(
+        &core,
+        &viewer.actor,
+        &domain.name,
+        form.zone.as_bytes(),
+        ImportMode::Merge,
+        false,
+    )
+    .await
+    {
+        Ok(outcome) => Redirect::to(&format!(
+            "/domains/{}/changes/{}",
+            path_segment(&domain.name),
+            outcome.change.map_or(change.id, |c| c.id)
+        ))
+        .into_response(),
+        Err(e) => {
+            // Nothing of a refused import stays: not the domain either.
+            if let Err(undo) = domains::delete(&core, &viewer.actor, &domain.name).await {
+                tracing::error!(error = %undo, zone.name = %domain.name, "could not remove a domain whose import failed");
+            }
+            let lines = match &e {
+                CoreError::ZoneFile(problems) => problems
+                    .iter()
+                    .map(|p| format!("line {}: {}", p.line, p.message))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let f = Failure::from(e);
+            let errors = Errors::one(Some("zone"), sentence("The zone file", &f.message));
+            again(errors, lines, f.status, form)
+        }
+    }
+}

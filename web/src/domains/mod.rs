@@ -1,0 +1,103 @@
+//! The domains: the list, creating one, and each domain's pages (records, receipts).
+//!
+//! | page                                   | GET                        | POST                      |
+//! |----------------------------------------|----------------------------|---------------------------|
+//! | `/domains`                             | list, search, filter       | create (from `/new`)      |
+//! | `/domains/new`                         | name, optional zone file   | –                         |
+//! | `/domains/{name}`                      | records, grouped, filtered | –                         |
+//! | `/domains/{name}/records/new?type=MX`  | a form that fits the type  | `/domains/{name}/records` |
+//! | `/domains/{name}/records/{id}`         | edit form                  | save                      |
+//! | `/domains/{name}/records/delete`       | –                          | confirm, then delete      |
+//! | `/domains/{name}/changes/{id}`         | the receipt, live          | –                         |
+
+mod form;
+mod list;
+mod receipt;
+mod records;
+
+use apex_core::Core;
+use apex_core::authz::Role;
+use apex_core::domains::DomainView;
+use axum::Router;
+use axum::routing::{get, post};
+
+/// The domain routes.
+pub(crate) fn routes() -> Router<Core> {
+    Router::new()
+        .route("/domains", get(list::show).post(list::create))
+        .route("/domains/new", get(list::new))
+        .route("/domains/{name}", get(records::show))
+        .route(
+            "/domains/{name}/records",
+            get(records::show_redirect).post(records::create),
+        )
+        .route("/domains/{name}/records/new", get(records::new))
+        .route(
+            "/domains/{name}/records/{id}",
+            get(records::edit).post(records::update),
+        )
+        .route("/domains/{name}/records/delete", post(records::delete))
+        .route("/domains/{name}/changes/{id}", get(receipt::show))
+        .route("/domains/{name}/changes/{id}/state", get(receipt::state))
+}
+
+/// The heading and tabs of a domain's pages.
+pub(crate) struct DomainHead {
+    /// A-label name, for URLs.
+    pub name: String,
+    /// As people read it.
+    pub unicode: String,
+    /// The viewer's role on it.
+    pub role: Option<Role>,
+    /// `pending` or `published`.
+    pub state: &'static str,
+    /// `off`, `signed`, `disabling`.
+    pub dnssec: &'static str,
+    /// The current tab: `records`, `import`, `dnssec`, `history`, `sharing`, `settings`.
+    pub tab: &'static str,
+}
+
+impl DomainHead {
+    pub(crate) fn of(view: &DomainView, tab: &'static str) -> Self {
+        Self {
+            name: view.name.clone(),
+            unicode: view.name_unicode.clone(),
+            role: view.role,
+            state: view.state,
+            dnssec: view.dnssec,
+            tab,
+        }
+    }
+
+    /// Whether the viewer may change records (the button is shown; apex-core decides).
+    pub(crate) fn can_write(&self) -> bool {
+        self.role.is_some_and(|r| r >= Role::Write)
+    }
+
+    /// The viewer's role in words.
+    pub(crate) fn role_name(&self) -> &'static str {
+        role_name(self.role)
+    }
+}
+
+/// A role in words.
+pub(crate) fn role_name(role: Option<Role>) -> &'static str {
+    match role {
+        Some(Role::Owner) => "owner",
+        Some(Role::Admin) => "admin",
+        Some(Role::Write) => "editor",
+        Some(Role::Read) => "read-only",
+        None => "platform access",
+    }
+}
+
+/// `name` as a path segment.
+pub(crate) fn path_segment(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes()).collect()
+}
+
+/// The domain as typed in a URL, in A-labels and without a final dot (for host names typed
+/// without a dot, which are inside it).
+pub(crate) fn zone_text(name: &str) -> String {
+    name.trim().trim_end_matches('.').to_ascii_lowercase()
+}

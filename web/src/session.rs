@@ -1,0 +1,152 @@
+//! Who is looking: the signed-in user behind the session cookie, and the frame every page is
+//! drawn in (navigation, the impersonation banner, the CSRF token of its forms).
+
+use apex_core::Core;
+use apex_core::auth::{Actor, sessions};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+
+use crate::csrf;
+use crate::page::{Failure, Notice};
+use crate::request::ClientInfo;
+
+/// The signed-in user as the frame shows them.
+#[derive(Clone)]
+pub(crate) struct UserBar {
+    /// Their address.
+    pub email: String,
+    /// Whether the Administration link is shown (any platform role).
+    pub admin: bool,
+    /// The administrator acting as them, shown in a banner on every page.
+    pub impersonator: Option<String>,
+}
+
+/// What `base.html` needs: the CSRF token for the page's forms, who is signed in, and which
+/// section of the navigation is current.
+#[derive(Clone, Default)]
+pub(crate) struct Chrome {
+    /// This browser's CSRF token.
+    pub csrf: String,
+    /// Signed in as.
+    pub user: Option<UserBar>,
+    /// `domains`, `account`, `admin`: marked current in the navigation.
+    pub section: &'static str,
+}
+
+impl Chrome {
+    /// The frame for someone not signed in.
+    pub(crate) fn anonymous(csrf: String) -> Self {
+        Self {
+            csrf,
+            user: None,
+            section: "",
+        }
+    }
+
+    /// The same frame with `section` current.
+    pub(crate) fn at(&self, section: &'static str) -> Self {
+        let mut c = self.clone();
+        c.section = section;
+        c
+    }
+
+    /// Whether `section` is current (for `aria-current`).
+    pub(crate) fn current(&self, section: &str) -> bool {
+        self.section == section
+    }
+}
+
+/// A signed-in user: the actor every apex-core call is made as, and the page frame.
+///
+/// Without an active session, a GET is sent to the sign-in page (and back afterwards) and
+/// anything else gets 401. A user the platform requires a second factor of, who has none
+/// yet, is sent to enrol one: nothing else is allowed to them.
+pub(crate) struct Viewer {
+    /// Who acts.
+    pub actor: Actor,
+    /// The page frame.
+    pub chrome: Chrome,
+}
+
+impl FromRequestParts<Core> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, core: &Core) -> Result<Self, Response> {
+        let Ok(ClientInfo(client)) = ClientInfo::from_request_parts(parts, core).await;
+        let jar = CookieJar::from_headers(&parts.headers);
+        let token = jar.get(sessions::COOKIE).map(|c| c.value().to_string());
+        let actor = match token {
+            Some(t) => sessions::authenticate(core, &t, &client).await,
+            None => Err(apex_core::CoreError::Unauthenticated),
+        };
+        let actor = match actor {
+            Ok(a) => a,
+            Err(apex_core::CoreError::Unauthenticated) => return Err(sign_in_first(parts)),
+            Err(e) => {
+                return Err(crate::page::failure_page(
+                    Failure::from(e),
+                    Chrome::default(),
+                ));
+            }
+        };
+        let path = parts.uri.path();
+        if actor.needs_2fa && !path.starts_with("/account/2fa") && path != "/logout" {
+            return Err(Redirect::to("/account/2fa").into_response());
+        }
+        let chrome = Chrome {
+            csrf: csrf::expected(&parts.headers).unwrap_or_default(),
+            user: Some(UserBar {
+                email: actor.email.clone().unwrap_or_default(),
+                admin: actor.roles.any(),
+                impersonator: actor.impersonator.as_ref().map(|i| i.email.clone()),
+            }),
+            section: "",
+        };
+        Ok(Self { actor, chrome })
+    }
+}
+
+/// Not signed in: to the sign-in page, coming back here afterwards.
+fn sign_in_first(parts: &Parts) -> Response {
+    if parts.method != Method::GET {
+        return Notice::failed(
+            "Signed out",
+            "You are not signed in (any more), so nothing was done. Sign in and try again.",
+        )
+        .then("/login", "Sign in")
+        .with(StatusCode::UNAUTHORIZED);
+    }
+    let here = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
+    Redirect::to(&format!("/login?next={next}")).into_response()
+}
+
+/// A place to go back to after signing in: a path on this site, nothing else (an open
+/// redirect would let a phishing link send people on from the sign-in page).
+pub(crate) fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.into(),
+        _ => "/domains".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/domains/a.test")), "/domains/a.test");
+        assert_eq!(safe_next(Some("//evil.test/")), "/domains");
+        assert_eq!(safe_next(Some("https://evil.test/")), "/domains");
+        assert_eq!(safe_next(Some("/\\evil.test")), "/domains");
+        assert_eq!(safe_next(None), "/domains");
+    }
+}
