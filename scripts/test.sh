@@ -23,6 +23,20 @@ ensure_packages dig:bind9-dnsutils redis-server:redis-server redis-cli:redis-too
   nsd:nsd named:bind9 knotd:knot ldns-verify-zone:ldnsutils python3:python3 \
   pebble:pebble certbot:certbot curl:curl jq:jq openssl:openssl
 
+# The dashboard's browser tests (tests/browser.rs): Debian's Chromium driven by chromedriver,
+# and axe-core (from npm, into target/, pinned below) for the accessibility check.
+ensure_packages chromium:chromium chromedriver:chromium-driver npm:npm
+axe_dir=$PWD/target/browser-test
+axe_version=4.14.1
+if [[ ! -f $axe_dir/node_modules/axe-core/axe.min.js ]] \
+    || [[ $(node -p "require('$axe_dir/node_modules/axe-core/package.json').version" 2>/dev/null) != "$axe_version" ]]; then
+  log "installing axe-core $axe_version (npm) into target/browser-test"
+  mkdir -p "$axe_dir"
+  npm install --prefix "$axe_dir" --no-audit --no-fund --silent "axe-core@$axe_version" \
+    || die "npm could not install axe-core, which the browser tests need"
+fi
+export APEX_AXE_JS=$axe_dir/node_modules/axe-core/axe.min.js APEX_BROWSER_TESTS=required
+
 # aiosmtpd (Python) is the SMTP server the mail tests deliver to (worker/tests/mail.rs).
 if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
   if python3 -m pip --version >/dev/null 2>&1; then

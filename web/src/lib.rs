@@ -6,7 +6,9 @@
 //! answer or the error next to the field it is about.
 //!
 //! Every response carries `Cache-Control: no-store` (pages show tokens and private data),
-//! `Referrer-Policy: no-referrer`, `X-Content-Type-Options: nosniff` and a
+//! `Referrer-Policy: same-origin` (a token in a URL never leaves the site; with
+//! `no-referrer` browsers would send `Origin: null` on our own forms), `X-Content-Type-Options:
+//! nosniff` and a
 //! Content-Security-Policy that loads nothing from elsewhere, runs no inline script and lets
 //! no other site frame a page; every POST goes through [`request::Posted`], which refuses a
 //! form without this browser's CSRF token ([`csrf`]) or from another origin.
@@ -43,7 +45,7 @@ async fn protect(mut response: Response) -> Response {
     }
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -146,7 +146,7 @@ impl Web {
         {
             assert_eq!(headers[header::CACHE_CONTROL], "no-store");
         }
-        assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
+        assert_eq!(headers[header::REFERRER_POLICY], "same-origin");
         for set in headers.get_all(header::SET_COOKIE) {
             let set = set.to_str().unwrap();
             let (pair, attrs) = set.split_once(';').unwrap_or((set, ""));

@@ -1,0 +1,455 @@
+//! The dashboard in a real browser: Debian's Chromium, headless, driven through
+//! chromedriver (WebDriver) against the whole platform running in-process, with its
+//! nameserver answering `dig`. Each step saves a screenshot under `target/screenshots/`, and
+//! axe-core checks every page for serious or critical accessibility violations.
+//!
+//! `make test` installs chromium, chromium-driver and axe-core (scripts/test.sh) and sets
+//! `APEX_BROWSER_TESTS=required`; without them and that setting, the test says so and passes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+mod common;
+#[path = "../dnsserver/tests/common/peers.rs"]
+mod peers;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use apex_core::auth::{Actor, PlatformRoles, totp};
+use apex_core::users::{self, twofa};
+use common::{Env, shared_redis, test_config};
+use fantoccini::{Client, ClientBuilder, Locator};
+use peers::free_port;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+const PASSWORD: &str = "a browser's long password";
+
+/// What the browser tests need, found on this machine.
+struct Tools {
+    chromium: PathBuf,
+    chromedriver: PathBuf,
+    axe: PathBuf,
+}
+
+fn in_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The tools, or `None` (after saying what is missing) when the test may be skipped.
+fn tools() -> Option<Tools> {
+    let axe = std::env::var_os("APEX_AXE_JS").map_or_else(
+        || workspace().join("target/browser-test/node_modules/axe-core/axe.min.js"),
+        PathBuf::from,
+    );
+    let found = (
+        in_path("chromium"),
+        in_path("chromedriver"),
+        axe.is_file().then_some(axe.clone()),
+    );
+    match found {
+        (Some(chromium), Some(chromedriver), Some(axe)) => Some(Tools {
+            chromium,
+            chromedriver,
+            axe,
+        }),
+        missing => {
+            let what = format!(
+                "chromium: {:?}, chromedriver: {:?}, axe-core at {}: {:?}",
+                missing.0,
+                missing.1,
+                axe.display(),
+                missing.2
+            );
+            assert!(
+                std::env::var("APEX_BROWSER_TESTS").as_deref() != Ok("required"),
+                "browser tests are required but a tool is missing ({what})"
+            );
+            eprintln!("SKIPPED browser tests: {what} (scripts/test.sh installs them)");
+            None
+        }
+    }
+}
+
+/// chromedriver on a port of its own, stopped when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    fn start(tools: &Tools) -> Self {
+        let port = free_port();
+        let child = Command::new(&tools.chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, port }
+    }
+
+    async fn browser(&self, tools: &Tools) -> Client {
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": tools.chromium,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", "--window-size=1280,1000",
+                         "--no-first-run", "--disable-extensions"]
+            }
+        });
+        let Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a browser session")
+    }
+}
+
+/// A browser on the platform: screenshots and accessibility checks as it goes.
+struct Browser {
+    client: Client,
+    base: String,
+    axe: String,
+    shots: PathBuf,
+}
+
+impl Browser {
+    async fn goto(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let field = self.client.find(Locator::Css(css)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn has(&self, css: &str) -> bool {
+        !self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap()
+            .is_empty()
+    }
+
+    async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .attr(name)
+            .await
+            .unwrap()
+    }
+
+    async fn path(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        }
+    }
+
+    async fn wait_for(&self, css: &str, limit: Duration) {
+        if let Err(e) = self
+            .client
+            .wait()
+            .at_most(limit)
+            .for_element(Locator::Css(css))
+            .await
+        {
+            let _ = std::fs::write(
+                self.shots.join("failed.png"),
+                self.client.screenshot().await.unwrap_or_default(),
+            );
+            panic!(
+                "{css} did not appear within {limit:?} ({e}) on {}:\n{}",
+                self.path().await,
+                self.client.source().await.unwrap_or_default()
+            );
+        }
+    }
+
+    /// A screenshot of the page as `name`.png, and the page's accessibility check.
+    async fn page(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+        self.client.execute(&self.axe, vec![]).await.unwrap();
+        let found = self
+            .client
+            .execute_async(
+                r"const done = arguments[arguments.length - 1];
+                  axe.run(document, { resultTypes: ['violations'] })
+                    .then(r => done(r.violations
+                      .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                      .map(v => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)))
+                    .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let violations: Vec<String> = serde_json::from_value(found).unwrap();
+        assert!(
+            violations.is_empty(),
+            "accessibility on {name} ({}):\n{}",
+            self.path().await,
+            violations.join("\n")
+        );
+    }
+}
+
+/// `dig @server -p port +short name type`.
+fn dig(server: std::net::SocketAddr, name: &str, rtype: &str) -> String {
+    let out = Command::new("dig")
+        .args([
+            &format!("@{}", server.ip()),
+            "-p",
+            &server.port().to_string(),
+            "+short",
+            "+tries=1",
+            "+time=2",
+            name,
+            rtype,
+        ])
+        .output()
+        .expect("dig runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A user; with `totp`, enrolled in two-factor sign-in (the secret is returned).
+async fn make_user(env: &Env, email: &str, with_totp: bool) -> Option<Vec<u8>> {
+    let id = users::create_user(&env.pool, email, PASSWORD, false)
+        .await
+        .unwrap();
+    if !with_totp {
+        return None;
+    }
+    let core = apex_core::Core {
+        pool: env.pool.clone(),
+        queue: apex_core::queue::Queue::disabled(),
+        platform: std::sync::Arc::new(env.config.platform().unwrap()),
+    };
+    let actor = Actor::cli(id, PlatformRoles::default());
+    let enrolment = twofa::start(&core, &actor).await.unwrap();
+    let secret = totp::secret_from_base32(&enrolment.secret).unwrap();
+    twofa::confirm(&core, &actor, &totp::code_at(&secret, now()))
+        .await
+        .unwrap();
+    Some(secret)
+}
+
+/// Signs in through the pages; with a secret, through the code form too.
+async fn sign_in(b: &Browser, email: &str, secret: Option<&[u8]>, shots: bool) {
+    b.goto("/domains").await;
+    assert!(b.path().await.starts_with("/login"), "{}", b.path().await);
+    b.fill("#email", email).await;
+    b.fill("#password", PASSWORD).await;
+    if shots {
+        b.page("01-sign-in").await;
+    }
+    b.click("main button[type=submit]").await;
+    if let Some(secret) = secret {
+        b.wait_for("#code", Duration::from_secs(10)).await;
+        // The code after the one the enrolment used.
+        b.fill("#code", &totp::code_at(secret, now() + 30)).await;
+        if shots {
+            b.page("02-sign-in-code").await;
+        }
+        b.click("main button[type=submit]").await;
+    }
+    b.wait_for("h1", Duration::from_secs(10)).await;
+    assert_eq!(b.path().await, "/domains");
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn a_domain_owner_in_the_browser(pool: PgPool) {
+    let Some(tools) = tools() else { return };
+    let shots = workspace().join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let (config, key) = test_config(&shared_redis(), 1);
+    let env = Env::start(pool, config, key).await;
+    let driver = Driver::start(&tools);
+    let b = Browser {
+        client: driver.browser(&tools).await,
+        base: env.url(""),
+        axe: std::fs::read_to_string(&tools.axe).unwrap(),
+        shots: shots.clone(),
+    };
+
+    // Sign in with a password and a TOTP code.
+    let secret = make_user(&env, "owner@example.org", true).await.unwrap();
+    sign_in(&b, "owner@example.org", Some(&secret), true).await;
+    b.page("03-domains-empty").await;
+
+    // Create a domain.
+    b.click("a[href='/domains/new']").await;
+    b.fill("#name", "shop.test").await;
+    b.page("04-domain-new").await;
+    b.click("main button[type=submit]").await;
+    b.wait_for("[data-receipt]", Duration::from_secs(10)).await;
+
+    // An A record, first with a wrong address: the error is on the field.
+    b.goto("/domains/shop.test/records/new?type=A").await;
+    b.fill("#name", "www").await;
+    b.fill("#address", "192.0.2.300").await;
+    b.click("main form.card button[type=submit]").await;
+    b.wait_for("#address-error", Duration::from_secs(10)).await;
+    assert_eq!(
+        b.attr("#address", "aria-invalid").await.as_deref(),
+        Some("true")
+    );
+    assert!(
+        b.text("#address-error").await.contains("192.0.2.300"),
+        "{}",
+        b.text("#address-error").await
+    );
+    b.page("05-record-error").await;
+    b.fill("#address", "192.0.2.10").await;
+    b.click("main form.card button[type=submit]").await;
+
+    // The receipt goes live to "served by all nameservers"; dig agrees.
+    b.wait_for("[data-step=served].done", Duration::from_secs(30))
+        .await;
+    assert!(
+        b.text("[data-summary]")
+            .await
+            .starts_with("Served by all nameservers")
+    );
+    b.page("06-receipt-served").await;
+    assert_eq!(dig(env.platform.dns, "www.shop.test.", "A"), "192.0.2.10");
+
+    // An MX with its own fields.
+    b.goto("/domains/shop.test/records/new?type=MX").await;
+    b.fill("#name", "@").await;
+    b.fill("#priority", "10").await;
+    b.fill("#target", "mail").await;
+    b.page("07-record-mx").await;
+    b.click("main form.card button[type=submit]").await;
+    b.wait_for("[data-step=served].done", Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        dig(env.platform.dns, "shop.test.", "MX"),
+        "10 mail.shop.test."
+    );
+
+    // A 2048-bit DKIM key: longer than one TXT string, pasted as it is.
+    let dkim = format!(
+        "v=DKIM1; k=rsa; p={}",
+        "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu5Wd".repeat(8)
+    );
+    b.goto("/domains/shop.test/records/new?type=TXT").await;
+    b.fill("#name", "mail._domainkey").await;
+    b.fill("#text", &dkim).await;
+    b.click("main form.card button[type=submit]").await;
+    b.wait_for("[data-step=served].done", Duration::from_secs(30))
+        .await;
+    let served = dig(env.platform.dns, "mail._domainkey.shop.test.", "TXT");
+    let joined: String = served
+        .split('"')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(joined, dkim, "{served}");
+    assert!(
+        served.matches('"').count() >= 4,
+        "split into strings: {served}"
+    );
+    b.page("08-records").await;
+
+    // Share the domain read-only; the viewer signs in and cannot edit.
+    make_user(&env, "viewer@example.org", false).await;
+    let owner = users::find_by_email(&env.pool, "owner@example.org")
+        .await
+        .unwrap();
+    let core = apex_core::Core {
+        pool: env.pool.clone(),
+        queue: apex_core::queue::Queue::disabled(),
+        platform: std::sync::Arc::new(env.config.platform().unwrap()),
+    };
+    apex_core::members::add(
+        &core,
+        &Actor::cli(owner, PlatformRoles::default()),
+        "shop.test",
+        &apex_core::members::NewMember {
+            email: "viewer@example.org".into(),
+            role: apex_core::authz::Role::Read,
+        },
+    )
+    .await
+    .unwrap();
+    b.click(".who button[type=submit]").await;
+    b.wait_for(".notice.ok", Duration::from_secs(10)).await;
+    b.client.delete_all_cookies().await.unwrap();
+    sign_in(&b, "viewer@example.org", None, false).await;
+    b.goto("/domains/shop.test").await;
+    assert!(b.text("tbody").await.contains("192.0.2.10"));
+    assert!(b.text("main").await.contains("Your role: read-only"));
+    assert!(!b.has("form[action$='/records/new']").await);
+    assert!(!b.has("input[name=id]").await);
+    b.page("09-records-read-only").await;
+
+    b.client.close().await.unwrap();
+    drop(driver);
+    assert!(Path::new(&shots.join("06-receipt-served.png")).is_file());
+}
