@@ -417,6 +417,58 @@ async fn a_domain_owner_in_the_browser(pool: PgPool) {
     );
     b.page("08-records").await;
 
+    // A genuine Cloudflare export, pasted: the preview lists what changes and warns (its
+    // SOA and NS are the platform's, "auto" TTLs of 1 s are raised); then it is applied.
+    let cloudflare = include_str!("../zone/tests/corpus/cloudflare-export.txt")
+        .replace("example.com", "shop.test");
+    b.goto("/domains/shop.test/import").await;
+    b.client
+        .execute(
+            "document.getElementById('zone').value = arguments[0];",
+            vec![Value::String(cloudflare)],
+        )
+        .await
+        .unwrap();
+    b.click("main form.card button[type=submit]").await;
+    b.wait_for("#apply", Duration::from_secs(10)).await;
+    let preview = b.text("main").await;
+    assert!(
+        preview.contains("Preview: nothing has changed yet"),
+        "{preview}"
+    );
+    assert!(preview.contains("Warnings"), "{preview}");
+    assert!(b.text("main").await.contains("blog"), "{preview}");
+    b.page("09-import-preview").await;
+    assert_eq!(dig(env.platform.dns, "blog.shop.test.", "CNAME"), "");
+    b.click("#apply").await;
+    b.wait_for("[data-step=served].done", Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        dig(env.platform.dns, "blog.shop.test.", "CNAME"),
+        "shop.test."
+    );
+
+    // DNSSEC on: the DS to copy, and the zone served signed.
+    b.goto("/domains/shop.test/dnssec").await;
+    b.page("10-dnssec-off").await;
+    b.click("main form.card button[type=submit]").await;
+    b.wait_for("pre#ds-1", Duration::from_secs(10)).await;
+    let ds = b.text("pre#ds-1").await;
+    assert!(
+        ds.starts_with("shop.test. DS ") && ds.contains(" 13 2 "),
+        "{ds}"
+    );
+    assert!(b.has("button[data-copy='ds-1']").await);
+    b.page("11-dnssec-on").await;
+    let started = Instant::now();
+    while dig(env.platform.dns, "shop.test.", "DNSKEY").is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no DNSKEY served"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     // Share the domain read-only; the viewer signs in and cannot edit.
     make_user(&env, "viewer@example.org", false).await;
     let owner = users::find_by_email(&env.pool, "owner@example.org")
@@ -447,7 +499,7 @@ async fn a_domain_owner_in_the_browser(pool: PgPool) {
     assert!(b.text("main").await.contains("Your role: read-only"));
     assert!(!b.has("form[action$='/records/new']").await);
     assert!(!b.has("input[name=id]").await);
-    b.page("09-records-read-only").await;
+    b.page("12-records-read-only").await;
 
     b.client.close().await.unwrap();
     drop(driver);

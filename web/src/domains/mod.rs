@@ -8,9 +8,14 @@
 //! | `/domains/{name}/records/new?type=MX`  | a form that fits the type  | `/domains/{name}/records` |
 //! | `/domains/{name}/records/{id}`         | edit form                  | save                      |
 //! | `/domains/{name}/records/delete`       | –                          | confirm, then delete      |
+//! | `/domains/{name}/import`               | paste a file; its preview  | dry run, then apply       |
+//! | `/domains/{name}/export`               | the zone file, downloaded  | –                         |
+//! | `/domains/{name}/dnssec`               | state, DS, on/off forms    | turn on or off            |
 //! | `/domains/{name}/changes/{id}`         | the receipt, live          | –                         |
 
+mod dnssec;
 mod form;
+mod import;
 mod list;
 mod receipt;
 mod records;
@@ -37,6 +42,15 @@ pub(crate) fn routes() -> Router<Core> {
             get(records::edit).post(records::update),
         )
         .route("/domains/{name}/records/delete", post(records::delete))
+        .route(
+            "/domains/{name}/dnssec",
+            get(dnssec::show).post(dnssec::update),
+        )
+        .route(
+            "/domains/{name}/import",
+            get(import::show).post(import::submit),
+        )
+        .route("/domains/{name}/export", get(import::export))
         .route("/domains/{name}/changes/{id}", get(receipt::show))
         .route("/domains/{name}/changes/{id}/state", get(receipt::state))
 }
