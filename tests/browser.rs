@@ -469,6 +469,20 @@ async fn a_domain_owner_in_the_browser(pool: PgPool) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // The domain's other pages, each checked for accessibility.
+    for (path, shot) in [
+        ("/domains/shop.test/history", "13-history"),
+        ("/domains/shop.test/sharing", "14-sharing"),
+        ("/domains/shop.test/webhooks", "15-webhooks"),
+        ("/domains/shop.test/settings", "16-settings"),
+        ("/domains", "17-domains"),
+    ] {
+        b.goto(path).await;
+        b.wait_for("main h1", Duration::from_secs(10)).await;
+        b.page(shot).await;
+    }
+    assert!(b.text("main").await.contains("shop.test"));
+
     // Share the domain read-only; the viewer signs in and cannot edit.
     make_user(&env, "viewer@example.org", false).await;
     let owner = users::find_by_email(&env.pool, "owner@example.org")

@@ -172,3 +172,76 @@ pub async fn get(
         },
     })
 }
+
+/// A change in a domain's history, with the records (or settings) before and after it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    /// The change (without per-nameserver progress).
+    #[serde(flatten)]
+    pub change: Change,
+    /// What it replaced: records as JSON, or for an import `{"removed": …}`, for a settings
+    /// change the settings.
+    pub before: Option<serde_json::Value>,
+    /// What it made.
+    pub after: Option<serde_json::Value>,
+}
+
+/// The domain's changes, newest first: up to `limit`, older than `before` when given.
+pub async fn history(
+    pool: &PgPool,
+    actor: &Actor,
+    zone: &str,
+    before: Option<ChangeId>,
+    limit: i64,
+) -> Result<Vec<Entry>, CoreError> {
+    let domain = crate::domains::load(pool, actor, zone, Action::Read).await?;
+    let rows = sqlx::query!(
+        r#"SELECT c.id AS "id: ChangeId", c.zone, c.action, c.serial, c.created_at, c.published_at,
+                  c.in_sync_at, c.via, c.actor_api_key_id AS "api_key_id: ApiKeyId",
+                  c.actor_session_id AS "session_id: SessionId",
+                  u.email AS "user_email?", i.email AS "impersonator_email?",
+                  c.before, c.after
+             FROM changes c
+             LEFT JOIN users u ON u.id = c.actor_user_id
+             LEFT JOIN users i ON i.id = c.impersonator_user_id
+            WHERE c.domain_id = $1 AND ($2::bigint IS NULL OR c.id < $2)
+            ORDER BY c.id DESC
+            LIMIT $3"#,
+        domain.id.0,
+        before.map(|b| b.0),
+        limit.clamp(1, 500),
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Entry {
+            change: Change {
+                id: row.id,
+                zone: row.zone,
+                action: row.action,
+                serial: row.serial.map(serial_from_db),
+                state: if row.in_sync_at.is_some() {
+                    "in_sync"
+                } else if row.published_at.is_some() {
+                    "published"
+                } else {
+                    "committed"
+                },
+                created_at: row.created_at,
+                published_at: row.published_at,
+                in_sync_at: row.in_sync_at,
+                nameservers: Vec::new(),
+                by: ChangeActor {
+                    user: row.user_email,
+                    api_key_id: row.api_key_id,
+                    session_id: row.session_id,
+                    impersonator: row.impersonator_email,
+                    via: row.via,
+                },
+            },
+            before: row.before,
+            after: row.after,
+        })
+        .collect())
+}

@@ -11,14 +11,22 @@
 //! | `/domains/{name}/import`               | paste a file; its preview  | dry run, then apply       |
 //! | `/domains/{name}/export`               | the zone file, downloaded  | –                         |
 //! | `/domains/{name}/dnssec`               | state, DS, on/off forms    | turn on or off            |
+//! | `/domains/{name}/history`              | changes with their diffs   | –                         |
+//! | `/domains/{name}/sharing`              | members, invitations       | `…/members[/{user}[/remove]]`, `…/invitations/{id}/revoke` |
+//! | `/domains/{name}/settings`             | SOA, secondaries, delete   | `…/settings`, `…/secondaries`, `…/delete` |
+//! | `/domains/{name}/webhooks[/{id}]`      | webhooks; one's deliveries | create (secret shown once), `…/{id}/delete` |
 //! | `/domains/{name}/changes/{id}`         | the receipt, live          | –                         |
 
 mod dnssec;
 mod form;
+mod history;
 mod import;
 mod list;
 mod receipt;
 mod records;
+mod settings;
+mod sharing;
+mod webhooks;
 
 use apex_core::Core;
 use apex_core::authz::Role;
@@ -51,6 +59,33 @@ pub(crate) fn routes() -> Router<Core> {
             get(import::show).post(import::submit),
         )
         .route("/domains/{name}/export", get(import::export))
+        .route("/domains/{name}/history", get(history::show))
+        .route("/domains/{name}/sharing", get(sharing::show))
+        .route(
+            "/domains/{name}/settings",
+            get(settings::show).post(settings::update),
+        )
+        .route("/domains/{name}/secondaries", post(settings::secondaries))
+        .route("/domains/{name}/delete", post(settings::delete))
+        .route(
+            "/domains/{name}/webhooks",
+            get(webhooks::show).post(webhooks::create),
+        )
+        .route("/domains/{name}/webhooks/{id}", get(webhooks::deliveries))
+        .route(
+            "/domains/{name}/webhooks/{id}/delete",
+            post(webhooks::delete),
+        )
+        .route("/domains/{name}/members", post(sharing::invite))
+        .route("/domains/{name}/members/{user}", post(sharing::change))
+        .route(
+            "/domains/{name}/members/{user}/remove",
+            post(sharing::remove),
+        )
+        .route(
+            "/domains/{name}/invitations/{id}/revoke",
+            post(sharing::revoke),
+        )
         .route("/domains/{name}/changes/{id}", get(receipt::show))
         .route("/domains/{name}/changes/{id}/state", get(receipt::state))
 }

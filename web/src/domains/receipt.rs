@@ -99,8 +99,7 @@ pub(crate) fn action_words(action: &str) -> &'static str {
         "domain.create" => "Domain created",
         "domain.delete" => "Domain deleted",
         "zone.import" => "Zone file imported",
-        "settings.update" => "Settings changed",
-        "dnssec.update" => "DNSSEC changed",
+        "domain.update" => "Settings changed",
         _ => "Change",
     }
 }
