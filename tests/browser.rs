@@ -113,15 +113,24 @@ impl Driver {
         Self { child, port }
     }
 
-    async fn browser(&self, tools: &Tools) -> Client {
+    /// A headless browser; `phone_dark`: a phone-sized window in the dark theme.
+    async fn browser(&self, tools: &Tools, phone_dark: bool) -> Client {
+        let mut args = vec![
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-extensions",
+        ];
+        if phone_dark {
+            args.extend(["--window-size=390,844", "--force-dark-mode"]);
+        } else {
+            args.push("--window-size=1280,1000");
+        }
         let caps = json!({
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": tools.chromium,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-dev-shm-usage", "--window-size=1280,1000",
-                         "--no-first-run", "--disable-extensions"]
-            }
+            "goog:chromeOptions": { "binary": tools.chromium, "args": args }
         });
         let Value::Object(caps) = caps else {
             unreachable!()
@@ -330,7 +339,7 @@ async fn a_domain_owner_in_the_browser(pool: PgPool) {
     let env = Env::start(pool, config, key).await;
     let driver = Driver::start(&tools);
     let b = Browser {
-        client: driver.browser(&tools).await,
+        client: driver.browser(&tools, false).await,
         base: env.url(""),
         axe: std::fs::read_to_string(&tools.axe).unwrap(),
         shots: shots.clone(),
@@ -378,13 +387,23 @@ async fn a_domain_owner_in_the_browser(pool: PgPool) {
     b.page("06-receipt-served").await;
     assert_eq!(dig(env.platform.dns, "www.shop.test.", "A"), "192.0.2.10");
 
-    // An MX with its own fields.
-    b.goto("/domains/shop.test/records/new?type=MX").await;
-    b.fill("#name", "@").await;
-    b.fill("#priority", "10").await;
-    b.fill("#target", "mail").await;
-    b.page("07-record-mx").await;
-    b.click("main form.card button[type=submit]").await;
+    // An MX with its own fields, in a form opened in place on the records page.
+    b.goto("/domains/shop.test").await;
+    b.client
+        .find(Locator::Css("#new-type"))
+        .await
+        .unwrap()
+        .select_by_value("MX")
+        .await
+        .unwrap();
+    b.click("form[data-inline] button[type=submit]").await;
+    b.wait_for(".inline-form #priority", Duration::from_secs(10)).await;
+    assert_eq!(b.path().await, "/domains/shop.test", "the form opened in place");
+    b.fill(".inline-form #name", "@").await;
+    b.fill(".inline-form #priority", "10").await;
+    b.fill(".inline-form #target", "mail").await;
+    b.page("07-record-mx-inline").await;
+    b.click(".inline-form button[type=submit]").await;
     b.wait_for("[data-step=served].done", Duration::from_secs(30))
         .await;
     assert_eq!(
@@ -469,6 +488,25 @@ async fn a_domain_owner_in_the_browser(pool: PgPool) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // Edited in place: the row's form opens under it.
+    let www: i64 = sqlx::query_scalar("SELECT id FROM records WHERE name = 'www.shop.test.' AND type = 'A'")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    b.goto("/domains/shop.test?type=A").await;
+    b.click(&format!("a[data-inline='record-{www}']")).await;
+    b.wait_for(".inline-form #address", Duration::from_secs(10)).await;
+    b.fill(".inline-form #address", "192.0.2.11").await;
+    b.click(".inline-form button[type=submit]").await;
+    b.wait_for("[data-step=served].done", Duration::from_secs(30)).await;
+    // The Cloudflare export brought a second address for www.
+    let mut served: Vec<String> = dig(env.platform.dns, "www.shop.test.", "A")
+        .lines()
+        .map(String::from)
+        .collect();
+    served.sort();
+    assert_eq!(served, ["192.0.2.11", "192.0.2.80"]);
+
     // The domain's other pages, each checked for accessibility.
     for (path, shot) in [
         ("/domains/shop.test/history", "13-history"),
@@ -509,13 +547,42 @@ async fn a_domain_owner_in_the_browser(pool: PgPool) {
     b.client.delete_all_cookies().await.unwrap();
     sign_in(&b, "viewer@example.org", None, false).await;
     b.goto("/domains/shop.test").await;
-    assert!(b.text("tbody").await.contains("192.0.2.10"));
+    assert!(b.text("tbody").await.contains("192.0.2.11"));
     assert!(b.text("main").await.contains("Your role: read-only"));
     assert!(!b.has("form[action$='/records/new']").await);
     assert!(!b.has("input[name=id]").await);
     b.page("12-records-read-only").await;
 
     b.client.close().await.unwrap();
+
+    // On a phone, in the dark theme: the same pages pass the same checks.
+    let phone = Browser {
+        client: driver.browser(&tools, true).await,
+        base: env.url(""),
+        axe: b.axe.clone(),
+        shots: shots.clone(),
+    };
+    sign_in(&phone, "viewer@example.org", None, false).await;
+    let dark: bool = serde_json::from_value(
+        phone
+            .client
+            .execute("return matchMedia('(prefers-color-scheme: dark)').matches;", vec![])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(dark, "the browser prefers the dark theme");
+    for (path, shot) in [
+        ("/domains", "20-phone-dark-domains"),
+        ("/domains/shop.test", "21-phone-dark-records"),
+        ("/domains/shop.test/dnssec", "22-phone-dark-dnssec"),
+        ("/domains/shop.test/history", "23-phone-dark-history"),
+    ] {
+        phone.goto(path).await;
+        phone.wait_for("main h1", Duration::from_secs(10)).await;
+        phone.page(shot).await;
+    }
+    phone.client.close().await.unwrap();
     drop(driver);
     assert!(Path::new(&shots.join("06-receipt-served.png")).is_file());
 }

@@ -66,8 +66,70 @@ function setupReceipts() {
   }
 }
 
+// Inline editing: a link <a data-inline="ROW-ID"> (an "Edit" link) or a GET form
+// <form data-inline="CONTAINER-ID"> ("Add a record of type …") opens the form page's
+// <form class="card"> in place (below the row, or in the container) instead of on a page of
+// its own. The form is the page's own, CSRF token included; saving posts it as usual, and a
+// refused save shows the full form page with the errors. Escape or "Cancel" closes it.
+async function openInline(url, place) {
+  let html;
+  try {
+    const response = await fetch(url, { credentials: "same-origin" });
+    if (!response.ok) return false;
+    html = await response.text();
+  } catch (e) {
+    return false;
+  }
+  const form = new DOMParser().parseFromString(html, "text/html").querySelector("main form.card");
+  if (!form) return false;
+  for (const open of document.querySelectorAll(".inline-form")) open.remove();
+  const holder = place(form);
+  holder.classList.add("inline-form");
+  const close = () => holder.remove();
+  const cancel = form.querySelector(".actions a");
+  if (cancel) cancel.addEventListener("click", (event) => { event.preventDefault(); close(); });
+  form.addEventListener("keydown", (event) => { if (event.key === "Escape") close(); });
+  const first = form.querySelector("input:not([type=hidden]), select, textarea");
+  if (first) first.focus();
+  return true;
+}
+
+function setupInline() {
+  for (const link of document.querySelectorAll("a[data-inline]")) {
+    link.addEventListener("click", async (event) => {
+      event.preventDefault();
+      const row = document.getElementById(link.dataset.inline);
+      const opened = await openInline(link.href, (form) => {
+        const tr = document.createElement("tr");
+        const td = document.createElement("td");
+        td.colSpan = row.children.length;
+        td.append(form);
+        tr.append(td);
+        row.after(tr);
+        return tr;
+      });
+      if (!opened) window.location = link.href;
+    });
+  }
+  for (const picker of document.querySelectorAll("form[data-inline]")) {
+    picker.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const url = picker.action + "?" + new URLSearchParams(new FormData(picker));
+      const container = document.getElementById(picker.dataset.inline);
+      const opened = await openInline(url, (form) => {
+        const div = document.createElement("div");
+        div.append(form);
+        container.append(div);
+        return div;
+      });
+      if (!opened) window.location = url;
+    });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setupCopy();
   setupSelectAll();
   setupReceipts();
+  setupInline();
 });
