@@ -397,8 +397,13 @@ async fn a_domain_owner_in_the_browser(pool: PgPool) {
         .await
         .unwrap();
     b.click("form[data-inline] button[type=submit]").await;
-    b.wait_for(".inline-form #priority", Duration::from_secs(10)).await;
-    assert_eq!(b.path().await, "/domains/shop.test", "the form opened in place");
+    b.wait_for(".inline-form #priority", Duration::from_secs(10))
+        .await;
+    assert_eq!(
+        b.path().await,
+        "/domains/shop.test",
+        "the form opened in place"
+    );
     b.fill(".inline-form #name", "@").await;
     b.fill(".inline-form #priority", "10").await;
     b.fill(".inline-form #target", "mail").await;
@@ -440,12 +445,16 @@ async fn a_domain_owner_in_the_browser(pool: PgPool) {
     // SOA and NS are the platform's, "auto" TTLs of 1 s are raised); then it is applied.
     let cloudflare = include_str!("../zone/tests/corpus/cloudflare-export.txt")
         .replace("example.com", "shop.test");
+    // Uploaded as a file, as a person would choose it.
+    let upload = peers::TempDir::new("browser-upload");
+    let file = upload.path().join("shop.test.txt");
+    std::fs::write(&file, cloudflare).unwrap();
     b.goto("/domains/shop.test/import").await;
     b.client
-        .execute(
-            "document.getElementById('zone').value = arguments[0];",
-            vec![Value::String(cloudflare)],
-        )
+        .find(Locator::Css("#file"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
         .await
         .unwrap();
     b.click("main form.card button[type=submit]").await;
@@ -489,16 +498,19 @@ async fn a_domain_owner_in_the_browser(pool: PgPool) {
     }
 
     // Edited in place: the row's form opens under it.
-    let www: i64 = sqlx::query_scalar("SELECT id FROM records WHERE name = 'www.shop.test.' AND type = 'A'")
-        .fetch_one(&env.pool)
-        .await
-        .unwrap();
+    let www: i64 =
+        sqlx::query_scalar("SELECT id FROM records WHERE name = 'www.shop.test.' AND type = 'A'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
     b.goto("/domains/shop.test?type=A").await;
     b.click(&format!("a[data-inline='record-{www}']")).await;
-    b.wait_for(".inline-form #address", Duration::from_secs(10)).await;
+    b.wait_for(".inline-form #address", Duration::from_secs(10))
+        .await;
     b.fill(".inline-form #address", "192.0.2.11").await;
     b.click(".inline-form button[type=submit]").await;
-    b.wait_for("[data-step=served].done", Duration::from_secs(30)).await;
+    b.wait_for("[data-step=served].done", Duration::from_secs(30))
+        .await;
     // The Cloudflare export brought a second address for www.
     let mut served: Vec<String> = dig(env.platform.dns, "www.shop.test.", "A")
         .lines()
@@ -566,7 +578,10 @@ async fn a_domain_owner_in_the_browser(pool: PgPool) {
     let dark: bool = serde_json::from_value(
         phone
             .client
-            .execute("return matchMedia('(prefers-color-scheme: dark)').matches;", vec![])
+            .execute(
+                "return matchMedia('(prefers-color-scheme: dark)').matches;",
+                vec![],
+            )
             .await
             .unwrap(),
     )

@@ -31,6 +31,9 @@ pub enum ImportMode {
     Merge,
 }
 
+/// The largest zone file an import takes (through the API or the dashboard).
+pub const MAX_FILE: usize = 64 * 1024 * 1024;
+
 /// A record in an import's diff.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct DiffRecord {

@@ -77,16 +77,24 @@ impl<T: DeserializeOwned> FromRequest<Core> for Posted<T> {
             &origin_headers(req.headers()),
             &core.platform.accounts.public_url,
         );
+        let multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
         let (parts, body) = req.into_parts();
-        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), core)
-            .await
-            .map_err(|e| {
+        let req = Request::from_parts(parts.clone(), body);
+        let bytes = if multipart {
+            multipart_as_form(req, core).await?
+        } else {
+            Bytes::from_request(req, core).await.map_err(|e| {
                 Notice::failed(
                     "Not understood",
                     format!("The form did not arrive as expected ({}).", e.body_text()),
                 )
                 .with(e.status())
-            })?;
+            })?
+        };
         let token = serde_html_form::from_bytes::<TokenField>(&bytes)
             .map(|t| t.csrf)
             .unwrap_or_default();
@@ -114,6 +122,43 @@ impl<T: DeserializeOwned> FromRequest<Core> for Posted<T> {
             .with(StatusCode::BAD_REQUEST)),
         }
     }
+}
+
+/// A `multipart/form-data` form (one with a file to upload) as the urlencoded form it would
+/// be without the file: each part a field, a file's content its value (empty when no file
+/// was chosen). Files are text here (zone files); one that is not UTF-8 is refused.
+async fn multipart_as_form(req: Request, core: &Core) -> Result<Bytes, Response> {
+    let refused = |why: String| {
+        Notice::failed(
+            "Not understood",
+            format!("The form did not arrive as expected ({why}). Go back and try again."),
+        )
+        .with(StatusCode::BAD_REQUEST)
+    };
+    let mut form = axum::extract::Multipart::from_request(req, core)
+        .await
+        .map_err(|e| refused(e.body_text()))?;
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| refused(e.body_text()))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        let file = field.file_name().map(ToString::to_string);
+        let data = field.bytes().await.map_err(|e| refused(e.body_text()))?;
+        let text = String::from_utf8(data.to_vec()).map_err(|_| {
+            refused(match file {
+                Some(f) => format!("{f} is not a text file"),
+                None => format!("the field {name} is not text"),
+            })
+        })?;
+        pairs.push((name, text));
+    }
+    let encoded = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    Ok(Bytes::from(encoded))
 }
 
 /// The headers [`same_origin`] reads.

@@ -299,6 +299,40 @@ async fn import_preview_then_apply_and_dnssec(pool: PgPool) {
     let history = web.get("/domains/shop.test/history").await.text("main");
     assert!(history.contains("Zone file imported"), "{history}");
     assert!(history.contains("www 300 A 192.0.2.5"), "{history}");
+    // Uploaded as a file (multipart), with the page's token; without it, refused.
+    let upload = |token: &str| {
+        let b = "----apexboundary";
+        let body = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n\
+             --{b}\r\nContent-Disposition: form-data; name=\"zone\"\r\n\r\n\r\n\
+             --{b}\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nmerge\r\n\
+             --{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"shop.zone\"\r\n\
+             Content-Type: text/plain\r\n\r\nftp 300 IN A 192.0.2.7\n\r\n--{b}--\r\n"
+        );
+        axum::http::Request::post("/domains/shop.test/import")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={b}"),
+            )
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::ORIGIN, PUBLIC_URL)
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+    web.get("/domains/shop.test/import").await;
+    let page = web.send(upload("not-the-token")).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let page = web.send(upload(&web.csrf())).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.source);
+    assert!(
+        page.text("main").contains("ftp 300 A 192.0.2.7")
+            || page.text("tbody").contains("192.0.2.7"),
+        "{}",
+        page.text("main")
+    );
+    // The preview carries the uploaded text on to "Apply".
+    assert!(page.text("#zone-again").contains("192.0.2.7"));
+
     // A bad line is named.
     let page = web
         .post(

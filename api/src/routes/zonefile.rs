@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::extract::Authenticated;
 
 /// Largest zone file accepted (a zone of a million records is about 40 MB).
-pub const MAX_UPLOAD: usize = 64 * 1024 * 1024;
+pub const MAX_UPLOAD: usize = apex_core::zonefiles::MAX_FILE;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -36,6 +36,9 @@ struct ImportPage {
 pub(crate) struct ImportForm {
     #[serde(default)]
     zone: String,
+    /// An uploaded file's text (it wins over `zone` when both came).
+    #[serde(default)]
+    file: String,
     #[serde(default)]
     mode: String,
     /// Set by the preview's button: apply it.
@@ -98,8 +101,11 @@ pub(crate) async fn submit(
     State(core): State<Core>,
     viewer: Viewer,
     Path(name): Path<String>,
-    Posted(form): Posted<ImportForm>,
+    Posted(mut form): Posted<ImportForm>,
 ) -> Response {
+    if !form.file.trim().is_empty() {
+        form.zone = std::mem::take(&mut form.file);
+    }
     let mode = if form.mode == "replace" {
         ImportMode::Replace
     } else {

@@ -178,6 +178,9 @@ pub(crate) struct NewForm {
     name: String,
     #[serde(default)]
     zone: String,
+    /// An uploaded file's text (it wins over `zone`).
+    #[serde(default)]
+    file: String,
 }
 
 /// `POST /domains`: creates the domain, then (when a zone file was pasted) fills it; should
@@ -186,8 +189,11 @@ pub(crate) struct NewForm {
 pub(crate) async fn create(
     State(core): State<Core>,
     viewer: Viewer,
-    Posted(form): Posted<NewForm>,
+    Posted(mut form): Posted<NewForm>,
 ) -> Response {
+    if !form.file.trim().is_empty() {
+        form.zone = std::mem::take(&mut form.file);
+    }
     let chrome = viewer.chrome.at("domains");
     let again = |errors: Errors, lines: Vec<String>, status: StatusCode, form: NewForm| {
         render(

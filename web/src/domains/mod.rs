@@ -31,13 +31,20 @@ mod webhooks;
 use apex_core::Core;
 use apex_core::authz::Role;
 use apex_core::domains::DomainView;
+use apex_core::zonefiles;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 /// The domain routes.
 pub(crate) fn routes() -> Router<Core> {
     Router::new()
-        .route("/domains", get(list::show).post(list::create))
+        .route(
+            "/domains",
+            get(list::show)
+                .post(list::create)
+                .layer(DefaultBodyLimit::max(zonefiles::MAX_FILE)),
+        )
         .route("/domains/new", get(list::new))
         .route("/domains/{name}", get(records::show))
         .route(
@@ -56,7 +63,9 @@ pub(crate) fn routes() -> Router<Core> {
         )
         .route(
             "/domains/{name}/import",
-            get(import::show).post(import::submit),
+            get(import::show)
+                .post(import::submit)
+                .layer(DefaultBodyLimit::max(zonefiles::MAX_FILE)),
         )
         .route("/domains/{name}/export", get(import::export))
         .route("/domains/{name}/history", get(history::show))
