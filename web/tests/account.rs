@@ -9,7 +9,7 @@
 
 mod common;
 
-use apex_core::auth::totp;
+use apex_core::auth::{sessions, totp};
 use apex_core::users;
 use axum::http::{StatusCode, header};
 use common::*;
@@ -223,7 +223,10 @@ async fn two_factor_sign_in_is_set_up_from_the_page(pool: PgPool) {
     let page = web.post("/account/2fa/confirm", &[("code", wrong)]).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(page.attr("#code", "aria-invalid"), "true");
-    assert!(page.has("#code-error"));
+    assert!(
+        page.text("#code-error")
+            .starts_with("The code does not match the secret")
+    );
     assert!(!totp_on(&web, EMAIL).await);
 
     let code = totp::code_at(&secret, now());
@@ -468,8 +471,32 @@ async fn sessions_are_listed_and_another_one_is_ended(pool: PgPool) {
     let other = Web::new(pool, &config("invite"));
     sign_in(&other, EMAIL).await;
 
+    // An administrator acting as the user (support) is named on that session.
+    let admin = users::create_user(web.pool(), "admin@example.org", PASSWORD, true)
+        .await
+        .unwrap();
+    let me = users::find_by_email(web.pool(), EMAIL).await.unwrap();
+    let client = sessions::Client {
+        ip: Some([192, 0, 2, 7].into()),
+        user_agent: Some("Support desk browser".into()),
+    };
+    sessions::create(web.pool(), &web.core, me, false, Some(admin), &client)
+        .await
+        .unwrap();
+
     let page = web.get("/account/sessions").await;
     assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.all("tbody tr").len(), 3);
+    let support = page.text("tbody tr:first-child");
+    assert!(support.contains("Support desk browser"), "{support}");
+    assert!(support.contains("192.0.2.7"), "{support}");
+    assert!(support.contains("admin@example.org"), "{support}");
+    assert!(support.contains("impersonation"), "{support}");
+    let end_support = page.attr("tbody tr:first-child form", "action");
+    let page = web.post(&end_support, &[]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+
+    let page = web.get("/account/sessions").await;
     assert_eq!(page.all("tbody tr").len(), 2);
     assert_eq!(page.all("tbody tr.current").len(), 1);
     assert!(page.text("tr.current").contains("this browser"));

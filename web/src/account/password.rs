@@ -98,7 +98,7 @@ pub(crate) async fn change(
         Err(e) => {
             let failure = Failure::from(e);
             let (field, label) = match failure.field.as_deref() {
-                Some("current_password") => (Some("current_password"), "Your current password"),
+                Some("current_password") => (Some("current_password"), "What you typed"),
                 Some("new_password") => (Some("new_password"), "The new password"),
                 _ => (None, "The password"),
             };

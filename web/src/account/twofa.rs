@@ -243,7 +243,7 @@ pub(crate) async fn disable(
         .then("/account/2fa", "Back to two-factor sign-in")
         .with(StatusCode::OK),
         Err(e) => match problem(e, |f| match f {
-            "password" => Some(("disable_password", "Your password")),
+            "password" => Some(("disable_password", "What you typed")),
             "code" => Some(("disable_code", "The code")),
             _ => None,
         }) {
