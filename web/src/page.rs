@@ -205,11 +205,12 @@ impl From<CoreError> for Failure {
     }
 }
 
-/// apex-core's messages are either a predicate for the field's name (`is required`) or a
-/// clause of their own (`the password must be …`); either way, a sentence to show.
+/// apex-core's messages are either a predicate for the field's name (`is required`, `does not
+/// match …`) or a clause of their own (`the password must be …`); either way, a sentence to
+/// show.
 pub(crate) fn sentence(label: &str, message: &str) -> String {
     let message = message.trim();
-    let mut text = if ["is ", "are ", "must "]
+    let mut text = if ["is ", "are ", "must ", "does "]
         .iter()
         .any(|p| message.starts_with(p))
     {
@@ -244,5 +245,9 @@ mod tests {
             "The password must be at least 10 characters long."
         );
         assert_eq!(sentence("Password", "Done."), "Done.");
+        assert_eq!(
+            sentence("The code", "does not match the secret"),
+            "The code does not match the secret."
+        );
     }
 }

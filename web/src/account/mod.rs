@@ -1,0 +1,101 @@
+//! The signed-in user's own account: the profile, the password, the second factor, the
+//! sessions and the API keys.
+//!
+//! | page                          | GET                               | POST                        |
+//! |-------------------------------|-----------------------------------|-----------------------------|
+//! | `/account`                    | profile, links to the sections    | –                           |
+//! | `/account/password`           | the form                          | change it                   |
+//! | `/account/2fa`                | status, and what can be done      | –                           |
+//! | `/account/2fa/start`          | –                                 | QR code, secret, code field |
+//! | `/account/2fa/confirm`        | –                                 | turn on, recovery codes     |
+//! | `/account/2fa/disable`        | –                                 | turn off                    |
+//! | `/account/2fa/codes`          | –                                 | new recovery codes          |
+//! | `/account/sessions`           | the live sessions                 | –                           |
+//! | `/account/sessions/{id}/revoke` | –                               | end one                     |
+//! | `/account/sessions/end-all`   | –                                 | sign out everywhere         |
+//! | `/account/keys`               | the keys and their limits         | create (from `/new`)        |
+//! | `/account/keys/new`           | the form                          | –                           |
+//! | `/account/keys/{id}/revoke`   | –                                 | confirm, then revoke        |
+//!
+//! A user the platform requires a second factor of, without one yet, is sent to
+//! `/account/2fa` by [`Viewer`](crate::session::Viewer): those pages work for them.
+
+mod keys;
+mod overview;
+mod password;
+mod sessions;
+mod twofa;
+
+use apex_core::Core;
+use axum::Router;
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+
+use crate::page::Errors;
+
+/// The account routes.
+pub(crate) fn routes() -> Router<Core> {
+    Router::new()
+        .route("/account", get(overview::show))
+        .route(
+            "/account/password",
+            get(password::show).post(password::change),
+        )
+        .route("/account/2fa", get(twofa::show))
+        .route("/account/2fa/start", post(twofa::start))
+        .route("/account/2fa/confirm", post(twofa::confirm))
+        .route("/account/2fa/disable", post(twofa::disable))
+        .route("/account/2fa/codes", post(twofa::regenerate))
+        .route("/account/sessions", get(sessions::show))
+        .route("/account/sessions/{id}/revoke", post(sessions::revoke))
+        .route("/account/sessions/end-all", post(sessions::end_all))
+        .route("/account/keys", get(keys::show).post(keys::create))
+        .route("/account/keys/new", get(keys::new))
+        .route("/account/keys/{id}/revoke", post(keys::revoke))
+}
+
+/// A moment as the pages show it.
+pub(crate) fn when(at: &DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// `aria-describedby` and `aria-invalid` for input `id` of a form with `errors`, with a hint
+/// (`{id}-hint`) when `hint`.
+pub(crate) fn described(errors: &Errors, id: &str, hint: bool) -> String {
+    let mut ids = Vec::new();
+    if hint {
+        ids.push(format!("{id}-hint"));
+    }
+    let bad = errors.field(id).is_some();
+    if bad {
+        ids.push(format!("{id}-error"));
+    }
+    let mut out = String::new();
+    if !ids.is_empty() {
+        out.push_str(&format!(" aria-describedby=\"{}\"", ids.join(" ")));
+    }
+    if bad {
+        out.push_str(" aria-invalid=\"true\"");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn described_names_the_hint_and_the_error() {
+        let none = Errors::default();
+        assert_eq!(described(&none, "code", false), "");
+        assert_eq!(
+            described(&none, "code", true),
+            " aria-describedby=\"code-hint\""
+        );
+        let bad = Errors::one(Some("code"), "Wrong.");
+        assert_eq!(
+            described(&bad, "code", true),
+            " aria-describedby=\"code-hint code-error\" aria-invalid=\"true\""
+        );
+    }
+}
