@@ -136,6 +136,27 @@ impl Errors {
             .map(|p| p.text.as_str())
     }
 
+    /// `aria-describedby` and `aria-invalid` for input `id` of the form: its hint
+    /// (`{id}-hint`) when `hint`, its error (`{id}-error`) when it has one.
+    pub(crate) fn described(&self, id: &str, hint: bool) -> String {
+        let mut ids = Vec::new();
+        if hint {
+            ids.push(format!("{id}-hint"));
+        }
+        let bad = self.field(id).is_some();
+        if bad {
+            ids.push(format!("{id}-error"));
+        }
+        let mut out = String::new();
+        if !ids.is_empty() {
+            out.push_str(&format!(" aria-describedby=\"{}\"", ids.join(" ")));
+        }
+        if bad {
+            out.push_str(" aria-invalid=\"true\"");
+        }
+        out
+    }
+
     /// Every problem, in order.
     pub(crate) fn all(&self) -> &[Problem] {
         &self.0
@@ -230,6 +251,21 @@ pub(crate) fn sentence(label: &str, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn described_names_the_hint_and_the_error() {
+        let none = Errors::default();
+        assert_eq!(none.described("code", false), "");
+        assert_eq!(
+            none.described("code", true),
+            " aria-describedby=\"code-hint\""
+        );
+        let bad = Errors::one(Some("code"), "Wrong.");
+        assert_eq!(
+            bad.described("code", true),
+            " aria-describedby=\"code-hint code-error\" aria-invalid=\"true\""
+        );
+    }
 
     #[test]
     fn sentences() {

@@ -375,3 +375,76 @@ async fn import_preview_then_apply_and_dnssec(pool: PgPool) {
     let state: String = scalar(&web, "SELECT dnssec_state FROM domains").await;
     assert_eq!(state, "off");
 }
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn domain_keys_are_made_shown_once_and_revoked(pool: PgPool) {
+    let web = web(pool);
+    signed_in_owner(&web).await;
+    web.get("/domains/shop.test/keys").await;
+    let page = web
+        .post(
+            "/domains/shop.test/keys",
+            &[
+                ("description", "certbot"),
+                ("role", "write"),
+                ("records", "_acme-challenge.*"),
+                ("record_types", "TXT"),
+                ("networks", "not-a-network"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        page.attr("#networks", "aria-invalid"),
+        "true",
+        "{}",
+        page.source
+    );
+    assert_eq!(page.attr("#records", "value"), "_acme-challenge.*");
+    let page = web
+        .post(
+            "/domains/shop.test/keys",
+            &[
+                ("description", "certbot"),
+                ("role", "write"),
+                ("records", "_acme-challenge.*"),
+                ("record_types", "TXT"),
+                ("networks", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.source);
+    let secret = page.attr("#key-secret", "value");
+    assert!(secret.len() > 20);
+    let page = web.get("/domains/shop.test/keys").await;
+    assert!(!page.source.contains(&secret));
+    assert!(
+        page.text("tbody").contains("_acme-challenge.* (TXT)"),
+        "{}",
+        page.text("tbody")
+    );
+    let id: i64 = scalar(&web, "SELECT id FROM api_keys WHERE name = 'certbot'").await;
+    let page = web
+        .post(&format!("/domains/shop.test/keys/{id}/revoke"), &[])
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text("main").contains("Revoke the key “certbot”?"));
+    let revoked: bool = scalar(
+        &web,
+        "SELECT revoked_at IS NOT NULL FROM api_keys WHERE name = 'certbot'",
+    )
+    .await;
+    assert!(!revoked);
+    let page = web
+        .post(
+            &format!("/domains/shop.test/keys/{id}/revoke"),
+            &[("confirm", "1")],
+        )
+        .await;
+    assert_eq!(location(&page), "/domains/shop.test/keys");
+    let revoked: bool = scalar(
+        &web,
+        "SELECT revoked_at IS NOT NULL FROM api_keys WHERE name = 'certbot'",
+    )
+    .await;
+    assert!(revoked);
+}

@@ -28,23 +28,23 @@ const ROLES: &[(&str, &str)] = &[
 
 /// A key as a row of the list and the pages about one key.
 pub(crate) struct KeyRow {
-    id: ApiKeyId,
-    description: String,
-    prefix: String,
-    domains: String,
-    role: &'static str,
-    records: String,
-    networks: String,
-    rights: String,
-    created: String,
-    last_used: String,
-    expires: String,
+    pub(crate) id: ApiKeyId,
+    pub(crate) description: String,
+    pub(crate) prefix: String,
+    pub(crate) domains: String,
+    pub(crate) role: &'static str,
+    pub(crate) records: String,
+    pub(crate) networks: String,
+    pub(crate) rights: String,
+    pub(crate) created: String,
+    pub(crate) last_used: String,
+    pub(crate) expires: String,
     /// `active`, `expired`, `revoked`.
-    state: &'static str,
+    pub(crate) state: &'static str,
 }
 
 impl KeyRow {
-    fn of(k: &KeyView) -> Self {
+    pub(crate) fn of(k: &KeyView) -> Self {
         let state = if k.revoked_at.is_some() {
             "revoked"
         } else if k.expires_at.is_some_and(|t| t <= Utc::now()) {
@@ -157,23 +157,23 @@ pub(crate) async fn show(
 #[derive(Deserialize, Default)]
 pub(crate) struct KeyForm {
     #[serde(default)]
-    description: String,
+    pub(crate) description: String,
     #[serde(default)]
-    domains: String,
+    pub(crate) domains: String,
     #[serde(default)]
-    role: String,
+    pub(crate) role: String,
     #[serde(default)]
-    expires_at: String,
+    pub(crate) expires_at: String,
     #[serde(default)]
-    records: String,
+    pub(crate) records: String,
     #[serde(default)]
-    record_types: String,
+    pub(crate) record_types: String,
     #[serde(default)]
-    networks: String,
-    manage_keys: Option<String>,
-    manage_members: Option<String>,
-    manage_account: Option<String>,
-    platform_roles: Option<String>,
+    pub(crate) networks: String,
+    pub(crate) manage_keys: Option<String>,
+    pub(crate) manage_members: Option<String>,
+    pub(crate) manage_account: Option<String>,
+    pub(crate) platform_roles: Option<String>,
 }
 
 /// Items of a list typed with commas, spaces or one a line; `None` when there are none.
@@ -188,7 +188,7 @@ fn items(text: &str) -> Option<Vec<String>> {
 
 impl KeyForm {
     /// What apex-core is asked for; a field the page cannot read (a date, a role) is named.
-    fn input(&self) -> Result<KeyInput, Errors> {
+    pub(crate) fn input(&self) -> Result<KeyInput, Errors> {
         let mut errors = Errors::default();
         let role = if self.role.is_empty() {
             None
@@ -252,7 +252,7 @@ impl KeyForm {
 
 /// The input apex-core's field `field` (`domains[2]`, `records[0].types` …) was typed in,
 /// and its label.
-fn field_of(field: &str) -> Option<(&'static str, &'static str)> {
+pub(crate) fn field_of(field: &str) -> Option<(&'static str, &'static str)> {
     let base = field.split(['[', '.']).next().unwrap_or(field);
     Some(match base {
         "description" => ("description", "The name"),
@@ -279,7 +279,7 @@ struct NewPage {
 
 impl NewPage {
     fn described(&self, id: &str, hint: bool) -> String {
-        super::described(&self.errors, id, hint)
+        self.errors.described(id, hint)
     }
 
     /// Whether the role option `r` is the one chosen (the user's own by default).

@@ -20,7 +20,7 @@
 //! A user the platform requires a second factor of, without one yet, is sent to
 //! `/account/2fa` by [`Viewer`](crate::session::Viewer): those pages work for them.
 
-mod keys;
+pub(crate) mod keys;
 mod overview;
 mod password;
 mod sessions;
@@ -30,8 +30,6 @@ use apex_core::Core;
 use axum::Router;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-
-use crate::page::Errors;
 
 /// The account routes.
 pub(crate) fn routes() -> Router<Core> {
@@ -57,45 +55,4 @@ pub(crate) fn routes() -> Router<Core> {
 /// A moment as the pages show it.
 pub(crate) fn when(at: &DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-/// `aria-describedby` and `aria-invalid` for input `id` of a form with `errors`, with a hint
-/// (`{id}-hint`) when `hint`.
-pub(crate) fn described(errors: &Errors, id: &str, hint: bool) -> String {
-    let mut ids = Vec::new();
-    if hint {
-        ids.push(format!("{id}-hint"));
-    }
-    let bad = errors.field(id).is_some();
-    if bad {
-        ids.push(format!("{id}-error"));
-    }
-    let mut out = String::new();
-    if !ids.is_empty() {
-        out.push_str(&format!(" aria-describedby=\"{}\"", ids.join(" ")));
-    }
-    if bad {
-        out.push_str(" aria-invalid=\"true\"");
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn described_names_the_hint_and_the_error() {
-        let none = Errors::default();
-        assert_eq!(described(&none, "code", false), "");
-        assert_eq!(
-            described(&none, "code", true),
-            " aria-describedby=\"code-hint\""
-        );
-        let bad = Errors::one(Some("code"), "Wrong.");
-        assert_eq!(
-            described(&bad, "code", true),
-            " aria-describedby=\"code-hint code-error\" aria-invalid=\"true\""
-        );
-    }
 }

@@ -25,7 +25,7 @@ struct PasswordPage {
 
 impl PasswordPage {
     fn described(&self, id: &str, hint: bool) -> String {
-        super::described(&self.errors, id, hint)
+        self.errors.described(id, hint)
     }
 }
 

@@ -34,7 +34,7 @@ struct StatusPage {
 
 impl StatusPage {
     fn described(&self, id: &str, hint: bool) -> String {
-        super::described(&self.errors, id, hint)
+        self.errors.described(id, hint)
     }
 }
 
@@ -78,7 +78,7 @@ struct EnrolPage {
 
 impl EnrolPage {
     fn described(&self, id: &str, hint: bool) -> String {
-        super::described(&self.errors, id, hint)
+        self.errors.described(id, hint)
     }
 }
 

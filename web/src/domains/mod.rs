@@ -15,12 +15,14 @@
 //! | `/domains/{name}/sharing`              | members, invitations       | `…/members[/{user}[/remove]]`, `…/invitations/{id}/revoke` |
 //! | `/domains/{name}/settings`             | SOA, secondaries, delete   | `…/settings`, `…/secondaries`, `…/delete` |
 //! | `/domains/{name}/webhooks[/{id}]`      | webhooks; one's deliveries | create (secret shown once), `…/{id}/delete` |
+//! | `/domains/{name}/keys`                 | domain keys, create form   | create (secret shown once), `…/{id}/revoke` |
 //! | `/domains/{name}/changes/{id}`         | the receipt, live          | –                         |
 
 mod dnssec;
 mod form;
 mod history;
 mod import;
+mod keys;
 mod list;
 mod receipt;
 mod records;
@@ -81,6 +83,8 @@ pub(crate) fn routes() -> Router<Core> {
             get(webhooks::show).post(webhooks::create),
         )
         .route("/domains/{name}/webhooks/{id}", get(webhooks::deliveries))
+        .route("/domains/{name}/keys", get(keys::show).post(keys::create))
+        .route("/domains/{name}/keys/{id}/revoke", post(keys::revoke))
         .route(
             "/domains/{name}/webhooks/{id}/delete",
             post(webhooks::delete),

@@ -175,21 +175,7 @@ impl FormPage {
 
     /// `aria-describedby` and `aria-invalid` for input `id`, with hint `hint` if any.
     fn described(&self, id: &str, hint: bool) -> String {
-        let mut ids = Vec::new();
-        if hint {
-            ids.push(format!("{id}-hint"));
-        }
-        if self.errors.field(id).is_some() {
-            ids.push(format!("{id}-error"));
-        }
-        let mut out = String::new();
-        if !ids.is_empty() {
-            out.push_str(&format!(" aria-describedby=\"{}\"", ids.join(" ")));
-        }
-        if self.errors.field(id).is_some() {
-            out.push_str(" aria-invalid=\"true\"");
-        }
-        out
+        self.errors.described(id, hint)
     }
 }
 
