@@ -533,6 +533,41 @@ async fn a_domain_owner_in_the_browser(pool: PgPool) {
     }
     assert!(b.text("main").await.contains("shop.test"));
 
+    // An API key: made on the account page (its secret shown once), then revoked.
+    b.goto("/account/keys/new").await;
+    b.fill("#description", "deploy script").await;
+    b.page("18-account-key-new").await;
+    b.click("main form button[type=submit]").await;
+    b.wait_for("#key-secret", Duration::from_secs(10)).await;
+    let token = b.attr("#key-secret", "value").await.unwrap();
+    let (status, _) = env
+        .api_as(&token, reqwest::Method::GET, "/api/v1/domains", None)
+        .await;
+    assert_eq!(status, 200, "the new key works");
+    b.goto("/account/keys").await;
+    assert!(!b.client.source().await.unwrap().contains(&token));
+    b.page("19-account-keys").await;
+    b.click("main form[action$='/revoke'] button[type=submit]").await;
+    b.wait_for("input[name=confirm]", Duration::from_secs(10)).await;
+    b.click("main form[action$='/revoke'] button[type=submit]").await;
+    b.wait_for("h1", Duration::from_secs(10)).await;
+    assert!(b.text("main").await.contains("revoked"), "{}", b.text("main").await);
+    let (status, _) = env
+        .api_as(&token, reqwest::Method::GET, "/api/v1/domains", None)
+        .await;
+    assert_eq!(status, 401, "the revoked key is refused");
+    for (path, shot) in [
+        ("/account", "19-account"),
+        ("/account/password", "19-account-password"),
+        ("/account/2fa", "19-account-2fa"),
+        ("/account/sessions", "19-account-sessions"),
+        ("/domains/shop.test/keys", "19-domain-keys"),
+    ] {
+        b.goto(path).await;
+        b.wait_for("main h1", Duration::from_secs(10)).await;
+        b.page(shot).await;
+    }
+
     // Share the domain read-only; the viewer signs in and cannot edit.
     make_user(&env, "viewer@example.org", false).await;
     let owner = users::find_by_email(&env.pool, "owner@example.org")

@@ -99,6 +99,17 @@ impl Env {
         api_request(&self.http, &self.url(path), &self.token, method, body).await
     }
 
+    /// An API call with another key than the admin's.
+    pub async fn api_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        api_request(&self.http, &self.url(path), token, method, body).await
+    }
+
     pub async fn create_domain(&self, name: &str) -> Value {
         let (s, b) = self
             .api(
