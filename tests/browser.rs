@@ -547,11 +547,18 @@ async fn a_domain_owner_in_the_browser(pool: PgPool) {
     b.goto("/account/keys").await;
     assert!(!b.client.source().await.unwrap().contains(&token));
     b.page("19-account-keys").await;
-    b.click("main form[action$='/revoke'] button[type=submit]").await;
-    b.wait_for("input[name=confirm]", Duration::from_secs(10)).await;
-    b.click("main form[action$='/revoke'] button[type=submit]").await;
+    b.click("main form[action$='/revoke'] button[type=submit]")
+        .await;
+    b.wait_for("input[name=confirm]", Duration::from_secs(10))
+        .await;
+    b.click("main form[action$='/revoke'] button[type=submit]")
+        .await;
     b.wait_for("h1", Duration::from_secs(10)).await;
-    assert!(b.text("main").await.contains("revoked"), "{}", b.text("main").await);
+    assert!(
+        b.text("main").await.contains("revoked"),
+        "{}",
+        b.text("main").await
+    );
     let (status, _) = env
         .api_as(&token, reqwest::Method::GET, "/api/v1/domains", None)
         .await;

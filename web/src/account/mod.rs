@@ -16,10 +16,14 @@
 //! | `/account/keys`               | the keys and their limits         | create (from `/new`)        |
 //! | `/account/keys/new`           | the form                          | –                           |
 //! | `/account/keys/{id}/revoke`   | –                                 | confirm, then revoke        |
+//! | `/account/delete`             | password (and code) form          | delete the account          |
+//! | `/account/activity`           | the account's audit events        | –                           |
 //!
 //! A user the platform requires a second factor of, without one yet, is sent to
 //! `/account/2fa` by [`Viewer`](crate::session::Viewer): those pages work for them.
 
+mod activity;
+mod delete;
 pub(crate) mod keys;
 mod overview;
 mod password;
@@ -50,6 +54,8 @@ pub(crate) fn routes() -> Router<Core> {
         .route("/account/keys", get(keys::show).post(keys::create))
         .route("/account/keys/new", get(keys::new))
         .route("/account/keys/{id}/revoke", post(keys::revoke))
+        .route("/account/delete", get(delete::show).post(delete::delete))
+        .route("/account/activity", get(activity::show))
 }
 
 /// A moment as the pages show it.
