@@ -13,6 +13,7 @@
 //! no other site frame a page; every POST goes through [`request::Posted`], which refuses a
 //! form without this browser's CSRF token ([`csrf`]) or from another origin.
 
+mod admin;
 mod assets;
 mod csrf;
 mod domains;
@@ -66,6 +67,7 @@ pub fn router(core: Core) -> Router {
         .merge(signin::routes())
         .merge(domains::routes())
         .merge(links::routes())
+        .merge(admin::routes())
         .layer(middleware::from_fn_with_state(
             core.clone(),
             csrf::ensure_cookie,
