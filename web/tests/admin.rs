@@ -25,14 +25,20 @@ async fn user(web: &Web, email: &str, admin: bool, with_totp: bool) -> i64 {
         .await
         .unwrap();
     if with_totp {
-        let actor = Actor::cli(id, PlatformRoles::default());
-        let enrolment = twofa::start(&web.core, &actor).await.unwrap();
-        let secret = totp::secret_from_base32(&enrolment.secret).unwrap();
-        twofa::confirm(&web.core, &actor, &totp::code_at(&secret, now()))
-            .await
-            .unwrap();
+        enrol(web, id.0).await;
     }
     id.0
+}
+
+/// Gives user `id` an authenticator; returns its secret.
+async fn enrol(web: &Web, id: i64) -> Vec<u8> {
+    let actor = Actor::cli(apex_core::ids::UserId(id), PlatformRoles::default());
+    let enrolment = twofa::start(&web.core, &actor).await.unwrap();
+    let secret = totp::secret_from_base32(&enrolment.secret).unwrap();
+    twofa::confirm(&web.core, &actor, &totp::code_at(&secret, now()))
+        .await
+        .unwrap();
+    secret
 }
 
 fn now() -> u64 {
@@ -46,7 +52,7 @@ fn location(page: &Page) -> String {
     page.headers[header::LOCATION].to_str().unwrap().to_string()
 }
 
-/// Signs in with the password (nobody here has a second factor to give).
+/// Signs in with the password alone.
 async fn sign_in(web: &Web, email: &str) {
     let page = web.get("/domains").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
@@ -60,6 +66,29 @@ async fn sign_in(web: &Web, email: &str) {
                 ("next", "/domains"),
             ],
         )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
+    assert_eq!(location(&page), "/domains");
+}
+
+/// Signs in with the password and the authenticator's next code.
+async fn sign_in_2fa(web: &Web, email: &str, secret: &[u8]) {
+    web.get("/login").await;
+    let page = web
+        .post(
+            "/login",
+            &[
+                ("email", email),
+                ("password", PASSWORD),
+                ("next", "/domains"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&page), "/login/2fa?next=%2Fdomains");
+    web.get(&location(&page)).await;
+    let code = totp::code_at(secret, now() + 30);
+    let page = web
+        .post("/login/2fa", &[("code", &code), ("next", "/domains")])
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
     assert_eq!(location(&page), "/domains");
@@ -383,4 +412,31 @@ async fn impersonating_a_disabled_user_is_refused(pool: PgPool) {
     assert_ne!(page.status, StatusCode::SEE_OTHER);
     let page = web.get("/admin/audit?event=impersonation.refused").await;
     assert_eq!(page.all("tbody tr").len(), 2, "{}", page.source);
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn impersonation_where_everyone_needs_a_second_factor(pool: PgPool) {
+    let mut config = config("invite");
+    config.require_2fa = "all".into();
+    let web = Web::new(pool, &config);
+    let admin = user(&web, ADMIN, true, false).await;
+    let secret = enrol(&web, admin).await;
+    // Bob has not enrolled yet: on his own, he could only enrol.
+    let bob = user(&web, BOB, false, false).await;
+    sign_in_2fa(&web, ADMIN, &secret).await;
+    let link = format!("/admin/users/{bob}");
+    web.get(&link).await;
+    let page = web
+        .post(&format!("{link}/impersonate"), &[("email", BOB)])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
+    // The administrator proved who they are: Bob's pages, not his enrolment.
+    let page = web.get("/domains").await;
+    assert_eq!(page.status, StatusCode::OK, "{:?}", page.headers);
+    assert!(page.text(".banner").contains(BOB));
+    // Signing out while impersonating keeps no administrator's session in the browser.
+    let page = web.post("/logout", &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.source);
+    assert!(web.cookie("apex_admin_session").is_none());
+    assert!(web.cookie("apex_session").is_none());
 }

@@ -24,6 +24,8 @@ mod impersonation;
 mod ops;
 mod users;
 
+pub(crate) use impersonation::ADMIN_COOKIE;
+
 use apex_core::Core;
 use apex_core::CoreError;
 use apex_core::auth::Permission;
