@@ -440,3 +440,52 @@ async fn impersonation_where_everyone_needs_a_second_factor(pool: PgPool) {
     assert!(web.cookie("apex_admin_session").is_none());
     assert!(web.cookie("apex_session").is_none());
 }
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn users_and_events_come_in_pages(pool: PgPool) {
+    let web = Web::new(pool, &config("invite"));
+    user(&web, ADMIN, true, false).await;
+    sqlx::query(
+        "INSERT INTO users (email, password_hash)
+         SELECT 'user' || n || '@example.org', 'x' FROM generate_series(1, 120) AS n",
+    )
+    .execute(web.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO audit_events (event, success, subject_email)
+         SELECT 'test.event', true, 'user' || n || '@example.org' FROM generate_series(1, 130) AS n",
+    )
+    .execute(web.pool())
+    .await
+    .unwrap();
+    sign_in(&web, ADMIN).await;
+
+    let page = web.get("/admin/users").await;
+    assert_eq!(page.all("tbody tr").len(), 100);
+    let next = page.attr("nav.pages a[rel=next]", "href");
+    let page = web.get(&next).await;
+    assert_eq!(page.status, StatusCode::OK);
+    // 121 users: the admin is the oldest, on the second page.
+    assert_eq!(page.all("tbody tr").len(), 21);
+    assert!(page.text("tbody").contains(ADMIN));
+    assert!(!page.has("nav.pages a[rel=next]"));
+    assert!(page.has("nav.pages a[href='/admin/users']"));
+    // A search pages too, and keeps its words.
+    let page = web.get("/admin/users?q=user1").await;
+    // user1, user10–19, user100–120.
+    assert_eq!(page.all("tbody tr").len(), 32);
+    assert!(!page.has("nav.pages a[rel=next]"));
+
+    let page = web.get("/admin/audit?event=test.").await;
+    assert_eq!(page.all("tbody tr").len(), 100);
+    let next = page.attr("nav.pages a[rel=next]", "href");
+    assert!(next.contains("event=test."), "{next}");
+    let page = web.get(&next).await;
+    assert_eq!(page.all("tbody tr").len(), 30);
+    assert!(!page.has("nav.pages a[rel=next]"));
+    assert_eq!(
+        page.attr("nav.pages a:not([rel])", "href"),
+        "/admin/audit?event=test."
+    );
+}
