@@ -10,9 +10,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::CoreError;
+use crate::auth::{Actor, Permission};
 use crate::db::{serial_from_db, serial_to_db};
 use crate::ids::DomainId;
+use crate::{Core, CoreError, authz};
 
 /// One nameserver's progress on the version that carries a change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,6 +24,52 @@ pub struct NameserverSync {
     pub serial: Option<u32>,
     /// When it was first seen serving it; none while waiting.
     pub seen_at: Option<DateTime<Utc>>,
+}
+
+/// How far behind one fleet nameserver is: the published versions it has not been seen
+/// serving yet (none: in sync).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NameserverLag {
+    /// The nameserver, as the worker reaches it (address:port).
+    pub nameserver: String,
+    /// Zone versions it has not been seen serving yet.
+    pub versions_waiting: i64,
+    /// Domains those versions belong to.
+    pub domains_waiting: i64,
+    /// When the oldest of them was published; none when nothing waits.
+    pub waiting_since: Option<DateTime<Utc>>,
+    /// When it was last seen catching up with a version.
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// Each fleet nameserver the kept receipts name, with how far behind it is, most behind
+/// first. The platform's configuration does not list the fleet (the worker's `APEX_NOTIFY`
+/// does), so a nameserver shows once a version has been published to it; one with nothing
+/// waiting is in sync. For holders of `manage_domains`, who see the publishing jobs too.
+pub async fn status(core: &Core, actor: &Actor) -> Result<Vec<NameserverLag>, CoreError> {
+    authz::platform(actor, Permission::ManageDomains)?;
+    let rows = sqlx::query!(
+        r#"SELECT nameserver,
+                  count(*) FILTER (WHERE seen_at IS NULL) AS "versions_waiting!",
+                  count(DISTINCT domain_id) FILTER (WHERE seen_at IS NULL) AS "domains_waiting!",
+                  min(created_at) FILTER (WHERE seen_at IS NULL) AS waiting_since,
+                  max(seen_at) AS last_seen_at
+             FROM fleet_sync
+            GROUP BY nameserver
+            ORDER BY 2 DESC, 4 NULLS LAST, nameserver"#
+    )
+    .fetch_all(&core.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| NameserverLag {
+            nameserver: r.nameserver,
+            versions_waiting: r.versions_waiting,
+            domains_waiting: r.domains_waiting,
+            waiting_since: r.waiting_since,
+            last_seen_at: r.last_seen_at,
+        })
+        .collect())
 }
 
 /// A version still waiting for a nameserver.

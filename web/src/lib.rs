@@ -14,9 +14,11 @@
 //! form without this browser's CSRF token ([`csrf`]) or from another origin.
 
 mod account;
+mod admin;
 mod assets;
 mod csrf;
 mod domains;
+mod events;
 mod links;
 mod page;
 mod request;
@@ -68,6 +70,7 @@ pub fn router(core: Core) -> Router {
         .merge(domains::routes())
         .merge(links::routes())
         .merge(account::routes())
+        .merge(admin::routes())
         .layer(middleware::from_fn_with_state(
             core.clone(),
             csrf::ensure_cookie,

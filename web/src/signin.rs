@@ -285,6 +285,7 @@ async fn logout(
     viewer: Viewer,
     Posted(_): Posted<crate::request::Empty>,
 ) -> Response {
+    let impersonating = viewer.actor.impersonator.is_some();
     if let Err(e) = sessions::sign_out(&core, &viewer.actor).await {
         return crate::page::failure_page(Failure::from(e), viewer.chrome);
     }
@@ -299,6 +300,19 @@ async fn logout(
         .with(StatusCode::OK);
     if let Ok(v) = HeaderValue::from_str(&cleared) {
         response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    if impersonating {
+        // Signing out while impersonating: the administrator's own session is not kept
+        // in this browser either.
+        let cleared = sessions::set_cookie(
+            &core.platform.accounts,
+            crate::admin::ADMIN_COOKIE,
+            "",
+            chrono::TimeDelta::zero(),
+        );
+        if let Ok(v) = HeaderValue::from_str(&cleared) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
     }
     response
 }

@@ -173,7 +173,11 @@ pub async fn authenticate(core: &Core, token: &str, client: &Client) -> Result<A
         .await?;
     }
     let roles = PlatformRoles::from_db(row.is_admin, &row.permissions);
-    let needs_2fa = row.totp_enabled_at.is_none() && keys::second_factor_required(core, &roles);
+    // An impersonation session is the administrator's, who proved who they are; the user's
+    // own enrolment is not in question (as in `users::admin::impersonate`).
+    let needs_2fa = row.impersonator_id.is_none()
+        && row.totp_enabled_at.is_none()
+        && keys::second_factor_required(core, &roles);
     Ok(Actor {
         user_id: Some(row.user_id),
         email: Some(row.email),

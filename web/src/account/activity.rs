@@ -2,13 +2,14 @@
 //! second factor, memberships), newest first: what `GET /api/v1/audit` answers.
 
 use apex_core::Core;
-use apex_core::audit::{self, AuditQuery, AuditView};
+use apex_core::audit::{self, AuditQuery};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
+use crate::events::EventRow;
 use crate::page::{Failure, failure_page, render};
 use crate::session::{Chrome, Viewer};
 
@@ -20,7 +21,7 @@ const PER_PAGE: i64 = 50;
 struct ActivityPage {
     chrome: Chrome,
     tab: &'static str,
-    events: Vec<AuditView>,
+    rows: Vec<EventRow>,
     older: Option<String>,
 }
 
@@ -49,7 +50,7 @@ pub(crate) async fn show(
             &ActivityPage {
                 chrome,
                 tab: "activity",
-                events: page.events,
+                rows: page.events.into_iter().map(EventRow::from).collect(),
                 older: page.next.map(|n| format!("/account/activity?before={n}")),
             },
         ),

@@ -1,0 +1,141 @@
+//! Administration, for holders of platform roles: users (search, disable, quota, second
+//! factor, impersonation), publishing jobs, the fleet's progress and the audit log.
+//!
+//! | page                              | GET                          | POST                          |
+//! |-----------------------------------|------------------------------|-------------------------------|
+//! | `/admin`                          | the sections the viewer has  | –                             |
+//! | `/admin/users?q=&before=`         | search, newest first, paged  | –                             |
+//! | `/admin/users/{id}`               | details and their forms      | –                             |
+//! | `/admin/users/{id}/status`        | –                            | disable or enable             |
+//! | `/admin/users/{id}/quota`         | –                            | set the domain quota          |
+//! | `/admin/users/{id}/reset-2fa`     | asks to confirm              | removes the second factor     |
+//! | `/admin/users/{id}/impersonate`   | –                            | act as the user               |
+//! | `/admin/stop-impersonating`       | –                            | back to the administrator     |
+//! | `/admin/jobs?state=`              | publishing and webhook jobs  | –                             |
+//! | `/admin/jobs/{id}/retry`          | –                            | make the job due now          |
+//! | `/admin/fleet`                    | each nameserver's lag        | –                             |
+//! | `/admin/audit?event=&before=`     | everyone's security events   | –                             |
+//!
+//! Which sections a viewer sees follows their platform roles (`authz::holds`); every page
+//! still calls the apex-core function, which authorizes itself, so a section not shown
+//! answers with apex-core's 403.
+
+mod impersonation;
+mod ops;
+mod users;
+
+pub(crate) use impersonation::ADMIN_COOKIE;
+
+use apex_core::Core;
+use apex_core::CoreError;
+use apex_core::auth::Permission;
+use apex_core::authz;
+use askama::Template;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+
+use crate::page::{Failure, failure_page, render};
+use crate::session::{Chrome, Viewer};
+
+/// The administration routes.
+pub(crate) fn routes() -> Router<Core> {
+    Router::new()
+        .route("/admin", get(overview))
+        .route("/admin/users", get(users::list))
+        .route("/admin/users/{id}", get(users::show))
+        .route("/admin/users/{id}/status", post(users::status))
+        .route("/admin/users/{id}/quota", post(users::quota))
+        .route(
+            "/admin/users/{id}/reset-2fa",
+            get(users::reset_2fa_confirm).post(users::reset_2fa),
+        )
+        .route("/admin/users/{id}/impersonate", post(impersonation::start))
+        .route("/admin/stop-impersonating", post(impersonation::stop))
+        .route("/admin/jobs", get(ops::jobs))
+        .route("/admin/jobs/{id}/retry", post(ops::retry))
+        .route("/admin/fleet", get(ops::fleet))
+        .route("/admin/audit", get(ops::audit))
+}
+
+/// The heading and tabs of the administration pages: the sections the viewer's platform
+/// roles open (apex-core still decides on each page).
+pub(crate) struct AdminHead {
+    /// Users (`manage_users`).
+    pub users: bool,
+    /// Publishing jobs and the fleet (`manage_domains`).
+    pub domains: bool,
+    /// The audit log (`view_audit`).
+    pub audit: bool,
+    /// Acting as users (`impersonate`).
+    pub impersonate: bool,
+    /// The current tab: `overview`, `users`, `jobs`, `fleet`, `audit`.
+    pub tab: &'static str,
+}
+
+impl AdminHead {
+    pub(crate) fn of(viewer: &Viewer, tab: &'static str) -> Self {
+        let a = &viewer.actor;
+        Self {
+            users: authz::holds(a, Permission::ManageUsers),
+            domains: authz::holds(a, Permission::ManageDomains),
+            audit: authz::holds(a, Permission::ViewAudit),
+            impersonate: authz::holds(a, Permission::Impersonate),
+            tab,
+        }
+    }
+
+    /// Any section at all.
+    fn any(&self) -> bool {
+        self.users || self.domains || self.audit || self.impersonate
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct OverviewPage {
+    chrome: Chrome,
+    head: AdminHead,
+}
+
+/// `GET /admin`: links to the sections the viewer may use.
+async fn overview(viewer: Viewer) -> Response {
+    let chrome = viewer.chrome.at("admin");
+    let head = AdminHead::of(&viewer, "overview");
+    if !head.any() {
+        // apex-core's own refusal, as any section would give it.
+        let refused = authz::platform(&viewer.actor, Permission::ManageUsers)
+            .err()
+            .unwrap_or_else(|| CoreError::Forbidden("this needs a platform role".into()));
+        return failure_page(Failure::from(refused), chrome);
+    }
+    render(StatusCode::OK, &OverviewPage { chrome, head })
+}
+
+/// A moment as the pages show it.
+pub(crate) fn when(at: &DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// An optional moment, `–` when none.
+pub(crate) fn when_opt(at: Option<&DateTime<Utc>>) -> String {
+    at.map_or_else(|| "–".into(), when)
+}
+
+/// A query string of the non-empty `pairs`.
+pub(crate) fn query(pairs: &[(&str, &str)]) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        if !v.is_empty() {
+            s.append_pair(k, v);
+        }
+    }
+    s.finish()
+}
+
+/// `value` as a path segment.
+pub(crate) fn segment(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
