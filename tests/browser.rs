@@ -334,6 +334,7 @@ async fn sign_in(b: &Browser, email: &str, secret: Option<&[u8]>, shots: bool) {
 async fn a_domain_owner_in_the_browser(pool: PgPool) {
     let Some(tools) = tools() else { return };
     let shots = workspace().join("target/screenshots");
+    let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
     let (config, key) = test_config(&shared_redis(), 1);
     let env = Env::start(pool, config, key).await;
@@ -607,6 +608,41 @@ async fn a_domain_owner_in_the_browser(pool: PgPool) {
     assert!(!b.has("input[name=id]").await);
     b.page("12-records-read-only").await;
 
+    // A platform administrator: the administration pages, and acting as the viewer (for
+    // support) under a banner that says so, until they stop.
+    b.click(".who button[type=submit]").await;
+    b.wait_for(".notice.ok", Duration::from_secs(10)).await;
+    b.goto("/login").await;
+    b.fill("#email", "admin@example.com").await;
+    b.fill("#password", "a long admin password").await;
+    b.click("main button[type=submit]").await;
+    b.wait_for("main h1", Duration::from_secs(10)).await;
+    for (path, shot) in [
+        ("/admin", "24-admin"),
+        ("/admin/users", "25-admin-users"),
+        ("/admin/jobs", "26-admin-jobs"),
+        ("/admin/fleet", "27-admin-fleet"),
+        ("/admin/audit", "28-admin-audit"),
+    ] {
+        b.goto(path).await;
+        b.wait_for("main h1", Duration::from_secs(10)).await;
+        b.page(shot).await;
+    }
+    let viewer = users::find_by_email(&env.pool, "viewer@example.org")
+        .await
+        .unwrap();
+    b.goto(&format!("/admin/users/{viewer}")).await;
+    b.page("29-admin-user").await;
+    b.click("form[action$='/impersonate'] button[type=submit]")
+        .await;
+    b.wait_for(".banner", Duration::from_secs(10)).await;
+    assert!(b.text(".banner").await.contains("viewer@example.org"));
+    b.goto("/domains/shop.test").await;
+    b.page("30-impersonating").await;
+    b.click(".banner button[type=submit]").await;
+    b.wait_for("main h1", Duration::from_secs(10)).await;
+    assert!(!b.has(".banner").await);
+    assert!(b.text(".who").await.contains("admin@example.com"));
     b.client.close().await.unwrap();
 
     // On a phone, in the dark theme: the same pages pass the same checks.
