@@ -457,3 +457,81 @@ async fn forms_from_other_sites_are_refused(pool: PgPool) {
         .unwrap();
     assert_eq!(web.send(req).await.status, StatusCode::OK);
 }
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn a_signed_in_user_accepts_an_invitation_with_their_account(pool: PgPool) {
+    let web = Web::new(pool, &config("invite"));
+    let owner = users::create_user(web.pool(), "owner@example.org", PASSWORD, false)
+        .await
+        .unwrap();
+    let owner = Actor::cli(owner, PlatformRoles::default());
+    apex_core::domains::create(&web.core, &owner, "shop.test")
+        .await
+        .unwrap();
+    // Invited at an address without an account; they have one under another address.
+    apex_core::members::add(
+        &web.core,
+        &owner,
+        "shop.test",
+        &apex_core::members::NewMember {
+            email: "work@example.org".into(),
+            role: apex_core::authz::Role::Write,
+        },
+    )
+    .await
+    .unwrap();
+    let token = link_value(&web.mail("work@example.org", mail::INVITATION).await, "/signup", "invitation");
+    users::create_user(web.pool(), "home@example.org", PASSWORD, false)
+        .await
+        .unwrap();
+    let page = web.get(&format!("/signup?invitation={token}")).await;
+    let accept = page.attr("a[href^='/invitations/accept']", "href");
+    // Signed out: to the sign-in page, and back.
+    let page = web.get(&accept).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    web.get("/login").await;
+    let page = web
+        .post("/login", &[("email", "home@example.org"), ("password", PASSWORD), ("next", &accept)])
+        .await;
+    assert_eq!(page.headers[header::LOCATION], accept.as_str());
+    let page = web.get(&accept).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.source);
+    assert!(page.text("main").contains("shop.test as editor"));
+    assert!(page.text("main").contains("home@example.org"));
+    let page = web.post("/invitations/accept", &[("token", &token)]).await;
+    assert_eq!(page.headers[header::LOCATION], "/domains/shop.test");
+    let role: String = sqlx::query_scalar(
+        "SELECT m.role::text FROM domain_members m JOIN users u ON u.id = m.user_id WHERE u.email = 'home@example.org'",
+    )
+    .fetch_one(web.pool())
+    .await
+    .unwrap();
+    assert_eq!(role, "write");
+    // It works once.
+    let page = web.post("/invitations/accept", &[("token", &token)]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn a_new_confirmation_link_on_request(pool: PgPool) {
+    let web = Web::new(pool, &config("open"));
+    let input = SignupInput {
+        email: Some("late@example.org".into()),
+        password: PASSWORD.into(),
+        invitation: None,
+    };
+    signup::signup(&web.core, &input, &Client::default()).await.unwrap();
+    assert_eq!(web.mails("late@example.org", mail::VERIFY_EMAIL).await, 1);
+    let page = web.get("/login").await;
+    assert!(page.has("a[href='/verify-email/resend']"));
+    let page = web.get("/verify-email/resend").await;
+    page.assert_input("email", Some("email"), "email");
+    let page = web.post("/verify-email/resend", &[("email", "late@example.org")]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text("[role=status]").contains("a new link is on its way"));
+    assert_eq!(web.mails("late@example.org", mail::VERIFY_EMAIL).await, 2);
+    // An unknown address gets the same answer, and no mail.
+    let page = web.post("/verify-email/resend", &[("email", "nobody@example.org")]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(web.mails("nobody@example.org", mail::VERIFY_EMAIL).await, 0);
+}

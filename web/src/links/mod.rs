@@ -7,7 +7,11 @@
 //! | `/reset-password?token=…`           | a new-password form        | `/reset-password/confirm`  |
 //! | `/reset-password` (no token)        | an e-mail form             | `/reset-password`          |
 //! | `/signup?invitation=…`              | a password form            | `/signup`                  |
+//! | `/verify-email/resend`              | an e-mail form             | `/verify-email/resend`     |
+//! | `/invitations/accept?token=…`       | signed in: an "Accept" button | `/invitations/accept`   |
 
+mod accept;
+mod resend;
 mod reset;
 mod signup;
 mod verify;
@@ -32,6 +36,8 @@ pub(crate) fn routes() -> Router<Core> {
             get(|| async { Redirect::to("/reset-password") }).post(reset::confirm),
         )
         .route("/signup", get(signup::show).post(signup::submit))
+        .route("/verify-email/resend", get(resend::show).post(resend::send))
+        .route("/invitations/accept", get(accept::show).post(accept::accept))
 }
 
 /// `?token=…` of a mailed link.
