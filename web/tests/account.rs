@@ -440,6 +440,49 @@ async fn an_api_key_is_shown_once_and_revoked_after_a_confirmation(pool: PgPool)
     let revoke = format!("/account/keys/{id}/revoke");
     assert!(page.has(&format!("form[action='{revoke}'] button")));
 
+    // Changed: the form comes filled, and saving keeps what was not touched.
+    let page = web.get(&format!("/account/keys/{id}")).await;
+    assert_eq!(page.attr("#description", "value"), "certbot on web1");
+    assert_eq!(
+        page.attr("#networks", "value"),
+        "192.0.2.0/24, 2001:db8::/32"
+    );
+    let mut form: Vec<(String, String)> = page
+        .all("form.card input[name]:not([type=checkbox]), form.card input[type=checkbox][checked], form.card select[name]")
+        .iter()
+        .map(|e| {
+            let name = e.value().attr("name").unwrap().to_string();
+            let value = if e.value().name() == "select" {
+                e.select(&scraper::Selector::parse("option[selected]").unwrap())
+                    .next()
+                    .and_then(|o| o.value().attr("value"))
+                    .unwrap_or_default()
+                    .to_string()
+            } else {
+                e.value().attr("value").unwrap_or_default().to_string()
+            };
+            (name, value)
+        })
+        .filter(|(n, _)| n != "csrf")
+        .collect();
+    for (n, v) in &mut form {
+        if n == "role" {
+            *v = "read".into();
+        }
+    }
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let page = web.post(&format!("/account/keys/{id}"), &pairs).await;
+    assert_eq!(location(&page), "/account/keys", "{}", page.source);
+    let (role, networks): (String, Vec<String>) = sqlx::query_as(
+        "SELECT max_role::text, ARRAY(SELECT unnest(networks)::text) FROM api_keys WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(web.pool())
+    .await
+    .unwrap();
+    assert_eq!(role, "read");
+    assert_eq!(networks, ["192.0.2.0/24", "2001:db8::/32"]);
+
     // Revoking asks first.
     let page = web.post(&revoke, &[]).await;
     assert_eq!(page.status, StatusCode::OK);

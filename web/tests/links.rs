@@ -480,7 +480,11 @@ async fn a_signed_in_user_accepts_an_invitation_with_their_account(pool: PgPool)
     )
     .await
     .unwrap();
-    let token = link_value(&web.mail("work@example.org", mail::INVITATION).await, "/signup", "invitation");
+    let token = link_value(
+        &web.mail("work@example.org", mail::INVITATION).await,
+        "/signup",
+        "invitation",
+    );
     users::create_user(web.pool(), "home@example.org", PASSWORD, false)
         .await
         .unwrap();
@@ -491,7 +495,14 @@ async fn a_signed_in_user_accepts_an_invitation_with_their_account(pool: PgPool)
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     web.get("/login").await;
     let page = web
-        .post("/login", &[("email", "home@example.org"), ("password", PASSWORD), ("next", &accept)])
+        .post(
+            "/login",
+            &[
+                ("email", "home@example.org"),
+                ("password", PASSWORD),
+                ("next", &accept),
+            ],
+        )
         .await;
     assert_eq!(page.headers[header::LOCATION], accept.as_str());
     let page = web.get(&accept).await;
@@ -520,18 +531,27 @@ async fn a_new_confirmation_link_on_request(pool: PgPool) {
         password: PASSWORD.into(),
         invitation: None,
     };
-    signup::signup(&web.core, &input, &Client::default()).await.unwrap();
+    signup::signup(&web.core, &input, &Client::default())
+        .await
+        .unwrap();
     assert_eq!(web.mails("late@example.org", mail::VERIFY_EMAIL).await, 1);
     let page = web.get("/login").await;
     assert!(page.has("a[href='/verify-email/resend']"));
     let page = web.get("/verify-email/resend").await;
     page.assert_input("email", Some("email"), "email");
-    let page = web.post("/verify-email/resend", &[("email", "late@example.org")]).await;
+    let page = web
+        .post("/verify-email/resend", &[("email", "late@example.org")])
+        .await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.text("[role=status]").contains("a new link is on its way"));
+    assert!(
+        page.text("[role=status]")
+            .contains("a new link is on its way")
+    );
     assert_eq!(web.mails("late@example.org", mail::VERIFY_EMAIL).await, 2);
     // An unknown address gets the same answer, and no mail.
-    let page = web.post("/verify-email/resend", &[("email", "nobody@example.org")]).await;
+    let page = web
+        .post("/verify-email/resend", &[("email", "nobody@example.org")])
+        .await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(web.mails("nobody@example.org", mail::VERIFY_EMAIL).await, 0);
 }

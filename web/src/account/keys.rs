@@ -3,7 +3,7 @@
 
 use apex_core::Core;
 use apex_core::auth::RecordScope;
-use apex_core::auth::keys::{self, KeyInput, KeyView};
+use apex_core::auth::keys::{self, KeyInput, KeyPatch, KeyView};
 use apex_core::authz::Role;
 use apex_core::ids::ApiKeyId;
 use askama::Template;
@@ -187,6 +187,56 @@ fn items(text: &str) -> Option<Vec<String>> {
 }
 
 impl KeyForm {
+    /// The form of an existing key, to change it.
+    pub(crate) fn of(k: &KeyView) -> Self {
+        let on = |b: bool| b.then(|| "1".to_string());
+        let records = k.records.as_deref().unwrap_or_default();
+        Self {
+            description: k.description.clone(),
+            domains: k.domains.as_ref().map(|d| d.join(", ")).unwrap_or_default(),
+            role: k.role.as_str().to_string(),
+            expires_at: k
+                .expires_at
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            records: records
+                .iter()
+                .map(|r| r.name.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+            record_types: records
+                .first()
+                .map(|r| r.types.join(", "))
+                .unwrap_or_default(),
+            networks: k
+                .networks
+                .as_ref()
+                .map(|n| n.join(", "))
+                .unwrap_or_default(),
+            manage_keys: on(k.manage_keys),
+            manage_members: on(k.manage_members),
+            manage_account: on(k.manage_account),
+            platform_roles: on(k.platform_roles),
+        }
+    }
+
+    /// The change to a key: every limit as the form now says (an empty list lifts it).
+    pub(crate) fn patch(&self) -> Result<KeyPatch, Errors> {
+        let i = self.input()?;
+        Ok(KeyPatch {
+            description: Some(i.description),
+            expires_at: Some(i.expires_at),
+            domains: Some(i.domains),
+            role: Some(i.role.unwrap_or(Role::Owner)),
+            records: Some(i.records),
+            networks: Some(i.networks),
+            manage_keys: Some(i.manage_keys),
+            manage_members: Some(i.manage_members),
+            manage_account: Some(i.manage_account),
+            platform_roles: Some(i.platform_roles),
+        })
+    }
+
     /// What apex-core is asked for; a field the page cannot read (a date, a role) is named.
     pub(crate) fn input(&self) -> Result<KeyInput, Errors> {
         let mut errors = Errors::default();
@@ -252,7 +302,7 @@ impl KeyForm {
 
 /// The input apex-core's field `field` (`domains[2]`, `records[0].types` …) was typed in,
 /// and its label.
-pub(crate) fn field_of(field: &str) -> Option<(&'static str, &'static str)> {
+fn field_of(field: &str) -> Option<(&'static str, &'static str)> {
     let base = field.split(['[', '.']).next().unwrap_or(field);
     Some(match base {
         "description" => ("description", "The name"),
@@ -272,6 +322,8 @@ pub(crate) fn field_of(field: &str) -> Option<(&'static str, &'static str)> {
 struct NewPage {
     chrome: Chrome,
     tab: &'static str,
+    /// The key being changed; `None`: a new one.
+    id: Option<ApiKeyId>,
     f: KeyForm,
     roles: &'static [(&'static str, &'static str)],
     errors: Errors,
@@ -293,11 +345,22 @@ impl NewPage {
 }
 
 fn new_page(viewer: &Viewer, f: KeyForm, errors: Errors, status: StatusCode) -> Response {
+    form_page(viewer, None, f, errors, status)
+}
+
+fn form_page(
+    viewer: &Viewer,
+    id: Option<ApiKeyId>,
+    f: KeyForm,
+    errors: Errors,
+    status: StatusCode,
+) -> Response {
     render(
         status,
         &NewPage {
             chrome: viewer.chrome.at("account"),
             tab: "keys",
+            id,
             f,
             roles: ROLES,
             errors,
@@ -349,13 +412,69 @@ pub(crate) async fn create(
             if failure.status.is_server_error() {
                 return failure_page(failure, viewer.chrome.at("account"));
             }
-            let (id, label) = failure
-                .field
-                .as_deref()
-                .and_then(field_of)
-                .map_or((None, "The key"), |(id, label)| (Some(id), label));
             let status = failure.status;
-            new_page(&viewer, f, Errors::one(id, failure.sentence(label)), status)
+            new_page(&viewer, f, refused(&failure), status)
+        }
+    }
+}
+
+/// The error of a refused key form, next to its field.
+pub(crate) fn refused(failure: &Failure) -> Errors {
+    let (id, label) = failure
+        .field
+        .as_deref()
+        .and_then(field_of)
+        .map_or((None, "The key"), |(id, label)| (Some(id), label));
+    Errors::one(id, failure.sentence(label))
+}
+
+/// `GET /account/keys/{id}`: the form to change a key's name and limits.
+pub(crate) async fn edit(
+    State(core): State<Core>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+) -> Response {
+    match keys::user_key(&core, &viewer.actor, ApiKeyId(id)).await {
+        Ok(k) => form_page(
+            &viewer,
+            Some(k.id),
+            KeyForm::of(&k),
+            Errors::default(),
+            StatusCode::OK,
+        ),
+        Err(e) => failure_page(Failure::from(e), viewer.chrome.at("account")),
+    }
+}
+
+/// `POST /account/keys/{id}`: changes it (the result must still fit what you may grant).
+pub(crate) async fn update(
+    State(core): State<Core>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Posted(f): Posted<KeyForm>,
+) -> Response {
+    let id = ApiKeyId(id);
+    let patch = match f.patch() {
+        Ok(p) => p,
+        Err(errors) => {
+            return form_page(
+                &viewer,
+                Some(id),
+                f,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    match keys::update_user_key(&core, &viewer.actor, id, patch).await {
+        Ok(_) => Redirect::to("/account/keys").into_response(),
+        Err(e) => {
+            let failure = Failure::from(e);
+            if failure.status.is_server_error() || failure.status == StatusCode::NOT_FOUND {
+                return failure_page(failure, viewer.chrome.at("account"));
+            }
+            let status = failure.status;
+            form_page(&viewer, Some(id), f, refused(&failure), status)
         }
     }
 }

@@ -15,6 +15,7 @@
 //! | `/account/sessions/end-all`   | –                                 | sign out everywhere         |
 //! | `/account/keys`               | the keys and their limits         | create (from `/new`)        |
 //! | `/account/keys/new`           | the form                          | –                           |
+//! | `/account/keys/{id}`          | the form, filled                  | change name and limits      |
 //! | `/account/keys/{id}/revoke`   | –                                 | confirm, then revoke        |
 //! | `/account/delete`             | password (and code) form          | delete the account          |
 //! | `/account/activity`           | the account's audit events        | –                           |
@@ -53,6 +54,7 @@ pub(crate) fn routes() -> Router<Core> {
         .route("/account/sessions/end-all", post(sessions::end_all))
         .route("/account/keys", get(keys::show).post(keys::create))
         .route("/account/keys/new", get(keys::new))
+        .route("/account/keys/{id}", get(keys::edit).post(keys::update))
         .route("/account/keys/{id}/revoke", post(keys::revoke))
         .route("/account/delete", get(delete::show).post(delete::delete))
         .route("/account/activity", get(activity::show))

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{DomainHead, path_segment};
-use crate::account::keys::{KeyForm, KeyRow, field_of};
+use crate::account::keys::{KeyForm, KeyRow, refused};
 use crate::page::{Errors, Failure, failure_page, render};
 use crate::request::Posted;
 use crate::session::{Chrome, Viewer};
@@ -120,15 +120,7 @@ pub(crate) async fn create(
     Path(name): Path<String>,
     Posted(d): Posted<DomainKeyForm>,
 ) -> Response {
-    let f = KeyForm {
-        description: d.description,
-        role: d.role,
-        expires_at: d.expires_at,
-        records: d.records,
-        record_types: d.record_types,
-        networks: d.networks,
-        ..KeyForm::default()
-    };
+    let f = d.key_form();
     let input = match f.input() {
         Ok(i) => i,
         Err(errors) => {
@@ -160,13 +152,145 @@ pub(crate) async fn create(
         }
         Err(e) => {
             let failure = Failure::from(e);
-            let (id, label) = failure
-                .field
-                .as_deref()
-                .and_then(field_of)
-                .map_or((None, "The key"), |(id, label)| (Some(id), label));
-            let errors = Errors::one(id, failure.sentence(label));
-            page(&core, &viewer, &name, f, None, errors, failure.status).await
+            let status = failure.status;
+            page(&core, &viewer, &name, f, None, refused(&failure), status).await
+        }
+    }
+}
+
+impl DomainKeyForm {
+    /// As the account's key form, which reads it.
+    fn key_form(self) -> KeyForm {
+        KeyForm {
+            description: self.description,
+            role: self.role,
+            expires_at: self.expires_at,
+            records: self.records,
+            record_types: self.record_types,
+            networks: self.networks,
+            ..KeyForm::default()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "domain_key_edit.html")]
+struct EditPage {
+    chrome: Chrome,
+    head: DomainHead,
+    id: ApiKeyId,
+    roles: &'static [(&'static str, &'static str)],
+    f: KeyForm,
+    errors: Errors,
+}
+
+impl EditPage {
+    fn chosen(&self, r: &str) -> bool {
+        self.f.role == r
+    }
+
+    fn described(&self, id: &str, hint: bool) -> String {
+        self.errors.described(id, hint)
+    }
+}
+
+async fn edit_page(
+    core: &Core,
+    viewer: &Viewer,
+    name: &str,
+    id: ApiKeyId,
+    f: Option<KeyForm>,
+    errors: Errors,
+    status: StatusCode,
+) -> Response {
+    let chrome = viewer.chrome.at("domains");
+    let domain = match domains::load(&core.pool, &viewer.actor, name, Action::Read).await {
+        Ok(d) => d.view(core),
+        Err(e) => return failure_page(Failure::from(e), chrome),
+    };
+    let f = match f {
+        Some(f) => f,
+        None => match keys::domain_key(core, &viewer.actor, name, id).await {
+            Ok(k) => KeyForm::of(&k),
+            Err(e) => return failure_page(Failure::from(e), chrome),
+        },
+    };
+    render(
+        status,
+        &EditPage {
+            chrome,
+            head: DomainHead::of(&domain, "keys"),
+            id,
+            roles: ROLES,
+            f,
+            errors,
+        },
+    )
+}
+
+/// `GET /domains/{name}/keys/{id}`: the form to change a key's name and limits.
+pub(crate) async fn edit(
+    State(core): State<Core>,
+    viewer: Viewer,
+    Path((name, id)): Path<(String, i64)>,
+) -> Response {
+    edit_page(
+        &core,
+        &viewer,
+        &name,
+        ApiKeyId(id),
+        None,
+        Errors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /domains/{name}/keys/{id}`: changes it.
+pub(crate) async fn update(
+    State(core): State<Core>,
+    viewer: Viewer,
+    Path((name, id)): Path<(String, i64)>,
+    Posted(d): Posted<DomainKeyForm>,
+) -> Response {
+    let id = ApiKeyId(id);
+    let f = d.key_form();
+    let mut patch = match f.patch() {
+        Ok(p) => p,
+        Err(errors) => {
+            return edit_page(
+                &core,
+                &viewer,
+                &name,
+                id,
+                Some(f),
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    // A domain key has no domain list and no account rights: leave them as they are.
+    patch.domains = None;
+    patch.manage_keys = None;
+    patch.manage_members = None;
+    patch.manage_account = None;
+    patch.platform_roles = None;
+    match keys::update_domain_key(&core, &viewer.actor, &name, id, patch).await {
+        Ok(_) => Redirect::to(&format!("/domains/{}/keys", path_segment(&name))).into_response(),
+        Err(e) => {
+            let failure = Failure::from(e);
+            let status = failure.status;
+            edit_page(
+                &core,
+                &viewer,
+                &name,
+                id,
+                Some(f),
+                refused(&failure),
+                status,
+            )
+            .await
         }
     }
 }

@@ -15,7 +15,7 @@
 //! | `/domains/{name}/sharing`              | members, invitations       | `…/members[/{user}[/remove]]`, `…/invitations/{id}/revoke` |
 //! | `/domains/{name}/settings`             | SOA, secondaries, delete   | `…/settings`, `…/secondaries`, `…/delete` |
 //! | `/domains/{name}/webhooks[/{id}]`      | webhooks; one's deliveries | create (secret shown once), `…/{id}/delete` |
-//! | `/domains/{name}/keys`                 | domain keys, create form   | create (secret shown once), `…/{id}/revoke` |
+//! | `/domains/{name}/keys[/{id}]`          | domain keys; one to change | create (secret shown once), change, `…/{id}/revoke` |
 //! | `/domains/{name}/changes/{id}`         | the receipt, live          | –                         |
 
 mod dnssec;
@@ -84,6 +84,10 @@ pub(crate) fn routes() -> Router<Core> {
         )
         .route("/domains/{name}/webhooks/{id}", get(webhooks::deliveries))
         .route("/domains/{name}/keys", get(keys::show).post(keys::create))
+        .route(
+            "/domains/{name}/keys/{id}",
+            get(keys::edit).post(keys::update),
+        )
         .route("/domains/{name}/keys/{id}/revoke", post(keys::revoke))
         .route(
             "/domains/{name}/webhooks/{id}/delete",

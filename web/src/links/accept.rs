@@ -80,9 +80,12 @@ pub(super) async fn accept(
         },
         Err(e) => {
             let failure = Failure::from(e);
-            Notice::failed("This invitation does not work", failure.sentence("The invitation"))
-                .within(&viewer.chrome)
-                .with(failure.status)
+            Notice::failed(
+                "This invitation does not work",
+                failure.sentence("The invitation"),
+            )
+            .within(&viewer.chrome)
+            .with(failure.status)
         }
     }
 }

@@ -37,7 +37,10 @@ pub(crate) fn routes() -> Router<Core> {
         )
         .route("/signup", get(signup::show).post(signup::submit))
         .route("/verify-email/resend", get(resend::show).post(resend::send))
-        .route("/invitations/accept", get(accept::show).post(accept::accept))
+        .route(
+            "/invitations/accept",
+            get(accept::show).post(accept::accept),
+        )
 }
 
 /// `?token=…` of a mailed link.
