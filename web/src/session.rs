@@ -128,6 +128,28 @@ fn sign_in_first(parts: &Parts) -> Response {
     Redirect::to(&format!("/login?next={next}")).into_response()
 }
 
+/// Adds a `Set-Cookie` for one of the platform's cookies (session, remembered device, the
+/// administrator's kept session) to `response`: `apex_core`'s attributes, `age` from now.
+pub(crate) fn set_cookie(
+    core: &Core,
+    response: &mut Response,
+    name: &str,
+    value: &str,
+    age: chrono::TimeDelta,
+) {
+    let cookie = sessions::set_cookie(&core.platform.accounts, name, value, age);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, v);
+    }
+}
+
+/// Tells the browser to forget the cookie `name` (its session has ended).
+pub(crate) fn clear_cookie(core: &Core, response: &mut Response, name: &str) {
+    set_cookie(core, response, name, "", chrono::TimeDelta::zero());
+}
+
 /// A place to go back to after signing in: a path on this site, nothing else (an open
 /// redirect would let a phishing link send people on from the sign-in page).
 pub(crate) fn safe_next(next: Option<&str>) -> String {

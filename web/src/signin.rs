@@ -16,7 +16,7 @@ use apex_core::config::Signup;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
@@ -25,7 +25,7 @@ use serde::Deserialize;
 use crate::csrf::Csrf;
 use crate::page::{Errors, Failure, Notice, render};
 use crate::request::{ClientInfo, Posted};
-use crate::session::{Chrome, Viewer, safe_next};
+use crate::session::{Chrome, Viewer, clear_cookie, safe_next, set_cookie};
 
 /// The sign-in routes.
 pub(crate) fn routes() -> Router<Core> {
@@ -119,42 +119,28 @@ fn refusal(e: LoginError) -> (StatusCode, String, Option<HeaderValue>) {
 
 /// Sets the cookies of `outcome` and goes on: to the code form, or to `next`.
 fn go_on(core: &Core, outcome: Outcome, next: &str) -> Response {
-    let accounts = &core.platform.accounts;
-    let mut headers = HeaderMap::new();
-    let mut set = |name: &str, value: &str, age: chrono::TimeDelta| {
-        if let Ok(v) = HeaderValue::from_str(&sessions::set_cookie(accounts, name, value, age)) {
-            headers.append(header::SET_COOKIE, v);
-        }
-    };
-    let to = match outcome {
+    let lifetime = |until: chrono::DateTime<chrono::Utc>| until - chrono::Utc::now();
+    match outcome {
         Outcome::SecondFactor(pending) => {
-            set(
-                sessions::COOKIE,
-                &pending.token,
-                pending.expires_at - chrono::Utc::now(),
-            );
             let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
-            format!("/login/2fa?next={next}")
+            let mut response = Redirect::to(&format!("/login/2fa?next={next}")).into_response();
+            let age = lifetime(pending.expires_at);
+            set_cookie(core, &mut response, sessions::COOKIE, &pending.token, age);
+            response
         }
         Outcome::SignedIn {
             session, device, ..
         } => {
-            set(
-                sessions::COOKIE,
-                &session.token,
-                session.expires_at - chrono::Utc::now(),
-            );
+            let mut response = Redirect::to(next).into_response();
+            let age = lifetime(session.expires_at);
+            set_cookie(core, &mut response, sessions::COOKIE, &session.token, age);
             if let Some(value) = device {
-                set(
-                    device::COOKIE,
-                    &value,
-                    chrono::TimeDelta::days(device::REMEMBER_DAYS),
-                );
+                let age = chrono::TimeDelta::days(device::REMEMBER_DAYS);
+                set_cookie(core, &mut response, device::COOKIE, &value, age);
             }
-            next.to_string()
+            response
         }
-    };
-    (headers, Redirect::to(&to)).into_response()
+    }
 }
 
 /// `POST /login`: the password step.
@@ -289,30 +275,14 @@ async fn logout(
     if let Err(e) = sessions::sign_out(&core, &viewer.actor).await {
         return crate::page::failure_page(Failure::from(e), viewer.chrome);
     }
-    let cleared = sessions::set_cookie(
-        &core.platform.accounts,
-        sessions::COOKIE,
-        "",
-        chrono::TimeDelta::zero(),
-    );
     let mut response = Notice::ok("Signed out", "You are signed out. See you soon.")
         .then("/login", "Sign in again")
         .with(StatusCode::OK);
-    if let Ok(v) = HeaderValue::from_str(&cleared) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
+    clear_cookie(&core, &mut response, sessions::COOKIE);
     if impersonating {
         // Signing out while impersonating: the administrator's own session is not kept
         // in this browser either.
-        let cleared = sessions::set_cookie(
-            &core.platform.accounts,
-            crate::admin::ADMIN_COOKIE,
-            "",
-            chrono::TimeDelta::zero(),
-        );
-        if let Ok(v) = HeaderValue::from_str(&cleared) {
-            response.headers_mut().append(header::SET_COOKIE, v);
-        }
+        clear_cookie(&core, &mut response, crate::admin::ADMIN_COOKIE);
     }
     response
 }

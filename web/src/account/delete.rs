@@ -6,7 +6,7 @@ use apex_core::auth::sessions;
 use apex_core::users::account::{self, DeleteAccount};
 use askama::Template;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -77,15 +77,7 @@ pub(crate) async fn delete(
                 "Your account, its keys and its sessions are gone. Thank you for using Apex.",
             )
             .with(StatusCode::OK);
-            let cleared = sessions::set_cookie(
-                &core.platform.accounts,
-                sessions::COOKIE,
-                "",
-                chrono::TimeDelta::zero(),
-            );
-            if let Ok(v) = HeaderValue::from_str(&cleared) {
-                response.headers_mut().append(header::SET_COOKIE, v);
-            }
+            crate::session::clear_cookie(&core, &mut response, sessions::COOKIE);
             response
         }
         Err(e) => {

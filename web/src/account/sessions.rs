@@ -5,7 +5,7 @@ use apex_core::auth::sessions;
 use apex_core::ids::SessionId;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -118,14 +118,6 @@ pub(crate) async fn end_all(
 
 /// `response`, telling the browser to forget its session cookie (the session has ended).
 fn signed_out(core: &Core, mut response: Response) -> Response {
-    let cleared = sessions::set_cookie(
-        &core.platform.accounts,
-        sessions::COOKIE,
-        "",
-        chrono::TimeDelta::zero(),
-    );
-    if let Ok(v) = HeaderValue::from_str(&cleared) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
+    crate::session::clear_cookie(core, &mut response, sessions::COOKIE);
     response
 }

@@ -9,7 +9,7 @@ use apex_core::ids::UserId;
 use apex_core::users::admin;
 use apex_core::{Core, CoreError};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
@@ -17,6 +17,7 @@ use serde::Deserialize;
 use crate::page::{Failure, Notice, failure_page};
 use crate::request::{ClientInfo, Empty, Posted};
 use crate::session::Viewer;
+use crate::session::set_cookie;
 
 /// The administrator's own session while they act as someone else.
 pub(crate) const ADMIN_COOKIE: &str = "apex_admin_session";
@@ -26,14 +27,6 @@ pub(crate) const ADMIN_COOKIE: &str = "apex_admin_session";
 pub(crate) struct StartForm {
     #[serde(default)]
     email: String,
-}
-
-/// Adds a `Set-Cookie` for one of the platform's cookies.
-fn set(core: &Core, response: &mut Response, name: &str, value: &str, age: chrono::TimeDelta) {
-    let cookie = sessions::set_cookie(&core.platform.accounts, name, value, age);
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
 }
 
 /// `POST /admin/users/{id}/impersonate`: the administrator's browser becomes the user's, the
@@ -106,14 +99,14 @@ pub(crate) async fn start(
         Err(e) => return failure_page(Failure::from(e), chrome),
     };
     let mut response = Redirect::to("/domains").into_response();
-    set(
+    set_cookie(
         &core,
         &mut response,
         sessions::COOKIE,
         &session.token,
         session.expires_at - chrono::Utc::now(),
     );
-    set(
+    set_cookie(
         &core,
         &mut response,
         ADMIN_COOKIE,
@@ -168,7 +161,7 @@ pub(crate) async fn stop(
                 None => "/admin".into(),
             };
             let mut r = Redirect::to(&to).into_response();
-            set(
+            set_cookie(
                 &core,
                 &mut r,
                 sessions::COOKIE,
@@ -184,7 +177,7 @@ pub(crate) async fn stop(
             )
             .then("/login", "Sign in")
             .with(StatusCode::OK);
-            set(
+            set_cookie(
                 &core,
                 &mut r,
                 sessions::COOKIE,
@@ -194,7 +187,7 @@ pub(crate) async fn stop(
             r
         }
     };
-    set(
+    set_cookie(
         &core,
         &mut response,
         ADMIN_COOKIE,

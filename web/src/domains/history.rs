@@ -3,9 +3,8 @@
 //! diff. (Reverting a change comes with the API's history issue; its button goes next to
 //! each entry.)
 
-use apex_core::authz::Action;
 use apex_core::ids::ChangeId;
-use apex_core::{Core, changes, domains};
+use apex_core::{Core, changes};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -208,9 +207,9 @@ pub(crate) async fn show(
     Query(q): Query<HistoryQuery>,
 ) -> Response {
     let chrome = viewer.chrome.at("domains");
-    let domain = match domains::load(&core.pool, &viewer.actor, &name, Action::Read).await {
-        Ok(d) => d.view(&core),
-        Err(e) => return failure_page(Failure::from(e), chrome),
+    let domain = match super::load(&core, &viewer, &name).await {
+        Ok(d) => d,
+        Err(page) => return page,
     };
     let entries = match changes::history(
         &core.pool,

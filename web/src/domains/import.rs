@@ -2,9 +2,9 @@
 //! diff (added, removed, changed, warnings by line), then applied as one change; and
 //! `/domains/{name}/export`, the zone file to download.
 
-use apex_core::authz::{Action, Role};
+use apex_core::authz::Role;
 use apex_core::zonefiles::{self, ImportMode, ImportOutcome};
-use apex_core::{Core, CoreError, domains};
+use apex_core::{Core, CoreError};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -57,9 +57,9 @@ async fn page(
     status: StatusCode,
 ) -> Response {
     let chrome = viewer.chrome.at("domains");
-    let domain = match domains::load(&core.pool, &viewer.actor, name, Action::Read).await {
-        Ok(d) => d.view(core),
-        Err(e) => return failure_page(Failure::from(e), chrome),
+    let domain = match super::load(core, viewer, name).await {
+        Ok(d) => d,
+        Err(page) => return page,
     };
     let head = DomainHead::of(&domain, "import");
     render(

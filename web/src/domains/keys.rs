@@ -2,10 +2,9 @@
 //! role below owner, and keep working whoever leaves): the list, making one (its secret shown
 //! once), revoking one after a confirmation. The form reads as the account's key form does.
 
+use apex_core::Core;
 use apex_core::auth::keys;
-use apex_core::authz::Action;
 use apex_core::ids::ApiKeyId;
-use apex_core::{Core, domains};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -56,9 +55,9 @@ async fn page(
     status: StatusCode,
 ) -> Response {
     let chrome = viewer.chrome.at("domains");
-    let domain = match domains::load(&core.pool, &viewer.actor, name, Action::Read).await {
-        Ok(d) => d.view(core),
-        Err(e) => return failure_page(Failure::from(e), chrome),
+    let domain = match super::load(core, viewer, name).await {
+        Ok(d) => d,
+        Err(page) => return page,
     };
     let rows = keys::list_domain_keys(core, &viewer.actor, name)
         .await
@@ -204,9 +203,9 @@ async fn edit_page(
     status: StatusCode,
 ) -> Response {
     let chrome = viewer.chrome.at("domains");
-    let domain = match domains::load(&core.pool, &viewer.actor, name, Action::Read).await {
-        Ok(d) => d.view(core),
-        Err(e) => return failure_page(Failure::from(e), chrome),
+    let domain = match super::load(core, viewer, name).await {
+        Ok(d) => d,
+        Err(page) => return page,
     };
     let f = match f {
         Some(f) => f,
@@ -318,9 +317,9 @@ pub(crate) async fn revoke(
     let chrome = viewer.chrome.at("domains");
     let id = ApiKeyId(id);
     if f.confirm.is_none() {
-        let domain = match domains::load(&core.pool, &viewer.actor, &name, Action::Read).await {
-            Ok(d) => d.view(&core),
-            Err(e) => return failure_page(Failure::from(e), chrome),
+        let domain = match super::load(&core, &viewer, &name).await {
+            Ok(d) => d,
+            Err(page) => return page,
         };
         return match keys::domain_key(&core, &viewer.actor, &name, id).await {
             Ok(k) => render(

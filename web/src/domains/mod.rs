@@ -31,12 +31,16 @@ mod sharing;
 mod webhooks;
 
 use apex_core::Core;
-use apex_core::authz::Role;
-use apex_core::domains::DomainView;
+use apex_core::authz::{Action, Role};
+use apex_core::domains::{self, DomainView};
 use apex_core::zonefiles;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::response::Response;
 use axum::routing::{get, post};
+
+use crate::page::{Failure, failure_page};
+use crate::session::Viewer;
 
 /// The domain routes.
 pub(crate) fn routes() -> Router<Core> {
@@ -105,6 +109,15 @@ pub(crate) fn routes() -> Router<Core> {
         )
         .route("/domains/{name}/changes/{id}", get(receipt::show))
         .route("/domains/{name}/changes/{id}/state", get(receipt::state))
+}
+
+/// The domain `name` as the viewer may see it, or the page that says why not (not found,
+/// not theirs).
+pub(crate) async fn load(core: &Core, viewer: &Viewer, name: &str) -> Result<DomainView, Response> {
+    domains::load(&core.pool, &viewer.actor, name, Action::Read)
+        .await
+        .map(|d| d.view(core))
+        .map_err(|e| failure_page(Failure::from(e), viewer.chrome.at("domains")))
 }
 
 /// The heading and tabs of a domain's pages.

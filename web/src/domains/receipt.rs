@@ -3,9 +3,8 @@
 //! JavaScript, `apex.js` follows `…/state` instead and updates the steps in place.
 
 use apex_core::auth::Actor;
-use apex_core::authz::Action;
 use apex_core::ids::ChangeId;
-use apex_core::{Core, CoreError, changes, domains};
+use apex_core::{Core, CoreError, changes};
 use askama::Template;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -119,9 +118,9 @@ pub(crate) async fn show(
     Path((name, id)): Path<(String, i64)>,
 ) -> Response {
     let chrome = viewer.chrome.at("domains");
-    let domain = match domains::load(&core.pool, &viewer.actor, &name, Action::Read).await {
-        Ok(d) => d.view(&core),
-        Err(e) => return failure_page(Failure::from(e), chrome),
+    let domain = match super::load(&core, &viewer, &name).await {
+        Ok(d) => d,
+        Err(page) => return page,
     };
     match Receipt::load(&core, &viewer.actor, &name, ChangeId(id)).await {
         Ok(r) => render(

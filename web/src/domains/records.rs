@@ -2,8 +2,6 @@
 //! forms to add and edit one, and deleting one or several.
 
 use apex_core::Core;
-use apex_core::authz::Action;
-use apex_core::domains;
 use apex_core::ids::{ChangeId, RecordId};
 use apex_core::records::{self, RecordFilter, RecordPatch};
 use askama::Template;
@@ -88,9 +86,9 @@ pub(crate) async fn show(
     Query(q): Query<RecordsQuery>,
 ) -> Response {
     let chrome = viewer.chrome.at("domains");
-    let domain = match domains::load(&core.pool, &viewer.actor, &name, Action::Read).await {
-        Ok(d) => d.view(&core),
-        Err(e) => return failure_page(Failure::from(e), chrome),
+    let domain = match super::load(&core, &viewer, &name).await {
+        Ok(d) => d,
+        Err(page) => return page,
     };
     let page = q.page.unwrap_or(1).max(1);
     let filter = RecordFilter {
@@ -189,9 +187,9 @@ async fn form_page(
     status: StatusCode,
 ) -> Response {
     let chrome = viewer.chrome.at("domains");
-    let domain = match domains::load(&core.pool, &viewer.actor, name, Action::Read).await {
-        Ok(d) => d.view(core),
-        Err(e) => return failure_page(Failure::from(e), chrome),
+    let domain = match super::load(core, viewer, name).await {
+        Ok(d) => d,
+        Err(page) => return page,
     };
     render(
         status,
@@ -393,9 +391,9 @@ pub(crate) async fn delete(
             Err(e) => failure_page(Failure::from(e), chrome),
         };
     }
-    let domain = match domains::load(&core.pool, &viewer.actor, &name, Action::Read).await {
-        Ok(d) => d.view(&core),
-        Err(e) => return failure_page(Failure::from(e), chrome),
+    let domain = match super::load(&core, &viewer, &name).await {
+        Ok(d) => d,
+        Err(page) => return page,
     };
     let mut rows = Vec::new();
     for id in ids {

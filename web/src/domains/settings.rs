@@ -1,7 +1,7 @@
 //! `/domains/{name}/settings`: the SOA timers and serial policy, the domain's own secondary
 //! nameservers, and deleting the domain (the owner, typing its name).
 
-use apex_core::authz::{Action, Role};
+use apex_core::authz::Role;
 use apex_core::domains::{self, DomainView};
 use apex_core::secondaries::SecondaryInput;
 use apex_core::settings::{self, SettingsPatch, SoaPatch};
@@ -89,9 +89,9 @@ async fn page(
     status: StatusCode,
 ) -> Response {
     let chrome = viewer.chrome.at("domains");
-    let domain = match domains::load(&core.pool, &viewer.actor, name, Action::Read).await {
-        Ok(d) => d.view(core),
-        Err(e) => return failure_page(Failure::from(e), chrome),
+    let domain = match super::load(core, viewer, name).await {
+        Ok(d) => d,
+        Err(page) => return page,
     };
     let head = DomainHead::of(&domain, "settings");
     render(

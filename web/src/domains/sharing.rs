@@ -3,10 +3,10 @@
 //! apex-core decides who may do what (MyDNSHost's rules: nobody grants or touches a role at
 //! or above their own; one owner, who hands ownership on rather than leaving).
 
-use apex_core::authz::{Action, Role};
+use apex_core::Core;
+use apex_core::authz::Role;
 use apex_core::ids::{InvitationId, UserId};
 use apex_core::members::{self, Added, MemberPatch, Members, NewMember};
-use apex_core::{Core, domains};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -69,9 +69,9 @@ async fn page(
     status: StatusCode,
 ) -> Response {
     let chrome = viewer.chrome.at("domains");
-    let domain = match domains::load(&core.pool, &viewer.actor, name, Action::Read).await {
-        Ok(d) => d.view(core),
-        Err(e) => return failure_page(Failure::from(e), chrome),
+    let domain = match super::load(core, viewer, name).await {
+        Ok(d) => d,
+        Err(page) => return page,
     };
     let members = members::list(core, &viewer.actor, name).await.ok();
     let head = DomainHead::of(&domain, "sharing");

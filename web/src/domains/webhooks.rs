@@ -1,10 +1,10 @@
 //! `/domains/{name}/webhooks`: the domain's webhooks (created with their secret shown once,
 //! deleted), and each one's deliveries.
 
-use apex_core::authz::{Action, Role};
+use apex_core::Core;
+use apex_core::authz::Role;
 use apex_core::ids::WebhookId;
 use apex_core::webhooks::{self, CreatedWebhook, DeliveryView, NewWebhook, WebhookView};
-use apex_core::{Core, domains};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -61,9 +61,9 @@ async fn page(
     status: StatusCode,
 ) -> Response {
     let chrome = viewer.chrome.at("domains");
-    let domain = match domains::load(&core.pool, &viewer.actor, name, Action::Read).await {
-        Ok(d) => d.view(core),
-        Err(e) => return failure_page(Failure::from(e), chrome),
+    let domain = match super::load(core, viewer, name).await {
+        Ok(d) => d,
+        Err(page) => return page,
     };
     let hooks = match webhooks::list(core, &viewer.actor, name).await {
         Ok(h) => h,
@@ -173,9 +173,9 @@ pub(crate) async fn deliveries(
     Path((name, id)): Path<(String, i64)>,
 ) -> Response {
     let chrome = viewer.chrome.at("domains");
-    let domain = match domains::load(&core.pool, &viewer.actor, &name, Action::Read).await {
-        Ok(d) => d.view(&core),
-        Err(e) => return failure_page(Failure::from(e), chrome),
+    let domain = match super::load(&core, &viewer, &name).await {
+        Ok(d) => d,
+        Err(page) => return page,
     };
     let id = WebhookId(id);
     let found = match webhooks::get(&core, &viewer.actor, &name, id).await {
