@@ -83,9 +83,7 @@ cat <<MSG
   DNS        $dns (UDP and TCP)
   Transfers  ${APEX_TRANSFER_LISTEN:-127.0.0.1:5399} (AXFR with the TSIG key in $state/tsig.key)
 
-  Log in     $email / $password  (a platform administrator)
-             sign in: curl -c $state/cookies -H 'Content-Type: application/json' \\
-                        -d '{"email": "$email", "password": "$password"}' http://$http/api/v1/auth/login
+  Log in     http://$http/login  as  $email / $password  (a platform administrator)
   API key    $api_key
              (kept in $state/credentials; the API never shows a key twice)
   Mail       ${APEX_SMTP_URL:+sent through \$APEX_SMTP_URL}${APEX_SMTP_URL:-printed to this log (no APEX_SMTP_URL): verification and reset links appear below}
