@@ -489,3 +489,255 @@ async fn users_and_events_come_in_pages(pool: PgPool) {
         "/admin/audit?event=test."
     );
 }
+
+async fn count(web: &Web, sql: &'static str, email: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .bind(email)
+        .fetch_one(web.pool())
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn an_administrator_creates_users_and_invites_addresses(pool: PgPool) {
+    const DAVE: &str = "dave@example.org";
+    const ERIN: &str = "erin@example.org";
+    const FRANK: &str = "frank@example.org";
+    const GINA: &str = "gina@example.org";
+    let web = Web::new(pool, &config("invite"));
+    user(&web, ADMIN, true, false).await;
+    user(&web, BOB, false, false).await;
+    sign_in(&web, ADMIN).await;
+
+    // The forms, each input labelled, no inline style or script.
+    let page = web.get("/admin/users").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for id in ["new_email", "new_password", "new_admin", "invite_email"] {
+        assert!(page.has(&format!("label[for={id}]")), "{id}");
+        assert!(page.has(&format!("#{id}")), "{id}");
+    }
+    assert!(!page.has("[style]"));
+    assert!(!page.has("script:not([src])"));
+    assert_eq!(page.text("title").trim(), "Users · Administration · Apex");
+
+    // With a password: the user's page, and they can sign in with it.
+    let page = web
+        .post("/admin/users", &[("email", DAVE), ("password", PASSWORD)])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
+    let dave: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(DAVE)
+        .fetch_one(web.pool())
+        .await
+        .unwrap();
+    assert_eq!(location(&page), format!("/admin/users/{dave}?done=created"));
+    let page = web.get(&location(&page)).await;
+    assert!(page.text("h2").contains(DAVE));
+    assert!(page.text(".notice.ok").contains("created"));
+    assert!(web.password_is(DAVE, PASSWORD).await);
+    assert_eq!(web.mails(DAVE, "reset_password").await, 0);
+    let other = Web::new(web.pool().clone(), &config("invite"));
+    sign_in(&other, DAVE).await;
+
+    // Without one: a mail with a link to set it.
+    web.get("/admin/users").await;
+    let page = web
+        .post("/admin/users", &[("email", ERIN), ("password", "")])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
+    assert!(location(&page).ends_with("?done=created-mailed"));
+    assert!(web.user_exists(ERIN).await);
+    assert_eq!(web.mails(ERIN, "reset_password").await, 1);
+    assert!(
+        web.mail(ERIN, "reset_password")
+            .await
+            .contains("/reset-password")
+    );
+    let page = web.get(&location(&page)).await;
+    assert!(page.text(".notice.ok").contains("mail"));
+
+    // The same address again: apex-core's reason on the address field, as typed.
+    web.get("/admin/users").await;
+    let page = web
+        .post("/admin/users", &[("email", DAVE), ("password", "")])
+        .await;
+    assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.source);
+    assert!(page.text("#new_email-error").contains("already exists"));
+    assert_eq!(page.attr("#new_email", "aria-invalid"), "true");
+    assert_eq!(page.attr("#new_email", "value"), DAVE);
+    assert!(page.has(".summary a[href='#new_email']"));
+    // A password too short: on the password field.
+    let page = web
+        .post("/admin/users", &[("email", FRANK), ("password", "short")])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text("#new_password-error").contains("at least"));
+    assert!(!web.user_exists(FRANK).await);
+    // An administrator may create another.
+    let page = web
+        .post(
+            "/admin/users",
+            &[("email", FRANK), ("password", PASSWORD), ("admin", "1")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
+    let admin: bool = sqlx::query_scalar("SELECT is_admin FROM users WHERE email = $1")
+        .bind(FRANK)
+        .fetch_one(web.pool())
+        .await
+        .unwrap();
+    assert!(admin);
+
+    // An invitation: a row, a mail, a notice.
+    web.get("/admin/users").await;
+    let page = web.post("/admin/invitations", &[("email", GINA)]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
+    let page = web.get(&location(&page)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let notice = page.text(".notice.ok");
+    assert!(
+        notice.contains(GINA) && notice.contains("a mail is on its way"),
+        "{notice}"
+    );
+    let rows = "SELECT count(*) FROM invitations WHERE email = $1 AND domain_id IS NULL";
+    assert_eq!(count(&web, rows, GINA).await, 1);
+    assert_eq!(web.mails(GINA, "invitation").await, 1);
+    // An address with an account: said on the field, nothing sent.
+    let page = web.post("/admin/invitations", &[("email", BOB)]).await;
+    assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.source);
+    assert!(
+        page.text("#invite_email-error")
+            .contains("has an account already")
+    );
+    assert_eq!(page.attr("#invite_email", "aria-invalid"), "true");
+    assert_eq!(count(&web, rows, BOB).await, 0);
+    assert_eq!(web.mails(BOB, "invitation").await, 0);
+
+    // Without this browser's token nothing is created or sent.
+    let page = web
+        .post(
+            "/admin/users",
+            &[
+                ("email", "hugo@example.org"),
+                ("password", PASSWORD),
+                ("csrf", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(!web.user_exists("hugo@example.org").await);
+    let page = web
+        .post(
+            "/admin/invitations",
+            &[("email", "hugo@example.org"), ("csrf", "x")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(count(&web, rows, "hugo@example.org").await, 0);
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn an_administrator_grants_platform_roles(pool: PgPool) {
+    const DAVE: &str = "dave@example.org";
+    let web = Web::new(pool, &config("invite"));
+    let admin = user(&web, ADMIN, true, false).await;
+    let bob = user(&web, BOB, false, false).await;
+    let carol = user(&web, CAROL, false, false).await;
+    let dave = user(&web, DAVE, false, false).await;
+    sign_in(&web, ADMIN).await;
+    let roles = |id: i64| format!("/admin/users/{id}/roles");
+    let permissions = "SELECT permissions FROM users WHERE id = $1";
+    let is_admin = "SELECT is_admin FROM users WHERE id = $1";
+
+    // One box for administration, one per permission, each labelled.
+    let page = web.get(&format!("/admin/users/{bob}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.has("label[for=role_admin]"));
+    assert_eq!(page.all("input[name=permissions]").len(), 5);
+    for p in apex_core::auth::Permission::ALL {
+        assert!(
+            page.has(&format!("label[for=role_{}]", p.as_str())),
+            "{p:?}"
+        );
+    }
+    assert!(!page.has("[style]"));
+
+    // Without this browser's token nothing changes.
+    let page = web
+        .post(&roles(bob), &[("permissions", "view_audit"), ("csrf", "x")])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let granted: Vec<String> = scalar(&web, permissions, bob).await;
+    assert!(granted.is_empty());
+
+    // Bob may read the audit log.
+    let page = web
+        .post(&roles(bob), &[("permissions", "view_audit")])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
+    let granted: Vec<String> = scalar(&web, permissions, bob).await;
+    assert_eq!(granted, ["view_audit"]);
+    let page = web.get(&location(&page)).await;
+    assert!(page.text(".notice.ok").contains("platform roles"));
+    assert_eq!(page.attr("#role_view_audit", "checked"), "");
+    assert!(!page.has("#role_manage_users[checked]"));
+    let as_bob = Web::new(web.pool().clone(), &config("invite"));
+    sign_in(&as_bob, BOB).await;
+    let page = as_bob.get("/domains").await;
+    assert!(page.has("a[href='/admin']"), "{}", page.source);
+    let page = as_bob.get("/admin/audit").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.source);
+    assert_eq!(
+        as_bob.get("/admin/users").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Taking away your own administration is refused, on its box.
+    web.get(&format!("/admin/users/{admin}")).await;
+    let page = web.post(&roles(admin), &[]).await;
+    assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.source);
+    assert!(page.has("#role_admin-error"));
+    assert!(scalar::<bool>(&web, is_admin, admin).await);
+
+    // Carol may manage users, but not grant roles: no such form for her, and apex-core
+    // refuses the post.
+    web.get(&format!("/admin/users/{carol}")).await;
+    let page = web
+        .post(&roles(carol), &[("permissions", "manage_users")])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
+    let as_carol = Web::new(web.pool().clone(), &config("invite"));
+    sign_in(&as_carol, CAROL).await;
+    let page = as_carol.get(&format!("/admin/users/{dave}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.source);
+    assert!(!page.has("form[action$='/roles']"));
+    let page = as_carol.get("/admin/users").await;
+    assert!(page.has("#new_email"));
+    assert!(!page.has("#new_admin"));
+    as_carol.get(&format!("/admin/users/{dave}")).await;
+    let page = as_carol.post(&roles(dave), &[("admin", "1")]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.source);
+    assert!(
+        page.text(".summary")
+            .contains("Only a platform administrator may grant"),
+        "{}",
+        page.source
+    );
+    assert!(!scalar::<bool>(&web, is_admin, dave).await);
+    let granted: Vec<String> = scalar(&web, permissions, dave).await;
+    assert!(granted.is_empty());
+    // Nor create an administrator.
+    as_carol.get("/admin/users").await;
+    let page = as_carol
+        .post(
+            "/admin/users",
+            &[
+                ("email", "eve@example.org"),
+                ("password", PASSWORD),
+                ("admin", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.source);
+    assert!(!as_carol.user_exists("eve@example.org").await);
+}

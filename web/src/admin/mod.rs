@@ -1,11 +1,14 @@
-//! Administration, for holders of platform roles: users (search, disable, quota, second
-//! factor, impersonation), publishing jobs, the fleet's progress and the audit log.
+//! Administration, for holders of platform roles: users (search, create, invite, disable,
+//! quota, platform roles, second factor, impersonation), publishing jobs, the fleet's
+//! progress and the audit log.
 //!
 //! | page                              | GET                          | POST                          |
 //! |-----------------------------------|------------------------------|-------------------------------|
 //! | `/admin`                          | the sections the viewer has  | –                             |
-//! | `/admin/users?q=&before=`         | search, newest first, paged  | –                             |
+//! | `/admin/users?q=&before=`         | search, paged; new user form | create a user                 |
+//! | `/admin/invitations`              | –                            | invite to the platform        |
 //! | `/admin/users/{id}`               | details and their forms      | –                             |
+//! | `/admin/users/{id}/roles`         | –                            | set the platform roles        |
 //! | `/admin/users/{id}/status`        | –                            | disable or enable             |
 //! | `/admin/users/{id}/quota`         | –                            | set the domain quota          |
 //! | `/admin/users/{id}/reset-2fa`     | asks to confirm              | removes the second factor     |
@@ -44,8 +47,10 @@ use crate::session::{Chrome, Viewer};
 pub(crate) fn routes() -> Router<Core> {
     Router::new()
         .route("/admin", get(overview))
-        .route("/admin/users", get(users::list))
+        .route("/admin/users", get(users::list).post(users::create))
+        .route("/admin/invitations", post(users::invite))
         .route("/admin/users/{id}", get(users::show))
+        .route("/admin/users/{id}/roles", post(users::roles))
         .route("/admin/users/{id}/status", post(users::status))
         .route("/admin/users/{id}/quota", post(users::quota))
         .route(

@@ -1,9 +1,12 @@
-//! Users: search and page through them; one user's details with the forms to disable or
-//! enable them, set their domain quota, reset their second factor and act as them.
+//! Users: search and page through them, create one or invite an address to the platform;
+//! one user's details with the forms to disable or enable them, set their domain quota,
+//! grant platform roles, reset their second factor and act as them.
 
 use apex_core::Core;
+use apex_core::auth::Permission;
 use apex_core::ids::UserId;
-use apex_core::users::admin::{self, UserPatch, UserQuery, UserView};
+use apex_core::invitations;
+use apex_core::users::admin::{self, NewUser, UserPatch, UserQuery, UserView};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -23,6 +26,10 @@ pub(crate) struct UserRow {
     totp: bool,
     /// `administrator`, the roles granted, or empty.
     roles: String,
+    /// A platform administrator.
+    admin: bool,
+    /// The permissions granted one by one.
+    granted: Vec<Permission>,
     disabled: Option<String>,
     domains: i64,
     /// Own quota, or none (the platform's).
@@ -48,6 +55,8 @@ impl UserRow {
             verified: u.email_verified,
             totp: u.totp,
             roles,
+            admin: u.admin,
+            granted: u.permissions,
             disabled: u.disabled_at.as_ref().map(when),
             domains: u.domains_owned,
             quota: u.domain_quota,
@@ -57,12 +66,23 @@ impl UserRow {
     }
 }
 
-/// `?q=&before=`.
+/// `?q=&before=&invited=`.
 #[derive(Deserialize, Default)]
 pub(crate) struct ListQuery {
     #[serde(default)]
     q: String,
     before: Option<i64>,
+    /// The address just invited to the platform.
+    #[serde(default)]
+    invited: String,
+}
+
+/// The create and invite forms as typed (after an error).
+#[derive(Default)]
+struct Typed {
+    email: String,
+    admin: bool,
+    invite_email: String,
 }
 
 #[derive(Template)]
@@ -74,18 +94,31 @@ struct ListPage {
     paged: bool,
     rows: Vec<UserRow>,
     next: Option<String>,
+    /// The viewer is a platform administrator: may create administrators.
+    can_grant: bool,
+    typed: Typed,
+    done: Option<String>,
+    errors: Errors,
 }
 
-/// `GET /admin/users`.
-pub(crate) async fn list(
-    State(core): State<Core>,
-    viewer: Viewer,
-    Query(q): Query<ListQuery>,
+impl ListPage {
+    fn described(&self, id: &str, hint: bool) -> String {
+        self.errors.described(id, hint)
+    }
+}
+
+async fn list_page(
+    core: &Core,
+    viewer: &Viewer,
+    q: ListQuery,
+    typed: Typed,
+    errors: Errors,
+    status: StatusCode,
 ) -> Response {
     let chrome = viewer.chrome.at("admin");
     let search = q.q.trim().to_string();
     let found = admin::list(
-        &core,
+        core,
         &viewer.actor,
         &UserQuery {
             q: (!search.is_empty()).then(|| search.clone()),
@@ -104,15 +137,134 @@ pub(crate) async fn list(
             query(&[("q", &search), ("before", &n.to_string())])
         )
     });
+    let invited = q.invited.trim();
     let view = ListPage {
-        head: AdminHead::of(&viewer, "users"),
+        head: AdminHead::of(viewer, "users"),
         chrome,
         paged: q.before.is_some(),
         q: search,
         rows: found.users.into_iter().map(UserRow::of).collect(),
         next,
+        can_grant: viewer.actor.roles.admin,
+        typed,
+        done: (!invited.is_empty())
+            .then(|| format!("{invited} is invited to the platform; a mail is on its way.")),
+        errors,
     };
-    render(StatusCode::OK, &view)
+    render(status, &view)
+}
+
+/// `GET /admin/users`.
+pub(crate) async fn list(
+    State(core): State<Core>,
+    viewer: Viewer,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    list_page(
+        &core,
+        &viewer,
+        q,
+        Typed::default(),
+        Errors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `email=&password=&admin=1`: a new user (no password: they are mailed a link to set one).
+#[derive(Deserialize)]
+pub(crate) struct CreateForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    admin: Option<String>,
+}
+
+/// `POST /admin/users`: creates a user, then shows them.
+pub(crate) async fn create(
+    State(core): State<Core>,
+    viewer: Viewer,
+    Posted(form): Posted<CreateForm>,
+) -> Response {
+    let input = NewUser {
+        email: form.email.clone(),
+        password: (!form.password.is_empty()).then(|| form.password.clone()),
+        admin: form.admin.is_some(),
+    };
+    match admin::create(&core, &viewer.actor, &input).await {
+        Ok(u) => back(
+            u.id,
+            if input.password.is_some() {
+                "created"
+            } else {
+                "created-mailed"
+            },
+        ),
+        Err(e) => {
+            let failure = Failure::from(e);
+            let (id, label) = match failure.field.as_deref() {
+                Some("email") => ("new_email", "E-mail address"),
+                Some("password") => ("new_password", "Password"),
+                _ => return failure_page(failure, viewer.chrome.at("admin")),
+            };
+            let typed = Typed {
+                email: form.email,
+                admin: input.admin,
+                ..Typed::default()
+            };
+            let errors = Errors::one(Some(id), failure.sentence(label));
+            list_page(
+                &core,
+                &viewer,
+                ListQuery::default(),
+                typed,
+                errors,
+                failure.status,
+            )
+            .await
+        }
+    }
+}
+
+/// `email=`: an address to invite to the platform.
+#[derive(Deserialize)]
+pub(crate) struct InviteForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// `POST /admin/invitations`: invites an address to the platform (a mail with a link to
+/// sign up).
+pub(crate) async fn invite(
+    State(core): State<Core>,
+    viewer: Viewer,
+    Posted(form): Posted<InviteForm>,
+) -> Response {
+    match invitations::invite_to_platform(&core, &viewer.actor, &form.email).await {
+        Ok(v) => Redirect::to(&format!("/admin/users?{}", query(&[("invited", &v.email)])))
+            .into_response(),
+        Err(e) => {
+            let failure = Failure::from(e);
+            if failure.field.as_deref() != Some("email") {
+                return failure_page(failure, viewer.chrome.at("admin"));
+            }
+            let typed = Typed {
+                invite_email: form.email,
+                ..Typed::default()
+            };
+            let errors = Errors::one(Some("invite_email"), failure.sentence("E-mail address"));
+            list_page(
+                &core,
+                &viewer,
+                ListQuery::default(),
+                typed,
+                errors,
+                failure.status,
+            )
+            .await
+        }
+    }
 }
 
 /// `?done=…`: what was just done, shown at the top.
@@ -132,9 +284,36 @@ struct UserPage {
     quota: String,
     done: Option<&'static str>,
     errors: Errors,
+    /// The viewer is a platform administrator: the platform roles form is shown.
+    can_grant: bool,
+    /// One checkbox per permission.
+    permissions: Vec<RoleBox>,
+}
+
+/// A permission's checkbox.
+struct RoleBox {
+    /// `Permission::as_str`: the value, and the input's `id` after `role_`.
+    value: &'static str,
+    label: &'static str,
+    checked: bool,
+}
+
+/// What a permission lets its holder do, in words.
+fn permission_label(p: Permission) -> &'static str {
+    match p {
+        Permission::ManageUsers => "Manage users",
+        Permission::ManageDomains => "Manage all domains and publishing jobs",
+        Permission::CreateDomains => "Create domains beyond the quota, and public suffixes",
+        Permission::ViewAudit => "Read everyone's audit log",
+        Permission::Impersonate => "Act as other users (impersonate)",
+    }
 }
 
 impl UserPage {
+    fn described(&self, id: &str, hint: bool) -> String {
+        self.errors.described(id, hint)
+    }
+
     /// `aria-describedby` and `aria-invalid` for the quota field.
     fn quota_described(&self) -> &'static str {
         if self.errors.field("domain_quota").is_some() {
@@ -152,6 +331,11 @@ fn done_text(done: &str) -> Option<&'static str> {
         "quota" => "The domain quota is saved.",
         "2fa" => "The second factor is removed; the user was told by mail.",
         "impersonation" => "You are yourself again; the impersonation session is ended.",
+        "created" => "The account is created; the user can sign in with the password you gave.",
+        "created-mailed" => {
+            "The account is created; a mail with a link to set a password is on its way."
+        }
+        "roles" => "The platform roles are saved.",
         _ => return None,
     })
 }
@@ -171,6 +355,14 @@ async fn user_page(
         Err(e) => return failure_page(Failure::from(e), chrome),
     };
     let quota = typed.unwrap_or_else(|| user.quota.map(|q| q.to_string()).unwrap_or_default());
+    let permissions = Permission::ALL
+        .into_iter()
+        .map(|p| RoleBox {
+            value: p.as_str(),
+            label: permission_label(p),
+            checked: user.granted.contains(&p),
+        })
+        .collect();
     render(
         status,
         &UserPage {
@@ -180,6 +372,8 @@ async fn user_page(
             quota,
             done,
             errors,
+            can_grant: viewer.actor.roles.admin,
+            permissions,
         },
     )
 }
@@ -303,6 +497,53 @@ pub(crate) async fn quota(
                     None,
                     Some(typed),
                     Errors::one(Some("domain_quota"), text),
+                    failure.status,
+                )
+                .await
+            } else {
+                failure_page(failure, viewer.chrome.at("admin"))
+            }
+        }
+    }
+}
+
+/// `admin=1&permissions=…&permissions=…`: the whole set of platform roles.
+#[derive(Deserialize)]
+pub(crate) struct RolesForm {
+    admin: Option<String>,
+    #[serde(default)]
+    permissions: Vec<String>,
+}
+
+/// `POST /admin/users/{id}/roles`: sets the user's platform roles (administrators only;
+/// apex-core refuses anyone else, and the page shows why).
+pub(crate) async fn roles(
+    State(core): State<Core>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Posted(form): Posted<RolesForm>,
+) -> Response {
+    let id = UserId(id);
+    let patch = UserPatch {
+        admin: Some(form.admin.is_some()),
+        permissions: Some(form.permissions),
+        ..UserPatch::default()
+    };
+    match admin::update(&core, &viewer.actor, id, &patch).await {
+        Ok(_) => back(id, "roles"),
+        Err(e) => {
+            let failure = Failure::from(e);
+            if failure.field.is_some() || failure.status == StatusCode::FORBIDDEN {
+                // Taking away your own administration: about the administrator box.
+                let field = (failure.field.as_deref() == Some("disabled")).then_some("role_admin");
+                let text = failure.sentence("Platform roles");
+                user_page(
+                    &core,
+                    &viewer,
+                    id,
+                    None,
+                    None,
+                    Errors::one(field, text),
                     failure.status,
                 )
                 .await
