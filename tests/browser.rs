@@ -251,6 +251,23 @@ impl Browser {
             .await
             .unwrap();
         let violations: Vec<String> = serde_json::from_value(found).unwrap();
+        // Nothing was loaded from another origin (the CSP forbids it; this is what the
+        // browser actually fetched).
+        let foreign: Vec<String> = serde_json::from_value(
+            self.client
+                .execute(
+                    "return performance.getEntriesByType('resource').map(e => e.name)
+                       .filter(u => !u.startsWith(location.origin + '/'));",
+                    vec![],
+                )
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(
+            foreign.is_empty(),
+            "{name} loaded from elsewhere: {foreign:?}"
+        );
         assert!(
             violations.is_empty(),
             "accessibility on {name} ({}):\n{}",
@@ -576,27 +593,21 @@ async fn a_domain_owner_in_the_browser(pool: PgPool) {
         b.page(shot).await;
     }
 
-    // Share the domain read-only; the viewer signs in and cannot edit.
+    // Share the domain read-only on its Sharing page; the viewer signs in and cannot edit.
     make_user(&env, "viewer@example.org", false).await;
-    let owner = users::find_by_email(&env.pool, "owner@example.org")
+    b.goto("/domains/shop.test/sharing").await;
+    b.fill("#email", "viewer@example.org").await;
+    b.client
+        .find(Locator::Css("#role"))
+        .await
+        .unwrap()
+        .select_by_value("read")
         .await
         .unwrap();
-    let core = apex_core::Core {
-        pool: env.pool.clone(),
-        queue: apex_core::queue::Queue::disabled(),
-        platform: std::sync::Arc::new(env.config.platform().unwrap()),
-    };
-    apex_core::members::add(
-        &core,
-        &Actor::cli(owner, PlatformRoles::default()),
-        "shop.test",
-        &apex_core::members::NewMember {
-            email: "viewer@example.org".into(),
-            role: apex_core::authz::Role::Read,
-        },
-    )
-    .await
-    .unwrap();
+    b.click("main form.card button[type=submit]").await;
+    b.wait_for(".notice.ok", Duration::from_secs(10)).await;
+    assert!(b.text("main table").await.contains("viewer@example.org"));
+    b.page("20-sharing-added").await;
     b.click(".who button[type=submit]").await;
     b.wait_for(".notice.ok", Duration::from_secs(10)).await;
     b.client.delete_all_cookies().await.unwrap();

@@ -49,6 +49,18 @@ pub(crate) fn valid(headers: &HeaderMap, given: &str) -> bool {
     })
 }
 
+/// The signature of a note carried in a redirect's URL (remarks about a record just saved, an
+/// address just invited): a hash of the note and this browser's token. A page shows such a
+/// note only with its signature, so a link someone else made cannot put their words on it.
+pub(crate) fn sign_note(csrf: &str, note: &str) -> String {
+    hex::encode(&token_hash(&format!("apex-note\0{csrf}\0{note}"))[..16])
+}
+
+/// Whether `sig` is `note`'s signature for this browser.
+pub(crate) fn note_signed(csrf: &str, note: &str, sig: &str) -> bool {
+    !csrf.is_empty() && sign_note(csrf, note) == sig
+}
+
 /// The token of this request's page, for its forms.
 pub(crate) struct Csrf(pub String);
 
@@ -117,5 +129,14 @@ mod tests {
         assert!(!valid(&headers, &a));
         assert!(!valid(&headers, ""));
         assert!(!valid(&HeaderMap::new(), &a));
+    }
+
+    #[test]
+    fn notes_are_shown_only_with_their_signature() {
+        let sig = sign_note("token", "Saved, but…");
+        assert!(note_signed("token", "Saved, but…", &sig));
+        assert!(!note_signed("other token", "Saved, but…", &sig));
+        assert!(!note_signed("token", "Call this number", &sig));
+        assert!(!note_signed("", "x", &sign_note("", "x")));
     }
 }

@@ -213,6 +213,36 @@ async fn an_owner_manages_records_and_a_viewer_only_reads(pool: PgPool) {
     assert_eq!(page.all("tbody tr").len(), 2);
     assert!(page.text("tbody").contains("20 backup.example.net."));
 
+    // A record that is valid but suspect is saved with a remark; a remark in a link made
+    // elsewhere (without this browser's signature) is not shown.
+    let page = web
+        .post(
+            "/domains/shop.test/records",
+            &[
+                ("type", "TXT"),
+                ("name", "spf"),
+                ("text", "v=spf1 bogus:example.net ~all"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
+    let page = web.get(&location(&page)).await;
+    assert!(page.text(".notice.warn").contains("SPF"), "{}", page.source);
+    let page = web
+        .get("/domains/shop.test?warning=Call+0800+now&sig=0123456789abcdef0123456789abcdef")
+        .await;
+    assert!(!page.has(".notice.warn"));
+    assert!(!page.source.contains("0800"));
+    let spf: i64 = sqlx::query_scalar("SELECT id FROM records WHERE name = 'spf.shop.test.'")
+        .fetch_one(web.pool())
+        .await
+        .unwrap();
+    web.post(
+        "/domains/shop.test/records/delete",
+        &[("id", &spf.to_string()), ("confirm", "1")],
+    )
+    .await;
+
     // Editing keeps the type's form.
     let id: i64 = sqlx::query_scalar("SELECT id FROM records WHERE name = 'api.shop.test.'")
         .fetch_one(web.pool())

@@ -75,6 +75,9 @@ pub(crate) struct ListQuery {
     /// The address just invited to the platform.
     #[serde(default)]
     invited: String,
+    /// Its signature ([`crate::csrf::sign_note`]): without it, no notice.
+    #[serde(default)]
+    sig: String,
 }
 
 /// The create and invite forms as typed (after an error).
@@ -138,6 +141,11 @@ async fn list_page(
         )
     });
     let invited = q.invited.trim();
+    let invited = if crate::csrf::note_signed(&viewer.chrome.csrf, invited, &q.sig) {
+        invited
+    } else {
+        ""
+    };
     let view = ListPage {
         head: AdminHead::of(viewer, "users"),
         chrome,
@@ -242,8 +250,14 @@ pub(crate) async fn invite(
     Posted(form): Posted<InviteForm>,
 ) -> Response {
     match invitations::invite_to_platform(&core, &viewer.actor, &form.email).await {
-        Ok(v) => Redirect::to(&format!("/admin/users?{}", query(&[("invited", &v.email)])))
-            .into_response(),
+        Ok(v) => {
+            let sig = crate::csrf::sign_note(&viewer.chrome.csrf, &v.email);
+            Redirect::to(&format!(
+                "/admin/users?{}",
+                query(&[("invited", &v.email), ("sig", &sig)])
+            ))
+            .into_response()
+        }
         Err(e) => {
             let failure = Failure::from(e);
             if failure.field.as_deref() != Some("email") {

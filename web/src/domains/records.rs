@@ -5,7 +5,7 @@ use apex_core::Core;
 use apex_core::ids::{ChangeId, RecordId};
 use apex_core::records::{self, RecordFilter, RecordPatch};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::form::{RecordFields, TTL_PRESETS, TYPES};
 use super::receipt::Receipt;
 use super::{DomainHead, path_segment};
+use crate::csrf;
 use crate::page::{Errors, Failure, failure_page, render};
 use crate::request::Posted;
 use crate::session::{Chrome, Viewer};
@@ -33,6 +34,9 @@ pub(crate) struct RecordsQuery {
     /// Remarks about the record just saved.
     #[serde(default)]
     warning: Vec<String>,
+    /// Their signature ([`csrf::sign_note`]): without it, they are not shown.
+    #[serde(default)]
+    sig: String,
 }
 
 /// A row of the list.
@@ -83,8 +87,11 @@ pub(crate) async fn show(
     State(core): State<Core>,
     viewer: Viewer,
     Path(name): Path<String>,
-    Query(q): Query<RecordsQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
+    // Repeated `warning=` fields: the same parser as the forms' (axum's `Query` takes one).
+    let q: RecordsQuery =
+        serde_html_form::from_str(raw.as_deref().unwrap_or_default()).unwrap_or_default();
     let chrome = viewer.chrome.at("domains");
     let domain = match super::load(&core, &viewer, &name).await {
         Ok(d) => d,
@@ -138,7 +145,11 @@ pub(crate) async fn show(
         page,
         pages,
         receipt,
-        warnings: q.warning,
+        warnings: if csrf::note_signed(&viewer.chrome.csrf, &q.warning.join("\n"), &q.sig) {
+            q.warning
+        } else {
+            Vec::new()
+        },
     };
     render(StatusCode::OK, &view)
 }
@@ -246,11 +257,17 @@ fn field_errors(f: &RecordFields, e: apex_core::CoreError) -> (Errors, StatusCod
 }
 
 /// Back to the list with the change's receipt (and any remarks) at the top.
-fn saved(name: &str, change: ChangeId, warnings: &[String]) -> Response {
+fn saved(viewer: &Viewer, name: &str, change: ChangeId, warnings: &[String]) -> Response {
     let mut s = url::form_urlencoded::Serializer::new(String::new());
     s.append_pair("change", &change.to_string());
     for w in warnings {
         s.append_pair("warning", w);
+    }
+    if !warnings.is_empty() {
+        s.append_pair(
+            "sig",
+            &csrf::sign_note(&viewer.chrome.csrf, &warnings.join("\n")),
+        );
     }
     Redirect::to(&format!("/domains/{}?{}", path_segment(name), s.finish())).into_response()
 }
@@ -279,7 +296,7 @@ pub(crate) async fn create(
         }
     };
     match records::create(&core, &viewer.actor, &name, &input).await {
-        Ok((_, change, warnings)) => saved(&name, change.id, &warnings),
+        Ok((_, change, warnings)) => saved(&viewer, &name, change.id, &warnings),
         Err(e) => {
             let (errors, status) = field_errors(&f, e);
             form_page(&core, &viewer, &name, None, f, errors, status).await
@@ -343,7 +360,7 @@ pub(crate) async fn update(
         comment: Some(input.comment.unwrap_or_default()),
     };
     match records::update(&core, &viewer.actor, &name, id, &patch).await {
-        Ok((_, change, warnings)) => saved(&name, change.id, &warnings),
+        Ok((_, change, warnings)) => saved(&viewer, &name, change.id, &warnings),
         Err(e) => {
             let (errors, status) = field_errors(&f, e);
             form_page(&core, &viewer, &name, Some(id), f, errors, status).await
@@ -387,7 +404,7 @@ pub(crate) async fn delete(
     }
     if form.confirm.is_some() {
         return match records::delete_many(&core, &viewer.actor, &name, &ids).await {
-            Ok(change) => saved(&name, change.id, &[]),
+            Ok(change) => saved(&viewer, &name, change.id, &[]),
             Err(e) => failure_page(Failure::from(e), chrome),
         };
     }
