@@ -11,7 +11,7 @@ mod common;
 
 use apex_core::auth::{sessions, totp};
 use apex_core::users;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use common::*;
 use sqlx::PgPool;
 
@@ -23,36 +23,6 @@ async fn user(web: &Web, email: &str) {
     users::create_user(web.pool(), email, PASSWORD, false)
         .await
         .unwrap();
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn location(page: &Page) -> String {
-    page.headers[header::LOCATION].to_str().unwrap().to_string()
-}
-
-/// Signs in with the password (the user has no second factor).
-async fn sign_in(web: &Web, email: &str) {
-    let page = web.get("/domains").await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER);
-    web.get(&location(&page)).await;
-    let page = web
-        .post(
-            "/login",
-            &[
-                ("email", email),
-                ("password", PASSWORD),
-                ("next", "/domains"),
-            ],
-        )
-        .await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
-    assert_eq!(location(&page), "/domains");
 }
 
 async fn live_sessions(web: &Web, email: &str) -> i64 {
@@ -85,9 +55,9 @@ async fn key_count(web: &Web) -> i64 {
 async fn the_password_is_changed_and_other_sessions_end(pool: PgPool) {
     let web = Web::new(pool.clone(), &config("invite"));
     user(&web, EMAIL).await;
-    sign_in(&web, EMAIL).await;
+    web.sign_in(EMAIL).await;
     let other = Web::new(pool, &config("invite"));
-    sign_in(&other, EMAIL).await;
+    other.sign_in(EMAIL).await;
     assert_eq!(live_sessions(&web, EMAIL).await, 2);
 
     let page = web.get("/account").await;
@@ -179,14 +149,14 @@ async fn the_password_is_changed_and_other_sessions_end(pool: PgPool) {
     assert_eq!(web.get("/account").await.status, StatusCode::OK);
     let page = other.get("/account").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
-    assert!(location(&page).starts_with("/login"));
+    assert!(page.location().starts_with("/login"));
 }
 
 #[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
 async fn two_factor_sign_in_is_set_up_from_the_page(pool: PgPool) {
     let web = Web::new(pool, &config("invite"));
     user(&web, EMAIL).await;
-    sign_in(&web, EMAIL).await;
+    web.sign_in(EMAIL).await;
 
     let page = web.get("/account/2fa").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -302,7 +272,7 @@ async fn a_user_required_to_use_two_factor_sets_it_up_first(pool: PgPool) {
     let web = Web::new(pool, &config);
     user(&web, EMAIL).await;
     let page = web.get("/domains").await;
-    web.get(&location(&page)).await;
+    web.get(&page.location()).await;
     let page = web
         .post(
             "/login",
@@ -318,7 +288,7 @@ async fn a_user_required_to_use_two_factor_sets_it_up_first(pool: PgPool) {
     for elsewhere in ["/domains", "/account", "/account/keys"] {
         let page = web.get(elsewhere).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{elsewhere}");
-        assert_eq!(location(&page), "/account/2fa");
+        assert_eq!(page.location(), "/account/2fa");
     }
     let page = web.get("/account/2fa").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -347,7 +317,7 @@ async fn a_user_required_to_use_two_factor_sets_it_up_first(pool: PgPool) {
 async fn an_api_key_is_shown_once_and_revoked_after_a_confirmation(pool: PgPool) {
     let web = Web::new(pool, &config("invite"));
     user(&web, EMAIL).await;
-    sign_in(&web, EMAIL).await;
+    web.sign_in(EMAIL).await;
 
     let page = web.get("/account/keys").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -472,7 +442,7 @@ async fn an_api_key_is_shown_once_and_revoked_after_a_confirmation(pool: PgPool)
     }
     let pairs: Vec<(&str, &str)> = form.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     let page = web.post(&format!("/account/keys/{id}"), &pairs).await;
-    assert_eq!(location(&page), "/account/keys", "{}", page.source);
+    assert_eq!(page.location(), "/account/keys", "{}", page.source);
     let (role, networks): (String, Vec<String>) = sqlx::query_as(
         "SELECT max_role::text, ARRAY(SELECT unnest(networks)::text) FROM api_keys WHERE id = $1",
     )
@@ -498,9 +468,9 @@ async fn an_api_key_is_shown_once_and_revoked_after_a_confirmation(pool: PgPool)
     assert!(!revoked().await);
     let page = web.post(&revoke, &[("confirm", "1")]).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
-    assert_eq!(location(&page), format!("/account/keys?revoked={id}"));
+    assert_eq!(page.location(), format!("/account/keys?revoked={id}"));
     assert!(revoked().await);
-    let page = web.get(&location(&page)).await;
+    let page = web.get(&page.location()).await;
     assert!(page.text(".notice.ok").contains("certbot on web1"));
     assert!(page.has(".badge.bad"));
     assert!(!page.has(&format!("form[action='{revoke}']")));
@@ -510,9 +480,9 @@ async fn an_api_key_is_shown_once_and_revoked_after_a_confirmation(pool: PgPool)
 async fn sessions_are_listed_and_another_one_is_ended(pool: PgPool) {
     let web = Web::new(pool.clone(), &config("invite"));
     user(&web, EMAIL).await;
-    sign_in(&web, EMAIL).await;
+    web.sign_in(EMAIL).await;
     let other = Web::new(pool, &config("invite"));
-    sign_in(&other, EMAIL).await;
+    other.sign_in(EMAIL).await;
 
     // An administrator acting as the user (support) is named on that session.
     let admin = users::create_user(web.pool(), "admin@example.org", PASSWORD, true)
@@ -551,8 +521,8 @@ async fn sessions_are_listed_and_another_one_is_ended(pool: PgPool) {
 
     let page = web.post(&action, &[]).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
-    assert_eq!(location(&page), "/account/sessions?ended=1");
-    let page = web.get(&location(&page)).await;
+    assert_eq!(page.location(), "/account/sessions?ended=1");
+    let page = web.get(&page.location()).await;
     assert!(page.has(".notice.ok"));
     assert_eq!(page.all("tbody tr").len(), 1);
     assert_eq!(live_sessions(&web, EMAIL).await, 1);
@@ -574,7 +544,7 @@ async fn sessions_are_listed_and_another_one_is_ended(pool: PgPool) {
 async fn forms_without_the_csrf_token_change_nothing(pool: PgPool) {
     let web = Web::new(pool, &config("invite"));
     user(&web, EMAIL).await;
-    sign_in(&web, EMAIL).await;
+    web.sign_in(EMAIL).await;
     web.get("/account").await;
 
     let page = web

@@ -10,7 +10,7 @@ mod common;
 
 use apex_core::auth::{Actor, PlatformRoles, totp};
 use apex_core::users::{self, twofa};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use common::*;
 use sqlx::PgPool;
 
@@ -41,36 +41,6 @@ async fn enrol(web: &Web, id: i64) -> Vec<u8> {
     secret
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn location(page: &Page) -> String {
-    page.headers[header::LOCATION].to_str().unwrap().to_string()
-}
-
-/// Signs in with the password alone.
-async fn sign_in(web: &Web, email: &str) {
-    let page = web.get("/domains").await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER);
-    web.get(&location(&page)).await;
-    let page = web
-        .post(
-            "/login",
-            &[
-                ("email", email),
-                ("password", PASSWORD),
-                ("next", "/domains"),
-            ],
-        )
-        .await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
-    assert_eq!(location(&page), "/domains");
-}
-
 /// Signs in with the password and the authenticator's next code.
 async fn sign_in_2fa(web: &Web, email: &str, secret: &[u8]) {
     web.get("/login").await;
@@ -84,14 +54,14 @@ async fn sign_in_2fa(web: &Web, email: &str, secret: &[u8]) {
             ],
         )
         .await;
-    assert_eq!(location(&page), "/login/2fa?next=%2Fdomains");
-    web.get(&location(&page)).await;
+    assert_eq!(page.location(), "/login/2fa?next=%2Fdomains");
+    web.get(&page.location()).await;
     let code = totp::code_at(secret, now() + 30);
     let page = web
         .post("/login/2fa", &[("code", &code), ("next", "/domains")])
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
-    assert_eq!(location(&page), "/domains");
+    assert_eq!(page.location(), "/domains");
 }
 
 async fn scalar<T>(web: &Web, sql: &'static str, id: i64) -> T
@@ -109,7 +79,7 @@ where
 async fn someone_without_platform_roles_is_refused(pool: PgPool) {
     let web = Web::new(pool, &config("invite"));
     user(&web, CAROL, false, false).await;
-    sign_in(&web, CAROL).await;
+    web.sign_in(CAROL).await;
     let page = web.get("/domains").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.has("a[href='/admin']"), "{}", page.source);
@@ -138,7 +108,7 @@ async fn an_administrator_manages_users_jobs_fleet_and_audit(pool: PgPool) {
     let admin = user(&web, ADMIN, true, false).await;
     let bob = user(&web, BOB, false, true).await;
     user(&web, CAROL, false, false).await;
-    sign_in(&web, ADMIN).await;
+    web.sign_in(ADMIN).await;
 
     // The overview links every section.
     let page = web.get("/domains").await;
@@ -193,7 +163,7 @@ async fn an_administrator_manages_users_jobs_fleet_and_audit(pool: PgPool) {
     let quota: Option<i32> =
         scalar(&web, "SELECT domain_quota FROM users WHERE id = $1", bob).await;
     assert_eq!(quota, Some(5));
-    let page = web.get(&location(&page)).await;
+    let page = web.get(&page.location()).await;
     assert!(page.text(".notice.ok").contains("quota"));
 
     // Without this browser's token nothing changes.
@@ -242,7 +212,7 @@ async fn an_administrator_manages_users_jobs_fleet_and_audit(pool: PgPool) {
         .post(&format!("{link}/impersonate"), &[("email", BOB)])
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
-    assert_eq!(location(&page), "/domains");
+    assert_eq!(page.location(), "/domains");
     assert!(web.cookie("apex_admin_session").is_some());
     let page = web.get("/domains").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -264,9 +234,9 @@ async fn an_administrator_manages_users_jobs_fleet_and_audit(pool: PgPool) {
     web.get("/domains").await;
     let page = web.post("/admin/stop-impersonating", &[]).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
-    assert_eq!(location(&page), format!("{link}?done=impersonation"));
+    assert_eq!(page.location(), format!("{link}?done=impersonation"));
     assert!(web.cookie("apex_admin_session").is_none());
-    let page = web.get(&location(&page)).await;
+    let page = web.get(&page.location()).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.has(".banner"));
     assert!(page.text(".who").contains(ADMIN));
@@ -290,7 +260,7 @@ async fn an_administrator_manages_users_jobs_fleet_and_audit(pool: PgPool) {
     )
     .await;
     assert!(disabled);
-    let page = web.get(&location(&page)).await;
+    let page = web.get(&page.location()).await;
     assert!(page.has(".badge.bad"));
     // Disabling yourself is refused, with apex-core's reason on the page.
     let page = web
@@ -330,7 +300,7 @@ async fn an_administrator_manages_users_jobs_fleet_and_audit(pool: PgPool) {
     let action = page.attr("tbody form", "action");
     let page = web.post(&action, &[("state", "")]).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
-    let page = web.get(&location(&page)).await;
+    let page = web.get(&page.location()).await;
     assert!(page.text(".notice.ok").contains(&job));
     let page = web.get("/admin/jobs?state=failed").await;
     assert!(!page.has("tbody"));
@@ -385,7 +355,7 @@ async fn impersonating_a_disabled_user_is_refused(pool: PgPool) {
     let web = Web::new(pool, &config("invite"));
     user(&web, ADMIN, true, false).await;
     let bob = user(&web, BOB, false, false).await;
-    sign_in(&web, ADMIN).await;
+    web.sign_in(ADMIN).await;
     let link = format!("/admin/users/{bob}");
     web.get(&link).await;
     let page = web
@@ -459,7 +429,7 @@ async fn users_and_events_come_in_pages(pool: PgPool) {
     .execute(web.pool())
     .await
     .unwrap();
-    sign_in(&web, ADMIN).await;
+    web.sign_in(ADMIN).await;
 
     let page = web.get("/admin/users").await;
     assert_eq!(page.all("tbody tr").len(), 100);
@@ -507,7 +477,7 @@ async fn an_administrator_creates_users_and_invites_addresses(pool: PgPool) {
     let web = Web::new(pool, &config("invite"));
     user(&web, ADMIN, true, false).await;
     user(&web, BOB, false, false).await;
-    sign_in(&web, ADMIN).await;
+    web.sign_in(ADMIN).await;
 
     // The forms, each input labelled, no inline style or script.
     let page = web.get("/admin/users").await;
@@ -530,14 +500,14 @@ async fn an_administrator_creates_users_and_invites_addresses(pool: PgPool) {
         .fetch_one(web.pool())
         .await
         .unwrap();
-    assert_eq!(location(&page), format!("/admin/users/{dave}?done=created"));
-    let page = web.get(&location(&page)).await;
+    assert_eq!(page.location(), format!("/admin/users/{dave}?done=created"));
+    let page = web.get(&page.location()).await;
     assert!(page.text("h2").contains(DAVE));
     assert!(page.text(".notice.ok").contains("created"));
     assert!(web.password_is(DAVE, PASSWORD).await);
     assert_eq!(web.mails(DAVE, "reset_password").await, 0);
     let other = Web::new(web.pool().clone(), &config("invite"));
-    sign_in(&other, DAVE).await;
+    other.sign_in(DAVE).await;
 
     // Without one: a mail with a link to set it.
     web.get("/admin/users").await;
@@ -545,7 +515,7 @@ async fn an_administrator_creates_users_and_invites_addresses(pool: PgPool) {
         .post("/admin/users", &[("email", ERIN), ("password", "")])
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
-    assert!(location(&page).ends_with("?done=created-mailed"));
+    assert!(page.location().ends_with("?done=created-mailed"));
     assert!(web.user_exists(ERIN).await);
     assert_eq!(web.mails(ERIN, "reset_password").await, 1);
     assert!(
@@ -553,7 +523,7 @@ async fn an_administrator_creates_users_and_invites_addresses(pool: PgPool) {
             .await
             .contains("/reset-password")
     );
-    let page = web.get(&location(&page)).await;
+    let page = web.get(&page.location()).await;
     assert!(page.text(".notice.ok").contains("mail"));
 
     // The same address again: apex-core's reason on the address field, as typed.
@@ -592,7 +562,7 @@ async fn an_administrator_creates_users_and_invites_addresses(pool: PgPool) {
     web.get("/admin/users").await;
     let page = web.post("/admin/invitations", &[("email", GINA)]).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
-    let page = web.get(&location(&page)).await;
+    let page = web.get(&page.location()).await;
     assert_eq!(page.status, StatusCode::OK);
     let notice = page.text(".notice.ok");
     assert!(
@@ -644,7 +614,7 @@ async fn an_administrator_grants_platform_roles(pool: PgPool) {
     let bob = user(&web, BOB, false, false).await;
     let carol = user(&web, CAROL, false, false).await;
     let dave = user(&web, DAVE, false, false).await;
-    sign_in(&web, ADMIN).await;
+    web.sign_in(ADMIN).await;
     let roles = |id: i64| format!("/admin/users/{id}/roles");
     let permissions = "SELECT permissions FROM users WHERE id = $1";
     let is_admin = "SELECT is_admin FROM users WHERE id = $1";
@@ -677,12 +647,12 @@ async fn an_administrator_grants_platform_roles(pool: PgPool) {
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
     let granted: Vec<String> = scalar(&web, permissions, bob).await;
     assert_eq!(granted, ["view_audit"]);
-    let page = web.get(&location(&page)).await;
+    let page = web.get(&page.location()).await;
     assert!(page.text(".notice.ok").contains("platform roles"));
     assert_eq!(page.attr("#role_view_audit", "checked"), "");
     assert!(!page.has("#role_manage_users[checked]"));
     let as_bob = Web::new(web.pool().clone(), &config("invite"));
-    sign_in(&as_bob, BOB).await;
+    as_bob.sign_in(BOB).await;
     let page = as_bob.get("/domains").await;
     assert!(page.has("a[href='/admin']"), "{}", page.source);
     let page = as_bob.get("/admin/audit").await;
@@ -707,7 +677,7 @@ async fn an_administrator_grants_platform_roles(pool: PgPool) {
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
     let as_carol = Web::new(web.pool().clone(), &config("invite"));
-    sign_in(&as_carol, CAROL).await;
+    as_carol.sign_in(CAROL).await;
     let page = as_carol.get(&format!("/admin/users/{dave}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.source);
     assert!(!page.has("form[action$='/roles']"));

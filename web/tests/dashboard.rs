@@ -10,7 +10,7 @@ use apex_core::auth::{Actor, PlatformRoles, totp};
 use apex_core::authz::Role;
 use apex_core::members::{self, NewMember};
 use apex_core::users::{self, twofa};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use common::*;
 use sqlx::PgPool;
 
@@ -33,23 +33,12 @@ async fn user(web: &Web, email: &str, with_totp: bool) -> Option<Vec<u8>> {
     Some(secret)
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn location(page: &Page) -> String {
-    page.headers[header::LOCATION].to_str().unwrap().to_string()
-}
-
 /// Signs in through the two forms; the code is the one after the enrolment's.
 async fn sign_in(web: &Web, email: &str, secret: Option<&[u8]>) {
     let page = web.get("/domains").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
-    assert_eq!(location(&page), "/login?next=%2Fdomains");
-    let page = web.get(&location(&page)).await;
+    assert_eq!(page.location(), "/login?next=%2Fdomains");
+    let page = web.get(&page.location()).await;
     page.assert_input("email", Some("email"), "username");
     page.assert_input("password", Some("password"), "current-password");
     let page = web
@@ -64,11 +53,11 @@ async fn sign_in(web: &Web, email: &str, secret: Option<&[u8]>) {
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
     let Some(secret) = secret else {
-        assert_eq!(location(&page), "/domains");
+        assert_eq!(page.location(), "/domains");
         return;
     };
-    assert_eq!(location(&page), "/login/2fa?next=%2Fdomains");
-    let page = web.get(&location(&page)).await;
+    assert_eq!(page.location(), "/login/2fa?next=%2Fdomains");
+    let page = web.get(&page.location()).await;
     page.assert_input("code", Some("code"), "one-time-code");
     let page = web
         .post("/login/2fa", &[("code", "000000"), ("next", "/domains")])
@@ -80,7 +69,7 @@ async fn sign_in(web: &Web, email: &str, secret: Option<&[u8]>) {
         .post("/login/2fa", &[("code", &code), ("next", "/domains")])
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
-    assert_eq!(location(&page), "/domains");
+    assert_eq!(page.location(), "/domains");
 }
 
 async fn record_count(web: &Web, zone: &str) -> i64 {
@@ -123,7 +112,7 @@ async fn an_owner_manages_records_and_a_viewer_only_reads(pool: PgPool) {
         .post("/domains", &[("name", "shop.test"), ("zone", zone)])
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
-    assert!(location(&page).starts_with("/domains/shop.test/changes/"));
+    assert!(page.location().starts_with("/domains/shop.test/changes/"));
     assert_eq!(record_count(&web, "shop.test").await, 2);
 
     // A zone file with a bad line: nothing is created, the line is named.
@@ -176,7 +165,7 @@ async fn an_owner_manages_records_and_a_viewer_only_reads(pool: PgPool) {
         )
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
-    let page = web.get(&location(&page)).await;
+    let page = web.get(&page.location()).await;
     assert!(page.has("[data-receipt]"));
     assert!(
         page.text("[data-summary]")
@@ -226,7 +215,7 @@ async fn an_owner_manages_records_and_a_viewer_only_reads(pool: PgPool) {
         )
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
-    let page = web.get(&location(&page)).await;
+    let page = web.get(&page.location()).await;
     assert!(page.text(".notice.warn").contains("SPF"), "{}", page.source);
     let page = web
         .get("/domains/shop.test?warning=Call+0800+now&sig=0123456789abcdef0123456789abcdef")

@@ -15,10 +15,6 @@ use sqlx::PgPool;
 
 const OWNER: &str = "owner@example.org";
 
-fn location(page: &Page) -> String {
-    page.headers[header::LOCATION].to_str().unwrap().to_string()
-}
-
 /// A platform whose webhooks may point at loopback (the test's own addresses).
 fn web(pool: PgPool) -> Web {
     let mut c = config("invite");
@@ -49,7 +45,7 @@ async fn signed_in_owner(web: &Web) {
             ],
         )
         .await;
-    assert_eq!(location(&page), "/domains", "{}", page.source);
+    assert_eq!(page.location(), "/domains", "{}", page.source);
 }
 
 async fn scalar<T>(web: &Web, sql: &'static str) -> T
@@ -102,7 +98,7 @@ async fn sharing_invites_changes_and_removes(pool: PgPool) {
             &[("email", "bob@example.org"), ("role", "read")],
         )
         .await;
-    assert_eq!(location(&page), "/domains/shop.test/sharing?done=added");
+    assert_eq!(page.location(), "/domains/shop.test/sharing?done=added");
     // Someone without gets an invitation, which can be withdrawn.
     let page = web
         .post(
@@ -110,7 +106,7 @@ async fn sharing_invites_changes_and_removes(pool: PgPool) {
             &[("email", "new@example.org"), ("role", "write")],
         )
         .await;
-    assert_eq!(location(&page), "/domains/shop.test/sharing?done=invited");
+    assert_eq!(page.location(), "/domains/shop.test/sharing?done=invited");
     // A bad address: the error is on the field.
     let page = web
         .post(
@@ -142,13 +138,13 @@ async fn sharing_invites_changes_and_removes(pool: PgPool) {
             &[("role", "write")],
         )
         .await;
-    assert_eq!(location(&page), "/domains/shop.test/sharing?done=role");
+    assert_eq!(page.location(), "/domains/shop.test/sharing?done=role");
     let role: String = scalar(&web, "SELECT role::text FROM domain_members WHERE user_id = (SELECT id FROM users WHERE email = 'bob@example.org')").await;
     assert_eq!(role, "write");
     let page = web
         .post(&format!("/domains/shop.test/members/{bob}/remove"), &[])
         .await;
-    assert_eq!(location(&page), "/domains/shop.test/sharing?done=removed");
+    assert_eq!(page.location(), "/domains/shop.test/sharing?done=removed");
     let members: i64 = scalar(&web, "SELECT count(*) FROM domain_members").await;
     assert_eq!(members, 1);
 }
@@ -189,12 +185,12 @@ async fn settings_soa_secondaries_and_deletion(pool: PgPool) {
         )
         .await;
     assert_eq!(
-        location(&page),
+        page.location(),
         "/domains/shop.test/settings?saved=1",
         "{}",
         page.source
     );
-    let page = web.get(&location(&page)).await;
+    let page = web.get(&page.location()).await;
     assert_eq!(page.attr("#refresh", "value"), "7200");
     assert_ne!(refresh, "7200");
     let page = web
@@ -217,7 +213,7 @@ async fn settings_soa_secondaries_and_deletion(pool: PgPool) {
             &[("confirm_name", "shop.test")],
         )
         .await;
-    assert_eq!(location(&page), "/domains");
+    assert_eq!(page.location(), "/domains");
     let left: i64 = scalar(&web, "SELECT count(*) FROM domains").await;
     assert_eq!(left, 0);
 }
@@ -290,7 +286,7 @@ async fn import_preview_then_apply_and_dnssec(pool: PgPool) {
         )
         .await;
     assert!(
-        location(&page).starts_with("/domains/shop.test?change="),
+        page.location().starts_with("/domains/shop.test?change="),
         "{}",
         page.source
     );
@@ -440,7 +436,7 @@ async fn domain_keys_are_made_shown_once_and_revoked(pool: PgPool) {
             &[("confirm", "1")],
         )
         .await;
-    assert_eq!(location(&page), "/domains/shop.test/keys");
+    assert_eq!(page.location(), "/domains/shop.test/keys");
     let revoked: bool = scalar(
         &web,
         "SELECT revoked_at IS NOT NULL FROM api_keys WHERE name = 'certbot'",

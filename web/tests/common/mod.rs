@@ -61,6 +61,11 @@ impl Page {
         found[0]
     }
 
+    /// Where a redirect points.
+    pub fn location(&self) -> String {
+        self.headers[header::LOCATION].to_str().unwrap().to_string()
+    }
+
     pub fn has(&self, css: &str) -> bool {
         !self.all(css).is_empty()
     }
@@ -106,6 +111,26 @@ impl Web {
 
     pub fn pool(&self) -> &PgPool {
         &self.core.pool
+    }
+
+    /// Signs in with the password (for a user without a second factor), as the pages do:
+    /// the protected page leads to the sign-in form, which leads back.
+    pub async fn sign_in(&self, email: &str) {
+        let page = self.get("/domains").await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        self.get(&page.location()).await;
+        let page = self
+            .post(
+                "/login",
+                &[
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("next", "/domains"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
+        assert_eq!(page.location(), "/domains");
     }
 
     /// Forgets the cookies (another browser).
@@ -254,4 +279,12 @@ impl Web {
             .await
             .unwrap()
     }
+}
+
+/// Seconds since the epoch, for TOTP codes.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
