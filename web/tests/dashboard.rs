@@ -15,6 +15,8 @@ use common::*;
 use sqlx::PgPool;
 
 const OWNER: &str = "owner@example.org";
+/// A second owner, without a second factor.
+const OWNER_PLAIN: &str = "plain@example.org";
 
 /// A user with a password and, when `with_totp`, an authenticator; returns the TOTP secret.
 async fn user(web: &Web, email: &str, with_totp: bool) -> Option<Vec<u8>> {
@@ -295,6 +297,7 @@ async fn an_owner_manages_records_and_a_viewer_only_reads(pool: PgPool) {
     // Shared read-only: the viewer sees the records but no form, and a forged post fails.
     let owner_id = users::find_by_email(web.pool(), OWNER).await.unwrap();
     user(&web, "viewer@example.org", false).await;
+    user(&web, OWNER_PLAIN, false).await;
     members::add(
         &web.core,
         &Actor::cli(owner_id, PlatformRoles::default()),
@@ -321,6 +324,27 @@ async fn an_owner_manages_records_and_a_viewer_only_reads(pool: PgPool) {
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.source);
     assert_eq!(record_count(&web, "shop.test").await, 3);
+
+    // Internationalised names read in Unicode, in the list and on the records page.
+    web.clear_cookies();
+    web.sign_in(OWNER_PLAIN).await;
+    web.get("/domains/new").await;
+    let page = web.post("/domains", &[("name", "bücher.test"), ("zone", "")]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
+    web.get("/domains/xn--bcher-kva.test/records/new?type=A").await;
+    let page = web
+        .post(
+            "/domains/xn--bcher-kva.test/records",
+            &[("type", "A"), ("name", "müller"), ("address", "192.0.2.8")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
+    let page = web.get("/domains?q=bücher").await;
+    assert!(page.text("tbody").contains("bücher.test"), "{}", page.text("tbody"));
+    assert!(page.text("tbody").contains("xn--bcher-kva.test"));
+    let page = web.get("/domains/xn--bcher-kva.test").await;
+    assert_eq!(page.text("h1"), "bücher.test xn--bcher-kva.test");
+    assert!(page.text("tbody").contains("müller"), "{}", page.text("tbody"));
 
     // Signing out ends the session.
     let page = web.post("/logout", &[]).await;
