@@ -329,9 +329,12 @@ async fn an_owner_manages_records_and_a_viewer_only_reads(pool: PgPool) {
     web.clear_cookies();
     web.sign_in(OWNER_PLAIN).await;
     web.get("/domains/new").await;
-    let page = web.post("/domains", &[("name", "bücher.test"), ("zone", "")]).await;
+    let page = web
+        .post("/domains", &[("name", "bücher.test"), ("zone", "")])
+        .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
-    web.get("/domains/xn--bcher-kva.test/records/new?type=A").await;
+    web.get("/domains/xn--bcher-kva.test/records/new?type=A")
+        .await;
     let page = web
         .post(
             "/domains/xn--bcher-kva.test/records",
@@ -340,11 +343,19 @@ async fn an_owner_manages_records_and_a_viewer_only_reads(pool: PgPool) {
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
     let page = web.get("/domains?q=bücher").await;
-    assert!(page.text("tbody").contains("bücher.test"), "{}", page.text("tbody"));
+    assert!(
+        page.text("tbody").contains("bücher.test"),
+        "{}",
+        page.text("tbody")
+    );
     assert!(page.text("tbody").contains("xn--bcher-kva.test"));
     let page = web.get("/domains/xn--bcher-kva.test").await;
     assert_eq!(page.text("h1"), "bücher.test xn--bcher-kva.test");
-    assert!(page.text("tbody").contains("müller"), "{}", page.text("tbody"));
+    assert!(
+        page.text("tbody").contains("müller"),
+        "{}",
+        page.text("tbody")
+    );
 
     // Signing out ends the session.
     let page = web.post("/logout", &[]).await;
