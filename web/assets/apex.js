@@ -43,14 +43,22 @@ function setupReceipts() {
   for (const box of document.querySelectorAll("[data-receipt]")) {
     const refresh = document.querySelector("meta[http-equiv=refresh]");
     if (refresh) refresh.remove();
+    let failures = 0;
     const poll = async () => {
       let state;
       try {
         const response = await fetch(box.dataset.receipt, { credentials: "same-origin", headers: { Accept: "application/json" } });
-        if (!response.ok) throw new Error(response.status);
+        // Signed out (sent to the sign-in page), gone, not allowed: nothing more to follow.
+        if (response.redirected || (response.status >= 400 && response.status < 500)) return;
+        if (!response.ok || !(response.headers.get("Content-Type") || "").startsWith("application/json")) {
+          throw new Error(response.status);
+        }
         state = await response.json();
+        failures = 0;
       } catch (e) {
-        setTimeout(poll, 2000);
+        // The server or the network: try again, less and less often.
+        failures += 1;
+        if (failures < 20) setTimeout(poll, Math.min(2000 * failures, 30000));
         return;
       }
       for (const step of box.querySelectorAll("[data-step]")) {

@@ -1,6 +1,6 @@
 //! Cross-site request forgery: every form carries a token that only this browser's pages know.
 //!
-//! Each browser gets a random `apex_csrf` cookie (HttpOnly, `SameSite=Strict`) on its first
+//! Each browser gets a random `apex_csrf` cookie (HttpOnly, `SameSite=Lax`) on its first
 //! visit. A form's token is a hash of that cookie and, once signed in, of the session cookie:
 //! another site can neither read the cookies nor so compute the token, and a token stops
 //! working when its session ends. [`crate::request::Posted`] refuses a form whose token is
@@ -100,7 +100,10 @@ pub(crate) async fn ensure_cookie(
     let mut response = next.run(req).await;
     let cookie = Cookie::build((COOKIE, value))
         .http_only(true)
-        .same_site(SameSite::Strict)
+        // Lax, not Strict: a Strict cookie is not sent when a link from elsewhere (a mail)
+        // opens a page, which would then make a new one and break the forms open in other
+        // tabs. The token and the origin check are what stop another site's POST.
+        .same_site(SameSite::Lax)
         .secure(core.platform.accounts.secure_cookies)
         .path("/")
         .build();

@@ -77,6 +77,9 @@ impl<T: DeserializeOwned> FromRequest<Core> for Posted<T> {
             &origin_headers(req.headers()),
             &core.platform.accounts.public_url,
         );
+        if !from_here {
+            return Err(refused_form(req.uri().path(), req.headers(), false));
+        }
         let multipart = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -98,20 +101,8 @@ impl<T: DeserializeOwned> FromRequest<Core> for Posted<T> {
         let token = serde_html_form::from_bytes::<TokenField>(&bytes)
             .map(|t| t.csrf)
             .unwrap_or_default();
-        if !from_here || !csrf::valid(&parts.headers, &token) {
-            tracing::warn!(
-                http.path = parts.uri.path(),
-                origin = ?parts.headers.get(header::ORIGIN),
-                same_origin = from_here,
-                "form without this browser's CSRF token refused"
-            );
-            return Err(Notice::failed(
-                "Refused",
-                "This form did not come from this site's own page (or the page was open so \
-                 long that it expired), so nothing was done. Go back, reload the page and \
-                 send it again.",
-            )
-            .with(StatusCode::FORBIDDEN));
+        if !csrf::valid(&parts.headers, &token) {
+            return Err(refused_form(parts.uri.path(), &parts.headers, true));
         }
         match serde_html_form::from_bytes::<T>(&bytes) {
             Ok(form) => Ok(Self(form)),
@@ -122,6 +113,23 @@ impl<T: DeserializeOwned> FromRequest<Core> for Posted<T> {
             .with(StatusCode::BAD_REQUEST)),
         }
     }
+}
+
+/// The answer to a form from another site, or without this browser's token: 403, nothing
+/// done.
+fn refused_form(path: &str, headers: &HeaderMap, same_origin: bool) -> Response {
+    tracing::warn!(
+        http.path = path,
+        origin = ?headers.get(header::ORIGIN),
+        same_origin,
+        "form without this browser's CSRF token refused"
+    );
+    Notice::failed(
+        "Refused",
+        "This form did not come from this site's own page (or the page was open so long \
+         that it expired), so nothing was done. Go back, reload the page and send it again.",
+    )
+    .with(StatusCode::FORBIDDEN)
 }
 
 /// A `multipart/form-data` form (one with a file to upload) as the urlencoded form it would

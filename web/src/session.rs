@@ -154,7 +154,16 @@ pub(crate) fn clear_cookie(core: &Core, response: &mut Response, name: &str) {
 /// redirect would let a phishing link send people on from the sign-in page).
 pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.into(),
+        // Browsers drop tabs and newlines from a URL before reading it (`/\t/evil.test` is
+        // `//evil.test`), so no control character or space gets through either.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            n.into()
+        }
         _ => "/domains".into(),
     }
 }
@@ -169,6 +178,9 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.test/")), "/domains");
         assert_eq!(safe_next(Some("https://evil.test/")), "/domains");
         assert_eq!(safe_next(Some("/\\evil.test")), "/domains");
+        assert_eq!(safe_next(Some("/\t/evil.test")), "/domains");
+        assert_eq!(safe_next(Some("/\n/evil.test")), "/domains");
+        assert_eq!(safe_next(Some("/ /evil.test")), "/domains");
         assert_eq!(safe_next(None), "/domains");
     }
 }

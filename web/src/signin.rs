@@ -269,10 +269,21 @@ async fn code(
 async fn logout(
     State(core): State<Core>,
     viewer: Viewer,
+    ClientInfo(client): ClientInfo,
+    jar: CookieJar,
     Posted(_): Posted<crate::request::Empty>,
 ) -> Response {
     let impersonating = viewer.actor.impersonator.is_some();
     if let Err(e) = sessions::sign_out(&core, &viewer.actor).await {
+        return crate::page::failure_page(Failure::from(e), viewer.chrome);
+    }
+    // Signing out while impersonating signs the administrator out too: their own session,
+    // kept aside in this browser, ends as well.
+    if impersonating
+        && let Some(kept) = jar.get(crate::admin::ADMIN_COOKIE)
+        && let Ok(admin) = sessions::authenticate(&core, kept.value(), &client).await
+        && let Err(e) = sessions::sign_out(&core, &admin).await
+    {
         return crate::page::failure_page(Failure::from(e), viewer.chrome);
     }
     let mut response = Notice::ok("Signed out", "You are signed out. See you soon.")

@@ -404,11 +404,21 @@ async fn impersonation_where_everyone_needs_a_second_factor(pool: PgPool) {
     let page = web.get("/domains").await;
     assert_eq!(page.status, StatusCode::OK, "{:?}", page.headers);
     assert!(page.text(".banner").contains(BOB));
-    // Signing out while impersonating keeps no administrator's session in the browser.
+    // Signing out while impersonating keeps no administrator's session in the browser, and
+    // ends it: the administrator pressed "Sign out".
+    let kept = web.cookie("apex_admin_session").unwrap();
     let page = web.post("/logout", &[]).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.source);
     assert!(web.cookie("apex_admin_session").is_none());
     assert!(web.cookie("apex_session").is_none());
+    let live: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(apex_core::auth::token_hash(&kept))
+    .fetch_one(web.pool())
+    .await
+    .unwrap();
+    assert_eq!(live, 0, "the administrator's own session ended");
 }
 
 #[sqlx::test(migrator = "apex_core::db::MIGRATOR")]

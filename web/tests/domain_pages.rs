@@ -444,3 +444,79 @@ async fn domain_keys_are_made_shown_once_and_revoked(pool: PgPool) {
     .await;
     assert!(revoked);
 }
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn changing_a_key_keeps_limits_the_form_cannot_show(pool: PgPool) {
+    let web = web(pool);
+    signed_in_owner(&web).await;
+    // A key made through the API: other types for each name, an expiry at 12:34.
+    let owner = users::find_by_email(web.pool(), OWNER).await.unwrap();
+    let input = apex_core::auth::keys::KeyInput {
+        description: "ci".into(),
+        expires_at: Some("2031-06-01T12:34:00Z".parse().unwrap()),
+        domains: None,
+        role: Some(apex_core::authz::Role::Write),
+        records: Some(vec![
+            apex_core::auth::RecordScope {
+                name: "_acme-challenge.*".into(),
+                types: vec!["TXT".into()],
+            },
+            apex_core::auth::RecordScope {
+                name: "www.shop.test".into(),
+                types: vec![],
+            },
+        ]),
+        networks: None,
+        manage_keys: false,
+        manage_members: false,
+        manage_account: false,
+        platform_roles: false,
+    };
+    apex_core::auth::keys::create_domain_key(
+        &web.core,
+        &Actor::cli(owner, PlatformRoles::default()),
+        "shop.test",
+        input,
+    )
+    .await
+    .unwrap();
+    let id: i64 = scalar(&web, "SELECT id FROM api_keys WHERE name = 'ci'").await;
+    let before: (String, String) =
+        sqlx::query_as("SELECT record_scopes::text, expires_at::text FROM api_keys WHERE id = $1")
+            .bind(id)
+            .fetch_one(web.pool())
+            .await
+            .unwrap();
+    // Only the name changes on the form.
+    let page = web.get(&format!("/domains/shop.test/keys/{id}")).await;
+    let field = |css: &str| page.attr(css, "value");
+    let form = [
+        ("description", "ci runner".to_string()),
+        ("role", "write".to_string()),
+        ("expires_at", field("#expires_at")),
+        ("records", field("#records")),
+        ("record_types", field("#record_types")),
+        ("networks", field("#networks")),
+        ("shown_records", field("input[name=shown_records]")),
+        ("shown_expiry", field("input[name=shown_expiry]")),
+    ];
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = web
+        .post(&format!("/domains/shop.test/keys/{id}"), &pairs)
+        .await;
+    assert_eq!(
+        page.location(),
+        "/domains/shop.test/keys",
+        "{}",
+        page.source
+    );
+    let after: (String, String, String) = sqlx::query_as(
+        "SELECT record_scopes::text, expires_at::text, name FROM api_keys WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(web.pool())
+    .await
+    .unwrap();
+    assert_eq!((after.0, after.1), before);
+    assert_eq!(after.2, "ci runner");
+}

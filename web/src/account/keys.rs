@@ -170,6 +170,13 @@ pub(crate) struct KeyForm {
     pub(crate) record_types: String,
     #[serde(default)]
     pub(crate) networks: String,
+    /// When changing a key: the record limits and the expiry as the form showed them. The
+    /// form says a key's limits more simply than the API can set them (one list of types for
+    /// every name, a day for the expiry), so left as shown, they are left as they are.
+    #[serde(default)]
+    pub(crate) shown_records: Option<String>,
+    #[serde(default)]
+    pub(crate) shown_expiry: Option<String>,
     pub(crate) manage_keys: Option<String>,
     pub(crate) manage_members: Option<String>,
     pub(crate) manage_account: Option<String>,
@@ -213,6 +220,8 @@ impl KeyForm {
                 .as_ref()
                 .map(|n| n.join(", "))
                 .unwrap_or_default(),
+            shown_records: None,
+            shown_expiry: None,
             manage_keys: on(k.manage_keys),
             manage_members: on(k.manage_members),
             manage_account: on(k.manage_account),
@@ -220,15 +229,30 @@ impl KeyForm {
         }
     }
 
-    /// The change to a key: every limit as the form now says (an empty list lifts it).
+    /// What the edit form shows of the record limits and the expiry, to tell later whether
+    /// they were touched.
+    pub(crate) fn shown(mut self) -> Self {
+        self.shown_records = Some(self.records_shown());
+        self.shown_expiry = Some(self.expires_at.clone());
+        self
+    }
+
+    fn records_shown(&self) -> String {
+        format!("{} ; {}", self.records, self.record_types)
+    }
+
+    /// The change to a key: every limit as the form now says (an empty list lifts it), but
+    /// the record limits and the expiry only when they were changed on the form.
     pub(crate) fn patch(&self) -> Result<KeyPatch, Errors> {
         let i = self.input()?;
+        let records_touched = self.shown_records.as_deref() != Some(&self.records_shown());
+        let expiry_touched = self.shown_expiry.as_deref() != Some(self.expires_at.as_str());
         Ok(KeyPatch {
             description: Some(i.description),
-            expires_at: Some(i.expires_at),
+            expires_at: expiry_touched.then_some(i.expires_at),
             domains: Some(i.domains),
             role: Some(i.role.unwrap_or(Role::Owner)),
-            records: Some(i.records),
+            records: records_touched.then_some(i.records),
             networks: Some(i.networks),
             manage_keys: Some(i.manage_keys),
             manage_members: Some(i.manage_members),
@@ -438,7 +462,7 @@ pub(crate) async fn edit(
         Ok(k) => form_page(
             &viewer,
             Some(k.id),
-            KeyForm::of(&k),
+            KeyForm::of(&k).shown(),
             Errors::default(),
             StatusCode::OK,
         ),

@@ -119,5 +119,7 @@ pub(crate) async fn end_all(
 /// `response`, telling the browser to forget its session cookie (the session has ended).
 fn signed_out(core: &Core, mut response: Response) -> Response {
     crate::session::clear_cookie(core, &mut response, sessions::COOKIE);
+    // An administrator's session kept aside while impersonating goes with it.
+    crate::session::clear_cookie(core, &mut response, crate::admin::ADMIN_COOKIE);
     response
 }

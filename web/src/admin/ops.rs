@@ -23,6 +23,9 @@ pub(crate) struct JobsQuery {
     /// A job just retried.
     #[serde(default)]
     retried: String,
+    /// Its signature ([`crate::csrf::sign_note`]): without it, no notice.
+    #[serde(default)]
+    sig: String,
 }
 
 /// A job as the page shows it.
@@ -93,7 +96,11 @@ pub(crate) async fn jobs(
             state,
             states: &jobs::STATES,
             rows,
-            retried: q.retried,
+            retried: if crate::csrf::note_signed(&viewer.chrome.csrf, &q.retried, &q.sig) {
+                q.retried
+            } else {
+                String::new()
+            },
         },
     )
 }
@@ -115,7 +122,11 @@ pub(crate) async fn retry(
     match jobs::retry(&core, &viewer.actor, &id).await {
         Ok(()) => Redirect::to(&format!(
             "/admin/jobs?{}",
-            query(&[("state", &form.state), ("retried", &id)])
+            query(&[
+                ("state", &form.state),
+                ("retried", &id),
+                ("sig", &crate::csrf::sign_note(&viewer.chrome.csrf, &id)),
+            ])
         ))
         .into_response(),
         Err(e) => failure_page(Failure::from(e), viewer.chrome.at("admin")),

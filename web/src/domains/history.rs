@@ -63,7 +63,11 @@ fn record_line(r: &Value) -> String {
         Some(Value::Number(n)) => n.to_string(),
         _ => String::new(),
     };
-    format!("{} {} {} {}", s("name"), s("ttl"), s("type"), s("content"))
+    let line = format!("{} {} {} {}", s("name"), s("ttl"), s("type"), s("content"));
+    match s("comment") {
+        c if c.is_empty() => line,
+        c => format!("{line} ; {c}"),
+    }
 }
 
 /// `prefix.key = value` for every leaf of a JSON object.
@@ -216,14 +220,18 @@ pub(crate) async fn show(
         &viewer.actor,
         &name,
         q.before.map(ChangeId),
-        PER_PAGE,
+        PER_PAGE + 1,
     )
     .await
     {
         Ok(e) => e,
         Err(e) => return failure_page(Failure::from(e), chrome),
     };
-    let older = (entries.len() as i64 == PER_PAGE)
+    // One more than a page was asked for: it says whether there are older changes.
+    let mut entries = entries;
+    let more = entries.len() as i64 > PER_PAGE;
+    entries.truncate(usize::try_from(PER_PAGE).unwrap_or(25));
+    let older = more
         .then(|| {
             entries.last().map(|e| {
                 format!(

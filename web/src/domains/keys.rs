@@ -110,6 +110,10 @@ pub(crate) struct DomainKeyForm {
     record_types: String,
     #[serde(default)]
     networks: String,
+    #[serde(default)]
+    shown_records: Option<String>,
+    #[serde(default)]
+    shown_expiry: Option<String>,
 }
 
 /// `POST /domains/{name}/keys`: makes the key; the page shows its secret this once.
@@ -167,6 +171,8 @@ impl DomainKeyForm {
             records: self.records,
             record_types: self.record_types,
             networks: self.networks,
+            shown_records: self.shown_records,
+            shown_expiry: self.shown_expiry,
             ..KeyForm::default()
         }
     }
@@ -210,7 +216,7 @@ async fn edit_page(
     let f = match f {
         Some(f) => f,
         None => match keys::domain_key(core, &viewer.actor, name, id).await {
-            Ok(k) => KeyForm::of(&k),
+            Ok(k) => KeyForm::of(&k).shown(),
             Err(e) => return failure_page(Failure::from(e), chrome),
         },
     };

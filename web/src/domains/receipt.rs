@@ -16,6 +16,9 @@ use super::{DomainHead, path_segment};
 use crate::page::{Failure, failure_page, render};
 use crate::session::{Chrome, Viewer};
 
+/// How long a receipt follows a change that is not served everywhere yet.
+const STALE: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
 /// Where a change stands, for the page and for the script.
 pub(crate) struct Receipt {
     pub id: ChangeId,
@@ -24,6 +27,8 @@ pub(crate) struct Receipt {
     pub serial: Option<u32>,
     pub published: bool,
     pub served: bool,
+    /// Not served everywhere long after it was made: the page stops waiting for it.
+    pub stale: bool,
     /// Nameservers serving it.
     pub serving: usize,
     /// Nameservers in the fleet.
@@ -58,6 +63,7 @@ impl Receipt {
             serial: c.serial,
             published: c.state != "committed",
             served: c.state == "in_sync",
+            stale: c.state != "in_sync" && chrono::Utc::now() - c.created_at > STALE,
             serving,
             fleet: c.nameservers.len(),
             state_url: format!("/domains/{}/changes/{}/state", path_segment(&c.zone), c.id),
@@ -73,7 +79,15 @@ impl Receipt {
 
     /// One line on where it is.
     pub(crate) fn summary(&self) -> String {
-        if self.served {
+        if self.stale {
+            format!(
+                "Not served by every nameserver {} minutes after it was saved ({} of {} so far): \
+                 a platform administrator can see why on the publishing jobs and fleet pages.",
+                STALE.num_minutes(),
+                self.serving,
+                self.fleet
+            )
+        } else if self.served {
             format!(
                 "Served by all nameservers ({} of {}).",
                 self.serving, self.fleet
@@ -148,7 +162,8 @@ struct State_ {
 struct Steps {
     committed: bool,
     published: bool,
-    served: bool,
+    /// `true`, `false`, or `"failed"` once the page stops waiting.
+    served: serde_json::Value,
 }
 
 /// `GET /domains/{name}/changes/{id}/state`: JSON for `apex.js`.
@@ -162,10 +177,14 @@ pub(crate) async fn state(
             steps: Steps {
                 committed: true,
                 published: r.published,
-                served: r.served,
+                served: if r.stale {
+                    serde_json::json!("failed")
+                } else {
+                    serde_json::json!(r.served)
+                },
             },
             summary: r.summary(),
-            done: r.served,
+            done: r.served || r.stale,
         })
         .into_response(),
         Err(e) => Failure::from(e).status.into_response(),

@@ -97,7 +97,7 @@ pub(crate) async fn show(
         Ok(d) => d,
         Err(page) => return page,
     };
-    let page = q.page.unwrap_or(1).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, i64::MAX / PER_PAGE);
     let filter = RecordFilter {
         search: Some(q.q.clone()),
         rtype: Some(q.rtype.clone()),
@@ -114,6 +114,10 @@ pub(crate) async fn show(
             .ok(),
         None => None,
     };
+    if found.records.is_empty() && page > 1 {
+        // Past the last page (the zone shrank, or a typed URL): to the first.
+        return Redirect::to(&list_href(&domain.name, &q.q, &q.rtype, 1)).into_response();
+    }
     let pages = (found.total + PER_PAGE - 1).div_euclid(PER_PAGE).max(1);
     let mut rows = Vec::with_capacity(found.records.len());
     let mut last: Option<(String, String)> = None;

@@ -170,7 +170,7 @@ pub(crate) async fn invite(
             let f = Failure::from(e);
             let (field, label) = match f.field.as_deref() {
                 Some("role") => (Some("role"), "Role"),
-                Some("email") | None => (Some("email"), "E-mail address"),
+                Some("email") => (Some("email"), "E-mail address"),
                 _ => (None, "Inviting"),
             };
             let errors = Errors::one(field, f.sentence(label));
