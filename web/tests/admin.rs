@@ -721,3 +721,69 @@ async fn an_administrator_grants_platform_roles(pool: PgPool) {
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.source);
     assert!(!as_carol.user_exists("eve@example.org").await);
 }
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn an_impersonation_ends_with_the_administrators_rights(pool: PgPool) {
+    let web = Web::new(pool, &config("invite"));
+    let admin = user(&web, ADMIN, true, false).await;
+    let bob = user(&web, BOB, false, false).await;
+    let carol = user(&web, CAROL, true, false).await;
+    // The administrator loses the right to impersonate: the impersonation stops working.
+    impersonate(&web, bob).await;
+    sqlx::query("UPDATE users SET is_admin = false WHERE id = $1")
+        .bind(admin)
+        .execute(web.pool())
+        .await
+        .unwrap();
+    let page = web.get("/domains").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
+    assert!(page.location().starts_with("/login"));
+
+    // Disabled by another administrator: the sessions they act in for others end too.
+    sqlx::query("UPDATE users SET is_admin = true WHERE id = $1")
+        .bind(admin)
+        .execute(web.pool())
+        .await
+        .unwrap();
+    impersonate(&web, bob).await;
+    let carol = apex_core::auth::Actor::cli(
+        apex_core::ids::UserId(carol),
+        apex_core::auth::PlatformRoles {
+            admin: true,
+            granted: vec![],
+        },
+    );
+    apex_core::users::admin::update(
+        &web.core,
+        &carol,
+        apex_core::ids::UserId(admin),
+        &apex_core::users::admin::UserPatch {
+            disabled: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sessions WHERE impersonator_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(admin)
+    .fetch_one(web.pool())
+    .await
+    .unwrap();
+    assert_eq!(open, 0);
+    assert_eq!(web.get("/domains").await.status, StatusCode::SEE_OTHER);
+}
+
+/// Signs in as ADMIN and acts as the user `bob`.
+async fn impersonate(web: &Web, bob: i64) {
+    let link = format!("/admin/users/{bob}");
+    web.clear_cookies();
+    web.sign_in(ADMIN).await;
+    web.get(&link).await;
+    let page = web
+        .post(&format!("{link}/impersonate"), &[("email", BOB)])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.source);
+    assert!(web.get("/domains").await.text(".banner").contains(BOB));
+}

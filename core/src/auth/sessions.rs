@@ -157,7 +157,11 @@ pub async fn authenticate(core: &Core, token: &str, client: &Client) -> Result<A
             WHERE s.token_hash = $1 AND s.state = 'active' AND s.revoked_at IS NULL
               AND s.expires_at > now()
               AND s.last_seen_at > now() - make_interval(secs => $2)
-              AND u.disabled_at IS NULL"#,
+              AND u.disabled_at IS NULL
+              -- An impersonation lasts only as long as the administrator may impersonate.
+              AND (s.impersonator_id IS NULL
+                   OR (i.disabled_at IS NULL
+                       AND (i.is_admin OR 'impersonate' = ANY(i.permissions))))"#,
         super::token_hash(token),
         idle,
     )
@@ -314,7 +318,8 @@ pub async fn sign_out_everywhere(core: &Core, actor: &Actor) -> Result<u64, Core
     Ok(ended)
 }
 
-/// Ends every session of `user` but `keep` (password change keeps the one making it).
+/// Ends every session of `user` but `keep` (password change keeps the one making it), and
+/// every session in which `user` acts as someone else (impersonation).
 pub async fn end_all(
     db: impl PgExecutor<'_>,
     user: UserId,
@@ -322,7 +327,8 @@ pub async fn end_all(
 ) -> Result<u64, CoreError> {
     Ok(sqlx::query!(
         "UPDATE sessions SET revoked_at = now()
-          WHERE user_id = $1 AND revoked_at IS NULL AND ($2::bigint IS NULL OR id <> $2)",
+          WHERE (user_id = $1 OR impersonator_id = $1) AND revoked_at IS NULL
+            AND ($2::bigint IS NULL OR id <> $2)",
         user.0,
         keep.map(|s| s.0),
     )
