@@ -174,7 +174,7 @@ impl Domain {
     }
 }
 
-fn parse_zone(name: &str) -> Result<ZoneName, CoreError> {
+pub(crate) fn parse_zone(name: &str) -> Result<ZoneName, CoreError> {
     ZoneName::parse(name).map_err(|e| CoreError::invalid("name", e))
 }
 
@@ -389,6 +389,22 @@ pub async fn create(
     actor: &Actor,
     name: &str,
 ) -> Result<(DomainView, Change), CoreError> {
+    let mut tx = core.pool.begin().await?;
+    let (domain, change) = create_in(&mut tx, core, actor, name).await?;
+    tx.commit().await?;
+    tracing::info!(zone.name = %domain.zone, change.id = %change.id, "domain created");
+    core.queue.zone_changed(domain.id);
+    Ok((domain.view(core), change))
+}
+
+/// Creates the domain in the caller's transaction (a domain filled from a zone file is
+/// created and filled in one); the caller commits and tells the worker.
+pub(crate) async fn create_in(
+    tx: &mut Transaction<'_, Postgres>,
+    core: &Core,
+    actor: &Actor,
+    name: &str,
+) -> Result<(Domain, Change), CoreError> {
     authz::authorize(actor, Request::CreateDomain)?;
     let owner = actor.user()?;
     let zone = parse_zone(name)?;
@@ -413,9 +429,8 @@ pub async fn create(
     }
     check_public_suffix(actor, &zone)?;
     let serial = serial::next(None, SerialPolicy::DateCounter, Utc::now());
-    let mut tx = core.pool.begin().await?;
-    check_overlap(&mut tx, actor, &zone).await?;
-    check_quota(&mut tx, core, actor).await?;
+    check_overlap(tx, actor, &zone).await?;
+    check_quota(tx, core, actor).await?;
     let id = sqlx::query_scalar!(
         r#"INSERT INTO domains (name, catalog_id, wanted_serial) VALUES ($1, $2, $3)
            RETURNING id AS "id: DomainId""#,
@@ -423,7 +438,7 @@ pub async fn create(
         catalog_id()?,
         serial_to_db(serial),
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await
     .map_err(|e| {
         CoreError::on_constraint(
@@ -438,10 +453,10 @@ pub async fn create(
         id.0,
         owner.0
     )
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     let change = changes::append(
-        &mut tx,
+        tx,
         actor,
         NewChange {
             domain_id: id,
@@ -453,11 +468,8 @@ pub async fn create(
         },
     )
     .await?;
-    let domain = load(&mut *tx, actor, &zone.as_text(), Action::Read).await?;
-    tx.commit().await?;
-    tracing::info!(zone.name = %zone, change.id = %change.id, "domain created");
-    core.queue.zone_changed(id);
-    Ok((domain.view(core), change))
+    let domain = load(&mut **tx, actor, &zone.as_text(), Action::Read).await?;
+    Ok((domain, change))
 }
 
 /// The domains the actor may read, by name: those the user is a member of (within a key's

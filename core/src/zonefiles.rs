@@ -170,19 +170,75 @@ pub async fn import(
     // Authorization first (cheap), then the file is read and checked completely, on a
     // blocking thread and before the zone is locked: a large file holds up no other writer.
     let origin = origin_of(&domains::load(&core.pool, actor, name, Action::WriteZone).await?);
+    let prepared = read(core, origin, text).await?;
+    let mut tx = core.pool.begin().await?;
+    let (outcome, domain) = import_in(&mut tx, actor, name, prepared, mode, dry_run).await?;
+    if let Some(change) = &outcome.change {
+        tx.commit().await?;
+        tracing::info!(zone.name = %domain.zone, change.id = %change.id, added = outcome.added.count, removed = outcome.removed.count, updated = outcome.updated.count, "zone imported");
+        core.queue.zone_changed(domain.id);
+    }
+    // Otherwise (a dry run, or nothing to change) dropping the transaction writes nothing.
+    Ok(outcome)
+}
+
+/// Creates the domain `name` filled from the zone file `text`, in one transaction: a file
+/// that does not parse, or breaks a rule of the zone, leaves no domain behind. Answers the
+/// domain and the last change made (the import's, or the creation's for an empty file).
+pub async fn create_from(
+    core: &Core,
+    actor: &Actor,
+    name: &str,
+    text: &[u8],
+) -> Result<(domains::DomainView, Change), CoreError> {
+    let zone = domains::parse_zone(name)?;
+    let prepared = read(core, DName::from_name(zone.name()), text).await?;
+    let mut tx = core.pool.begin().await?;
+    let (domain, created) = domains::create_in(&mut tx, core, actor, name).await?;
+    let (outcome, _) = import_in(
+        &mut tx,
+        actor,
+        &domain.name,
+        prepared,
+        ImportMode::Merge,
+        false,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(zone.name = %domain.zone, change.id = %created.id, added = outcome.added.count, "domain created from a zone file");
+    core.queue.zone_changed(domain.id);
+    Ok((domain.view(core), outcome.change.unwrap_or(created)))
+}
+
+/// Reads and checks the file on a blocking thread.
+async fn read(
+    core: &Core,
+    origin: DName,
+    text: &[u8],
+) -> Result<apex_zone::import::Prepared, CoreError> {
     let owned_text = text.to_vec();
-    let parse_origin = origin.clone();
     let ttl = core.platform.ttl;
-    let prepared = tokio::task::spawn_blocking(move || {
-        let parsed = zonefile::parse(&owned_text, &parse_origin, ParseOptions::default())
-            .map_err(problems)?;
-        prepare(&parse_origin, parsed, ttl).map_err(problems)
+    tokio::task::spawn_blocking(move || {
+        let parsed =
+            zonefile::parse(&owned_text, &origin, ParseOptions::default()).map_err(problems)?;
+        prepare(&origin, parsed, ttl).map_err(problems)
     })
     .await
-    .map_err(|e| CoreError::Internal(format!("zone-file reader failed: {e}")))??;
+    .map_err(|e| CoreError::Internal(format!("zone-file reader failed: {e}")))?
+}
 
-    let mut tx = core.pool.begin().await?;
-    let domain = domains::lock(&mut tx, actor, name, Action::WriteZone).await?;
+/// Applies a read file to the zone in the caller's transaction: the diff, and (unless a dry
+/// run, or nothing changes) the writes and the change; the caller commits.
+async fn import_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    actor: &Actor,
+    name: &str,
+    prepared: apex_zone::import::Prepared,
+    mode: ImportMode,
+    dry_run: bool,
+) -> Result<(ImportOutcome, Domain), CoreError> {
+    let domain = domains::lock(tx, actor, name, Action::WriteZone).await?;
+    let origin = origin_of(&domain);
     let mut warnings: Vec<ImportWarning> = prepared
         .warnings
         .into_iter()
@@ -196,7 +252,7 @@ pub async fn import(
         "SELECT id, name, type AS rtype, ttl, content, comment FROM records WHERE domain_id = $1",
         domain.id.0
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
     let mut existing: HashMap<Key, Existing> = HashMap::with_capacity(rows.len());
     let mut stored: Vec<ZoneRecord> = Vec::new();
@@ -303,12 +359,11 @@ pub async fn import(
 
     let nothing = add.is_empty() && update.is_empty() && remove.is_empty();
     if dry_run || nothing {
-        // Dropping the transaction rolls back: a dry run writes nothing.
-        return Ok(outcome);
+        return Ok((outcome, domain));
     }
-    write_diff(&mut tx, &domain, &remove, &update, add).await?;
-    crate::secondaries::keep_addresses(&mut tx, &domain).await?;
-    let serial = domains::bump_serial(&mut tx, &domain).await?;
+    write_diff(tx, &domain, &remove, &update, add).await?;
+    crate::secondaries::keep_addresses(tx, &domain).await?;
+    let serial = domains::bump_serial(tx, &domain).await?;
     let summary = |part: &DiffPart| {
         if part.count <= 1000 {
             serde_json::to_value(&part.records).unwrap_or_default()
@@ -317,7 +372,7 @@ pub async fn import(
         }
     };
     let change = changes::append(
-        &mut tx,
+        tx,
         actor,
         NewChange {
             domain_id: domain.id,
@@ -329,11 +384,8 @@ pub async fn import(
         },
     )
     .await?;
-    tx.commit().await?;
-    tracing::info!(zone.name = %domain.zone, change.id = %change.id, added = outcome.added.count, removed = outcome.removed.count, updated = outcome.updated.count, "zone imported");
-    core.queue.zone_changed(domain.id);
     outcome.change = Some(change);
-    Ok(outcome)
+    Ok((outcome, domain))
 }
 
 async fn write_diff(

@@ -3,7 +3,7 @@
 
 use apex_core::authz::Role;
 use apex_core::domains::{self, DomainView};
-use apex_core::zonefiles::{self, ImportMode};
+use apex_core::zonefiles;
 use apex_core::{Core, CoreError};
 use askama::Template;
 use axum::extract::{Query, State};
@@ -183,9 +183,9 @@ pub(crate) struct NewForm {
     file: String,
 }
 
-/// `POST /domains`: creates the domain, then (when a zone file was pasted) fills it; should
-/// the import be refused (a line that does not parse, a rule over the whole zone), the new
-/// domain is deleted again and the form shows the problems by line.
+/// `POST /domains`: creates the domain, filled from the zone file when one came, in one
+/// transaction: a file that is refused (a line that does not parse, a rule over the whole
+/// zone) leaves no domain, and the form shows the problems by line.
 pub(crate) async fn create(
     State(core): State<Core>,
     viewer: Viewer,
@@ -207,43 +207,19 @@ pub(crate) async fn create(
             },
         )
     };
-    let (domain, change) = match domains::create(&core, &viewer.actor, &form.name).await {
-        Ok(created) => created,
-        Err(e) => {
-            let f = Failure::from(e);
-            let errors = Errors::one(Some("name"), f.sentence("The domain name"));
-            return again(errors, Vec::new(), f.status, form);
-        }
+    let created = if form.zone.trim().is_empty() {
+        domains::create(&core, &viewer.actor, &form.name).await
+    } else {
+        zonefiles::create_from(&core, &viewer.actor, &form.name, form.zone.as_bytes()).await
     };
-    if form.zone.trim().is_empty() {
-        return Redirect::to(&format!(
+    match created {
+        Ok((domain, change)) => Redirect::to(&format!(
             "/domains/{}/changes/{}",
             path_segment(&domain.name),
             change.id
         ))
-        .into_response();
-    }
-    match zonefiles::import(
-        &core,
-        &viewer.actor,
-        &domain.name,
-        form.zone.as_bytes(),
-        ImportMode::Merge,
-        false,
-    )
-    .await
-    {
-        Ok(outcome) => Redirect::to(&format!(
-            "/domains/{}/changes/{}",
-            path_segment(&domain.name),
-            outcome.change.map_or(change.id, |c| c.id)
-        ))
         .into_response(),
         Err(e) => {
-            // Nothing of a refused import stays: not the domain either.
-            if let Err(undo) = domains::delete(&core, &viewer.actor, &domain.name).await {
-                tracing::error!(error = %undo, zone.name = %domain.name, "could not remove a domain whose import failed");
-            }
             let lines = match &e {
                 CoreError::ZoneFile(problems) => problems
                     .iter()
@@ -252,7 +228,12 @@ pub(crate) async fn create(
                 _ => Vec::new(),
             };
             let f = Failure::from(e);
-            let errors = Errors::one(Some("zone"), sentence("The zone file", &f.message));
+            let errors = match f.field.as_deref() {
+                Some("name") | None if lines.is_empty() => {
+                    Errors::one(Some("name"), f.sentence("The domain name"))
+                }
+                _ => Errors::one(Some("zone"), sentence("The zone file", &f.message)),
+            };
             again(errors, lines, f.status, form)
         }
     }
