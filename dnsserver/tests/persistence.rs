@@ -44,6 +44,28 @@ async fn restart_without_the_primary_answers_from_disk() {
             "{z} not loaded"
         );
     }
+    // The copies are on disk (written as each zone is built; wait for the last of them, so
+    // the restart below reads what this server had, not what it was still writing).
+    let names = [CATALOG, "one.example.", "two.example.", "short.example."];
+    let dir_path = dir.path().to_path_buf();
+    assert!(
+        eventually(Duration::from_secs(5), move || {
+            let dir_path = dir_path.clone();
+            async move {
+                names.iter().all(|z| {
+                    apex_dnsserver::persist::path_of(
+                        &dir_path,
+                        &apex_zone::dname::DName::parse(z.as_bytes(), None).unwrap(),
+                    )
+                    .is_file()
+                })
+            }
+        })
+        .await,
+        "copies not written: {:?}",
+        std::fs::read_dir(dir.path())
+            .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+    );
     server.shutdown();
     let primary_addr = primary.addr;
     drop(primary);
