@@ -19,6 +19,32 @@ pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
+/// A moment as the pages show it.
+pub(crate) fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// An optional moment, `–` when none.
+pub(crate) fn when_opt(at: Option<&chrono::DateTime<chrono::Utc>>) -> String {
+    at.map_or_else(|| "–".into(), when)
+}
+
+/// A query string of the non-empty `pairs`.
+pub(crate) fn query(pairs: &[(&str, &str)]) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        if !v.is_empty() {
+            s.append_pair(k, v);
+        }
+    }
+    s.finish()
+}
+
+/// `value` (a domain name, a job id) as one segment of a path.
+pub(crate) fn path_segment(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
 /// A link to go on with after a notice.
 pub(crate) struct Next {
     /// Where.

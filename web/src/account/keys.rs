@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 
-use super::when;
+use crate::page::when;
 use crate::page::{Errors, Failure, failure_page, render};
 use crate::request::Posted;
 use crate::session::{Chrome, Viewer};

@@ -34,7 +34,6 @@ mod twofa;
 use apex_core::Core;
 use axum::Router;
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
 
 /// The account routes.
 pub(crate) fn routes() -> Router<Core> {
@@ -58,9 +57,4 @@ pub(crate) fn routes() -> Router<Core> {
         .route("/account/keys/{id}/revoke", post(keys::revoke))
         .route("/account/delete", get(delete::show).post(delete::delete))
         .route("/account/activity", get(activity::show))
-}
-
-/// A moment as the pages show it.
-pub(crate) fn when(at: &DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }

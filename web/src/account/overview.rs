@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::when;
+use crate::page::when;
 use crate::page::{Failure, failure_page, render};
 use crate::session::{Chrome, Viewer};
 

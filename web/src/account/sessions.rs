@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::when;
+use crate::page::when;
 use crate::page::{Failure, Notice, failure_page, render};
 use crate::request::{Empty, Posted};
 use crate::session::{Chrome, Viewer};

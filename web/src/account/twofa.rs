@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::when;
+use crate::page::when;
 use crate::page::{Errors, Failure, Notice, failure_page, render};
 use crate::request::{Empty, Posted};
 use crate::session::{Chrome, Viewer};

@@ -38,7 +38,6 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
 
 use crate::page::{Failure, failure_page, render};
 use crate::session::{Chrome, Viewer};
@@ -117,30 +116,4 @@ async fn overview(viewer: Viewer) -> Response {
         return failure_page(Failure::from(refused), chrome);
     }
     render(StatusCode::OK, &OverviewPage { chrome, head })
-}
-
-/// A moment as the pages show it.
-pub(crate) fn when(at: &DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-/// An optional moment, `–` when none.
-pub(crate) fn when_opt(at: Option<&DateTime<Utc>>) -> String {
-    at.map_or_else(|| "–".into(), when)
-}
-
-/// A query string of the non-empty `pairs`.
-pub(crate) fn query(pairs: &[(&str, &str)]) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        if !v.is_empty() {
-            s.append_pair(k, v);
-        }
-    }
-    s.finish()
-}
-
-/// `value` as a path segment.
-pub(crate) fn segment(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

@@ -9,9 +9,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{AdminHead, query, segment, when, when_opt};
+use super::AdminHead;
 use crate::events::EventRow;
 use crate::page::{Failure, failure_page, render};
+use crate::page::{path_segment, query, when, when_opt};
 use crate::request::Posted;
 use crate::session::{Chrome, Viewer};
 
@@ -74,7 +75,7 @@ pub(crate) async fn jobs(
     let rows = list
         .into_iter()
         .map(|j| JobRow {
-            retry: format!("/admin/jobs/{}/retry", segment(&j.id)),
+            retry: format!("/admin/jobs/{}/retry", path_segment(&j.id)),
             id: j.id,
             job: j.job,
             state: j.state,

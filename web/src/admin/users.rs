@@ -13,8 +13,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{AdminHead, query, when, when_opt};
+use super::AdminHead;
 use crate::page::{Errors, Failure, failure_page, render};
+use crate::page::{query, when, when_opt};
 use crate::request::{Empty, Posted};
 use crate::session::{Chrome, Viewer};
 

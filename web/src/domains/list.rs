@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{path_segment, role_name};
-use crate::page::{Errors, Failure, failure_page, render, sentence};
+use crate::page::{Errors, Failure, failure_page, query, render, sentence};
 use crate::request::Posted;
 use crate::session::{Chrome, Viewer};
 
@@ -48,19 +48,15 @@ impl ListQuery {
 
     /// This filter on another page.
     fn href(&self, page: usize) -> String {
-        let mut s = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
+        let page = page.to_string();
+        let q = query(&[
             ("q", self.q.as_str()),
             ("role", &self.role),
             ("dnssec", &self.dnssec),
             ("state", &self.state),
-        ] {
-            if !v.is_empty() {
-                s.append_pair(k, v);
-            }
-        }
-        s.append_pair("page", &page.to_string());
-        format!("/domains?{}", s.finish())
+            ("page", &page),
+        ]);
+        format!("/domains?{q}")
     }
 
     fn filtered(&self) -> bool {

@@ -39,6 +39,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::Response;
 use axum::routing::{get, post};
 
+pub(crate) use crate::page::path_segment;
 use crate::page::{Failure, failure_page};
 use crate::session::Viewer;
 
@@ -168,11 +169,6 @@ pub(crate) fn role_name(role: Option<Role>) -> &'static str {
         Some(Role::Read) => "read-only",
         None => "platform access",
     }
-}
-
-/// `name` as a path segment.
-pub(crate) fn path_segment(name: &str) -> String {
-    url::form_urlencoded::byte_serialize(name.as_bytes()).collect()
 }
 
 /// The domain as typed in a URL, in A-labels and without a final dot (for host names typed

@@ -14,7 +14,7 @@ use super::form::{RecordFields, TTL_PRESETS, TYPES};
 use super::receipt::Receipt;
 use super::{DomainHead, path_segment};
 use crate::csrf;
-use crate::page::{Errors, Failure, failure_page, render};
+use crate::page::{Errors, Failure, failure_page, query, render};
 use crate::request::Posted;
 use crate::session::{Chrome, Viewer};
 
@@ -71,15 +71,12 @@ struct RecordsPage {
 }
 
 fn list_href(name: &str, q: &str, rtype: &str, page: i64) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    if !q.is_empty() {
-        s.append_pair("q", q);
-    }
-    if !rtype.is_empty() {
-        s.append_pair("type", rtype);
-    }
-    s.append_pair("page", &page.to_string());
-    format!("/domains/{}?{}", path_segment(name), s.finish())
+    let page = page.to_string();
+    format!(
+        "/domains/{}?{}",
+        path_segment(name),
+        query(&[("q", q), ("type", rtype), ("page", &page)])
+    )
 }
 
 /// `GET /domains/{name}`.
