@@ -12,7 +12,6 @@ mod common;
 #[path = "../dnsserver/tests/common/peers.rs"]
 mod peers;
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -88,12 +87,7 @@ struct Driver {
 }
 
 impl Drop for Driver {
-    /// Stops chromedriver and the browsers it started (its process group): a test that fails
-    /// half-way leaves no Chromium behind.
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.child.id())])
-            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -104,8 +98,6 @@ impl Driver {
         let port = free_port();
         let child = Command::new(&tools.chromedriver)
             .arg(format!("--port={port}"))
-            // Its own process group, with the browsers it starts, to stop them all at the end.
-            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
