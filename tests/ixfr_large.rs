@@ -24,7 +24,7 @@ const NAMES: usize = 32_259;
 /// Publishing the imported zone, and then the one-record change, must finish within this.
 const PUBLISH_LIMIT: Duration = Duration::from_secs(120);
 
-/// The zone file, in the style of `../shared/bench/genzone.py`.
+/// The zone file, in the style of the standard benchmark zone (`bench/` generates it).
 fn zone_file(origin: &str) -> (String, usize) {
     let mut z = String::with_capacity(NAMES * 110);
     let mut records = 1;

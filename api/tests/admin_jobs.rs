@@ -54,7 +54,7 @@ async fn admins_list_and_retry_jobs(pool: PgPool) {
         .await
         .unwrap();
     for _ in 0..2 {
-        apex_core::jobs::publish_failed(&pool, DomainId(domain), "record 7 does not parse")
+        apex_core::publishing::failed(&pool, DomainId(domain), "record 7 does not parse")
             .await
             .unwrap();
     }

@@ -17,13 +17,12 @@ pub struct Change {
     pub id: ChangeId,
     /// The zone.
     pub zone: String,
-    /// `domain.create`, `record.create`, `record.update`, `record.delete`, `domain.delete`.
-    pub action: String,
+    /// What the change did.
+    pub action: ChangeAction,
     /// The zone serial this change will be published at (none for a deletion).
     pub serial: Option<u32>,
-    /// `committed` until a publish includes it, then `published`, then `in_sync` once every
-    /// fleet nameserver serves that version (or a newer one).
-    pub state: &'static str,
+    /// How far it got: committed, published, in sync.
+    pub state: ChangeState,
     /// When it was committed.
     pub created_at: DateTime<Utc>,
     /// When the worker published it.
@@ -35,6 +34,80 @@ pub struct Change {
     pub nameservers: Vec<crate::fleet::NameserverSync>,
     /// Who made it, and through what.
     pub by: ChangeActor,
+}
+
+crate::text_enum! {
+    /// What a change did (`changes.action`, whose CHECK lists the same seven).
+    pub enum ChangeAction {
+        /// A domain was created (with its records, when created from a zone file).
+        DomainCreate = "domain.create",
+        /// A domain's settings changed (SOA timers, serial policy, secondaries, DNSSEC).
+        DomainUpdate = "domain.update",
+        /// A domain was deleted.
+        DomainDelete = "domain.delete",
+        /// Records were added (one, with the siblings whose TTL it aligned).
+        RecordCreate = "record.create",
+        /// A record was changed (with the siblings whose TTL it aligned).
+        RecordUpdate = "record.update",
+        /// Records were deleted.
+        RecordDelete = "record.delete",
+        /// A zone file was imported into the domain.
+        ZoneImport = "zone.import",
+    }
+}
+
+impl ChangeAction {
+    /// A plain edit of records: publishing may apply it to the published zone RRset by RRset
+    /// instead of rendering the zone again.
+    pub fn is_record_edit(self) -> bool {
+        matches!(
+            self,
+            Self::RecordCreate | Self::RecordUpdate | Self::RecordDelete
+        )
+    }
+}
+
+crate::text_enum! {
+    /// How far a change has got on its way to the nameservers.
+    pub enum ChangeState {
+        /// Stored; no published version includes it yet.
+        Committed = "committed",
+        /// In a published version, which the fleet has been told about.
+        Published = "published",
+        /// Every fleet nameserver serves that version (or a newer one).
+        InSync = "in_sync",
+    }
+}
+
+impl ChangeState {
+    fn of(published_at: Option<DateTime<Utc>>, in_sync_at: Option<DateTime<Utc>>) -> Self {
+        if in_sync_at.is_some() {
+            Self::InSync
+        } else if published_at.is_some() {
+            Self::Published
+        } else {
+            Self::Committed
+        }
+    }
+}
+
+/// One RRset a change touched: its owner and type, as the records table keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RrsetKey {
+    /// The owner, absolute (`www.example.com.`), as `records.name`.
+    pub owner: String,
+    /// The type's mnemonic, as `records.type`.
+    pub rtype: String,
+}
+
+impl RrsetKey {
+    /// The RRset of `owner` (absolute, as stored) and `rtype`.
+    pub fn new(owner: impl Into<String>, rtype: impl Into<String>) -> Self {
+        Self {
+            owner: owner.into(),
+            rtype: rtype.into(),
+        }
+    }
 }
 
 /// Who made a change.
@@ -59,13 +132,16 @@ pub struct NewChange<'a> {
     /// Its name.
     pub zone: &'a str,
     /// What happened.
-    pub action: &'a str,
+    pub action: ChangeAction,
     /// New wanted serial.
     pub serial: Option<u32>,
     /// Records before, as JSON.
     pub before: Option<serde_json::Value>,
     /// Records after, as JSON.
     pub after: Option<serde_json::Value>,
+    /// The RRsets a record edit touched, for publishing (empty for other actions, which
+    /// publish the zone in full).
+    pub rrsets: Vec<RrsetKey>,
 }
 
 /// Appends a change in the caller's transaction.
@@ -74,15 +150,24 @@ pub async fn append(
     actor: &Actor,
     c: NewChange<'_>,
 ) -> Result<Change, CoreError> {
+    // NULL for what is not a record edit: the worker renders those in full.
+    let (names, types): (Vec<String>, Vec<String>) =
+        c.rrsets.into_iter().map(|k| (k.owner, k.rtype)).unzip();
+    let (names, types) = if c.action.is_record_edit() {
+        (Some(names), Some(types))
+    } else {
+        (None, None)
+    };
     let row = sqlx::query!(
         r#"INSERT INTO changes (domain_id, zone, action, serial, actor_user_id, actor_api_key_id,
-                                actor_session_id, impersonator_user_id, via, before, after)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                actor_session_id, impersonator_user_id, via, before, after,
+                                rrset_names, rrset_types)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
            RETURNING id AS "id: ChangeId", created_at,
                      (SELECT email FROM users WHERE id = $5) AS user_email"#,
         c.domain_id.0,
         c.zone,
-        c.action,
+        c.action.as_str(),
         c.serial.map(i64::from),
         actor.user_id.map(|u| u.0),
         actor.api_key_id().map(|k| k.0),
@@ -91,15 +176,17 @@ pub async fn append(
         actor.via.as_str(),
         c.before,
         c.after,
+        names.as_deref(),
+        types.as_deref(),
     )
     .fetch_one(&mut **tx)
     .await?;
     Ok(Change {
         id: row.id,
         zone: c.zone.to_string(),
-        action: c.action.to_string(),
+        action: c.action,
         serial: c.serial,
-        state: "committed",
+        state: ChangeState::Committed,
         created_at: row.created_at,
         published_at: None,
         in_sync_at: None,
@@ -123,7 +210,7 @@ pub async fn get(
 ) -> Result<Change, CoreError> {
     let domain = crate::domains::load(pool, actor, zone, Action::Read).await?;
     let row = sqlx::query!(
-        r#"SELECT c.id AS "id: ChangeId", c.zone, c.action, c.serial, c.created_at, c.published_at,
+        r#"SELECT c.id AS "id: ChangeId", c.zone, c.action AS "action: ChangeAction", c.serial, c.created_at, c.published_at,
                   c.in_sync_at, c.via, c.actor_api_key_id AS "api_key_id: ApiKeyId",
                   c.actor_session_id AS "session_id: SessionId",
                   u.email AS "user_email?", i.email AS "impersonator_email?"
@@ -152,13 +239,7 @@ pub async fn get(
         zone: row.zone,
         action: row.action,
         serial,
-        state: if row.in_sync_at.is_some() {
-            "in_sync"
-        } else if row.published_at.is_some() {
-            "published"
-        } else {
-            "committed"
-        },
+        state: ChangeState::of(row.published_at, row.in_sync_at),
         created_at: row.created_at,
         published_at: row.published_at,
         in_sync_at: row.in_sync_at,
@@ -196,7 +277,7 @@ pub async fn history(
 ) -> Result<Vec<Entry>, CoreError> {
     let domain = crate::domains::load(pool, actor, zone, Action::Read).await?;
     let rows = sqlx::query!(
-        r#"SELECT c.id AS "id: ChangeId", c.zone, c.action, c.serial, c.created_at, c.published_at,
+        r#"SELECT c.id AS "id: ChangeId", c.zone, c.action AS "action: ChangeAction", c.serial, c.created_at, c.published_at,
                   c.in_sync_at, c.via, c.actor_api_key_id AS "api_key_id: ApiKeyId",
                   c.actor_session_id AS "session_id: SessionId",
                   u.email AS "user_email?", i.email AS "impersonator_email?",
@@ -221,13 +302,7 @@ pub async fn history(
                 zone: row.zone,
                 action: row.action,
                 serial: row.serial.map(serial_from_db),
-                state: if row.in_sync_at.is_some() {
-                    "in_sync"
-                } else if row.published_at.is_some() {
-                    "published"
-                } else {
-                    "committed"
-                },
+                state: ChangeState::of(row.published_at, row.in_sync_at),
                 created_at: row.created_at,
                 published_at: row.published_at,
                 in_sync_at: row.in_sync_at,

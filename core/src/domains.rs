@@ -97,6 +97,16 @@ impl DomainRow {
     }
 }
 
+crate::text_enum! {
+    /// Whether a zone's newest change is out.
+    pub enum ZoneState {
+        /// A change waits for the worker (the wanted serial is ahead of the published one).
+        Pending = "pending",
+        /// The newest change is published.
+        Published = "published",
+    }
+}
+
 /// A domain as the API shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DomainView {
@@ -108,8 +118,8 @@ pub struct DomainView {
     pub serial: u32,
     /// Serial the nameservers have been given (null until the first publish).
     pub published_serial: Option<u32>,
-    /// `pending` while a change waits for the worker, else `published`.
-    pub state: &'static str,
+    /// Whether the newest change is published.
+    pub state: ZoneState,
     /// The platform nameservers to delegate to.
     pub nameservers: Vec<String>,
     /// Your role on it.
@@ -123,7 +133,7 @@ pub struct DomainView {
     /// The SOA as served: the platform's names, the domain's timers.
     pub soa: SoaView,
     /// DNSSEC: `off`, `signed` or `disabling` (details at `/dnssec`).
-    pub dnssec: &'static str,
+    pub dnssec: crate::dnssec::State,
     /// The domain's own nameservers outside the platform: in the apex NS set, sent NOTIFY,
     /// allowed to transfer the zone from their addresses.
     pub secondaries: Vec<crate::secondaries::Secondary>,
@@ -152,9 +162,9 @@ impl Domain {
             serial: self.wanted_serial,
             published_serial: self.published_serial,
             state: if self.published_serial == Some(self.wanted_serial) {
-                "published"
+                ZoneState::Published
             } else {
-                "pending"
+                ZoneState::Pending
             },
             nameservers: core
                 .platform
@@ -168,7 +178,7 @@ impl Domain {
             published_at: self.published_at,
             serial_policy: settings::policy_name(self.settings.serial_policy),
             soa: SoaView::of(&self.settings.soa.apply(&core.platform.soa)),
-            dnssec: self.settings.dnssec.state.as_str(),
+            dnssec: self.settings.dnssec.state,
             secondaries: self.secondaries.clone(),
         }
     }
@@ -211,6 +221,34 @@ pub async fn load(
     let domain = row.into_domain(zone);
     domain.authorize(actor, action)?;
     Ok(domain)
+}
+
+/// Loads a domain by id for the platform's own work (publishing), with no actor: no role, no
+/// authorization. `None` if it is gone.
+pub(crate) async fn by_id(
+    db: impl PgExecutor<'_>,
+    id: DomainId,
+) -> Result<Option<Domain>, CoreError> {
+    let Some(row) = sqlx::query_as!(
+        DomainRow,
+        r#"SELECT d.id AS "id: DomainId", d.name, d.wanted_serial, d.published_serial, d.created_at, d.published_at,
+                  NULL::domain_role AS "role?: Role", d.serial_policy,
+                  d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl,
+                  d.dnssec_state, d.dnssec_algorithm, d.dnssec_denial, d.dnssec_split_keys,
+                  d.dnssec_disabling_since, d.secondaries
+             FROM domains d WHERE d.id = $1"#,
+        id.0,
+    )
+    .fetch_optional(db)
+    .await?
+    else {
+        return Ok(None);
+    };
+    // Stored names were parsed on the way in; read them as the worker always has.
+    let zone = apex_zone::Name::from_ascii(format!("{}.", row.name))
+        .map(ZoneName::from_name)
+        .map_err(|e| CoreError::Internal(format!("stored zone name {:?}: {e}", row.name)))?;
+    Ok(Some(row.into_domain(zone)))
 }
 
 /// Loads and locks a domain for a write in `tx`: concurrent writes to one zone queue up here,
@@ -461,10 +499,11 @@ pub(crate) async fn create_in(
         NewChange {
             domain_id: id,
             zone: &zone.as_text(),
-            action: "domain.create",
+            action: crate::changes::ChangeAction::DomainCreate,
             serial: Some(serial),
             before: None,
             after: None,
+            rrsets: Vec::new(),
         },
     )
     .await?;
@@ -531,10 +570,11 @@ pub async fn delete(core: &Core, actor: &Actor, name: &str) -> Result<Change, Co
         NewChange {
             domain_id: domain.id,
             zone: &zone,
-            action: "domain.delete",
+            action: crate::changes::ChangeAction::DomainDelete,
             serial: None,
             before: None,
             after: None,
+            rrsets: Vec::new(),
         },
     )
     .await?;

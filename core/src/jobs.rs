@@ -201,23 +201,3 @@ pub async fn retry(core: &Core, actor: &Actor, id: &str) -> Result<(), CoreError
     tracing::info!(job = id, "job retried by an admin");
     Ok(())
 }
-
-/// Records a failed publish of `domain`: the reconciler tries again after a wait that
-/// doubles with each failure in a row (2 s up to 15 minutes).
-pub async fn publish_failed(
-    pool: &sqlx::PgPool,
-    domain: DomainId,
-    error: &str,
-) -> Result<(), CoreError> {
-    sqlx::query!(
-        "UPDATE domains SET publish_attempts = publish_attempts + 1, publish_error = $2,
-                publish_failed_at = now(),
-                publish_next_attempt_at = now() + make_interval(secs => least(900, 2 ^ least(publish_attempts + 1, 10)))
-          WHERE id = $1",
-        domain.0,
-        error,
-    )
-    .execute(pool)
-    .await?;
-    Ok(())
-}

@@ -23,6 +23,7 @@ pub mod invitations;
 pub mod jobs;
 pub mod mail;
 pub mod members;
+pub mod publishing;
 pub mod queue;
 pub mod records;
 pub mod secondaries;

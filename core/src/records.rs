@@ -16,7 +16,7 @@ use sqlx::{Postgres, Transaction};
 
 use crate::auth::Actor;
 use crate::authz::Action;
-use crate::changes::{self, Change, NewChange};
+use crate::changes::{self, Change, NewChange, RrsetKey};
 use crate::domains::{self, Domain};
 use crate::ids::RecordId;
 use crate::{Core, CoreError};
@@ -130,13 +130,20 @@ fn parse(core: &Core, zone: &ZoneName, input: &RecordInput) -> Result<Parsed, Co
     })
 }
 
-struct Row {
-    id: RecordId,
-    name: String,
-    rtype: String,
-    ttl: i32,
-    content: String,
-    comment: Option<String>,
+/// A row of `records` as stored.
+pub(crate) struct Row {
+    /// Id.
+    pub(crate) id: RecordId,
+    /// Owner, absolute.
+    pub(crate) name: String,
+    /// Type mnemonic.
+    pub(crate) rtype: String,
+    /// TTL.
+    pub(crate) ttl: i32,
+    /// Canonical content.
+    pub(crate) content: String,
+    /// Comment.
+    pub(crate) comment: Option<String>,
 }
 
 fn view(zone: &ZoneName, r: Row) -> RecordView {
@@ -199,6 +206,36 @@ fn stored_name(text: &str) -> apex_zone::Name {
     DName::parse(text.as_bytes(), None)
         .map(|n| n.to_name())
         .unwrap_or_default()
+}
+
+/// A stored record read back as a zone record — for publishing, export and the rules over a
+/// whole zone. Records are checked on the way in, so one that does not parse is a bug or a
+/// hand edit: it is an error naming the record, never silently left out.
+pub fn stored(
+    origin: &DName,
+    id: i64,
+    name: &str,
+    rtype: &str,
+    ttl: i32,
+    content: &str,
+) -> Result<apex_zone::zonefile::ZoneRecord, CoreError> {
+    let bad = |reason: String| {
+        CoreError::Internal(format!(
+            "record {id} ({name} {rtype}) does not parse: {reason}"
+        ))
+    };
+    let owner = DName::parse(name.as_bytes(), None).map_err(|e| bad(e.to_string()))?;
+    let t = RrType::parse(rtype.as_bytes()).ok_or_else(|| bad("unknown type".into()))?;
+    let wire = content::parse(t, content, Some(origin)).map_err(|e| bad(e.to_string()))?;
+    let ttl = u32::try_from(ttl).map_err(|_| bad("negative TTL".into()))?;
+    Ok(apex_zone::zonefile::ZoneRecord {
+        name: owner,
+        ttl,
+        rtype: t,
+        rdata: wire.into_boxed_slice(),
+        comment: None,
+        line: 0,
+    })
 }
 
 fn json(records: &[RecordView]) -> serde_json::Value {
@@ -539,6 +576,16 @@ fn authorize_record(
     domain.authorize(actor, Action::WriteRecord { name: fqdn, rtype })
 }
 
+/// The RRsets records before and after a change belong to, each once.
+fn rrsets(before: &[RecordView], after: &[RecordView]) -> Vec<RrsetKey> {
+    let set: std::collections::BTreeSet<RrsetKey> = before
+        .iter()
+        .chain(after)
+        .map(|r| RrsetKey::new(&r.fqdn, &r.rtype))
+        .collect();
+    set.into_iter().collect()
+}
+
 async fn finish(
     core: &Core,
     mut tx: Transaction<'_, Postgres>,
@@ -590,10 +637,11 @@ pub async fn create(
         NewChange {
             domain_id: domain.id,
             zone: &domain.zone.as_text(),
-            action: "record.create",
+            action: crate::changes::ChangeAction::RecordCreate,
             serial: Some(serial),
             before: (!before.is_empty()).then(|| json(&before)),
             after: Some(json(&after)),
+            rrsets: rrsets(&before, &after),
         },
     )
     .await?;
@@ -683,10 +731,11 @@ pub async fn update(
         NewChange {
             domain_id: domain.id,
             zone: &domain.zone.as_text(),
-            action: "record.update",
+            action: crate::changes::ChangeAction::RecordUpdate,
             serial: Some(serial),
             before: Some(json(&before)),
             after: Some(json(&after)),
+            rrsets: rrsets(&before, &after),
         },
     )
     .await?;
@@ -738,10 +787,11 @@ pub async fn delete_many(
         NewChange {
             domain_id: domain.id,
             zone: &domain.zone.as_text(),
-            action: "record.delete",
+            action: crate::changes::ChangeAction::RecordDelete,
             serial: Some(serial),
             before: Some(json(&old)),
             after: None,
+            rrsets: rrsets(&old, &[]),
         },
     )
     .await?;

@@ -315,10 +315,11 @@ pub async fn update(
         NewChange {
             domain_id: domain.id,
             zone: &domain.zone.as_text(),
-            action: "domain.update",
+            action: crate::changes::ChangeAction::DomainUpdate,
             serial: Some(serial),
             before: Some(json(&domain.settings, &domain.secondaries)),
             after: Some(json(&new, &secondaries)),
+            rrsets: Vec::new(),
         },
     )
     .await?;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use apex_zone::dname::DName;
 use apex_zone::import::prepare;
-use apex_zone::rdata::{self, RrType, type_name};
+use apex_zone::rdata::{self, type_name};
 use apex_zone::render;
 use apex_zone::validate::check_zone;
 use apex_zone::zonefile::{self, ParseOptions, ZoneRecord};
@@ -17,6 +17,8 @@ use crate::authz::Action;
 use crate::changes::{self, Change, NewChange};
 use crate::domains::{self, Domain};
 use crate::error::LineProblem;
+use crate::ids::RecordId;
+use crate::records::Row as StoredRow;
 use crate::{Core, CoreError};
 
 /// Most records listed in each part of an import's diff (the counts are always complete).
@@ -132,30 +134,17 @@ fn key_of(r: &ZoneRecord) -> Result<Key, CoreError> {
     Ok((r.name.to_string(), type_name(r.rtype), content))
 }
 
-/// Reads stored records back as zone records (for rules over the merged zone and for export).
+/// Reads a stored record back as a zone record with its comment (for rules over the merged
+/// zone and for export).
 fn stored_record(
     origin: &DName,
-    name: &str,
-    rtype: &str,
-    ttl: i32,
-    content: &str,
+    row: (i64, &str, &str, i32, &str),
     comment: Option<String>,
 ) -> Result<ZoneRecord, CoreError> {
-    let bad = |e: String| {
-        CoreError::Internal(format!("stored record {name} {rtype} does not parse: {e}"))
-    };
-    let owner = DName::parse(name.as_bytes(), None).map_err(|e| bad(e.to_string()))?;
-    let t = RrType::parse(rtype.as_bytes()).ok_or_else(|| bad("unknown type".into()))?;
-    let wire =
-        apex_zone::content::parse(t, content, Some(origin)).map_err(|e| bad(e.to_string()))?;
-    Ok(ZoneRecord {
-        name: owner,
-        ttl: u32::try_from(ttl).unwrap_or_default(),
-        rtype: t,
-        rdata: wire.into_boxed_slice(),
-        comment,
-        line: 0,
-    })
+    let (id, name, rtype, ttl, content) = row;
+    let mut record = crate::records::stored(origin, id, name, rtype, ttl, content)?;
+    record.comment = comment;
+    Ok(record)
 }
 
 /// Imports `text` into the zone `name`.
@@ -227,8 +216,9 @@ async fn read(
     .map_err(|e| CoreError::Internal(format!("zone-file reader failed: {e}")))?
 }
 
-/// Applies a read file to the zone in the caller's transaction: the diff, and (unless a dry
-/// run, or nothing changes) the writes and the change; the caller commits.
+/// Applies a read file to the zone in the caller's transaction: reads what is stored,
+/// [`plan`]s the import, and (unless a dry run, or nothing changes) writes it with its change;
+/// the caller commits.
 async fn import_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     actor: &Actor,
@@ -238,7 +228,74 @@ async fn import_in(
     dry_run: bool,
 ) -> Result<(ImportOutcome, Domain), CoreError> {
     let domain = domains::lock(tx, actor, name, Action::WriteZone).await?;
-    let origin = origin_of(&domain);
+    let stored = sqlx::query_as!(
+        StoredRow,
+        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment
+             FROM records WHERE domain_id = $1"#,
+        domain.id.0
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut plan = plan(&origin_of(&domain), prepared, stored, mode, dry_run)?;
+    if dry_run || plan.is_empty() {
+        return Ok((plan.outcome, domain));
+    }
+    write_diff(tx, &domain, &plan.remove, &plan.update, plan.add).await?;
+    crate::secondaries::keep_addresses(tx, &domain).await?;
+    let serial = domains::bump_serial(tx, &domain).await?;
+    let summary = |part: &DiffPart| {
+        if part.count <= 1000 {
+            serde_json::to_value(&part.records).unwrap_or_default()
+        } else {
+            serde_json::json!({"count": part.count})
+        }
+    };
+    let outcome = &mut plan.outcome;
+    let change = changes::append(
+        tx,
+        actor,
+        NewChange {
+            domain_id: domain.id,
+            zone: &domain.zone.as_text(),
+            action: crate::changes::ChangeAction::ZoneImport,
+            serial: Some(serial),
+            before: Some(serde_json::json!({"removed": summary(&outcome.removed)})),
+            after: Some(serde_json::json!({"added": summary(&outcome.added), "updated": summary(&outcome.updated), "mode": if mode == ImportMode::Replace { "replace" } else { "merge" }})),
+            rrsets: Vec::new(),
+        },
+    )
+    .await?;
+    outcome.change = Some(change);
+    Ok((plan.outcome, domain))
+}
+
+/// What an import will do: the outcome shown (a dry run shows only this) and the writes.
+struct Plan {
+    outcome: ImportOutcome,
+    /// New records: identity, TTL, comment.
+    add: Vec<(Key, u32, Option<String>)>,
+    /// Records kept with a new TTL or comment: id, TTL, comment.
+    update: Vec<(i64, u32, Option<String>)>,
+    /// Records to delete (always none when merging).
+    remove: Vec<i64>,
+}
+
+impl Plan {
+    fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.update.is_empty() && self.remove.is_empty()
+    }
+}
+
+/// Decides an import, touching nothing: the zone as it should be afterwards (merging: the
+/// file's records over the stored ones, checked as a whole), then its diff from what is
+/// stored.
+fn plan(
+    origin: &DName,
+    prepared: apex_zone::import::Prepared,
+    stored: Vec<StoredRow>,
+    mode: ImportMode,
+    dry_run: bool,
+) -> Result<Plan, CoreError> {
     let mut warnings: Vec<ImportWarning> = prepared
         .warnings
         .into_iter()
@@ -247,30 +304,20 @@ async fn import_in(
             message: w.message,
         })
         .collect();
-
-    let rows = sqlx::query!(
-        "SELECT id, name, type AS rtype, ttl, content, comment FROM records WHERE domain_id = $1",
-        domain.id.0
-    )
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut existing: HashMap<Key, Existing> = HashMap::with_capacity(rows.len());
-    let mut stored: Vec<ZoneRecord> = Vec::new();
-    for r in rows {
+    let mut existing: HashMap<Key, Existing> = HashMap::with_capacity(stored.len());
+    let mut kept: Vec<ZoneRecord> = Vec::new();
+    for r in stored {
         if mode == ImportMode::Merge {
-            stored.push(stored_record(
-                &origin,
-                &r.name,
-                &r.rtype,
-                r.ttl,
-                &r.content,
+            kept.push(stored_record(
+                origin,
+                (r.id.0, &r.name, &r.rtype, r.ttl, &r.content),
                 r.comment.clone(),
             )?);
         }
         existing.insert(
             (r.name, r.rtype, r.content),
             Existing {
-                id: r.id,
+                id: r.id.0,
                 ttl: u32::try_from(r.ttl).unwrap_or_default(),
                 comment: r.comment,
             },
@@ -282,12 +329,12 @@ async fn import_in(
     if mode == ImportMode::Merge {
         let in_file: std::collections::HashSet<Key> =
             wanted.iter().map(key_of).collect::<Result<_, _>>()?;
-        for r in stored {
+        for r in kept {
             if !in_file.contains(&key_of(&r)?) {
                 wanted.push(r);
             }
         }
-        let (errors, more) = check_zone(&origin, &mut wanted);
+        let (errors, more) = check_zone(origin, &mut wanted);
         if !errors.is_empty() {
             return Err(CoreError::ZoneFile(
                 errors
@@ -311,17 +358,21 @@ async fn import_in(
     }
 
     // Diff against what is stored.
-    let mut outcome = ImportOutcome {
-        dry_run,
-        added: DiffPart::default(),
-        removed: DiffPart::default(),
-        updated: DiffPart::default(),
-        unchanged: 0,
-        warnings,
-        change: None,
+    let mut plan = Plan {
+        outcome: ImportOutcome {
+            dry_run,
+            added: DiffPart::default(),
+            removed: DiffPart::default(),
+            updated: DiffPart::default(),
+            unchanged: 0,
+            warnings,
+            change: None,
+        },
+        add: Vec::new(),
+        update: Vec::new(),
+        remove: Vec::with_capacity(existing.len()),
     };
-    let mut add: Vec<(Key, u32, Option<String>)> = Vec::new();
-    let mut update: Vec<(i64, u32, Option<String>)> = Vec::new();
+    let outcome = &mut plan.outcome;
     for r in &wanted {
         let key = key_of(r)?;
         match existing.remove(&key) {
@@ -329,24 +380,23 @@ async fn import_in(
             Some(e) => {
                 outcome
                     .updated
-                    .push(diff_record(&origin, &key, r.ttl, r.comment.clone()));
-                update.push((e.id, r.ttl, r.comment.clone()));
+                    .push(diff_record(origin, &key, r.ttl, r.comment.clone()));
+                plan.update.push((e.id, r.ttl, r.comment.clone()));
             }
             None => {
                 outcome
                     .added
-                    .push(diff_record(&origin, &key, r.ttl, r.comment.clone()));
-                add.push((key, r.ttl, r.comment.clone()));
+                    .push(diff_record(origin, &key, r.ttl, r.comment.clone()));
+                plan.add.push((key, r.ttl, r.comment.clone()));
             }
         }
     }
     // What is left of the stored records is not wanted (always empty when merging).
-    let mut remove: Vec<i64> = Vec::with_capacity(existing.len());
     for (key, e) in existing {
         outcome
             .removed
-            .push(diff_record(&origin, &key, e.ttl, e.comment));
-        remove.push(e.id);
+            .push(diff_record(origin, &key, e.ttl, e.comment));
+        plan.remove.push(e.id);
     }
     outcome
         .added
@@ -356,36 +406,7 @@ async fn import_in(
         .removed
         .records
         .sort_by(|a, b| (&a.name, &a.rtype, &a.content).cmp(&(&b.name, &b.rtype, &b.content)));
-
-    let nothing = add.is_empty() && update.is_empty() && remove.is_empty();
-    if dry_run || nothing {
-        return Ok((outcome, domain));
-    }
-    write_diff(tx, &domain, &remove, &update, add).await?;
-    crate::secondaries::keep_addresses(tx, &domain).await?;
-    let serial = domains::bump_serial(tx, &domain).await?;
-    let summary = |part: &DiffPart| {
-        if part.count <= 1000 {
-            serde_json::to_value(&part.records).unwrap_or_default()
-        } else {
-            serde_json::json!({"count": part.count})
-        }
-    };
-    let change = changes::append(
-        tx,
-        actor,
-        NewChange {
-            domain_id: domain.id,
-            zone: &domain.zone.as_text(),
-            action: "zone.import",
-            serial: Some(serial),
-            before: Some(serde_json::json!({"removed": summary(&outcome.removed)})),
-            after: Some(serde_json::json!({"added": summary(&outcome.added), "updated": summary(&outcome.updated), "mode": if mode == ImportMode::Replace { "replace" } else { "merge" }})),
-        },
-    )
-    .await?;
-    outcome.change = Some(change);
-    Ok((outcome, domain))
+    Ok(plan)
 }
 
 async fn write_diff(
@@ -454,7 +475,7 @@ pub async fn export(core: &Core, actor: &Actor, name: &str) -> Result<String, Co
     let domain = domains::load(&mut *tx, actor, name, Action::Read).await?;
     let origin = origin_of(&domain);
     let rows = sqlx::query!(
-        "SELECT name, type AS rtype, ttl, content, comment FROM records WHERE domain_id = $1",
+        "SELECT id, name, type AS rtype, ttl, content, comment FROM records WHERE domain_id = $1",
         domain.id.0
     )
     .fetch_all(&mut *tx)
@@ -463,7 +484,9 @@ pub async fn export(core: &Core, actor: &Actor, name: &str) -> Result<String, Co
     let mut records = Vec::with_capacity(rows.len() + 4);
     for r in rows {
         records.push(stored_record(
-            &origin, &r.name, &r.rtype, r.ttl, &r.content, r.comment,
+            &origin,
+            (r.id, &r.name, &r.rtype, r.ttl, &r.content),
+            r.comment,
         )?);
     }
     let platform = &core.platform;

@@ -103,7 +103,7 @@ async fn run_job(ctx: &Context, payload: &str) {
         tracing::error!(job = job.name(), error = %e, "job failed; the reconciler will retry");
         if let Job::PublishZone { domain_id, .. } = &job
             && let Err(e) =
-                apex_core::jobs::publish_failed(&ctx.core.pool, *domain_id, &e.to_string()).await
+                apex_core::publishing::failed(&ctx.core.pool, *domain_id, &e.to_string()).await
         {
             tracing::warn!(error = %e, "could not record the failure");
         }

@@ -75,7 +75,7 @@ pub async fn pass(ctx: &Context) -> Result<usize, PublishError> {
             if let Err(e) = result {
                 tracing::error!(domain.id = %z.id, zone.name = %z.name, error = %e, "zone still behind; retrying with backoff");
                 if let Err(e) =
-                    apex_core::jobs::publish_failed(&ctx.core.pool, z.id, &e.to_string()).await
+                    apex_core::publishing::failed(&ctx.core.pool, z.id, &e.to_string()).await
                 {
                     tracing::warn!(error = %e, "could not record the failure");
                 }

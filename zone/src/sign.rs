@@ -277,6 +277,24 @@ pub struct SignParams {
     pub threads: usize,
 }
 
+impl SignParams {
+    /// Signatures made now and valid for `validity` seconds: inception back-dated an hour for
+    /// resolvers whose clocks run behind; no CDS/CDNSKEY; on every CPU.
+    pub fn now(validity: u32, denial: Denial) -> Self {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
+        Self {
+            inception: now.wrapping_sub(3600),
+            expiration: now.wrapping_add(validity),
+            denial,
+            cds: false,
+            cds_delete: false,
+            threads: std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        }
+    }
+}
+
 /// NSEC3 hash of a name (RFC 5155 section 5).
 pub fn nsec3_hash(name: &[u8], salt: &[u8], iterations: u16) -> [u8; 20] {
     let mut buf = Vec::with_capacity(name.len().max(20) + salt.len());

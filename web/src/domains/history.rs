@@ -255,12 +255,12 @@ pub(crate) async fn show(
             }
             Item {
                 id: c.id,
-                what: action_words(&c.action),
+                what: action_words(c.action),
                 when: c.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
                 via: via_words(&c.by.via, c.by.api_key_id.map(|k| k.0)),
                 by,
                 serial: c.serial,
-                state: c.state,
+                state: c.state.as_str(),
                 lines: diff(e.before.as_ref(), e.after.as_ref()),
             }
         })

@@ -2,7 +2,8 @@
 //! one, optionally filled from a zone file.
 
 use apex_core::authz::Role;
-use apex_core::domains::{self, DomainView};
+use apex_core::dnssec::State as Dnssec;
+use apex_core::domains::{self, DomainView, ZoneState};
 use apex_core::zonefiles;
 use apex_core::{Core, CoreError};
 use askama::Template;
@@ -39,11 +40,11 @@ impl ListQuery {
         (q.is_empty() || d.name.contains(&q) || d.name_unicode.to_lowercase().contains(&q))
             && (self.role.is_empty() || d.role.map(Role::as_str) == Some(self.role.as_str()))
             && match self.dnssec.as_str() {
-                "on" => d.dnssec != "off",
-                "off" => d.dnssec == "off",
+                "on" => d.dnssec != Dnssec::Off,
+                "off" => d.dnssec == Dnssec::Off,
                 _ => true,
             }
-            && (self.state.is_empty() || d.state == self.state)
+            && (self.state.is_empty() || d.state.as_str() == self.state)
     }
 
     /// This filter on another page.
@@ -108,8 +109,8 @@ pub(crate) async fn show(
         Err(e) => return failure_page(Failure::from(e), chrome),
     };
     let total = all.len();
-    let signed = all.iter().filter(|d| d.dnssec != "off").count();
-    let pending = all.iter().filter(|d| d.state == "pending").count();
+    let signed = all.iter().filter(|d| d.dnssec != Dnssec::Off).count();
+    let pending = all.iter().filter(|d| d.state == ZoneState::Pending).count();
     let matching: Vec<&DomainView> = all.iter().filter(|d| q.matches(d)).collect();
     let pages = matching.len().div_ceil(PER_PAGE).max(1);
     let page = q.page.unwrap_or(1).clamp(1, pages);
@@ -122,8 +123,8 @@ pub(crate) async fn show(
             name: d.name.clone(),
             unicode: (d.name_unicode != d.name).then(|| d.name_unicode.clone()),
             role: role_name(d.role),
-            dnssec: d.dnssec,
-            state: d.state,
+            dnssec: d.dnssec.as_str(),
+            state: d.state.as_str(),
             serial: d.serial,
         })
         .collect();

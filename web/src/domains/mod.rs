@@ -143,8 +143,8 @@ impl DomainHead {
             name: view.name.clone(),
             unicode: view.name_unicode.clone(),
             role: view.role,
-            state: view.state,
-            dnssec: view.dnssec,
+            state: view.state.as_str(),
+            dnssec: view.dnssec.as_str(),
             tab,
         }
     }

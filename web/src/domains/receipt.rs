@@ -3,6 +3,7 @@
 //! JavaScript, `apex.js` follows `…/state` instead and updates the steps in place.
 
 use apex_core::auth::Actor;
+use apex_core::changes::{ChangeAction, ChangeState};
 use apex_core::ids::ChangeId;
 use apex_core::{Core, CoreError, changes};
 use askama::Template;
@@ -59,11 +60,11 @@ impl Receipt {
         };
         Ok(Self {
             id: c.id,
-            what: action_words(&c.action).into(),
+            what: action_words(c.action).into(),
             serial: c.serial,
-            published: c.state != "committed",
-            served: c.state == "in_sync",
-            stale: c.state != "in_sync" && chrono::Utc::now() - c.created_at > STALE,
+            published: c.state != ChangeState::Committed,
+            served: c.state == ChangeState::InSync,
+            stale: c.state != ChangeState::InSync && chrono::Utc::now() - c.created_at > STALE,
             serving,
             fleet: c.nameservers.len(),
             state_url: format!("/domains/{}/changes/{}/state", path_segment(&c.zone), c.id),
@@ -104,8 +105,8 @@ impl Receipt {
 }
 
 /// An action in words.
-pub(crate) fn action_words(action: &str) -> &'static str {
-    match action {
+pub(crate) fn action_words(action: ChangeAction) -> &'static str {
+    match action.as_str() {
         "record.create" => "Record added",
         "record.update" => "Record changed",
         "record.delete" => "Records deleted",
