@@ -24,7 +24,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::PgPool;
 use tokio::task::JoinSet;
 
-use crate::retry::after_failure;
+use crate::retry::{after_failure, chain};
 
 /// Most mails one pass takes.
 const BATCH: i64 = 32;
@@ -227,21 +227,6 @@ impl Failure {
             permanent: true,
         }
     }
-}
-
-/// An error and its causes, on one line, without repeats.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text
 }
 
 /// Sorts an SMTP error: a 5xx answer is permanent, except those about authentication,

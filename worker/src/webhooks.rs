@@ -24,7 +24,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::task::JoinSet;
 
 use crate::Context;
-use crate::retry::after_failure;
+use crate::retry::{after_failure, chain};
 
 /// Most deliveries one pass takes.
 const BATCH: i64 = 32;
@@ -153,21 +153,6 @@ impl Failure {
             ..Self::new(error)
         }
     }
-}
-
-/// An error and its causes, on one line (reqwest's own message hides the cause).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text
 }
 
 /// The body: `{"type", "timestamp", "data"}`, the same on every attempt.

@@ -10,7 +10,7 @@ use crate::CoreError;
 use crate::ids::{DeliveryId, DomainId, WebhookId};
 
 /// A delivery taken for an attempt, with what the attempt needs of its webhook.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DueDelivery {
     /// Id.
     pub id: DeliveryId,
@@ -34,6 +34,19 @@ pub struct DueDelivery {
     pub secret: Vec<u8>,
     /// The webhook is disabled: nothing more is sent.
     pub disabled: bool,
+}
+
+impl std::fmt::Debug for DueDelivery {
+    // Not derived: the sealed secret stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DueDelivery")
+            .field("id", &self.id)
+            .field("webhook_id", &self.webhook_id)
+            .field("msg_id", &self.msg_id)
+            .field("event", &self.event)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Takes at most `limit` due deliveries: each is left alone by other workers for
