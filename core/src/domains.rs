@@ -592,3 +592,27 @@ pub async fn delete(core: &Core, actor: &Actor, name: &str) -> Result<Change, Co
     }
     Ok(change)
 }
+
+/// The name of domain `id` (without the final dot), if it still exists.
+pub async fn name_of(db: impl PgExecutor<'_>, id: DomainId) -> Result<Option<String>, CoreError> {
+    Ok(
+        sqlx::query_scalar!("SELECT name FROM domains WHERE id = $1", id.0)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// The own secondaries of the domain whose zone is `zone`, if there is such a domain (with
+/// none, the list is empty).
+pub async fn secondaries_of(
+    db: impl PgExecutor<'_>,
+    zone: &ZoneName,
+) -> Result<Option<Vec<crate::secondaries::Secondary>>, CoreError> {
+    let list = sqlx::query_scalar!(
+        "SELECT secondaries FROM domains WHERE name = $1",
+        zone.as_text()
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(list.map(crate::secondaries::from_db))
+}

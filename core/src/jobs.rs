@@ -201,3 +201,58 @@ pub async fn retry(core: &Core, actor: &Actor, id: &str) -> Result<(), CoreError
     tracing::info!(job = id, "job retried by an admin");
     Ok(())
 }
+
+/// A zone behind: its wanted serial is ahead of its published one (publish it), or its
+/// published version was not announced (announce it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BehindZone {
+    /// The domain.
+    pub id: DomainId,
+    /// Its name, without the final dot.
+    pub name: String,
+    /// The serial the zone should be published at.
+    pub wanted_serial: u32,
+    /// The serial of the newest published version, if any.
+    pub published_serial: Option<u32>,
+    /// The serial last announced to the fleet, if any.
+    pub notified_serial: Option<u32>,
+}
+
+impl BehindZone {
+    /// Whether the zone needs publishing (rather than only announcing).
+    pub fn needs_publish(&self) -> bool {
+        self.published_serial != Some(self.wanted_serial)
+    }
+}
+
+/// The reconciler's scan: at most `limit` zones behind whose backoff after a failed publish
+/// (see `crate::publishing::failed`) is over, with ids above `after`, by id. Page with the last id.
+pub async fn behind(
+    pool: &sqlx::PgPool,
+    after: DomainId,
+    limit: i64,
+) -> Result<Vec<BehindZone>, CoreError> {
+    let page = sqlx::query!(
+        r#"SELECT id AS "id: DomainId", name, wanted_serial, published_serial, notified_serial
+                 FROM domains
+                WHERE (published_serial IS DISTINCT FROM wanted_serial
+                       OR notified_serial IS DISTINCT FROM published_serial)
+                  AND (publish_next_attempt_at IS NULL OR publish_next_attempt_at <= now())
+                  AND id > $1
+                ORDER BY id LIMIT $2"#,
+        after.0,
+        limit,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(page
+        .into_iter()
+        .map(|z| BehindZone {
+            id: z.id,
+            name: z.name,
+            wanted_serial: serial_from_db(z.wanted_serial),
+            published_serial: z.published_serial.map(serial_from_db),
+            notified_serial: z.notified_serial.map(serial_from_db),
+        })
+        .collect())
+}

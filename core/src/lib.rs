@@ -5,6 +5,10 @@
 //! transaction; after it commits, [`queue`] wakes the workers through Redis, and if Redis is
 //! down the reconciler finds the zone anyway because Postgres holds the intent
 //! (`domains.wanted_serial`).
+//!
+//! The worker's queries live here too, next to the data they touch: the mail outbox
+//! ([`mail::outbox`]), webhook deliveries ([`webhooks::delivery`]), the reconciler's scan of
+//! zones behind ([`jobs::behind`]), and both sides of the Redis stream protocol ([`queue`]).
 
 pub mod address;
 pub mod audit;

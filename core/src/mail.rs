@@ -12,13 +12,15 @@
 //!
 //! A mail is written by [`enqueue`] in the transaction of the action it tells of, so a
 //! password-reset link exists exactly when its token does, and a notice is never sent for a
-//! change that rolled back. The worker (`apex_worker::mail`) sends the outbox.
+//! change that rolled back. The worker (`apex_worker::mail`) sends the outbox, taking due
+//! mails and recording each attempt through [`outbox`].
 //!
 //! Texts are plain, short and in English; links come from the caller, built with
 //! [`crate::config::Accounts::link`] so they name the platform's public URL.
 
 mod link;
 mod notice;
+pub mod outbox;
 
 pub use link::{find_link, find_token};
 pub use notice::{NoticeKind, Occasion};

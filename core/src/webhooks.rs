@@ -12,9 +12,11 @@
 //! ```
 //!
 //! Events are written by [`enqueue`] in the transaction that makes them true, so a delivery
-//! exists exactly when its event happened; the worker (`apex_worker::webhooks`) sends them.
+//! exists exactly when its event happened; the worker (`apex_worker::webhooks`) sends them,
+//! taking due ones and recording each attempt through [`delivery`].
 //! Secrets are sealed under the platform's master key, bound to their webhook.
 
+pub mod delivery;
 pub mod target;
 
 use apex_zone::name::ZoneName;

@@ -13,7 +13,8 @@
 //!
 //! - [`publish`]: one zone from committed to published, idempotent; incremental when the
 //!   zone is in [`cache`].
-//! - [`consumer`]: the Redis Streams consumer group.
+//! - [`consumer`]: reads the Redis stream through [`apex_core::queue`] (which owns the
+//!   protocol: names, encoding, group, reading, acknowledging, claiming) and runs each job.
 //! - [`reconciler`]: republishes whatever is behind, so losing Redis loses nothing.
 //! - [`transfer`]: the hidden primary: SOA and AXFR over TCP, TSIG-signed.
 //! - [`notify`]: NOTIFY to the fleet with retries.
@@ -21,6 +22,9 @@
 //! - [`webhooks`]: sends the domains' webhook deliveries, with retries.
 //! - [`mail`]: sends the mail outbox over SMTP (or logs it when no server is configured).
 //! - [`retry`]: the backoff both of them follow.
+//!
+//! The worker reads and writes Postgres through apex-core functions (`mail::outbox`,
+//! `webhooks::delivery`, `jobs::behind`, `domains`, `fleet`, `versions` …), not SQL of its own.
 
 pub mod cache;
 pub mod consumer;

@@ -5,7 +5,8 @@
 //! Each pass takes the due mails with `FOR UPDATE SKIP LOCKED` and moves their
 //! `next_attempt_at` past the attempt's time limit (a lease), so any number of workers share
 //! the outbox without sending one attempt twice, and a worker dying mid-attempt only delays
-//! the retry. A mail is sent at least once; every attempt carries the same `Message-ID`, so
+//! the retry. The outbox's queries are core's ([`apex_core::mail::outbox`]); this module
+//! only sends. A mail is sent at least once; every attempt carries the same `Message-ID`, so
 //! a mail that reached the server but whose answer was lost can be recognised as a repeat.
 //!
 //! The SMTP URL holds credentials: it stays a [`SecretString`] until lettre has it, and no
@@ -14,8 +15,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use apex_core::ids::MailId;
-use chrono::{DateTime, Utc};
+use apex_core::CoreError;
+use apex_core::mail::outbox::{self, OutboxMail};
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor};
@@ -23,7 +24,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::PgPool;
 use tokio::task::JoinSet;
 
-use crate::retry::after_failure;
+use crate::retry::{after_failure, chain};
 
 /// Most mails one pass takes.
 const BATCH: i64 = 32;
@@ -145,7 +146,7 @@ pub async fn run(pool: PgPool, mailer: Mailer) {
         let busy = match pass(&pool, &mailer).await {
             Ok(taken) => taken >= BATCH,
             Err(e) => {
-                tracing::warn!(error = %e, "mail pass failed");
+                tracing::warn!(error = %chain(&e), "mail pass failed");
                 false
             }
         };
@@ -156,7 +157,7 @@ pub async fn run(pool: PgPool, mailer: Mailer) {
 }
 
 /// Handles the due mails once; returns how many it took.
-pub async fn pass(pool: &PgPool, mailer: &Mailer) -> Result<i64, sqlx::Error> {
+pub async fn pass(pool: &PgPool, mailer: &Mailer) -> Result<i64, CoreError> {
     match &mailer.outlet {
         Outlet::Log => log_pass(pool).await,
         Outlet::Smtp(transport) => smtp_pass(pool, mailer, transport).await,
@@ -164,18 +165,8 @@ pub async fn pass(pool: &PgPool, mailer: &Mailer) -> Result<i64, sqlx::Error> {
 }
 
 /// Without SMTP: marks the due mails `logged` and prints them, once each.
-async fn log_pass(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    let mails = sqlx::query!(
-        r#"UPDATE mail_outbox SET state = 'logged'
-            WHERE id IN (SELECT id FROM mail_outbox
-                          WHERE state = 'queued' AND next_attempt_at <= now()
-                          ORDER BY next_attempt_at LIMIT $1
-                            FOR UPDATE SKIP LOCKED)
-        RETURNING id AS "id: MailId", recipient, kind, subject, body"#,
-        BATCH,
-    )
-    .fetch_all(pool)
-    .await?;
+async fn log_pass(pool: &PgPool) -> Result<i64, CoreError> {
+    let mails = outbox::take_for_log(pool, BATCH).await?;
     for m in &mails {
         tracing::info!(mail.id = %m.id, mail.to = %m.recipient, mail.kind = %m.kind,
             "mail not sent (no APEX_SMTP_URL): {}\n\n{}", m.subject, m.body);
@@ -184,35 +175,15 @@ async fn log_pass(pool: &PgPool) -> Result<i64, sqlx::Error> {
 }
 
 /// A mail taken for an attempt.
-struct Due {
-    id: MailId,
-    recipient: String,
-    kind: String,
-    subject: String,
-    body: String,
-    attempts: i32,
-    created_at: DateTime<Utc>,
-}
+type Due = OutboxMail;
 
 /// Takes the due mails and attempts them all at once.
 async fn smtp_pass(
     pool: &PgPool,
     mailer: &Mailer,
     transport: &Arc<AsyncSmtpTransport<Tokio1Executor>>,
-) -> Result<i64, sqlx::Error> {
-    let due = sqlx::query_as!(
-        Due,
-        r#"UPDATE mail_outbox SET next_attempt_at = now() + make_interval(secs => $2)
-            WHERE id IN (SELECT id FROM mail_outbox
-                          WHERE state = 'queued' AND next_attempt_at <= now()
-                          ORDER BY next_attempt_at LIMIT $1
-                            FOR UPDATE SKIP LOCKED)
-        RETURNING id AS "id: MailId", recipient, kind, subject, body, attempts, created_at"#,
-        BATCH,
-        LEASE_SECONDS,
-    )
-    .fetch_all(pool)
-    .await?;
+) -> Result<i64, CoreError> {
+    let due = outbox::take_due(pool, BATCH, LEASE_SECONDS).await?;
     let taken = i64::try_from(due.len()).unwrap_or(BATCH);
     let mut attempts = JoinSet::new();
     for d in due {
@@ -225,7 +196,7 @@ async fn smtp_pass(
                     Err(_) => Err(Failure::new("the attempt timed out")),
                 };
             if let Err(e) = record(&pool, &d, result, first_retry).await {
-                tracing::warn!(mail.id = %d.id, error = %e,
+                tracing::warn!(mail.id = %d.id, error = %chain(&e),
                     "cannot record a mail attempt; it is retried after its lease");
             }
         });
@@ -256,21 +227,6 @@ impl Failure {
             permanent: true,
         }
     }
-}
-
-/// An error and its causes, on one line, without repeats.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text
 }
 
 /// Sorts an SMTP error: a 5xx answer is permanent, except those about authentication,
@@ -331,38 +287,18 @@ async fn record(
     d: &Due,
     result: Result<(), Failure>,
     first_retry: Duration,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), CoreError> {
     let attempts = d.attempts.saturating_add(1);
     match result {
         Ok(()) => {
             // The body goes: its links are secrets of a sort, and it has done its job.
-            sqlx::query!(
-                "UPDATE mail_outbox SET state = 'sent', attempts = $2, sent_at = now(),
-                        body = '', last_error = NULL
-                  WHERE id = $1",
-                d.id.0,
-                attempts,
-            )
-            .execute(pool)
-            .await?;
+            outbox::mark_sent(pool, d.id, attempts).await?;
             tracing::info!(mail.id = %d.id, mail.to = %d.recipient, mail.kind = %d.kind,
                 attempts, "mail sent");
         }
         Err(f) => {
             let next = after_failure(f.permanent, attempts, d.id.0, d.created_at, first_retry);
-            sqlx::query!(
-                "UPDATE mail_outbox
-                    SET state = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE 'queued' END,
-                        attempts = $2, last_error = $4,
-                        next_attempt_at = coalesce($3, next_attempt_at)
-                  WHERE id = $1",
-                d.id.0,
-                attempts,
-                next,
-                f.error,
-            )
-            .execute(pool)
-            .await?;
+            outbox::mark_failed(pool, d.id, attempts, next, &f.error).await?;
             match next {
                 Some(at) => tracing::info!(mail.id = %d.id, mail.to = %d.recipient,
                     mail.kind = %d.kind, attempts, error = %f.error, retry_at = %at,
@@ -379,6 +315,8 @@ async fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use apex_core::ids::MailId;
+    use chrono::DateTime;
 
     fn settings(url: Option<&str>, from: &str) -> Settings {
         Settings {

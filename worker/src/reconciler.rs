@@ -2,12 +2,12 @@
 //! published one, announce every zone whose announcement was lost, announce the catalog if it
 //! moved, and schedule DNSSEC work (signatures due for renewal, zones whose DNSSEC removal
 //! delay has passed). This is what makes Redis optional for correctness: a wake-up lost with Redis,
-//! or a worker killed between storing and announcing, is found here, from Postgres.
+//! or a worker killed between storing and announcing, is found here, from Postgres (the scan
+//! is core's [`apex_core::jobs::behind`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use apex_core::db::serial_from_db;
 use apex_core::ids::DomainId;
 
 use crate::Context;
@@ -44,33 +44,20 @@ pub async fn run(ctx: Arc<Context>, every: Duration) {
 /// is logged and skipped, so it never holds up the others.
 pub async fn pass(ctx: &Context) -> Result<usize, PublishError> {
     let mut published = 0;
-    let mut after = 0i64;
+    let mut after = DomainId(0);
     loop {
-        let page = sqlx::query!(
-            r#"SELECT id AS "id: DomainId", name, wanted_serial, published_serial, notified_serial
-                 FROM domains
-                WHERE (published_serial IS DISTINCT FROM wanted_serial
-                       OR notified_serial IS DISTINCT FROM published_serial)
-                  AND (publish_next_attempt_at IS NULL OR publish_next_attempt_at <= now())
-                  AND id > $1
-                ORDER BY id LIMIT $2"#,
-            after,
-            PAGE,
-        )
-        .fetch_all(&ctx.core.pool)
-        .await?;
+        let page = apex_core::jobs::behind(&ctx.core.pool, after, PAGE).await?;
         let Some(last) = page.last() else { break };
-        after = last.id.0;
+        after = last.id;
         for z in page {
-            let result = if z.published_serial != Some(z.wanted_serial) {
+            let result = if z.needs_publish() {
                 publish_zone(ctx, z.id).await.map(|o| {
                     if matches!(o, Outcome::Published { .. }) {
                         published += 1;
                     }
                 })
             } else {
-                let serial = serial_from_db(z.wanted_serial);
-                announce_zone(ctx, z.id, &z.name, serial).await
+                announce_zone(ctx, z.id, &z.name, z.wanted_serial).await
             };
             if let Err(e) = result {
                 tracing::error!(domain.id = %z.id, zone.name = %z.name, error = %e, "zone still behind; retrying with backoff");

@@ -1,7 +1,7 @@
 //! When to try again: the retry policy shared by webhook deliveries and mail. Waits double
 //! from a first retry up to an hour, and everything gives up a day after it was queued, so a
 //! receiver that is down for a night still gets its messages and one that is gone for good
-//! stops costing attempts.
+//! stops costing attempts. Also how both write a failure down: [`chain`].
 
 use std::hash::BuildHasher;
 use std::time::Duration;
@@ -64,6 +64,22 @@ pub fn jitter(seed: i64) -> f64 {
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// An error and its causes, on one line, without repeats (reqwest's and lettre's own
+/// messages hide the cause), for `last_error` and the log.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +103,27 @@ mod tests {
         let late = t0 + chrono::TimeDelta::hours(24) - chrono::TimeDelta::minutes(10);
         assert_eq!(wait(30, late), Some(600));
         assert_eq!(wait(31, t0 + chrono::TimeDelta::hours(24)), None);
+    }
+
+    #[test]
+    fn chain_lists_causes_once() {
+        #[derive(Debug)]
+        struct E(&'static str, Option<Box<E>>);
+        impl std::fmt::Display for E {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for E {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|e| e as _)
+            }
+        }
+        let e = E(
+            "send failed: refused",
+            Some(Box::new(E("refused", Some(Box::new(E("port 25", None)))))),
+        );
+        assert_eq!(chain(&e), "send failed: refused: port 25");
     }
 
     #[test]

@@ -86,9 +86,7 @@ impl Watchers {
             if self.is_running(domain) {
                 continue;
             }
-            let name = sqlx::query_scalar!("SELECT name FROM domains WHERE id = $1", domain.0)
-                .fetch_optional(pool)
-                .await?;
+            let name = apex_core::domains::name_of(pool, domain).await?;
             if let Some(name) = name
                 && let Ok(zone) = Name::from_ascii(format!("{name}."))
             {

@@ -166,12 +166,7 @@ impl TransferServer {
         if zone.name() == &self.ctx.core.platform.catalog {
             return Ok(false);
         }
-        let Some(list) = sqlx::query_scalar!(
-            "SELECT secondaries FROM domains WHERE name = $1",
-            zone.as_text()
-        )
-        .fetch_optional(&self.ctx.core.pool)
-        .await?
+        let Some(list) = apex_core::domains::secondaries_of(&self.ctx.core.pool, zone).await?
         else {
             return Ok(false);
         };
@@ -183,7 +178,7 @@ impl TransferServer {
         {
             return Ok(false);
         }
-        Ok(apex_core::secondaries::from_db(list)
+        Ok(list
             .iter()
             .any(|s| s.addresses.iter().any(|a| a.to_canonical() == ip)))
     }

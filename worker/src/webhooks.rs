@@ -4,7 +4,8 @@
 //! Each pass takes the due deliveries with `FOR UPDATE SKIP LOCKED` and moves their
 //! `next_attempt_at` past the attempt's time limit (a lease), so any number of workers share
 //! the work without sending one attempt twice, and a worker dying mid-attempt only delays the
-//! retry. Deliveries are at least once: receivers drop repeats by `webhook-id`.
+//! retry. Deliveries are at least once: receivers drop repeats by `webhook-id`. The queries
+//! are core's ([`apex_core::webhooks::delivery`]); this module only sends.
 //!
 //! Targets are checked again at every attempt: the client resolves names through
 //! [`CheckedResolver`], which refuses non-public addresses and hands the connector only the
@@ -15,14 +16,15 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apex_core::ids::{DeliveryId, DomainId, WebhookId};
+use apex_core::CoreError;
+use apex_core::webhooks::delivery::{self, DueDelivery};
 use apex_core::webhooks::{self, target};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{SecondsFormat, Utc};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::task::JoinSet;
 
 use crate::Context;
-use crate::retry::after_failure;
+use crate::retry::{after_failure, chain};
 
 /// Most deliveries one pass takes.
 const BATCH: i64 = 32;
@@ -85,7 +87,7 @@ pub async fn run(ctx: Arc<Context>, settings: Settings) {
             Some(c) => match pass(&ctx, c, settings).await {
                 Ok(taken) => taken == BATCH,
                 Err(e) => {
-                    tracing::warn!(error = %e, "webhook delivery pass failed");
+                    tracing::warn!(error = %chain(&e), "webhook delivery pass failed");
                     false
                 }
             },
@@ -98,45 +100,15 @@ pub async fn run(ctx: Arc<Context>, settings: Settings) {
 }
 
 /// A delivery taken for an attempt.
-struct Due {
-    id: DeliveryId,
-    webhook_id: WebhookId,
-    domain_id: DomainId,
-    msg_id: String,
-    event: String,
-    payload: serde_json::Value,
-    attempts: i32,
-    created_at: DateTime<Utc>,
-    url: String,
-    secret: Vec<u8>,
-    disabled: bool,
-}
+type Due = DueDelivery;
 
 /// Takes the due deliveries and attempts them all at once; returns how many it took.
 pub async fn pass(
     ctx: &Arc<Context>,
     http: &reqwest::Client,
     settings: Settings,
-) -> Result<i64, sqlx::Error> {
-    let due = sqlx::query_as!(
-        Due,
-        r#"UPDATE webhook_deliveries d
-              SET next_attempt_at = now() + make_interval(secs => $2)
-             FROM webhooks w
-            WHERE w.id = d.webhook_id
-              AND d.id IN (SELECT id FROM webhook_deliveries
-                            WHERE state = 'pending' AND next_attempt_at <= now()
-                            ORDER BY next_attempt_at LIMIT $1
-                              FOR UPDATE SKIP LOCKED)
-        RETURNING d.id AS "id: DeliveryId", d.webhook_id AS "webhook_id: WebhookId",
-                  w.domain_id AS "domain_id: DomainId", d.msg_id, d.event, d.payload,
-                  d.attempts, d.created_at, w.url, w.secret,
-                  w.disabled_at IS NOT NULL AS "disabled!""#,
-        BATCH,
-        LEASE_SECONDS,
-    )
-    .fetch_all(&ctx.core.pool)
-    .await?;
+) -> Result<i64, CoreError> {
+    let due = delivery::take_due(&ctx.core.pool, BATCH, LEASE_SECONDS).await?;
     let taken = i64::try_from(due.len()).unwrap_or(BATCH);
     let mut attempts = JoinSet::new();
     for d in due {
@@ -148,7 +120,7 @@ pub async fn pass(
                 attempt(&ctx, &http, &d).await
             };
             if let Err(e) = record(&ctx, &d, result, settings.first_retry).await {
-                tracing::warn!(webhook.id = %d.webhook_id, delivery.id = %d.id, error = %e,
+                tracing::warn!(webhook.id = %d.webhook_id, delivery.id = %d.id, error = %chain(&e),
                     "cannot record a webhook attempt; it is retried after its lease");
             }
         });
@@ -181,21 +153,6 @@ impl Failure {
             ..Self::new(error)
         }
     }
-}
-
-/// An error and its causes, on one line (reqwest's own message hides the cause).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text
 }
 
 /// The body: `{"type", "timestamp", "data"}`, the same on every attempt.
@@ -267,39 +224,17 @@ async fn record(
     d: &Due,
     result: Result<u16, Failure>,
     first_retry: Duration,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), CoreError> {
     let attempts = d.attempts.saturating_add(1);
     match result {
         Ok(status) => {
-            sqlx::query!(
-                "UPDATE webhook_deliveries SET state = 'succeeded', attempts = $2, last_status = $3,
-                        last_error = NULL, delivered_at = now()
-                  WHERE id = $1",
-                d.id.0,
-                attempts,
-                i32::from(status),
-            )
-            .execute(&ctx.core.pool)
-            .await?;
+            delivery::mark_succeeded(&ctx.core.pool, d.id, attempts, status).await?;
             tracing::info!(webhook.id = %d.webhook_id, delivery.id = %d.id, event = %d.event,
                 attempts, status, "webhook delivered");
         }
         Err(f) => {
             let next = after_failure(f.permanent, attempts, d.id.0, d.created_at, first_retry);
-            sqlx::query!(
-                "UPDATE webhook_deliveries
-                    SET state = CASE WHEN $4::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
-                        attempts = $2, last_status = $3, last_error = $5,
-                        next_attempt_at = coalesce($4, next_attempt_at)
-                  WHERE id = $1",
-                d.id.0,
-                attempts,
-                f.status.map(i32::from),
-                next,
-                f.error,
-            )
-            .execute(&ctx.core.pool)
-            .await?;
+            delivery::mark_failed(&ctx.core.pool, d.id, attempts, f.status, next, &f.error).await?;
             match next {
                 Some(at) => tracing::info!(webhook.id = %d.webhook_id, delivery.id = %d.id,
                     attempts, error = %f.error, retry_at = %at, "webhook attempt failed"),
