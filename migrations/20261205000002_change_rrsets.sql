@@ -5,17 +5,18 @@
 -- `rrset_names[i]` (the absolute owner as `records.name` holds it) and `rrset_types[i]`
 -- (mnemonic, `TYPE123` for types without one) name one RRset. NULL means "not known": a
 -- change written by code older than this migration, or one that is not a plain record edit
--- (`domain.*`, `zone.import`); the worker then renders the zone in full, as it always may.
+-- (`domain.*`, `zone.import`, `dnssec.*`); the worker then renders the zone in full, as it always may.
 ALTER TABLE changes
     ADD COLUMN rrset_names text[],
     ADD COLUMN rrset_types text[],
     ADD CONSTRAINT changes_rrsets_paired
         CHECK ((rrset_names IS NULL) = (rrset_types IS NULL)
                AND cardinality(rrset_names) = cardinality(rrset_types)),
-    -- The seven actions apex_core::changes::ChangeAction knows.
+    -- The nine actions apex_core::changes::ChangeAction knows.
     ADD CONSTRAINT changes_action_known
         CHECK (action IN ('domain.create', 'domain.update', 'domain.delete',
-                          'record.create', 'record.update', 'record.delete', 'zone.import'));
+                          'record.create', 'record.update', 'record.delete', 'zone.import',
+                          'dnssec.renew', 'dnssec.remove'));
 
 -- Unpublished record edits written before this migration: fill their RRsets in from the
 -- record views they carry, so the first publish after the upgrade stays incremental.

@@ -37,7 +37,7 @@ pub struct Change {
 }
 
 crate::text_enum! {
-    /// What a change did (`changes.action`, whose CHECK lists the same seven).
+    /// What a change did (`changes.action`, whose CHECK lists the same nine).
     pub enum ChangeAction {
         /// A domain was created (with its records, when created from a zone file).
         DomainCreate = "domain.create",
@@ -53,6 +53,10 @@ crate::text_enum! {
         RecordDelete = "record.delete",
         /// A zone file was imported into the domain.
         ZoneImport = "zone.import",
+        /// The platform signed the zone again because its signatures were getting old.
+        DnssecRenew = "dnssec.renew",
+        /// The platform finished turning DNSSEC off (the removal delay passed).
+        DnssecRemove = "dnssec.remove",
     }
 }
 

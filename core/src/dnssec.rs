@@ -631,11 +631,11 @@ pub async fn maintain(
             sqlx::query!("DELETE FROM dnssec_keys WHERE domain_id = $1", d.id)
                 .execute(&mut *tx)
                 .await?;
-            "dnssec.remove"
+            crate::changes::ChangeAction::DnssecRemove
         } else if row.dnssec_state == "off" {
             continue;
         } else {
-            "dnssec.renew"
+            crate::changes::ChangeAction::DnssecRenew
         };
         let policy = crate::settings::policy_from_db(&row.serial_policy);
         let next = apex_zone::serial::next(
@@ -654,7 +654,7 @@ pub async fn maintain(
             "INSERT INTO changes (domain_id, zone, action, serial, via) VALUES ($1, $2, $3, $4, 'system')",
             d.id,
             d.name,
-            action,
+            action.as_str(),
             crate::db::serial_to_db(next),
         )
         .execute(&mut *tx)

@@ -12,7 +12,8 @@
 //! ```
 //!
 //! - [`publish`]: one zone from committed to published, idempotent; incremental when the
-//!   zone is in [`cache`].
+//!   zone is in [`cache`]. It decides and orchestrates; its reads and writes are
+//!   `apex_core::publishing`'s (the worker has no SQL of its own).
 //! - [`consumer`]: reads the Redis stream through [`apex_core::queue`] (which owns the
 //!   protocol: names, encoding, group, reading, acknowledging, claiming) and runs each job.
 //! - [`reconciler`]: republishes whatever is behind, so losing Redis loses nothing.

@@ -106,15 +106,16 @@ impl Receipt {
 
 /// An action in words.
 pub(crate) fn action_words(action: ChangeAction) -> &'static str {
-    match action.as_str() {
-        "record.create" => "Record added",
-        "record.update" => "Record changed",
-        "record.delete" => "Records deleted",
-        "domain.create" => "Domain created",
-        "domain.delete" => "Domain deleted",
-        "zone.import" => "Zone file imported",
-        "domain.update" => "Settings changed",
-        _ => "Change",
+    match action {
+        ChangeAction::RecordCreate => "Record added",
+        ChangeAction::RecordUpdate => "Record changed",
+        ChangeAction::RecordDelete => "Records deleted",
+        ChangeAction::DomainCreate => "Domain created",
+        ChangeAction::DomainDelete => "Domain deleted",
+        ChangeAction::ZoneImport => "Zone file imported",
+        ChangeAction::DomainUpdate => "Settings changed",
+        ChangeAction::DnssecRenew => "Signatures renewed",
+        ChangeAction::DnssecRemove => "DNSSEC removed",
     }
 }
 
