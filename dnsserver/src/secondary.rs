@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use apex_zone::catalog::{self, Listed};
 use apex_zone::dname::DName;
-use apex_zone::zonefile::ZoneRecord;
+use apex_zone::record::ZoneRecord;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};

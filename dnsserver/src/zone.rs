@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use apex_zone::dname::DName;
 use apex_zone::rdata::{RrType, Wire};
-use apex_zone::validate::sort_canonical;
-use apex_zone::zonefile::ZoneRecord;
+use apex_zone::record::{ZoneRecord, sort_canonical};
 use foldhash::fast::RandomState;
 
 /// Longest any SOA timer is taken to be; larger values (the catalog's expire is 68 years)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use apex_zone::dname::DName;
 use apex_zone::rdata::RrType;
-use apex_zone::zonefile::ZoneRecord;
+use apex_zone::record::ZoneRecord;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{Name, RData, Record, RecordType, TSigVerifier};

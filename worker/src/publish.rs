@@ -21,8 +21,8 @@ use apex_zone::dname::DName;
 use apex_zone::live::LiveZone;
 use apex_zone::name::ZoneName;
 use apex_zone::rdata::RrType;
+use apex_zone::record::ZoneRecord;
 use apex_zone::sign::{Denial, SignParams, SigningKey, sign_zone};
-use apex_zone::zonefile::ZoneRecord;
 use apex_zone::{Name, Record, content, render, wire};
 
 use crate::Context;
@@ -448,8 +448,11 @@ async fn incremental(
         return Ok(None);
     };
     removed.push(old_soa);
-    let soa = render::soa_record(zone, serial, &row.soa.apply(&ctx.core.platform.soa));
-    added.push(ZoneRecord::from_record(&soa).map_err(|e| PublishError::Sign(e.to_string()))?);
+    added.push(render::soa_record(
+        zone,
+        serial,
+        &row.soa.apply(&ctx.core.platform.soa),
+    ));
     let params = sign_params(
         ctx,
         domain,
@@ -485,9 +488,8 @@ async fn full(
     let origin = DName::from_name(zone.name());
     let mut records = Vec::with_capacity(rows.len());
     for r in rows {
-        records.push(parse_row(
-            &origin, r.id, &r.name, &r.rtype, r.ttl, &r.content,
-        )?);
+        let rec = parse_row(&origin, r.id, &r.name, &r.rtype, r.ttl, &r.content)?;
+        records.push(ZoneRecord::from_record(&rec).map_err(|e| PublishError::Sign(e.to_string()))?);
     }
     let platform = &ctx.core.platform;
     let soa = row.soa.apply(&platform.soa);
@@ -495,14 +497,10 @@ async fn full(
     let rendered = render::render(zone, serial, &soa, &apex_ns, records);
 
     let (data, records, live) = if row.state == apex_core::dnssec::State::Off {
-        let zone_records: Vec<ZoneRecord> = rendered
-            .iter()
-            .map(ZoneRecord::from_record)
-            .collect::<Result<_, _>>()
-            .map_err(|e| PublishError::Sign(e.to_string()))?;
-        let data = wire::encode_raw(&zone_records)?;
-        let live = LiveZone::unsigned(origin.clone(), zone_records);
-        (data, rendered.len(), Some(live))
+        let count = rendered.len();
+        let data = wire::encode_raw(&rendered)?;
+        let live = LiveZone::unsigned(origin.clone(), rendered);
+        (data, count, Some(live))
     } else {
         let keys = apex_core::dnssec::signing_keys(&mut **tx, domain, platform.master_key.as_ref())
             .await?;
@@ -510,7 +508,7 @@ async fn full(
             ctx,
             domain,
             &origin,
-            &rendered,
+            rendered,
             keys,
             row.nsec3,
             row.state == apex_core::dnssec::State::Disabling,
@@ -600,7 +598,7 @@ async fn sign(
     ctx: &Context,
     domain: DomainId,
     origin: &DName,
-    rendered: &[Record],
+    records: Vec<ZoneRecord>,
     keys: Vec<SigningKey>,
     nsec3: bool,
     disabling: bool,
@@ -610,11 +608,6 @@ async fn sign(
             "the zone is to be signed but has no keys".into(),
         ));
     }
-    let records: Vec<ZoneRecord> = rendered
-        .iter()
-        .map(ZoneRecord::from_record)
-        .collect::<Result<_, _>>()
-        .map_err(|e| PublishError::Sign(e.to_string()))?;
     let params = sign_params(ctx, domain, nsec3, disabling);
     let origin = origin.clone();
     let (mut signed, keys) = tokio::task::spawn_blocking(move || {

@@ -21,6 +21,7 @@ pub mod live;
 pub mod name;
 pub mod presentation;
 pub mod rdata;
+pub mod record;
 pub mod render;
 pub mod rrset;
 pub mod serial;

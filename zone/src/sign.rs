@@ -21,8 +21,7 @@ use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyP
 
 use crate::dname::DName;
 use crate::rdata::RrType;
-use crate::validate::{merge_canonical, sort_canonical};
-use crate::zonefile::ZoneRecord;
+use crate::record::{ZoneRecord, merge_canonical, sort_canonical};
 
 /// A signing algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -651,7 +650,7 @@ pub fn sign_zone(
                             out.push(rrsig(set, key, apex, params)?);
                         }
                         // Several keys: their signatures in canonical (data) order too.
-                        out[first..].sort_unstable_by(|a: &ZoneRecord, b| a.rdata.cmp(&b.rdata));
+                        sort_canonical(&mut out[first..]);
                     }
                     Ok(out)
                 })

@@ -5,8 +5,9 @@ use crate::name::check_owner;
 use crate::presentation::{Entry, Lexer, SyntaxError, Tok};
 use crate::rdata::{self, Ctx, RrType, is_meta, ttl_value, type_name};
 
-use super::ZoneRecord;
 use super::generate;
+use crate::record::ZoneRecord;
+use crate::validate::Warning;
 
 /// Limits that keep hostile files cheap.
 #[derive(Debug, Clone, Copy)]
@@ -31,15 +32,6 @@ impl Default for ParseOptions {
             keep_dnssec: false,
         }
     }
-}
-
-/// Something worth saying about a file that is still valid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Warning {
-    /// The line concerned (0 for the whole file).
-    pub line: u32,
-    /// What happened.
-    pub message: String,
 }
 
 /// A zone file, read.
