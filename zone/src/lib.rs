@@ -13,6 +13,7 @@
 //! - [`serial`]: SOA serials that always move forward.
 //! - [`wire`]: the compact binary form of a zone version.
 
+pub mod algorithm;
 pub mod catalog;
 pub mod content;
 pub mod dname;

@@ -50,21 +50,17 @@ impl Algorithm {
         }
     }
 
-    /// The mnemonic (RFC 8624 table): `ECDSAP256SHA256`, `ED25519`.
+    /// The mnemonic (RFC 8624 table, [`crate::algorithm::ALGORITHMS`]): `ECDSAP256SHA256`,
+    /// `ED25519`.
     pub fn mnemonic(self) -> &'static str {
-        match self {
-            Self::EcdsaP256Sha256 => "ECDSAP256SHA256",
-            Self::Ed25519 => "ED25519",
-        }
+        crate::algorithm::mnemonic(self.number()).unwrap_or_default()
     }
 
-    /// From the mnemonic, any case.
+    /// From the mnemonic, any case, or the number in decimal.
     pub fn parse(text: &str) -> Option<Self> {
-        match text.to_ascii_uppercase().as_str() {
-            "ECDSAP256SHA256" | "13" => Some(Self::EcdsaP256Sha256),
-            "ED25519" | "15" => Some(Self::Ed25519),
-            _ => None,
-        }
+        crate::algorithm::number(text)
+            .or_else(|| text.parse::<u8>().ok().filter(|n| n.to_string() == text))
+            .and_then(Self::from_number)
     }
 }
 
@@ -707,6 +703,21 @@ mod tests {
         expect.extend([0; 26]);
         expect.push(0x20);
         assert_eq!(bitmap, expect);
+    }
+
+    #[test]
+    fn algorithm_names_and_numbers() {
+        for alg in [Algorithm::EcdsaP256Sha256, Algorithm::Ed25519] {
+            assert_eq!(Algorithm::from_number(alg.number()), Some(alg));
+            assert_eq!(Algorithm::parse(alg.mnemonic()), Some(alg));
+            assert_eq!(Algorithm::parse(&alg.number().to_string()), Some(alg));
+        }
+        assert_eq!(Algorithm::EcdsaP256Sha256.mnemonic(), "ECDSAP256SHA256");
+        assert_eq!(Algorithm::Ed25519.mnemonic(), "ED25519");
+        assert_eq!(Algorithm::parse("ed25519"), Some(Algorithm::Ed25519));
+        assert_eq!(Algorithm::parse("013"), None);
+        assert_eq!(Algorithm::parse("RSASHA256"), None);
+        assert_eq!(Algorithm::parse("8"), None);
     }
 
     #[test]

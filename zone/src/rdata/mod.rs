@@ -9,6 +9,7 @@
 
 mod cursor;
 mod dnssec;
+mod kinds;
 mod loc;
 mod simple;
 mod svcb;
@@ -73,7 +74,7 @@ pub fn parse_into(
         }
         // A known type in generic form meets exactly the rules of its text form: it is
         // printed, and the printed form is parsed and checked like any other input.
-        if let Some(kind) = types::kind(rtype) {
+        if let Some(kind) = kinds::kind(rtype) {
             let invalid = |e: String| {
                 SyntaxError::at(
                     first,
@@ -97,7 +98,7 @@ pub fn parse_into(
         }
         return Ok(());
     }
-    let kind = types::kind(rtype).ok_or_else(|| {
+    let kind = kinds::kind(rtype).ok_or_else(|| {
         SyntaxError::at(
             type_tok,
             format!(
@@ -125,7 +126,7 @@ pub fn parse_into(
 /// Prints wire data in canonical presentation form (generic form for types without a parser).
 pub fn format(rtype: RrType, wire: &[u8]) -> Result<String, WireError> {
     let mut out = String::with_capacity(wire.len() * 2);
-    match types::kind(rtype) {
+    match kinds::kind(rtype) {
         Some(kind) => {
             let mut w = Wire::new(wire);
             (kind.format)(&mut w, &mut out)?;
