@@ -109,15 +109,7 @@ mod tests {
     fn soa_first_then_canonical_order() {
         let zone = ZoneName::parse("example.com").unwrap();
         let n = |s: &str| Name::from_ascii(s).unwrap();
-        let soa = SoaParams {
-            mname: n("ns1.apex.test."),
-            rname: n("hostmaster.apex.test."),
-            refresh: 3600,
-            retry: 600,
-            expire: 1_209_600,
-            minimum: 300,
-            ttl: 3600,
-        };
+        let soa = plain_soa();
         let ns = ApexNs {
             hosts: vec![n("ns1.apex.test."), n("ns2.apex.test.")],
             ttl: 3600,
@@ -159,14 +151,11 @@ mod tests {
     fn same_bytes_as_hickory_records() {
         let zone = ZoneName::parse("example.com").unwrap();
         let n = |s: &str| Name::from_ascii(s).unwrap();
+        // Names in the data go out lowercase, as canonical form has them.
         let soa = SoaParams {
             mname: n("NS1.Apex.test."),
-            rname: n("hostmaster.apex.test."),
-            refresh: 3600,
-            retry: 600,
-            expire: 1_209_600,
-            minimum: 300,
-            ttl: 3600,
+            refresh: 7200,
+            ..plain_soa()
         };
         let hickory_soa = Record::from_rdata(
             zone.name().clone(),
@@ -175,7 +164,7 @@ mod tests {
                 soa.mname.clone(),
                 soa.rname.clone(),
                 7,
-                3600,
+                7200,
                 600,
                 1_209_600,
                 300,
@@ -195,5 +184,18 @@ mod tests {
             render(&zone, 7, &soa, &ns, Vec::new())[1],
             ZoneRecord::from_record(&hickory_ns).unwrap()
         );
+    }
+
+    fn plain_soa() -> SoaParams {
+        let n = |s: &str| Name::from_ascii(s).unwrap();
+        SoaParams {
+            mname: n("ns1.apex.test."),
+            rname: n("hostmaster.apex.test."),
+            refresh: 3600,
+            retry: 600,
+            expire: 1_209_600,
+            minimum: 300,
+            ttl: 3600,
+        }
     }
 }
