@@ -1,6 +1,7 @@
 //! Rules over a whole zone, for files: the same rules a single API write meets
 //! ([`crate::rrset`]), checked in one pass over the records in canonical order, plus what only
-//! shows across RRsets (size, TTL agreement, targets that are aliases).
+//! shows across RRsets (size, TTL agreement, targets that are aliases). What it finds is a
+//! [`Problem`] (a broken rule) or a [`Warning`] (a remark; zone-file reading gives those too).
 
 use std::collections::HashSet;
 

@@ -1,7 +1,9 @@
 //! Record data, every type Apex hosts: parsed from presentation form into canonical wire form
 //! (names uncompressed; lowercase, except in the DNSSEC types whose signatures cover names as
-//! written), checked, and printed back in one canonical presentation form. Wire form is what is compared, stored in zone versions and served;
-//! the canonical text is what users see and what the database keeps.
+//! written), checked, and printed back in one canonical presentation form. Wire form is what
+//! is compared, stored in zone versions and served; the canonical text is what users see and
+//! what the database keeps. Each type's parser, printer and checker sit in `simple`, `dnssec`,
+//! `loc` and `svcb`, tied to type codes (`types`) by one table (`kinds`).
 //!
 //! Types without a parser here can still be written in RFC 3597 generic form
 //! (`TYPE65534 \# 4 0a000001`); known types written that way are decoded and checked like any
