@@ -20,7 +20,7 @@ use crate::rdata::{RrType, decode_base32hex};
 use crate::record::{ZoneRecord, sort_canonical};
 use crate::sign::{
     Denial, SignError, SignParams, SigningKey, ToSign, base32hex, denial_ttl, nsec3_hash, record,
-    rrsig, signers, type_bitmap,
+    sign_set, signers, type_bitmap,
 };
 
 /// Why a change was not applied.
@@ -344,10 +344,7 @@ impl LiveZone {
             by_sep,
         };
         let mut out = Vec::new();
-        for key in if by_sep { sep_keys } else { zone_keys } {
-            out.push(rrsig(&set, key, &self.apex, params)?);
-        }
-        sort_canonical(&mut out);
+        sign_set(&set, &zone_keys, &sep_keys, &self.apex, params, &mut out)?;
         Ok(out)
     }
 
