@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::TcpConfig;
 use crate::metrics::Shard;
-use crate::server::{Action, Server};
+use crate::server::{Action, Incoming, Server};
 
 /// Connections open per client.
 type PerClient = Arc<Mutex<HashMap<IpAddr, usize>>>;
@@ -131,7 +131,16 @@ async fn connection(
             Ok(Err(e)) => return Err(e),
             Err(_) => break,
         }
-        match server.handle(body, peer, false, &mut out, shard, None) {
+        match server.handle(
+            Incoming {
+                packet: body,
+                src: peer,
+                udp: false,
+            },
+            &mut out,
+            shard,
+            None,
+        ) {
             Action::Send => {
                 within(idle, frame(&mut writer, &out)).await?;
             }
