@@ -535,41 +535,30 @@ fn plan(apex: &DName, records: &[ZoneRecord]) -> Plan {
     let mut to_sign: Vec<ToSign> = Vec::new();
     // (owner, types present) of every authoritative name, in canonical order.
     let mut names: Vec<(DName, BTreeSet<u16>)> = Vec::new();
-    let mut i = 0;
-    while i < records.len() {
-        let owner = records[i].name.clone();
-        let mut j = i;
-        while j < records.len() && records[j].name == owner {
-            j += 1;
+    for group in records.chunk_by(|a, b| a.name == b.name) {
+        let owner = group[0].name.clone();
+        if occluded(&owner) {
+            continue;
         }
-        if !occluded(&owner) {
-            let cut = cuts.contains(&owner);
-            let mut types = BTreeSet::new();
-            let mut k = i;
-            while k < j {
-                let t = records[k].rtype;
-                let mut m = k;
-                while m < j && records[m].rtype == t {
-                    m += 1;
-                }
-                types.insert(t.0);
-                // At a delegation only DS (and the NSEC) is signed; the NS set is the child's.
-                let signed = !cut || t == RrType::DS;
-                if signed {
-                    to_sign.push(ToSign {
-                        owner: owner.clone(),
-                        rtype: t,
-                        ttl: records[k..m].iter().map(|r| r.ttl).min().unwrap_or(0),
-                        rdatas: records[k..m].iter().map(|r| r.rdata.clone()).collect(),
-                        by_sep: owner == *apex
-                            && matches!(t, RrType::DNSKEY | RrType::CDS | RrType::CDNSKEY),
-                    });
-                }
-                k = m;
+        let cut = cuts.contains(&owner);
+        let mut types = BTreeSet::new();
+        for set in group.chunk_by(|a, b| a.rtype == b.rtype) {
+            let t = set[0].rtype;
+            types.insert(t.0);
+            // At a delegation only DS (and the NSEC) is signed; the NS set is the child's.
+            let signed = !cut || t == RrType::DS;
+            if signed {
+                to_sign.push(ToSign {
+                    owner: owner.clone(),
+                    rtype: t,
+                    ttl: set.iter().map(|r| r.ttl).min().unwrap_or(0),
+                    rdatas: set.iter().map(|r| r.rdata.clone()).collect(),
+                    by_sep: owner == *apex
+                        && matches!(t, RrType::DNSKEY | RrType::CDS | RrType::CDNSKEY),
+                });
             }
-            names.push((owner, types));
         }
-        i = j;
+        names.push((owner, types));
     }
     Plan {
         to_sign,

@@ -258,14 +258,8 @@ fn check_group(
         });
     }
     // Per RRset: one TTL, and a size that fits a DNS message.
-    let mut k = 0;
-    while k < group.len() {
-        let t = group[k].rtype;
-        let mut m = k;
-        while m < group.len() && group[m].rtype == t {
-            m += 1;
-        }
-        let set = &mut group[k..m];
+    for set in group.chunk_by_mut(|a, b| a.rtype == b.rtype) {
+        let t = set[0].rtype;
         let min = set.iter().map(|r| r.ttl).min().unwrap_or(0);
         if set.iter().any(|r| r.ttl != min) {
             warnings.push(Warning {
@@ -286,7 +280,6 @@ fn check_group(
                 message: format!("the {} RRset at {rel} is {size} bytes on the wire; at most 65535 fit a DNS message", type_name(t)),
             });
         }
-        k = m;
     }
 }
 
