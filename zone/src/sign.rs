@@ -424,9 +424,9 @@ pub(crate) fn denial_ttl(soa: &ZoneRecord) -> u32 {
 /// Signs the zone `apex`. `records` are its unsigned records (any DNSSEC records among them
 /// are replaced); `keys` its active keys.
 ///
-/// In phases: [`prepare`] the records (key records added, canonical order), [`plan`] what is
-/// signed and which names the denial chain covers, build the [`denial_chain`], [`sign_rrsets`]
-/// on threads, and [`assemble`] the result in canonical order.
+/// In phases: `prepare` the records (key records added, canonical order), `plan` what is
+/// signed and which names the denial chain covers, build the `denial_chain`, `sign_rrsets` on
+/// threads, and `assemble` the result in canonical order.
 pub fn sign_zone(
     apex: &DName,
     records: Vec<ZoneRecord>,
