@@ -249,9 +249,8 @@ fn directive(
     } else if word.is("$GENERATE") {
         let lines = generate::expand(toks, options.max_generate)?;
         for (text, _) in &lines {
-            let mut lexer = Lexer::new(text);
-            let mut e = Entry::default();
-            lexer.next_entry(&mut e).map_err(|err| {
+            // An error in a produced line, said of the `$GENERATE` with the line it produced.
+            let produced = |err: SyntaxError| {
                 SyntaxError::at(
                     word,
                     format!(
@@ -260,21 +259,15 @@ fn directive(
                         err.message
                     ),
                 )
-            })?;
+            };
+            let mut lexer = Lexer::new(text);
+            let mut e = Entry::default();
+            lexer.next_entry(&mut e).map_err(produced)?;
             let mut e_toks = e.tokens.clone();
             for t in &mut e_toks {
                 t.line = word.line;
             }
-            let r = record(st, &e_toks, false, None).map_err(|err| {
-                SyntaxError::at(
-                    word,
-                    format!(
-                        "$GENERATE produced {:?}: {}",
-                        String::from_utf8_lossy(text),
-                        err.message
-                    ),
-                )
-            })?;
+            let r = record(st, &e_toks, false, None).map_err(produced)?;
             push(st, out, r);
             if out.records.len() > options.max_records {
                 return Err(SyntaxError::at(
