@@ -11,8 +11,9 @@ use std::process::ExitCode;
 
 use apex_zone::dname::DName;
 use apex_zone::presentation::SyntaxError;
+use apex_zone::record::ZoneRecord;
 use apex_zone::sign::{Algorithm, Denial, KSK_FLAGS, SignParams, SigningKey, ZSK_FLAGS};
-use apex_zone::zonefile::{self, ParseOptions, ZoneRecord};
+use apex_zone::zonefile::{self, ParseOptions};
 use clap::Subcommand;
 
 /// `apex zone …`.

@@ -15,9 +15,9 @@
 use apex_zone::dname::DName;
 use apex_zone::name::ZoneName;
 use apex_zone::rdata::RrType;
+use apex_zone::record::ZoneRecord;
 use apex_zone::render::{ApexNs, SoaParams};
 use apex_zone::sign::{Denial, SignParams, SigningKey};
-use apex_zone::zonefile::ZoneRecord;
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::changes::{ChangeAction, RrsetKey};

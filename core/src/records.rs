@@ -218,7 +218,7 @@ pub fn stored(
     rtype: &str,
     ttl: i32,
     content: &str,
-) -> Result<apex_zone::zonefile::ZoneRecord, CoreError> {
+) -> Result<apex_zone::record::ZoneRecord, CoreError> {
     let bad = |reason: String| {
         CoreError::Internal(format!(
             "record {id} ({name} {rtype}) does not parse: {reason}"
@@ -228,14 +228,12 @@ pub fn stored(
     let t = RrType::parse(rtype.as_bytes()).ok_or_else(|| bad("unknown type".into()))?;
     let wire = content::parse(t, content, Some(origin)).map_err(|e| bad(e.to_string()))?;
     let ttl = u32::try_from(ttl).map_err(|_| bad("negative TTL".into()))?;
-    Ok(apex_zone::zonefile::ZoneRecord {
-        name: owner,
+    Ok(apex_zone::record::ZoneRecord::new(
+        owner,
         ttl,
-        rtype: t,
-        rdata: wire.into_boxed_slice(),
-        comment: None,
-        line: 0,
-    })
+        t,
+        wire.into_boxed_slice(),
+    ))
 }
 
 fn json(records: &[RecordView]) -> serde_json::Value {

@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use apex_zone::dname::DName;
 use apex_zone::import::prepare;
 use apex_zone::rdata::{self, type_name};
+use apex_zone::record::ZoneRecord;
 use apex_zone::render;
 use apex_zone::validate::check_zone;
-use apex_zone::zonefile::{self, ParseOptions, ZoneRecord};
+use apex_zone::zonefile::{self, ParseOptions};
 use serde::Serialize;
 
 use crate::auth::Actor;
@@ -498,13 +499,8 @@ pub async fn export(core: &Core, actor: &Actor, name: &str) -> Result<String, Co
         &crate::secondaries::apex_ns(platform, &domain.secondaries),
         Vec::new(),
     );
-    let to_zone = |r: &apex_zone::Record| {
-        ZoneRecord::from_record(r).map_err(|e| CoreError::Internal(e.to_string()))
-    };
-    let soa = to_zone(&platform_records.remove(0))?;
-    for r in &platform_records {
-        records.push(to_zone(r)?);
-    }
+    let soa = platform_records.remove(0);
+    records.extend(platform_records);
     zonefile::write(&origin, Some(&soa), &mut records)
         .map_err(|e| CoreError::Internal(e.to_string()))
 }

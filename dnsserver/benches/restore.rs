@@ -14,7 +14,7 @@ use apex_dnsserver::{CatalogConfig, Config, persist};
 use apex_net::TsigKey;
 use apex_zone::dname::DName;
 use apex_zone::rdata::RrType;
-use apex_zone::zonefile::ZoneRecord;
+use apex_zone::record::ZoneRecord;
 
 fn rec(name: &DName, rtype: RrType, rdata: Vec<u8>) -> ZoneRecord {
     ZoneRecord {

@@ -11,7 +11,8 @@
 //!   packet.
 //! - `server`, `udp`, `tcp`: requests in and replies out; `rrl` and `metrics` around them.
 //! - `secondary`, `transfer`, `notify`, `persist`: the engine that keeps the table current,
-//!   in tasks of its own, and its copies on disk.
+//!   in tasks of its own, and its copies on disk; `membership` decides what a catalog's
+//!   member list changes, for `secondary` to carry out.
 //!
 //! Embedding (as `apex all` does):
 //!
@@ -25,6 +26,7 @@
 
 pub mod answer;
 pub mod config;
+mod membership;
 pub mod metrics;
 mod notify;
 pub mod persist;

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use apex_zone::dname::DName;
 use apex_zone::rdata::RrType;
-use apex_zone::zonefile::ZoneRecord;
+use apex_zone::record::ZoneRecord;
 use ring::digest::{SHA256, digest};
 
 const MAGIC: &[u8; 8] = b"APEXZ\x00\x01\n";

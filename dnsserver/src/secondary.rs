@@ -26,7 +26,8 @@
 //! listing it too is ignored, unless the owner's `coo` property points at that catalog: then
 //! the zone changes owner, keeping its data when its unique id stays the same (section 5.6).
 //! A new unique id in the owner's catalog resets the zone: its copy is dropped and transferred
-//! afresh (section 5.4).
+//! afresh (section 5.4). What a catalog's new list changes is decided by
+//! [`crate::membership::plan`], a pure function; the engine carries the plan out.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -35,12 +36,13 @@ use std::time::Duration;
 
 use apex_zone::catalog::{self, Listed};
 use apex_zone::dname::DName;
-use apex_zone::zonefile::ZoneRecord;
+use apex_zone::record::ZoneRecord;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 
 use crate::config::CatalogConfig;
+use crate::membership::{self, Held};
 use crate::persist;
 use crate::store::{Store, ZoneSlot};
 use crate::transfer::{Fetched, Primaries, RefreshError, TransferStats};
@@ -77,6 +79,15 @@ struct Member {
     slot: Arc<ZoneSlot>,
     trigger: Arc<Notify>,
     task: JoinHandle<()>,
+}
+
+impl Held for Member {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn owner(&self) -> usize {
+        self.owner
+    }
 }
 
 /// What a zone task follows.
@@ -237,8 +248,9 @@ impl Engine {
         }
     }
 
-    /// Applies catalog `idx`'s member list. `from_disk`: the members' copies are loaded from
-    /// `data_dir` before their tasks start (at start-up).
+    /// Applies catalog `idx`'s member list: plans the change ([`membership::plan`]), reports
+    /// zones two catalogs claim, and carries the plan out. `from_disk`: the members' copies are
+    /// loaded from `data_dir` before their tasks start (at start-up).
     async fn apply_catalog(
         self: &Arc<Self>,
         idx: usize,
@@ -247,77 +259,34 @@ impl Engine {
     ) {
         *lock(&self.sources[idx].listing) = listed.clone();
         // Decide under the lock, load copies outside it, then apply under it again.
-        let (remove, add, moved) = {
+        let plan = {
             let members = lock(&self.members);
-            let mut remove: Vec<DName> = Vec::new();
-            // (zone, unique id, owning catalog)
-            let mut add: Vec<(DName, String, usize)> = Vec::new();
-            let mut moved: Vec<(DName, String, usize)> = Vec::new();
-            for (zone, m) in members.iter() {
-                if m.owner == idx {
-                    match listed.get(zone) {
-                        None => remove.push(zone.clone()),
-                        Some(l) if l.id != m.id => {
-                            // A new unique id: start afresh (RFC 9432 section 5.4).
-                            remove.push(zone.clone());
-                            add.push((zone.clone(), l.id.clone(), idx));
-                        }
-                        Some(l) => {
-                            // coo pointing at a catalog that already lists the zone: it moves
-                            // now (the other catalog may have been read first).
-                            let target = l
-                                .coo
-                                .as_ref()
-                                .and_then(|coo| self.sources.iter().position(|s| &s.name == coo));
-                            if let Some(t) = target.filter(|&t| t != idx) {
-                                let there = lock(&self.sources[t].listing).get(zone).cloned();
-                                match there {
-                                    Some(tl) if tl.id == m.id => {
-                                        moved.push((zone.clone(), tl.id, t));
-                                    }
-                                    Some(tl) => {
-                                        remove.push(zone.clone());
-                                        add.push((zone.clone(), tl.id, t));
-                                    }
-                                    None => {}
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            for (zone, l) in &listed {
-                if self.statics.contains(zone) || self.sources.iter().any(|s| &s.name == zone) {
-                    continue;
-                }
-                match members.get(zone) {
-                    None => add.push((zone.clone(), l.id.clone(), idx)),
-                    Some(m) if m.owner == idx => {}
-                    Some(m) => {
-                        // Another catalog owns it: only its coo can hand it over.
-                        let owner = &self.sources[m.owner];
-                        let handed = lock(&owner.listing)
-                            .get(zone)
-                            .and_then(|o| o.coo.clone())
-                            .is_some_and(|coo| coo == self.sources[idx].name);
-                        if handed {
-                            if l.id == m.id {
-                                moved.push((zone.clone(), l.id.clone(), idx));
-                            } else {
-                                remove.push(zone.clone());
-                                add.push((zone.clone(), l.id.clone(), idx));
-                            }
-                        } else {
-                            tracing::warn!(zone.name = %zone, catalog = %self.sources[idx].name, owner = %owner.name, "zone listed by two catalogs; the first keeps it");
-                        }
-                    }
-                }
-            }
-            (remove, add, moved)
+            let catalogs: Vec<DName> = self.sources.iter().map(|s| s.name.clone()).collect();
+            membership::plan(
+                idx,
+                &listed,
+                &members,
+                &catalogs,
+                &self.statics,
+                |t, zone| lock(&self.sources[t].listing).get(zone).cloned(),
+            )
         };
-        if remove.is_empty() && add.is_empty() && moved.is_empty() {
+        for (zone, owner) in &plan.contested {
+            tracing::warn!(zone.name = %zone, catalog = %self.sources[idx].name, owner = %self.sources[*owner].name, "zone listed by two catalogs; the first keeps it");
+        }
+        if plan.changes_nothing() {
             return;
         }
+        self.apply_plan(plan, from_disk).await;
+    }
+
+    /// Carries out a membership plan: stops and forgets the zones removed (their copies
+    /// deleted), starts tasks for the zones added (from their copies on disk when `from_disk`)
+    /// and moves the zones that change catalog, then swaps the store's table once.
+    async fn apply_plan(self: &Arc<Self>, plan: membership::Plan, from_disk: bool) {
+        let membership::Plan {
+            remove, add, moved, ..
+        } = plan;
         // Copies from disk for the new members (start-up only: a zone joining later has none).
         let mut loaded: HashMap<DName, (Zone, Duration)> = HashMap::new();
         if from_disk && let Some(dir) = self.data_dir.clone() {

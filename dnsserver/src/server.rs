@@ -31,6 +31,17 @@ pub enum Action {
     Transfer(Box<dyn FnOnce() -> Vec<Vec<u8>> + Send>),
 }
 
+/// One request as it came in.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    /// The message as received.
+    pub packet: &'a [u8],
+    /// Who sent it.
+    pub src: SocketAddr,
+    /// Over UDP (else TCP).
+    pub udp: bool,
+}
+
 /// The request handler shared by every UDP thread and TCP connection.
 #[derive(Debug)]
 pub struct Server {
@@ -73,16 +84,15 @@ impl Server {
         &self.metrics
     }
 
-    /// Handles one request from `src` into `out`.
+    /// Handles one request into `out`.
     pub fn handle(
         &self,
-        packet: &[u8],
-        src: SocketAddr,
-        udp: bool,
+        request: Incoming<'_>,
         out: &mut Vec<u8>,
         shard: &Shard,
         rrl: Option<&mut Rrl>,
     ) -> Action {
+        let Incoming { packet, src, udp } = request;
         let (handled, outcome) = answer::handle(&self.store, packet, out, udp, 0);
         match handled {
             Handled::Reply => {
@@ -112,18 +122,12 @@ impl Server {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 Action::Drop
             }
-            Handled::SlowPath => self.slow(packet, src, udp, out, shard),
+            Handled::SlowPath => self.slow(request, out, shard),
         }
     }
 
-    fn slow(
-        &self,
-        packet: &[u8],
-        src: SocketAddr,
-        udp: bool,
-        out: &mut Vec<u8>,
-        shard: &Shard,
-    ) -> Action {
+    fn slow(&self, request: Incoming<'_>, out: &mut Vec<u8>, shard: &Shard) -> Action {
+        let Incoming { packet, src, udp } = request;
         let message = match Message::from_vec(packet) {
             Ok(m) if m.metadata.message_type == MessageType::Query => m,
             Ok(_) => return Action::Drop,
@@ -160,7 +164,7 @@ impl Server {
             OpCode::Query => {
                 let qtype = message.queries.first().map(|q| q.query_type());
                 if matches!(qtype, Some(RecordType::AXFR | RecordType::IXFR)) {
-                    return self.transfer_out(packet, &message, src, udp, signer, out);
+                    return self.transfer_out(request, &message, signer, out);
                 }
                 // A signed query: answered by the fast path from the request without its TSIG,
                 // then signed.
@@ -191,13 +195,12 @@ impl Server {
     /// that is allowed: signed with one of our keys, or from an allowed network.
     fn transfer_out(
         &self,
-        packet: &[u8],
+        request: Incoming<'_>,
         message: &Message,
-        src: SocketAddr,
-        udp: bool,
         signer: Option<ResponseSigner>,
         out: &mut Vec<u8>,
     ) -> Action {
+        let Incoming { packet, src, udp } = request;
         let allowed = signer.is_some() || self.allow_xfr.iter().any(|n| n.contains(src.ip()));
         let refuse = |rcode: ResponseCode, signer: Option<ResponseSigner>, out: &mut Vec<u8>| {
             let Action::Send = error_reply(packet, rcode, out) else {

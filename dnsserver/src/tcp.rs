@@ -1,4 +1,5 @@
-//! TCP (RFC 7766): two-byte length framing, pipelined queries answered in order on each
+//! TCP (RFC 7766): two-byte length framing (apex-net's [`apex_net::frame`], a message too long
+//! to frame cut rather than refused), pipelined queries answered in order on each
 //! connection, limits on connections in total and per client (an IPv4 address, an IPv6 /64),
 //! a timeout on every read and write (a client that stops reading loses its connection), a
 //! cap on queries per connection, and zone transfers built off the async threads and sent
@@ -9,13 +10,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use apex_net::frame::{Oversize, read_length, write_frame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use crate::config::TcpConfig;
 use crate::metrics::Shard;
-use crate::server::{Action, Server};
+use crate::server::{Action, Incoming, Server};
 
 /// Connections open per client.
 type PerClient = Arc<Mutex<HashMap<IpAddr, usize>>>;
@@ -118,11 +120,10 @@ async fn connection(
     let mut out: Vec<u8> = Vec::with_capacity(4096);
     for _ in 0..limits.max_queries_per_connection {
         // Waiting for the next query: idle timeout (the body must follow promptly too).
-        let len = match tokio::time::timeout(idle, reader.read_u16()).await {
-            Ok(Ok(len)) => usize::from(len),
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+        let len = match tokio::time::timeout(idle, read_length(&mut reader)).await {
+            Ok(Ok(Some(len))) => len,
+            Ok(Ok(None)) | Err(_) => break,
             Ok(Err(e)) => return Err(e),
-            Err(_) => break,
         };
         let body = &mut buf[..len];
         match tokio::time::timeout(idle, reader.read_exact(body)).await {
@@ -130,7 +131,16 @@ async fn connection(
             Ok(Err(e)) => return Err(e),
             Err(_) => break,
         }
-        match server.handle(body, peer, false, &mut out, shard, None) {
+        match server.handle(
+            Incoming {
+                packet: body,
+                src: peer,
+                udp: false,
+            },
+            &mut out,
+            shard,
+            None,
+        ) {
             Action::Send => {
                 within(idle, frame(&mut writer, &out)).await?;
             }
@@ -154,11 +164,11 @@ async fn connection(
     Ok(())
 }
 
-/// Writes one message with its two-byte length (messages are built under 64 KB).
+/// Writes one message with its two-byte length. Messages are built under 64 KB; one over it
+/// would be cut to its first 65,535 bytes ([`Oversize::Truncate`]) rather than end the
+/// connection.
 async fn frame<W: AsyncWriteExt + Unpin>(writer: &mut W, bytes: &[u8]) -> std::io::Result<()> {
-    let len = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
-    writer.write_u16(len).await?;
-    writer.write_all(&bytes[..usize::from(len)]).await
+    write_frame(writer, bytes, Oversize::Truncate).await
 }
 
 /// `io` with a time limit: a peer that stops reading gets its connection closed.

@@ -11,8 +11,8 @@ use apex_net::client::query_soa;
 use apex_net::xfr::{Ask, Delta, Transferred, transfer};
 use apex_zone::catalog::CatalogError;
 use apex_zone::dname::DName;
+use apex_zone::record::ZoneRecord;
 use apex_zone::serial::serial_gt;
-use apex_zone::zonefile::ZoneRecord;
 use tokio::sync::Semaphore;
 
 use crate::zone::ZoneError;

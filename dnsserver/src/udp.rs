@@ -13,7 +13,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::RrlConfig;
 use crate::rrl::Rrl;
-use crate::server::{Action, Server};
+use crate::server::{Action, Incoming, Server};
 
 /// How often a blocked thread looks at the stop flag.
 const POLL: Duration = Duration::from_millis(100);
@@ -97,7 +97,16 @@ fn run(socket: &UdpSocket, server: &Server, mut rrl: Option<Rrl>, stop: &AtomicB
                 continue;
             }
         };
-        match server.handle(&buf[..len], src, true, &mut out, &shard, rrl.as_mut()) {
+        match server.handle(
+            Incoming {
+                packet: &buf[..len],
+                src,
+                udp: true,
+            },
+            &mut out,
+            &shard,
+            rrl.as_mut(),
+        ) {
             Action::Send => {
                 if let Err(e) = socket.send_to(&out, src) {
                     tracing::debug!(error = %e, client = %src, "UDP send failed");

@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use apex_zone::dname::DName;
 use apex_zone::rdata::{RrType, Wire};
-use apex_zone::validate::sort_canonical;
-use apex_zone::zonefile::ZoneRecord;
+use apex_zone::record::{ZoneRecord, sort_canonical};
 use foldhash::fast::RandomState;
 
 /// Longest any SOA timer is taken to be; larger values (the catalog's expire is 68 years)
@@ -211,26 +210,14 @@ impl Zone {
         };
         let mut soa: Option<(u32, Vec<u8>)> = None;
         let mut nsec3param: Option<Vec<u8>> = None;
-        let mut i = 0;
-        while i < records.len() {
-            let name = records[i].name.clone();
-            let mut j = i;
-            while j < records.len() && records[j].name == name {
-                j += 1;
-            }
-            let group = &records[i..j];
+        for group in records.chunk_by(|a, b| a.name == b.name) {
+            let name = group[0].name.clone();
             let node_id = zone.node_for(&name);
             let first = zone.rrsets.len() as u32;
             // RRsets other than RRSIG, each with the signatures that cover it.
-            let mut k = 0;
-            while k < group.len() {
-                let t = group[k].rtype;
-                let mut m = k;
-                while m < group.len() && group[m].rtype == t {
-                    m += 1;
-                }
+            for set in group.chunk_by(|a, b| a.rtype == b.rtype) {
+                let t = set[0].rtype;
                 if t != RrType::RRSIG {
-                    let set = &group[k..m];
                     // One TTL per RRset (RFC 2181 section 5.2): the smallest.
                     let ttl = set.iter().map(|r| r.ttl).min().unwrap_or(0);
                     let start = zone.arena.len();
@@ -266,7 +253,6 @@ impl Zone {
                         nsec3param = Some(set[0].rdata.to_vec());
                     }
                 }
-                k = m;
             }
             let node = &mut zone.nodes[node_id as usize];
             node.first = first;
@@ -298,7 +284,6 @@ impl Zone {
                 let p = zone.node_for(&parent);
                 zone.nodes[p as usize].flags |= flags::WILDCARD_CHILD;
             }
-            i = j;
         }
         if zone.arena.len() > u32::MAX as usize {
             return Err(ZoneError::TooLarge(apex.to_string()));

@@ -9,7 +9,7 @@ use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType, TSigVerifier};
 use tokio::net::{TcpStream, UdpSocket};
 
-use crate::server::{read_frame, write_frame};
+use crate::frame::{Oversize, read_frame, write_frame};
 use crate::tsig::{TsigKey, now};
 
 /// Most records one transfer may bring (bounded memory against a broken or hostile primary).
@@ -110,7 +110,7 @@ async fn axfr_inner(
     let (bytes, mut verifier) = encode_signed(query, key)?;
     let mut stream = TcpStream::connect(primary).await?;
     stream.set_nodelay(true)?;
-    write_frame(&mut stream, &bytes).await?;
+    write_frame(&mut stream, &bytes, Oversize::Error).await?;
     let mut records: Vec<Record> = Vec::new();
     loop {
         let Some(frame) = read_frame(&mut stream).await? else {
@@ -165,7 +165,7 @@ pub async fn query_soa(
         verifier = v;
         let frame = tokio::time::timeout(timeout, async {
             let mut stream = TcpStream::connect(server).await?;
-            write_frame(&mut stream, &bytes).await?;
+            write_frame(&mut stream, &bytes, Oversize::Error).await?;
             read_frame(&mut stream).await
         })
         .await

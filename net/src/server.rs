@@ -2,16 +2,18 @@
 //!
 //! The loops own the sockets: they decode requests, answer undecodable ones with FORMERR (or
 //! drop them when not even the header is there), frame TCP messages with their two-byte length
-//! (RFC 1035 section 4.2.2), keep TCP connections to an idle timeout and cap their number, and
-//! write multi-message replies (zone transfers) as the handler produces them.
+//! ([`crate::frame`], refusing a message too long to frame), keep TCP connections to an idle
+//! timeout and cap their number, and write multi-message replies (zone transfers) as the
+//! handler produces them. The worker's hidden primary serves with these loops;
+//! apex-dnsserver has its own (built for query load) and shares only the framing.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::frame::{Oversize, read_frame, write_frame};
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{Semaphore, mpsc};
 
@@ -84,11 +86,22 @@ fn formerr(raw: &[u8]) -> Option<Vec<u8>> {
     m.to_vec().ok()
 }
 
-fn decode(raw: &[u8]) -> Result<Message, Option<Vec<u8>>> {
-    match Message::from_vec(raw) {
-        Ok(m) if m.metadata.message_type == MessageType::Query => Ok(m),
+/// The request in `raw`, or what to answer instead: FORMERR, or nothing (`None`: a response,
+/// or no header).
+fn request(
+    raw: Vec<u8>,
+    src: SocketAddr,
+    transport: Transport,
+) -> Result<Request, Option<Vec<u8>>> {
+    match Message::from_vec(&raw) {
+        Ok(message) if message.metadata.message_type == MessageType::Query => Ok(Request {
+            raw,
+            message,
+            src,
+            transport,
+        }),
         Ok(_) => Err(None),
-        Err(_) => Err(formerr(raw)),
+        Err(_) => Err(formerr(&raw)),
     }
 }
 
@@ -109,16 +122,8 @@ pub async fn serve_udp<H: DnsHandler>(socket: UdpSocket, handler: Arc<H>) {
         let socket = socket.clone();
         let handler = handler.clone();
         tokio::spawn(async move {
-            let reply = match decode(&raw) {
-                Ok(message) => {
-                    let request = Request {
-                        raw,
-                        message,
-                        src,
-                        transport: Transport::Udp,
-                    };
-                    handler.handle(request).await
-                }
+            let reply = match request(raw, src, Transport::Udp) {
+                Ok(request) => handler.handle(request).await,
                 Err(Some(err)) => Reply::One(err),
                 Err(None) => Reply::None,
             };
@@ -167,62 +172,21 @@ async fn connection<H: DnsHandler>(
             Ok(Ok(None)) | Err(_) => return Ok(()),
             Ok(Err(e)) => return Err(e),
         };
-        let reply = match decode(&raw) {
-            Ok(message) => {
-                let request = Request {
-                    raw,
-                    message,
-                    src,
-                    transport: Transport::Tcp,
-                };
-                handler.handle(request).await
-            }
+        let reply = match request(raw, src, Transport::Tcp) {
+            Ok(request) => handler.handle(request).await,
             Err(Some(err)) => Reply::One(err),
             Err(None) => return Ok(()),
         };
         match reply {
             Reply::None => {}
-            Reply::One(bytes) => write_frame(&mut stream, &bytes).await?,
+            Reply::One(bytes) => write_frame(&mut stream, &bytes, Oversize::Error).await?,
             Reply::Stream(mut rx) => {
                 while let Some(bytes) = rx.recv().await {
-                    write_frame(&mut stream, &bytes).await?;
+                    write_frame(&mut stream, &bytes, Oversize::Error).await?;
                 }
             }
         }
     }
-}
-
-/// Reads one length-prefixed message; `None` at a clean end of stream.
-pub async fn read_frame<S: AsyncReadExt + Unpin>(
-    stream: &mut S,
-) -> std::io::Result<Option<Vec<u8>>> {
-    let mut len = [0u8; 2];
-    match stream.read_exact(&mut len).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let len = u16::from_be_bytes(len) as usize;
-    let mut buf = vec![0u8; len];
-    stream.read_exact(&mut buf).await?;
-    Ok(Some(buf))
-}
-
-/// Writes one length-prefixed message.
-pub async fn write_frame<S: AsyncWriteExt + Unpin>(
-    stream: &mut S,
-    bytes: &[u8],
-) -> std::io::Result<()> {
-    let len = u16::try_from(bytes.len()).map_err(|_| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "DNS message over 65535 bytes",
-        )
-    })?;
-    let mut framed = Vec::with_capacity(bytes.len() + 2);
-    framed.extend_from_slice(&len.to_be_bytes());
-    framed.extend_from_slice(bytes);
-    stream.write_all(&framed).await
 }
 
 /// Binds UDP and TCP on `addr` (port 0 picks one, the same for both where possible) and returns

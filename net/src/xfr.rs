@@ -8,15 +8,15 @@ use std::time::Duration;
 
 use apex_zone::dname::DName;
 use apex_zone::rdata::RrType;
-use apex_zone::zonefile::ZoneRecord;
+use apex_zone::record::ZoneRecord;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{Name, RData, Record, RecordType, TSigVerifier};
 use tokio::net::TcpStream;
 
 use crate::client::{ClientError, MAX_TRANSFER_RECORDS};
+use crate::frame::{Oversize, read_frame, write_frame};
 use crate::message::{self, RawRecord};
-use crate::server::{read_frame, write_frame};
 use crate::tsig::{TsigKey, now};
 
 /// Most bytes of names and record data one transfer may bring: a broken or hostile primary
@@ -277,7 +277,7 @@ async fn transfer_inner(
         .map_err(|e| ClientError::Malformed(e.to_string()))?;
     let mut stream = TcpStream::connect(primary).await?;
     stream.set_nodelay(true)?;
-    write_frame(&mut stream, &bytes).await?;
+    write_frame(&mut stream, &bytes, Oversize::Error).await?;
     let mut reader = Reader::default();
     loop {
         let Some(frame) = read_frame(&mut stream).await? else {

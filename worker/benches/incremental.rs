@@ -225,10 +225,10 @@ async fn main() {
         "newest version built from its snapshot and {diffs} diffs (what a snapshot or an AXFR of it costs): {:.1} ms",
         t.elapsed().as_secs_f64() * 1000.0
     );
-    let mut records: Vec<apex_zone::zonefile::ZoneRecord> = apex_zone::wire::decode(&version.data)
+    let mut records: Vec<apex_zone::record::ZoneRecord> = apex_zone::wire::decode(&version.data)
         .unwrap()
         .iter()
-        .map(|r| apex_zone::zonefile::ZoneRecord::from_record(r).unwrap())
+        .map(|r| apex_zone::record::ZoneRecord::from_record(r).unwrap())
         .collect();
     let count = records.len();
     let soa = records.remove(0);

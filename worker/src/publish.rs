@@ -24,9 +24,9 @@ use apex_zone::dname::DName;
 use apex_zone::live::{Delta, LiveError, LiveZone};
 use apex_zone::name::ZoneName;
 use apex_zone::rdata::RrType;
+use apex_zone::record::ZoneRecord;
 use apex_zone::sign::{SigningKey, sign_zone};
-use apex_zone::zonefile::ZoneRecord;
-use apex_zone::{Name, Record, content, render, wire};
+use apex_zone::{Name, render, wire};
 
 use crate::Context;
 use crate::cache::Cached;
@@ -217,7 +217,6 @@ async fn incremental(ctx: &Context, publish: &mut Publish) -> Result<Option<Made
     };
     let zone = &publish.zone;
     let soa = render::soa_record(&zone.name, zone.wanted_serial, &zone.soa);
-    let soa = ZoneRecord::from_record(&soa).map_err(|e| PublishError::Sign(e.to_string()))?;
     let Some((removed, added)) = replacement(&cached.live, &zone.origin(), now, soa) else {
         return Ok(None);
     };
@@ -281,26 +280,13 @@ async fn full(ctx: &Context, publish: &mut Publish) -> Result<Made, PublishError
     let records = publish.records().await?;
     let zone = publish.zone.clone();
     let origin = zone.origin();
-    let as_hickory = records
-        .iter()
-        .map(|r| {
-            content::to_rdata(r.rtype, &r.rdata)
-                .map(|rdata| Record::from_rdata(r.name.to_name(), r.ttl, rdata))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| PublishError::Sign(e.to_string()))?;
     let rendered = render::render(
         &zone.name,
         zone.wanted_serial,
         &zone.soa,
         &zone.apex_ns,
-        as_hickory,
+        records,
     );
-    let rendered: Vec<ZoneRecord> = rendered
-        .iter()
-        .map(ZoneRecord::from_record)
-        .collect::<Result<_, _>>()
-        .map_err(|e| PublishError::Sign(e.to_string()))?;
 
     let (data, count, live) = if zone.dnssec == State::Off {
         let data = wire::encode_raw(&rendered)?;

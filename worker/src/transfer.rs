@@ -194,8 +194,9 @@ impl TransferServer {
         Ok(versions::published_serial(&core.pool, zone)
             .await?
             .map(|(_, serial, timers)| {
-                render::soa_record(zone, serial, &timers.apply(&core.platform.soa))
-            }))
+                render::soa_record(zone, serial, &timers.apply(&core.platform.soa)).to_record()
+            })
+            .transpose()?)
     }
 
     /// The IXFR answer for a client at serial `client`: the current SOA alone when the client

@@ -16,7 +16,7 @@ use hickory_proto::rr::{Name, RData, Record};
 
 use crate::dname::DName;
 use crate::rdata::{RrType, Wire};
-use crate::zonefile::ZoneRecord;
+use crate::record::ZoneRecord;
 
 /// One member zone and its unique id label.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,9 +6,11 @@
 
 use crate::dname::DName;
 use crate::rdata::{RrType, type_name, user_may_create};
+use crate::record::ZoneRecord;
 use crate::ttl::TtlBounds;
+use crate::validate::Warning;
 use crate::validate::{Problem, check_zone};
-use crate::zonefile::{ParsedZone, Warning, ZoneRecord};
+use crate::zonefile::ParsedZone;
 
 /// TTL that Cloudflare's "automatic" (written as 1 in its exports) stands for.
 pub const CLOUDFLARE_AUTO_TTL: u32 = 300;

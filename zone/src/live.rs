@@ -17,12 +17,11 @@ use std::ops::Bound::{Excluded, Unbounded};
 
 use crate::dname::DName;
 use crate::rdata::{RrType, decode_base32hex};
+use crate::record::{ZoneRecord, sort_canonical};
 use crate::sign::{
     Denial, SignError, SignParams, SigningKey, ToSign, base32hex, denial_ttl, nsec3_hash, record,
-    rrsig, signers, type_bitmap,
+    sign_set, signers, type_bitmap,
 };
-use crate::validate::sort_canonical;
-use crate::zonefile::ZoneRecord;
 
 /// Why a change was not applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -345,10 +344,7 @@ impl LiveZone {
             by_sep,
         };
         let mut out = Vec::new();
-        for key in if by_sep { sep_keys } else { zone_keys } {
-            out.push(rrsig(&set, key, &self.apex, params)?);
-        }
-        out.sort_unstable_by(|a, b| a.rdata.cmp(&b.rdata));
+        sign_set(&set, &zone_keys, &sep_keys, &self.apex, params, &mut out)?;
         Ok(out)
     }
 

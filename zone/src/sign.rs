@@ -7,7 +7,9 @@
 //! authoritative RRset. Delegation NS RRsets and glue are not signed (RFC 4035 section 2.2);
 //! names below a delegation have no NSEC/NSEC3 of their own.
 //!
-//! The result comes in canonical order (merged from runs already in order, not sorted again).
+//! [`sign_zone`] runs in named phases, deciding before doing: prepare the records, plan what is
+//! signed and what the denial chain covers, build the chain, sign the RRsets, assemble. The
+//! result comes in canonical order (merged from runs already in order, not sorted again).
 //! Signing is spread over threads: RRsets are cut into chunks, each signed on its own thread.
 //! Keys sign what their flags say: with a ZSK (flags 256) present, KSKs (257) sign only the
 //! DNSKEY, CDS and CDNSKEY RRsets; a single key with flags 257 is a combined signing key (CSK)
@@ -21,8 +23,7 @@ use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyP
 
 use crate::dname::DName;
 use crate::rdata::RrType;
-use crate::validate::{merge_canonical, sort_canonical};
-use crate::zonefile::ZoneRecord;
+use crate::record::{ZoneRecord, merge_canonical, sort_canonical};
 
 /// A signing algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,21 +52,17 @@ impl Algorithm {
         }
     }
 
-    /// The mnemonic (RFC 8624 table): `ECDSAP256SHA256`, `ED25519`.
+    /// The mnemonic (RFC 8624 table, [`crate::algorithm::ALGORITHMS`]): `ECDSAP256SHA256`,
+    /// `ED25519`.
     pub fn mnemonic(self) -> &'static str {
-        match self {
-            Self::EcdsaP256Sha256 => "ECDSAP256SHA256",
-            Self::Ed25519 => "ED25519",
-        }
+        crate::algorithm::mnemonic(self.number()).unwrap_or_default()
     }
 
-    /// From the mnemonic, any case.
+    /// From the mnemonic, any case, or the number in decimal.
     pub fn parse(text: &str) -> Option<Self> {
-        match text.to_ascii_uppercase().as_str() {
-            "ECDSAP256SHA256" | "13" => Some(Self::EcdsaP256Sha256),
-            "ED25519" | "15" => Some(Self::Ed25519),
-            _ => None,
-        }
+        crate::algorithm::number(text)
+            .or_else(|| text.parse::<u8>().ok().filter(|n| n.to_string() == text))
+            .and_then(Self::from_number)
     }
 }
 
@@ -366,7 +363,8 @@ fn rrsig_labels(name: &DName) -> u8 {
     (if name.is_wildcard() { n - 1 } else { n }) as u8
 }
 
-pub(crate) fn rrsig(
+/// The RRSIG by `key` over one RRset (RFC 4034 section 3.1.8.1).
+fn rrsig(
     set: &ToSign,
     key: &SigningKey,
     apex: &DName,
@@ -443,15 +441,37 @@ pub(crate) fn denial_ttl(soa: &ZoneRecord) -> u32 {
 
 /// Signs the zone `apex`. `records` are its unsigned records (any DNSSEC records among them
 /// are replaced); `keys` its active keys.
+///
+/// In phases: `prepare` the records (key records added, canonical order), `plan` what is
+/// signed and which names the denial chain covers, build the `denial_chain`, `sign_rrsets` on
+/// threads, and `assemble` the result in canonical order.
 pub fn sign_zone(
     apex: &DName,
-    mut records: Vec<ZoneRecord>,
+    records: Vec<ZoneRecord>,
     keys: &[SigningKey],
     params: &SignParams,
 ) -> Result<Vec<ZoneRecord>, SignError> {
     if keys.is_empty() {
         return Err(SignError::NoKey);
     }
+    let (records, denial_ttl) = prepare(apex, records, keys, params)?;
+    let mut plan = plan(apex, &records);
+    let (chain, chain_sets) = denial_chain(apex, &plan, &params.denial, denial_ttl)?;
+    // The chain's RRsets are signed after the zone's (assemble relies on that order).
+    plan.to_sign.extend(chain_sets);
+    let signatures = sign_rrsets(apex, &plan.to_sign, keys, params)?;
+    Ok(assemble(records, chain, signatures))
+}
+
+/// The zone's records ready to sign: DNSSEC records and out-of-zone records dropped, the
+/// apex's DNSKEY (and CDS/CDNSKEY) records added, in canonical order without duplicates. Also
+/// returns the TTL of the denial records.
+fn prepare(
+    apex: &DName,
+    mut records: Vec<ZoneRecord>,
+    keys: &[SigningKey],
+    params: &SignParams,
+) -> Result<(Vec<ZoneRecord>, u32), SignError> {
     records.retain(|r| {
         r.name.is_within(apex)
             && !matches!(
@@ -487,7 +507,23 @@ pub fn sign_zone(
     }
     sort_canonical(&mut records);
     records.dedup_by(|a, b| a.name == b.name && a.rtype == b.rtype && a.rdata == b.rdata);
+    Ok((records, denial_ttl))
+}
 
+/// What signing a zone involves, decided before anything is made.
+struct Plan {
+    /// The zone's RRsets to sign, in canonical order.
+    to_sign: Vec<ToSign>,
+    /// Every authoritative name with the types present there, in canonical order.
+    names: Vec<(DName, BTreeSet<u16>)>,
+    /// The delegation points.
+    cuts: HashSet<DName>,
+}
+
+/// Plans the signing of `records` (prepared, so in canonical order): names below a delegation
+/// or a DNAME are not authoritative (no signatures, no denial records); at a delegation only
+/// the DS RRset is signed; the apex's key RRsets are signed by the secure entry points.
+fn plan(apex: &DName, records: &[ZoneRecord]) -> Plan {
     // Delegations and what they (or DNAMEs) hide.
     let cuts: HashSet<DName> = records
         .iter()
@@ -517,159 +553,189 @@ pub fn sign_zone(
     let mut to_sign: Vec<ToSign> = Vec::new();
     // (owner, types present) of every authoritative name, in canonical order.
     let mut names: Vec<(DName, BTreeSet<u16>)> = Vec::new();
-    let mut i = 0;
-    while i < records.len() {
-        let owner = records[i].name.clone();
-        let mut j = i;
-        while j < records.len() && records[j].name == owner {
-            j += 1;
+    for group in records.chunk_by(|a, b| a.name == b.name) {
+        let owner = group[0].name.clone();
+        if occluded(&owner) {
+            continue;
         }
-        if !occluded(&owner) {
-            let cut = cuts.contains(&owner);
-            let mut types = BTreeSet::new();
-            let mut k = i;
-            while k < j {
-                let t = records[k].rtype;
-                let mut m = k;
-                while m < j && records[m].rtype == t {
-                    m += 1;
-                }
-                types.insert(t.0);
-                // At a delegation only DS (and the NSEC) is signed; the NS set is the child's.
-                let signed = !cut || t == RrType::DS;
-                if signed {
-                    to_sign.push(ToSign {
-                        owner: owner.clone(),
-                        rtype: t,
-                        ttl: records[k..m].iter().map(|r| r.ttl).min().unwrap_or(0),
-                        rdatas: records[k..m].iter().map(|r| r.rdata.clone()).collect(),
-                        by_sep: owner == *apex
-                            && matches!(t, RrType::DNSKEY | RrType::CDS | RrType::CDNSKEY),
-                    });
-                }
-                k = m;
-            }
-            names.push((owner, types));
-        }
-        i = j;
-    }
-
-    // The denial chain.
-    let mut chain: Vec<ZoneRecord> = Vec::new();
-    match &params.denial {
-        Denial::Nsec => {
-            for (n, (owner, types)) in names.iter().enumerate() {
-                let next = &names[(n + 1) % names.len()].0;
-                // The NSEC itself is signed, so RRSIG is at every name, delegations included
-                // (RFC 4035 section 2.3).
-                let mut t = types.clone();
-                t.insert(RrType::NSEC.0);
-                t.insert(RrType::RRSIG.0);
-                let mut rdata = next.wire().to_vec();
-                rdata.extend(type_bitmap(&t));
-                let r = record(owner, denial_ttl, RrType::NSEC, rdata);
+        let cut = cuts.contains(&owner);
+        let mut types = BTreeSet::new();
+        for set in group.chunk_by(|a, b| a.rtype == b.rtype) {
+            let t = set[0].rtype;
+            types.insert(t.0);
+            // At a delegation only DS (and the NSEC) is signed; the NS set is the child's.
+            let signed = !cut || t == RrType::DS;
+            if signed {
                 to_sign.push(ToSign {
                     owner: owner.clone(),
-                    rtype: RrType::NSEC,
-                    ttl: denial_ttl,
-                    rdatas: vec![r.rdata.clone()],
-                    by_sep: false,
+                    rtype: t,
+                    ttl: set.iter().map(|r| r.ttl).min().unwrap_or(0),
+                    rdatas: set.iter().map(|r| r.rdata.clone()).collect(),
+                    by_sep: owner == *apex
+                        && matches!(t, RrType::DNSKEY | RrType::CDS | RrType::CDNSKEY),
                 });
-                chain.push(r);
             }
         }
-        Denial::Nsec3 { iterations, salt } => {
-            // Every authoritative name and every empty non-terminal between it and the apex.
-            let mut all: Vec<(DName, BTreeSet<u16>)> = names.clone();
-            let present: HashSet<DName> = names.iter().map(|(n, _)| n.clone()).collect();
-            let mut ents: HashSet<DName> = HashSet::new();
-            for (n, _) in &names {
-                let mut p = n.parent();
-                while let Some(a) = p {
-                    if a == *apex
-                        || !a.is_within(apex)
-                        || present.contains(&a)
-                        || !ents.insert(a.clone())
-                    {
-                        break;
-                    }
-                    p = a.parent();
-                }
+        names.push((owner, types));
+    }
+    Plan {
+        to_sign,
+        names,
+        cuts,
+    }
+}
+
+/// The denial chain of the planned names, in canonical order, and its RRsets to sign.
+fn denial_chain(
+    apex: &DName,
+    plan: &Plan,
+    denial: &Denial,
+    ttl: u32,
+) -> Result<(Vec<ZoneRecord>, Vec<ToSign>), SignError> {
+    match denial {
+        Denial::Nsec => Ok(nsec_chain(&plan.names, ttl)),
+        Denial::Nsec3 { iterations, salt } => nsec3_chain(apex, plan, *iterations, salt, ttl),
+    }
+}
+
+/// One denial record, and the same as an RRset to sign.
+fn denial_record(owner: DName, rtype: RrType, ttl: u32, rdata: Vec<u8>) -> (ZoneRecord, ToSign) {
+    let r = record(&owner, ttl, rtype, rdata);
+    let set = ToSign {
+        rdatas: vec![r.rdata.clone()],
+        owner,
+        rtype,
+        ttl,
+        by_sep: false,
+    };
+    (r, set)
+}
+
+/// An NSEC record at every authoritative name, pointing at the next (RFC 4034 section 4).
+fn nsec_chain(names: &[(DName, BTreeSet<u16>)], ttl: u32) -> (Vec<ZoneRecord>, Vec<ToSign>) {
+    let mut chain = Vec::with_capacity(names.len());
+    let mut sets = Vec::with_capacity(names.len());
+    for (n, (owner, types)) in names.iter().enumerate() {
+        let next = &names[(n + 1) % names.len()].0;
+        // The NSEC itself is signed, so RRSIG is at every name, delegations included
+        // (RFC 4035 section 2.3).
+        let mut t = types.clone();
+        t.insert(RrType::NSEC.0);
+        t.insert(RrType::RRSIG.0);
+        let mut rdata = next.wire().to_vec();
+        rdata.extend(type_bitmap(&t));
+        let (r, set) = denial_record(owner.clone(), RrType::NSEC, ttl, rdata);
+        sets.push(set);
+        chain.push(r);
+    }
+    (chain, sets)
+}
+
+/// The NSEC3PARAM record and an NSEC3 record for every authoritative name and every empty
+/// non-terminal, in hash order (RFC 5155 section 7.1).
+fn nsec3_chain(
+    apex: &DName,
+    plan: &Plan,
+    iterations: u16,
+    salt: &[u8],
+    ttl: u32,
+) -> Result<(Vec<ZoneRecord>, Vec<ToSign>), SignError> {
+    let (names, cuts) = (&plan.names, &plan.cuts);
+    // Every authoritative name and every empty non-terminal between it and the apex.
+    let mut all: Vec<(DName, BTreeSet<u16>)> = names.clone();
+    let present: HashSet<DName> = names.iter().map(|(n, _)| n.clone()).collect();
+    let mut ents: HashSet<DName> = HashSet::new();
+    for (n, _) in names {
+        let mut p = n.parent();
+        while let Some(a) = p {
+            if a == *apex || !a.is_within(apex) || present.contains(&a) || !ents.insert(a.clone()) {
+                break;
             }
-            all.extend(ents.into_iter().map(|n| (n, BTreeSet::new())));
-            let mut hashed: Vec<([u8; 20], BTreeSet<u16>, bool)> = all
-                .into_iter()
-                .map(|(n, mut types)| {
-                    let h = nsec3_hash(n.wire(), salt, *iterations);
-                    let cut = cuts.contains(&n);
-                    if !types.is_empty() && (!cut || types.contains(&RrType::DS.0)) {
-                        types.insert(RrType::RRSIG.0);
-                    }
-                    if n == *apex {
-                        types.insert(RrType::NSEC3PARAM.0);
-                    }
-                    (h, types, cut)
-                })
-                .collect();
-            hashed.sort_by_key(|a| a.0);
-            hashed.dedup_by(|a, b| a.0 == b.0);
-            let mut param = vec![1, 0];
-            param.extend_from_slice(&iterations.to_be_bytes());
-            param.push(salt.len() as u8);
-            param.extend_from_slice(salt);
-            let p = record(apex, 0, RrType::NSEC3PARAM, param.clone());
-            to_sign.push(ToSign {
-                owner: apex.clone(),
-                rtype: RrType::NSEC3PARAM,
-                ttl: 0,
-                rdatas: vec![p.rdata.clone()],
-                by_sep: false,
-            });
-            chain.push(p);
-            for (n, (h, types, _)) in hashed.iter().enumerate() {
-                let next = &hashed[(n + 1) % hashed.len()].0;
-                let label = base32hex(h);
-                let owner = DName::parse(label.as_bytes(), Some(apex))
-                    .map_err(|e| SignError::Key(e.to_string()))?;
-                let mut rdata = vec![1, 0];
-                rdata.extend_from_slice(&iterations.to_be_bytes());
-                rdata.push(salt.len() as u8);
-                rdata.extend_from_slice(salt);
-                rdata.push(20);
-                rdata.extend_from_slice(next);
-                rdata.extend(type_bitmap(types));
-                let r = record(&owner, denial_ttl, RrType::NSEC3, rdata);
-                to_sign.push(ToSign {
-                    owner,
-                    rtype: RrType::NSEC3,
-                    ttl: denial_ttl,
-                    rdatas: vec![r.rdata.clone()],
-                    by_sep: false,
-                });
-                chain.push(r);
-            }
+            p = a.parent();
         }
     }
+    all.extend(ents.into_iter().map(|n| (n, BTreeSet::new())));
+    let mut hashed: Vec<([u8; 20], BTreeSet<u16>, bool)> = all
+        .into_iter()
+        .map(|(n, mut types)| {
+            let h = nsec3_hash(n.wire(), salt, iterations);
+            let cut = cuts.contains(&n);
+            if !types.is_empty() && (!cut || types.contains(&RrType::DS.0)) {
+                types.insert(RrType::RRSIG.0);
+            }
+            if n == *apex {
+                types.insert(RrType::NSEC3PARAM.0);
+            }
+            (h, types, cut)
+        })
+        .collect();
+    hashed.sort_by_key(|a| a.0);
+    hashed.dedup_by(|a, b| a.0 == b.0);
+    let mut chain = Vec::with_capacity(hashed.len() + 1);
+    let mut sets = Vec::with_capacity(hashed.len() + 1);
+    let mut param = vec![1, 0];
+    param.extend_from_slice(&iterations.to_be_bytes());
+    param.push(salt.len() as u8);
+    param.extend_from_slice(salt);
+    let (p, set) = denial_record(apex.clone(), RrType::NSEC3PARAM, 0, param);
+    sets.push(set);
+    chain.push(p);
+    for (n, (h, types, _)) in hashed.iter().enumerate() {
+        let next = &hashed[(n + 1) % hashed.len()].0;
+        let label = base32hex(h);
+        let owner = DName::parse(label.as_bytes(), Some(apex))
+            .map_err(|e| SignError::Key(e.to_string()))?;
+        let mut rdata = vec![1, 0];
+        rdata.extend_from_slice(&iterations.to_be_bytes());
+        rdata.push(salt.len() as u8);
+        rdata.extend_from_slice(salt);
+        rdata.push(20);
+        rdata.extend_from_slice(next);
+        rdata.extend(type_bitmap(types));
+        let (r, set) = denial_record(owner, RrType::NSEC3, ttl, rdata);
+        sets.push(set);
+        chain.push(r);
+    }
+    Ok((chain, sets))
+}
 
+/// Appends the signatures over one RRset by the keys that sign it, in canonical (data) order.
+pub(crate) fn sign_set(
+    set: &ToSign,
+    zone_keys: &[&SigningKey],
+    sep_keys: &[&SigningKey],
+    apex: &DName,
+    params: &SignParams,
+    out: &mut Vec<ZoneRecord>,
+) -> Result<(), SignError> {
+    let first = out.len();
+    for key in if set.by_sep { sep_keys } else { zone_keys } {
+        out.push(rrsig(set, key, apex, params)?);
+    }
+    sort_canonical(&mut out[first..]);
+    Ok(())
+}
+
+/// Signs every RRset of `sets` on `params.threads` threads (each a run of consecutive
+/// RRsets); the signatures come in the order of `sets`.
+fn sign_rrsets(
+    apex: &DName,
+    sets: &[ToSign],
+    keys: &[SigningKey],
+    params: &SignParams,
+) -> Result<Vec<ZoneRecord>, SignError> {
     let (zone_keys, sep_keys) = signers(keys);
-
     let threads = params.threads.max(1);
-    let chunk = to_sign.len().div_ceil(threads).max(1);
+    let chunk = sets.len().div_ceil(threads).max(1);
     let signatures: Vec<Result<Vec<ZoneRecord>, SignError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = to_sign
+        let handles: Vec<_> = sets
             .chunks(chunk)
             .map(|part| {
                 let (zone_keys, sep_keys) = (&zone_keys, &sep_keys);
                 s.spawn(move || {
                     let mut out = Vec::with_capacity(part.len());
                     for set in part {
-                        let signers = if set.by_sep { sep_keys } else { zone_keys };
-                        let first = out.len();
-                        for key in signers {
-                            out.push(rrsig(set, key, apex, params)?);
-                        }
-                        // Several keys: their signatures in canonical (data) order too.
-                        out[first..].sort_unstable_by(|a: &ZoneRecord, b| a.rdata.cmp(&b.rdata));
+                        sign_set(set, zone_keys, sep_keys, apex, params, &mut out)?;
                     }
                     Ok(out)
                 })
@@ -683,14 +749,22 @@ pub fn sign_zone(
             })
             .collect()
     });
-    // The result in canonical order, by merging runs that are each in order already: the
-    // zone's records, the chain (NSEC by name; NSEC3PARAM at the apex, then NSEC3 by hash,
-    // which is their names' order), and the signatures of the zone's RRsets and of the chain
-    // (to_sign lists them in that order, owners ascending).
     let mut sigs: Vec<ZoneRecord> = Vec::new();
     for s in signatures {
         sigs.extend(s?);
     }
+    Ok(sigs)
+}
+
+/// The signed zone in canonical order, by merging runs that are each in order already: the
+/// zone's records, the chain (NSEC by name; NSEC3PARAM at the apex, then NSEC3 by hash, which
+/// is their names' order), and the signatures of the zone's RRsets and of the chain (signed
+/// in that order, owners ascending).
+fn assemble(
+    records: Vec<ZoneRecord>,
+    chain: Vec<ZoneRecord>,
+    mut sigs: Vec<ZoneRecord>,
+) -> Vec<ZoneRecord> {
     // The chain's signatures start at the first one covering NSEC, NSEC3 or NSEC3PARAM (the
     // zone's own records never include those types).
     let split = sigs
@@ -704,7 +778,7 @@ pub fn sign_zone(
     let chain_sigs = sigs.split_off(split);
     let data = merge_canonical(records, chain);
     let signatures = merge_canonical(sigs, chain_sigs);
-    Ok(merge_canonical(data, signatures))
+    merge_canonical(data, signatures)
 }
 
 #[cfg(test)]
@@ -726,6 +800,21 @@ mod tests {
         expect.extend([0; 26]);
         expect.push(0x20);
         assert_eq!(bitmap, expect);
+    }
+
+    #[test]
+    fn algorithm_names_and_numbers() {
+        for alg in [Algorithm::EcdsaP256Sha256, Algorithm::Ed25519] {
+            assert_eq!(Algorithm::from_number(alg.number()), Some(alg));
+            assert_eq!(Algorithm::parse(alg.mnemonic()), Some(alg));
+            assert_eq!(Algorithm::parse(&alg.number().to_string()), Some(alg));
+        }
+        assert_eq!(Algorithm::EcdsaP256Sha256.mnemonic(), "ECDSAP256SHA256");
+        assert_eq!(Algorithm::Ed25519.mnemonic(), "ED25519");
+        assert_eq!(Algorithm::parse("ed25519"), Some(Algorithm::Ed25519));
+        assert_eq!(Algorithm::parse("013"), None);
+        assert_eq!(Algorithm::parse("RSASHA256"), None);
+        assert_eq!(Algorithm::parse("8"), None);
     }
 
     #[test]

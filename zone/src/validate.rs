@@ -1,12 +1,22 @@
 //! Rules over a whole zone, for files: the same rules a single API write meets
 //! ([`crate::rrset`]), checked in one pass over the records in canonical order, plus what only
-//! shows across RRsets (size, TTL agreement, targets that are aliases).
+//! shows across RRsets (size, TTL agreement, targets that are aliases). What it finds is a
+//! [`Problem`] (a broken rule) or a [`Warning`] (a remark; zone-file reading gives those too).
 
 use std::collections::HashSet;
 
 use crate::dname::DName;
 use crate::rdata::{RrType, Wire, type_name};
-use crate::zonefile::{Warning, ZoneRecord};
+use crate::record::{ZoneRecord, permute};
+
+/// Something worth saying about a file or zone that is still valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The line concerned (0 for the whole file).
+    pub line: u32,
+    /// What happened.
+    pub message: String,
+}
 
 /// A broken rule, at a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,71 +196,6 @@ fn group_by_owner(records: &mut [ZoneRecord]) -> Vec<(usize, usize)> {
     ranges
 }
 
-/// Reorders `records` so that position k holds what was at `order[k]`.
-fn permute(records: &mut [ZoneRecord], mut order: Vec<usize>) {
-    for start in 0..order.len() {
-        let mut current = start;
-        while order[current] != start {
-            let next = order[current];
-            records.swap(current, next);
-            order[current] = current;
-            current = next;
-        }
-        order[current] = current;
-    }
-}
-
-/// The canonical order of records: owner (RFC 4034 section 6.1), type, data.
-pub fn canonical_cmp(a: &ZoneRecord, b: &ZoneRecord) -> std::cmp::Ordering {
-    a.name
-        .cmp(&b.name)
-        .then_with(|| a.rtype.cmp(&b.rtype))
-        .then_with(|| a.rdata.cmp(&b.rdata))
-}
-
-/// Merges two runs each in canonical order into one.
-pub fn merge_canonical(a: Vec<ZoneRecord>, b: Vec<ZoneRecord>) -> Vec<ZoneRecord> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let mut a = a.into_iter().peekable();
-    let mut b = b.into_iter().peekable();
-    loop {
-        let take_a = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) => canonical_cmp(x, y) != std::cmp::Ordering::Greater,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => return out,
-        };
-        out.extend(if take_a { a.next() } else { b.next() });
-    }
-}
-
-/// Sorts records in canonical order (owner, type, data), comparing precomputed name keys
-/// rather than names label by label. Records already in order (a signer's output) are only
-/// checked.
-pub fn sort_canonical(records: &mut [ZoneRecord]) {
-    if records.is_sorted_by(|a, b| canonical_cmp(a, b) != std::cmp::Ordering::Greater) {
-        return;
-    }
-    let mut keys: Vec<(Box<[u8]>, usize)> = Vec::with_capacity(records.len());
-    let mut last: Option<(&DName, Box<[u8]>)> = None;
-    for (i, r) in records.iter().enumerate() {
-        // Records of one owner usually come together: compute its key once.
-        let key = match &last {
-            Some((name, key)) if *name == &r.name => key.clone(),
-            _ => r.name.canonical_key(),
-        };
-        last = Some((&r.name, key.clone()));
-        keys.push((key, i));
-    }
-    keys.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| records[a.1].rtype.cmp(&records[b.1].rtype))
-            .then_with(|| records[a.1].rdata.cmp(&records[b.1].rdata))
-            .then(a.1.cmp(&b.1))
-    });
-    permute(records, keys.into_iter().map(|(_, i)| i).collect());
-}
-
 /// Rules among the records of one owner.
 fn check_group(
     apex: &DName,
@@ -313,14 +258,8 @@ fn check_group(
         });
     }
     // Per RRset: one TTL, and a size that fits a DNS message.
-    let mut k = 0;
-    while k < group.len() {
-        let t = group[k].rtype;
-        let mut m = k;
-        while m < group.len() && group[m].rtype == t {
-            m += 1;
-        }
-        let set = &mut group[k..m];
+    for set in group.chunk_by_mut(|a, b| a.rtype == b.rtype) {
+        let t = set[0].rtype;
         let min = set.iter().map(|r| r.ttl).min().unwrap_or(0);
         if set.iter().any(|r| r.ttl != min) {
             warnings.push(Warning {
@@ -341,7 +280,6 @@ fn check_group(
                 message: format!("the {} RRset at {rel} is {size} bytes on the wire; at most 65535 fit a DNS message", type_name(t)),
             });
         }
-        k = m;
     }
 }
 

@@ -42,7 +42,7 @@ pub fn encode(records: &[Record]) -> Result<Vec<u8>, WireError> {
 
 /// Encodes records already in wire form (a signer's output) into the compact form, canonical
 /// (`APZ2`), without building typed records.
-pub fn encode_raw(records: &[crate::zonefile::ZoneRecord]) -> Result<Vec<u8>, WireError> {
+pub fn encode_raw(records: &[crate::record::ZoneRecord]) -> Result<Vec<u8>, WireError> {
     let size: usize = records
         .iter()
         .map(|r| r.name.wire().len() + 12 + r.rdata.len())
@@ -121,7 +121,7 @@ pub fn to_canonical(data: &[u8]) -> Result<Cow<'_, [u8]>, WireError> {
     }
     let records = decode(data)?
         .iter()
-        .map(crate::zonefile::ZoneRecord::from_record)
+        .map(crate::record::ZoneRecord::from_record)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| WireError(e.to_string()))?;
     encode_raw(&records).map(Cow::Owned)

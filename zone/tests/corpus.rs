@@ -13,7 +13,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use apex_zone::dname::DName;
-use apex_zone::zonefile::{ParseOptions, ZoneRecord, check, parse};
+use apex_zone::record::ZoneRecord;
+use apex_zone::zonefile::{ParseOptions, check, parse};
 
 fn corpus(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -30,7 +31,7 @@ fn record_set(text: &[u8], zone: &DName) -> Vec<(String, u16, Vec<u8>, u32)> {
     let parsed = parse(text, zone, ParseOptions::default()).unwrap();
     let mut all: Vec<ZoneRecord> = parsed.records;
     all.extend(parsed.soa);
-    apex_zone::validate::sort_canonical(&mut all);
+    apex_zone::record::sort_canonical(&mut all);
     all.into_iter()
         .map(|r| (r.name.to_string(), r.rtype.0, r.rdata.to_vec(), r.ttl))
         .collect()

@@ -8,7 +8,8 @@
 use apex_zone::dname::DName;
 use apex_zone::presentation::{Tok, tokens};
 use apex_zone::rdata::{self, Ctx, RrType};
-use apex_zone::zonefile::{ParseOptions, ZoneRecord, parse, write};
+use apex_zone::record::ZoneRecord;
+use apex_zone::zonefile::{ParseOptions, parse, write};
 use proptest::prelude::*;
 
 fn origin() -> DName {
@@ -203,11 +204,11 @@ proptest! {
                 line: 0,
             });
         }
-        apex_zone::validate::sort_canonical(&mut zone);
+        apex_zone::record::sort_canonical(&mut zone);
         zone.dedup_by(|a, b| a.name == b.name && a.rtype == b.rtype && a.rdata == b.rdata);
         let text = write(&o, None, &mut zone.clone()).unwrap();
         let mut back = parse(text.as_bytes(), &o, ParseOptions::default()).map_err(|e| TestCaseError::fail(format!("{e:?}\n{text}")))?.records;
-        apex_zone::validate::sort_canonical(&mut back);
+        apex_zone::record::sort_canonical(&mut back);
         let key = |v: &[ZoneRecord]| v.iter().map(|r| (r.name.to_string(), r.rtype, r.rdata.to_vec(), r.ttl)).collect::<Vec<_>>();
         prop_assert_eq!(key(&back), key(&zone));
     }

@@ -10,8 +10,9 @@ use common::check;
 
 use apex_zone::dname::DName;
 use apex_zone::rdata::RrType;
+use apex_zone::record::ZoneRecord;
 use apex_zone::sign::{Algorithm, Denial, KSK_FLAGS, SignParams, SigningKey, ZSK_FLAGS, sign_zone};
-use apex_zone::zonefile::{ParseOptions, ZoneRecord, parse};
+use apex_zone::zonefile::{ParseOptions, parse};
 
 const ZONE: &str = r#"$ORIGIN example.test.
 $TTL 3600

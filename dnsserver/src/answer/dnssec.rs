@@ -13,6 +13,20 @@ fn push(ctx: &mut Ctx<'_>, item: Auth) {
     }
 }
 
+/// Adds the NSEC RRset of node `id`, if one was found.
+fn push_nsec(ctx: &mut Ctx<'_>, id: Option<u32>) {
+    if let Some(id) = id {
+        push(ctx, Auth::Rrset(id, T_NSEC));
+    }
+}
+
+/// Adds the NSEC3 RRset of node `id`, if one was found.
+fn push_nsec3(ctx: &mut Ctx<'_>, id: Option<u32>) {
+    if let Some(id) = id {
+        push(ctx, Auth::Rrset(id, T_NSEC3));
+    }
+}
+
 /// The NSEC record (its node) whose owner is the greatest at or before `name` in canonical
 /// order: it matches the name, or covers it.
 fn nsec_at_or_before(chain: &[(Box<[u8]>, u32)], name: &[u8]) -> Option<u32> {
@@ -90,14 +104,10 @@ fn closest_encloser_proof(ctx: &mut Ctx<'_>, name: &Current, encloser: usize) {
         return;
     };
     let h = nsec3_hash(name.suffix(encloser), salt, iterations);
-    if let Some(id) = nsec3_matching(chain, &h) {
-        push(ctx, Auth::Rrset(id, T_NSEC3));
-    }
+    push_nsec3(ctx, nsec3_matching(chain, &h));
     if encloser > 0 {
         let h = nsec3_hash(name.suffix(encloser - 1), salt, iterations);
-        if let Some(id) = nsec3_covering(chain, &h) {
-            push(ctx, Auth::Rrset(id, T_NSEC3));
-        }
+        push_nsec3(ctx, nsec3_covering(chain, &h));
     }
 }
 
@@ -107,12 +117,11 @@ pub(super) fn nxdomain_proof(ctx: &mut Ctx<'_>, name: &Current, encloser: usize,
     match zone.denial() {
         Denial::None => {}
         Denial::Nsec(chain) => {
-            if let Some(id) = nsec_at_or_before(chain, name.suffix(0)) {
-                push(ctx, Auth::Rrset(id, T_NSEC));
-            }
-            if let Some(id) = nsec_at_or_before(chain, &wildcard_of(name.suffix(encloser))) {
-                push(ctx, Auth::Rrset(id, T_NSEC));
-            }
+            push_nsec(ctx, nsec_at_or_before(chain, name.suffix(0)));
+            push_nsec(
+                ctx,
+                nsec_at_or_before(chain, &wildcard_of(name.suffix(encloser))),
+            );
         }
         Denial::Nsec3 {
             iterations,
@@ -121,9 +130,7 @@ pub(super) fn nxdomain_proof(ctx: &mut Ctx<'_>, name: &Current, encloser: usize,
         } => {
             closest_encloser_proof(ctx, name, encloser);
             let h = nsec3_hash(&wildcard_of(name.suffix(encloser)), salt, *iterations);
-            if let Some(id) = nsec3_covering(chain, &h) {
-                push(ctx, Auth::Rrset(id, T_NSEC3));
-            }
+            push_nsec3(ctx, nsec3_covering(chain, &h));
         }
     }
 }
@@ -179,9 +186,7 @@ pub(super) fn wildcard_answer_proof(ctx: &mut Ctx<'_>, name: &Current, encloser:
     match zone.denial() {
         Denial::None => {}
         Denial::Nsec(chain) => {
-            if let Some(id) = nsec_at_or_before(chain, name.suffix(0)) {
-                push(ctx, Auth::Rrset(id, T_NSEC));
-            }
+            push_nsec(ctx, nsec_at_or_before(chain, name.suffix(0)));
         }
         Denial::Nsec3 {
             iterations,
@@ -190,9 +195,7 @@ pub(super) fn wildcard_answer_proof(ctx: &mut Ctx<'_>, name: &Current, encloser:
         } => {
             if encloser > 0 {
                 let h = nsec3_hash(name.suffix(encloser - 1), salt, *iterations);
-                if let Some(id) = nsec3_covering(chain, &h) {
-                    push(ctx, Auth::Rrset(id, T_NSEC3));
-                }
+                push_nsec3(ctx, nsec3_covering(chain, &h));
             }
         }
     }

@@ -266,12 +266,16 @@ pub async fn exchange_udp(server: SocketAddr, message: &Message) -> Message {
 /// Sends `message` over TCP and decodes the reply.
 pub async fn exchange_tcp(server: SocketAddr, message: &Message) -> Message {
     let mut stream = TcpStream::connect(server).await.unwrap();
-    apex_net::server::write_frame(&mut stream, &message.to_vec().unwrap())
-        .await
-        .unwrap();
+    apex_net::frame::write_frame(
+        &mut stream,
+        &message.to_vec().unwrap(),
+        apex_net::frame::Oversize::Error,
+    )
+    .await
+    .unwrap();
     let frame = tokio::time::timeout(
         Duration::from_secs(2),
-        apex_net::server::read_frame(&mut stream),
+        apex_net::frame::read_frame(&mut stream),
     )
     .await
     .expect("no reply within 2 s")

@@ -9,7 +9,7 @@
 use std::fmt::Write;
 
 use super::cursor::{Fields, Wire, WireError, decode_hex, encode_base64, encode_hex, parse_number};
-use super::simple::ttl_value;
+use super::simple::{algorithm, ttl_value};
 use super::types::{RrType, type_name};
 use crate::dname::{DNameError, write_label};
 use crate::presentation::{SyntaxError, Tok, unescape};
@@ -131,34 +131,6 @@ fn format_name(w: &mut Wire<'_>, out: &mut String) -> F {
 
 // ---------------------------------------------------------------------------------------------
 // Fields.
-
-const ALGORITHMS: &[(u8, &str)] = &[
-    (1, "RSAMD5"),
-    (3, "DSA"),
-    (5, "RSASHA1"),
-    (6, "DSA-NSEC3-SHA1"),
-    (7, "RSASHA1-NSEC3-SHA1"),
-    (8, "RSASHA256"),
-    (10, "RSASHA512"),
-    (12, "ECC-GOST"),
-    (13, "ECDSAP256SHA256"),
-    (14, "ECDSAP384SHA384"),
-    (15, "ED25519"),
-    (16, "ED448"),
-    (252, "INDIRECT"),
-    (253, "PRIVATEDNS"),
-    (254, "PRIVATEOID"),
-];
-
-/// A DNSSEC algorithm, as a number or a mnemonic.
-fn algorithm(f: &mut Fields<'_, '_>) -> Result<u8, SyntaxError> {
-    let tok = f.peek_required("algorithm")?;
-    if let Some((code, _)) = ALGORITHMS.iter().find(|(_, n)| tok.is(n)) {
-        f.next("algorithm")?;
-        return Ok(*code);
-    }
-    f.u8("algorithm")
-}
 
 /// A record type as a mnemonic or `TYPEnnn`.
 fn rr_type(f: &mut Fields<'_, '_>, what: &str) -> Result<u16, SyntaxError> {

@@ -1,7 +1,9 @@
 //! Record data, every type Apex hosts: parsed from presentation form into canonical wire form
 //! (names uncompressed; lowercase, except in the DNSSEC types whose signatures cover names as
-//! written), checked, and printed back in one canonical presentation form. Wire form is what is compared, stored in zone versions and served;
-//! the canonical text is what users see and what the database keeps.
+//! written), checked, and printed back in one canonical presentation form. Wire form is what
+//! is compared, stored in zone versions and served; the canonical text is what users see and
+//! what the database keeps. Each type's parser, printer and checker sit in `simple`, `dnssec`,
+//! `loc` and `svcb`, tied to type codes (`types`) by one table (`kinds`).
 //!
 //! Types without a parser here can still be written in RFC 3597 generic form
 //! (`TYPE65534 \# 4 0a000001`); known types written that way are decoded and checked like any
@@ -9,6 +11,7 @@
 
 mod cursor;
 mod dnssec;
+mod kinds;
 mod loc;
 mod simple;
 mod svcb;
@@ -73,7 +76,7 @@ pub fn parse_into(
         }
         // A known type in generic form meets exactly the rules of its text form: it is
         // printed, and the printed form is parsed and checked like any other input.
-        if let Some(kind) = types::kind(rtype) {
+        if let Some(kind) = kinds::kind(rtype) {
             let invalid = |e: String| {
                 SyntaxError::at(
                     first,
@@ -97,7 +100,7 @@ pub fn parse_into(
         }
         return Ok(());
     }
-    let kind = types::kind(rtype).ok_or_else(|| {
+    let kind = kinds::kind(rtype).ok_or_else(|| {
         SyntaxError::at(
             type_tok,
             format!(
@@ -125,7 +128,7 @@ pub fn parse_into(
 /// Prints wire data in canonical presentation form (generic form for types without a parser).
 pub fn format(rtype: RrType, wire: &[u8]) -> Result<String, WireError> {
     let mut out = String::with_capacity(wire.len() * 2);
-    match types::kind(rtype) {
+    match kinds::kind(rtype) {
         Some(kind) => {
             let mut w = Wire::new(wire);
             (kind.format)(&mut w, &mut out)?;

@@ -295,28 +295,10 @@ pub fn check_tlsa(wire: &[u8]) -> Result<(), String> {
     }
 }
 
-const ALGORITHMS: &[(u8, &str)] = &[
-    (1, "RSAMD5"),
-    (3, "DSA"),
-    (5, "RSASHA1"),
-    (6, "DSA-NSEC3-SHA1"),
-    (7, "RSASHA1-NSEC3-SHA1"),
-    (8, "RSASHA256"),
-    (10, "RSASHA512"),
-    (12, "ECC-GOST"),
-    (13, "ECDSAP256SHA256"),
-    (14, "ECDSAP384SHA384"),
-    (15, "ED25519"),
-    (16, "ED448"),
-    (252, "INDIRECT"),
-    (253, "PRIVATEDNS"),
-    (254, "PRIVATEOID"),
-];
-
-/// A DNSSEC algorithm, as a number or a mnemonic.
-fn algorithm(f: &mut Fields<'_, '_>) -> Result<u8, SyntaxError> {
+/// A DNSSEC algorithm, as a number or a mnemonic ([`crate::algorithm::ALGORITHMS`]).
+pub(super) fn algorithm(f: &mut Fields<'_, '_>) -> Result<u8, SyntaxError> {
     let tok = f.peek_required("algorithm")?;
-    if let Some((code, _)) = ALGORITHMS.iter().find(|(_, n)| tok.is(n)) {
+    if let Some((code, _)) = crate::algorithm::ALGORITHMS.iter().find(|(_, n)| tok.is(n)) {
         f.next("algorithm")?;
         return Ok(*code);
     }

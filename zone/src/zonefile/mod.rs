@@ -13,58 +13,11 @@ mod generate;
 mod reader;
 mod writer;
 
-pub use reader::{ParseOptions, ParsedZone, Warning, parse};
+pub use reader::{ParseOptions, ParsedZone, parse};
 pub use writer::write;
 
 use crate::dname::DName;
-use crate::rdata::RrType;
-
-/// One record as read from (or written to) a zone file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ZoneRecord {
-    /// Owner, absolute.
-    pub name: DName,
-    /// TTL in seconds.
-    pub ttl: u32,
-    /// Type.
-    pub rtype: RrType,
-    /// Data in canonical wire form.
-    pub rdata: Box<[u8]>,
-    /// The record's comment.
-    pub comment: Option<String>,
-    /// The line it came from (0 when not read from a file).
-    pub line: u32,
-}
-
-impl ZoneRecord {
-    /// From a hickory record (the platform's SOA and NS), data in canonical wire form.
-    pub fn from_record(r: &hickory_proto::rr::Record) -> Result<Self, crate::rdata::WireError> {
-        use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
-        let mut wire = Vec::with_capacity(64);
-        let mut enc = BinEncoder::new(&mut wire);
-        // Canonical form: names uncompressed and lowercase (RFC 4034 section 6.2).
-        enc.set_canonical_form(true);
-        r.data
-            .emit(&mut enc)
-            .map_err(|e| crate::rdata::WireError(e.to_string()))?;
-        Ok(Self {
-            name: DName::from_name(&r.name),
-            ttl: r.ttl,
-            rtype: RrType(u16::from(r.record_type())),
-            rdata: wire.into_boxed_slice(),
-            comment: None,
-            line: 0,
-        })
-    }
-
-    /// Canonical order: owner (RFC 4034 section 6.1), type, data.
-    pub fn canonical_cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.name
-            .cmp(&other.name)
-            .then(self.rtype.cmp(&other.rtype))
-            .then(self.rdata.cmp(&other.rdata))
-    }
-}
+use crate::validate::Warning;
 
 #[cfg(test)]
 mod tests;

@@ -5,8 +5,9 @@ use crate::name::check_owner;
 use crate::presentation::{Entry, Lexer, SyntaxError, Tok};
 use crate::rdata::{self, Ctx, RrType, is_meta, ttl_value, type_name};
 
-use super::ZoneRecord;
 use super::generate;
+use crate::record::ZoneRecord;
+use crate::validate::Warning;
 
 /// Limits that keep hostile files cheap.
 #[derive(Debug, Clone, Copy)]
@@ -31,15 +32,6 @@ impl Default for ParseOptions {
             keep_dnssec: false,
         }
     }
-}
-
-/// Something worth saying about a file that is still valid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Warning {
-    /// The line concerned (0 for the whole file).
-    pub line: u32,
-    /// What happened.
-    pub message: String,
 }
 
 /// A zone file, read.
@@ -257,9 +249,8 @@ fn directive(
     } else if word.is("$GENERATE") {
         let lines = generate::expand(toks, options.max_generate)?;
         for (text, _) in &lines {
-            let mut lexer = Lexer::new(text);
-            let mut e = Entry::default();
-            lexer.next_entry(&mut e).map_err(|err| {
+            // An error in a produced line, said of the `$GENERATE` with the line it produced.
+            let produced = |err: SyntaxError| {
                 SyntaxError::at(
                     word,
                     format!(
@@ -268,21 +259,15 @@ fn directive(
                         err.message
                     ),
                 )
-            })?;
+            };
+            let mut lexer = Lexer::new(text);
+            let mut e = Entry::default();
+            lexer.next_entry(&mut e).map_err(produced)?;
             let mut e_toks = e.tokens.clone();
             for t in &mut e_toks {
                 t.line = word.line;
             }
-            let r = record(st, &e_toks, false, None).map_err(|err| {
-                SyntaxError::at(
-                    word,
-                    format!(
-                        "$GENERATE produced {:?}: {}",
-                        String::from_utf8_lossy(text),
-                        err.message
-                    ),
-                )
-            })?;
+            let r = record(st, &e_toks, false, None).map_err(produced)?;
             push(st, out, r);
             if out.records.len() > options.max_records {
                 return Err(SyntaxError::at(

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use crate::dname::DName;
 use crate::rdata::{self, WireError, type_name};
 
-use super::ZoneRecord;
+use crate::record::{ZoneRecord, sort_canonical};
 
 /// Writes `soa` and `records` as the zone `origin`, putting the records in canonical order.
 /// Large zones are formatted on every CPU, in runs that start at a new owner.
@@ -17,7 +17,7 @@ pub fn write(
     soa: Option<&ZoneRecord>,
     records: &mut [ZoneRecord],
 ) -> Result<String, WireError> {
-    crate::validate::sort_canonical(records);
+    sort_canonical(records);
     let mut out = String::with_capacity(64 + records.len() * 48);
     let _ = writeln!(out, "$ORIGIN {origin}");
     if let Some(soa) = soa {

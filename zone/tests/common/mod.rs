@@ -7,8 +7,9 @@ use std::process::Command;
 
 use apex_zone::dname::DName;
 use apex_zone::rdata::RrType;
+use apex_zone::record::ZoneRecord;
 use apex_zone::sign::{Denial, SignParams};
-use apex_zone::zonefile::{ZoneRecord, write};
+use apex_zone::zonefile::write;
 
 /// Seconds since the epoch.
 pub fn now() -> u32 {
