@@ -246,7 +246,7 @@ pub struct Platform {
     pub catalog: Name,
     /// Seals DNSSEC private keys and webhook secrets; `None` when not configured (DNSSEC
     /// cannot be turned on, webhooks cannot be created).
-    pub master_key: Option<crate::dnssec::MasterKey>,
+    pub master_key: Option<crate::sealing::MasterKey>,
     /// DNSSEC signature validity and renewal, and the removal delay.
     pub dnssec: DnssecTimes,
     /// Webhooks may target non-public addresses (`APEX_WEBHOOK_ALLOW_PRIVATE`).
@@ -577,7 +577,7 @@ impl Config {
     }
 
     /// The master key, if configured.
-    pub fn master_key(&self) -> Result<Option<crate::dnssec::MasterKey>, ConfigError> {
+    pub fn master_key(&self) -> Result<Option<crate::sealing::MasterKey>, ConfigError> {
         match self
             .master_key
             .as_ref()
@@ -585,7 +585,7 @@ impl Config {
             .filter(|s| !s.is_empty())
         {
             None => Ok(None),
-            Some(text) => crate::dnssec::MasterKey::parse(text)
+            Some(text) => crate::sealing::MasterKey::parse(text)
                 .map(Some)
                 .map_err(|e| err("APEX_MASTER_KEY", e)),
         }

@@ -25,6 +25,7 @@ pub mod mail;
 pub mod members;
 pub mod queue;
 pub mod records;
+pub mod sealing;
 pub mod secondaries;
 pub mod settings;
 pub mod users;

@@ -27,9 +27,9 @@ use sqlx::{Postgres, Transaction};
 
 use crate::auth::Actor;
 use crate::authz::Action;
-use crate::dnssec::MasterKey;
 use crate::domains::{self, Domain};
 use crate::ids::{DeliveryId, DomainId, WebhookId};
+use crate::sealing::MasterKey;
 use crate::{Core, CoreError};
 
 /// A zone version was stored and announced to the fleet.

@@ -63,7 +63,7 @@ async fn main() {
     apex_core::db::migrate(&pool).await.unwrap();
     let mut config = Config::defaults();
     config.master_key = Some(SecretString::from(
-        apex_core::dnssec::MasterKey::generate_text(),
+        apex_core::sealing::MasterKey::generate_text(),
     ));
     let core = Core {
         pool: pool.clone(),

@@ -37,7 +37,7 @@ async fn fixture(pool: PgPool) -> Fixture {
         platform: Arc::new({
             let mut c = Config::defaults();
             c.master_key = Some(secrecy::SecretString::from(
-                apex_core::dnssec::MasterKey::generate_text(),
+                apex_core::sealing::MasterKey::generate_text(),
             ));
             c.platform().unwrap()
         }),

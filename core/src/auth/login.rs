@@ -458,7 +458,7 @@ async fn use_recovery_code(
 }
 
 /// The master key (a second factor cannot be on without one).
-fn master(core: &Core) -> Result<&crate::dnssec::MasterKey, CoreError> {
+fn master(core: &Core) -> Result<&crate::sealing::MasterKey, CoreError> {
     core.platform.master_key.as_ref().ok_or_else(|| {
         CoreError::Internal("APEX_MASTER_KEY is not set: second factors cannot be checked".into())
     })

@@ -61,7 +61,7 @@ fn now() -> u64 {
     u64::try_from(Utc::now().timestamp()).unwrap_or(0)
 }
 
-fn master(core: &Core) -> Result<&crate::dnssec::MasterKey, CoreError> {
+fn master(core: &Core) -> Result<&crate::sealing::MasterKey, CoreError> {
     core.platform.master_key.as_ref().ok_or_else(|| {
         CoreError::conflict(
             "totp",
