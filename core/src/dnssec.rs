@@ -540,7 +540,7 @@ pub async fn maintain(
         } else {
             "dnssec.renew"
         };
-        let policy = crate::settings::policy_from_db(&row.serial_policy);
+        let policy = crate::db::policy_from_db(&row.serial_policy);
         let next = apex_zone::serial::next(
             Some(crate::db::serial_from_db(row.wanted_serial)),
             policy,

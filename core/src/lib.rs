@@ -6,6 +6,7 @@
 //! down the reconciler finds the zone anyway because Postgres holds the intent
 //! (`domains.wanted_serial`).
 
+pub mod actor;
 pub mod address;
 pub mod audit;
 pub mod auth;
@@ -15,6 +16,7 @@ pub mod changes;
 pub mod config;
 pub mod db;
 pub mod dnssec;
+pub mod domain;
 pub mod domains;
 pub mod error;
 pub mod fleet;

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::CoreError;
+use crate::error::CoreError;
 
 /// The platform's master key (`APEX_MASTER_KEY`, 32 bytes in base64): seals DNSSEC private
 /// keys and webhook secrets ([`crate::webhooks`]) at rest.

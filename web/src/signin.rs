@@ -23,9 +23,9 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
 use crate::csrf::Csrf;
-use crate::page::{Errors, Failure, Notice, render};
+use crate::page::{Chrome, Errors, Failure, Notice, render};
 use crate::request::{ClientInfo, Posted};
-use crate::session::{Chrome, Viewer, clear_cookie, safe_next, set_cookie};
+use crate::session::{Viewer, clear_cookie, safe_next, set_cookie};
 
 /// The sign-in routes.
 pub(crate) fn routes() -> Router<Core> {

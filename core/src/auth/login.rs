@@ -8,8 +8,8 @@
 use chrono::Utc;
 use serde::Serialize;
 
+use super::attempt::Attempt;
 use super::sessions::{self, Client, NewSession};
-use super::throttle;
 use super::{device, password};
 use crate::audit::Event;
 use crate::ids::{SessionId, UserId};
@@ -89,67 +89,6 @@ pub struct SignedIn {
     pub email: String,
     /// When the session ends at the latest.
     pub expires_at: chrono::DateTime<Utc>,
-}
-
-/// An attempt at a password or code, taken on the throttle keys of its account and source
-/// address before it is checked ([`throttle::reserve`]): it counts as a failure unless it
-/// turns out right.
-pub(crate) struct Attempt<'a> {
-    core: &'a Core,
-    account: Option<String>,
-    address: Option<String>,
-}
-
-impl<'a> Attempt<'a> {
-    /// Takes the attempt, or answers how long to wait.
-    pub(crate) async fn take(
-        core: &'a Core,
-        email: Option<&str>,
-        ip: Option<std::net::IpAddr>,
-    ) -> Result<Result<Self, std::time::Duration>, CoreError> {
-        let account = email.map(throttle::account);
-        let address = ip.map(throttle::address);
-        let keys: Vec<String> = account.iter().chain(address.iter()).cloned().collect();
-        if let Some(wait) = throttle::locked_any(&core.pool, &keys).await? {
-            return Ok(Err(wait));
-        }
-        if let Some(key) = &account
-            && let Some(wait) = throttle::reserve(&core.pool, key, throttle::ACCOUNT).await?
-        {
-            return Ok(Err(wait));
-        }
-        if let Some(key) = &address
-            && let Some(wait) = throttle::reserve(&core.pool, key, throttle::ADDRESS).await?
-        {
-            if let Some(a) = &account {
-                throttle::release(&core.pool, a).await?;
-            }
-            return Ok(Err(wait));
-        }
-        Ok(Ok(Self {
-            core,
-            account,
-            address,
-        }))
-    }
-
-    /// The attempt was right: it stops counting. `clear` forgets the account's earlier
-    /// failures too (a complete sign-in), else only this attempt is given back (a password
-    /// still waiting for its second factor).
-    pub(crate) async fn succeeded(self, clear: bool) -> Result<(), CoreError> {
-        let pool = &self.core.pool;
-        if let Some(key) = &self.account {
-            if clear {
-                throttle::clear(pool, key).await?;
-            } else {
-                throttle::release(pool, key).await?;
-            }
-        }
-        if let Some(key) = &self.address {
-            throttle::release(pool, key).await?;
-        }
-        Ok(())
-    }
 }
 
 /// The first step: e-mail and password. `remembered` is the browser's device cookie.
@@ -308,7 +247,7 @@ pub async fn second_step(
              FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = $1 AND s.state = 'pending' AND s.revoked_at IS NULL
               AND s.expires_at > now() AND u.disabled_at IS NULL"#,
-        super::token_hash(pending_token),
+        super::token::token_hash(pending_token),
     )
     .fetch_optional(&core.pool)
     .await?
@@ -462,37 +401,4 @@ fn master(core: &Core) -> Result<&crate::sealing::MasterKey, CoreError> {
     core.platform.master_key.as_ref().ok_or_else(|| {
         CoreError::Internal("APEX_MASTER_KEY is not set: second factors cannot be checked".into())
     })
-}
-
-/// Opens a user's sealed TOTP secret.
-pub fn open_secret(core: &Core, user: UserId, sealed: &[u8]) -> Result<Vec<u8>, CoreError> {
-    let key = core.platform.master_key.as_ref().ok_or_else(|| {
-        CoreError::Internal("APEX_MASTER_KEY is not set: TOTP secrets cannot be opened".into())
-    })?;
-    key.open(&secret_context(user), sealed)
-}
-
-/// What a user's TOTP secret is sealed to (so one user's sealed secret is worth nothing in
-/// another's row).
-pub fn secret_context(user: UserId) -> Vec<u8> {
-    format!("apex totp user {user}").into_bytes()
-}
-
-/// Throttles requests that send mail (password reset, verification resend): per address and
-/// per recipient. `Err` carries the wait.
-pub async fn mail_throttle(
-    core: &Core,
-    recipient: &str,
-    client: &Client,
-) -> Result<Result<(), std::time::Duration>, CoreError> {
-    let mut keys = vec![format!("mail:{recipient}")];
-    if let Some(ip) = client.ip {
-        keys.push(format!("mail-{}", throttle::address(ip)));
-    }
-    for key in &keys {
-        if let Some(wait) = throttle::reserve(&core.pool, key, throttle::MAIL).await? {
-            return Ok(Err(wait));
-        }
-    }
-    Ok(Ok(()))
 }

@@ -18,7 +18,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::{PgExecutor, PgPool};
 
 use crate::CoreError;
-use crate::auth::{keys, password, random_password, random_token, token_hash};
+use crate::auth::token::{random_password, random_token, token_hash};
+use crate::auth::{keys, password};
 use crate::ids::UserId;
 
 /// Normalises and checks an e-mail address (lowercase, one `@`, a dot in the domain).
