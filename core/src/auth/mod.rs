@@ -1,15 +1,15 @@
 //! Authentication: establishing who is acting.
 //!
 //! Every request is made by a [`crate::actor::Actor`]: a user (or, for a domain key, nobody
-//! in particular), through a credential — a dashboard session ([`sessions`], after
-//! [`login`]), a user's or a domain's API key ([`keys`]), or the command line. What an actor
-//! may do is decided in one place, [`crate::authz::authorize`]. Tokens are random and stored
-//! hashed ([`token`]); passwords get argon2id ([`password`]).
+//! in particular), through a credential — a dashboard session ([`sessions`], begun by
+//! [`crate::users::login`]), a user's or a domain's API key ([`keys`]), or the command line.
+//! What an actor may do is decided in one place, [`crate::authz::authorize`]. Tokens are
+//! random and stored hashed ([`token`]); passwords get argon2id ([`password`]); failed
+//! attempts are throttled ([`attempt`], [`throttle`]).
 
 pub mod attempt;
 pub mod device;
 pub mod keys;
-pub mod login;
 pub mod origin;
 pub mod password;
 pub mod sessions;

@@ -2,19 +2,18 @@
 //! remembered — a TOTP or recovery code.
 //!
 //! Every attempt is audited. Failures are throttled per account and per source address
-//! ([`super::throttle`]); an unknown address costs the same argon2 time as a known one, and
+//! ([`crate::auth::throttle`]); an unknown address costs the same argon2 time as a known one, and
 //! gets the same answer, so the sign-in form tells nobody who has an account.
 
 use chrono::Utc;
 use serde::Serialize;
 
-use super::attempt::Attempt;
-use super::sessions::{self, Client, NewSession};
-use super::{device, password};
+use super::{parse_email, twofa};
 use crate::audit::Event;
+use crate::auth::attempt::Attempt;
+use crate::auth::sessions::{self, Client, NewSession};
+use crate::auth::{device, password};
 use crate::ids::{SessionId, UserId};
-use crate::users::parse_email;
-use crate::users::twofa;
 use crate::{Core, CoreError, mail};
 
 /// Codes a pending session may be tried with.
@@ -247,7 +246,7 @@ pub async fn second_step(
              FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = $1 AND s.state = 'pending' AND s.revoked_at IS NULL
               AND s.expires_at > now() AND u.disabled_at IS NULL"#,
-        super::token::token_hash(pending_token),
+        crate::auth::token::token_hash(pending_token),
     )
     .fetch_optional(&core.pool)
     .await?
