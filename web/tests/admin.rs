@@ -8,9 +8,8 @@
 
 mod common;
 
-use apex_core::auth::totp;
-
 use apex_core::actor::{Actor, PlatformRoles};
+use apex_core::auth::totp;
 use apex_core::users::{self, twofa};
 use axum::http::StatusCode;
 use common::*;

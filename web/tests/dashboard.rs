@@ -6,10 +6,8 @@
 
 mod common;
 
+use apex_core::actor::{Actor, PlatformRoles, Role};
 use apex_core::auth::totp;
-
-use apex_core::actor::Role;
-use apex_core::actor::{Actor, PlatformRoles};
 use apex_core::members::{self, NewMember};
 use apex_core::users::{self, twofa};
 use axum::http::StatusCode;

@@ -2,11 +2,10 @@
 //! state, the DS records to give the registrar (with copy buttons), the CDS status, and in
 //! plain words what to do at the registrar.
 
-use apex_core::authz::Action;
-use apex_core::domain;
-
 use apex_core::actor::Role;
+use apex_core::authz::Action;
 use apex_core::dnssec::{self, Patch, State as Signing};
+use apex_core::domain;
 use apex_core::settings::SettingsPatch;
 use apex_core::{Core, domains};
 use askama::Template;
