@@ -53,6 +53,12 @@ pub async fn start_http(
 /// restarting is usually back within the minute.
 const MAIL_FIRST_RETRY_SECONDS: u64 = 30;
 
+/// The fleet TSIG key of `config` (`APEX_TSIG_KEY`) as apex-net signs with it.
+pub fn tsig_key(config: &Config) -> anyhow::Result<apex_net::TsigKey> {
+    let key = config.tsig()?;
+    apex_net::TsigKey::parse(&key.config_text()).context("APEX_TSIG_KEY")
+}
+
 /// The worker's mail settings from `config`.
 pub fn mail_settings(config: &Config) -> apex_worker::mail::Settings {
     apex_worker::mail::Settings {
@@ -68,7 +74,7 @@ pub async fn start_worker(config: &Config, pool: PgPool) -> anyhow::Result<apex_
     let worker = apex_worker::WorkerConfig {
         transfer_listen: config.transfer_listen,
         notify: config.notify_targets()?,
-        tsig: config.tsig()?,
+        tsig: tsig_key(config)?,
         keep_versions: config.keep_versions,
         reconcile_interval: std::time::Duration::from_secs(config.reconcile_interval),
         webhooks: apex_worker::webhooks::Settings {
@@ -122,7 +128,7 @@ pub async fn start_all(config: &Config, pool: PgPool) -> anyhow::Result<Platform
     let catalog = apex_dnsserver::CatalogConfig::new(
         &config.platform()?.catalog,
         vec![transfer],
-        config.tsig()?,
+        tsig_key(config)?,
     );
     let nameserver = apex_dnsserver::start(apex_dnsserver::Config::new(
         vec![config.dns_listen],

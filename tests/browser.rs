@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use apex_core::auth::{Actor, PlatformRoles, totp};
+use apex_core::actor::{Actor, PlatformRoles};
+use apex_core::auth::totp;
 use apex_core::users::{self, twofa};
 use common::{Env, shared_redis, test_config};
 use fantoccini::{Client, ClientBuilder, Locator};

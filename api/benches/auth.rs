@@ -1,7 +1,7 @@
 //! What authentication costs a request, and what a sign-in costs.
 //!
 //! `GET /api/v1/domains/{name}` through the real router with an API key, next to the same
-//! handler body (`domains::load` for read, then the JSON view) on a router that takes no
+//! handler body (`domain::load` for read, then the JSON view) on a router that takes no
 //! credential at all and acts as the same user: interleaved, in-process (`oneshot`) and over
 //! loopback HTTP with keep-alive. Then the password hash at Apex's argon2id parameters next
 //! to the argon2 crate's default, and a whole sign-in (`POST /api/v1/auth/login`).
@@ -14,9 +14,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use apex_api::{AppState, app};
-use apex_core::auth::{Actor, PlatformRoles, keys, password};
+use apex_core::actor::{Actor, PlatformRoles};
+use apex_core::auth::{keys, password};
 use apex_core::authz::Action;
 use apex_core::config::Config;
+use apex_core::domain;
 use apex_core::queue::Queue;
 use apex_core::{Core, domains, users};
 use axum::Json;
@@ -40,8 +42,8 @@ struct Bare {
 async fn bare_show(
     State(s): State<Bare>,
     Path(name): Path<String>,
-) -> Result<Json<domains::DomainView>, StatusCode> {
-    let d = domains::load(&s.core.pool, &s.actor, &name, Action::Read)
+) -> Result<Json<domain::DomainView>, StatusCode> {
+    let d = domain::load(&s.core.pool, &s.actor, &name, Action::Read)
         .await
         .map_err(|_| StatusCode::NOT_FOUND)?;
     Ok(Json(d.view(&s.core)))
@@ -92,7 +94,7 @@ async fn main() {
     apex_core::db::migrate(&pool).await.unwrap();
     let mut config = Config::defaults();
     config.master_key = Some(secrecy::SecretString::from(
-        apex_core::dnssec::MasterKey::generate_text(),
+        apex_core::sealing::MasterKey::generate_text(),
     ));
     let core = Core {
         pool: pool.clone(),

@@ -83,9 +83,9 @@ pub enum ApiError {
     },
 }
 
-impl From<apex_core::auth::login::LoginError> for ApiError {
-    fn from(e: apex_core::auth::login::LoginError) -> Self {
-        use apex_core::auth::login::LoginError;
+impl From<apex_core::users::login::LoginError> for ApiError {
+    fn from(e: apex_core::users::login::LoginError) -> Self {
+        use apex_core::users::login::LoginError;
         match e {
             LoginError::Invalid(detail) => ApiError::SignInFailed(detail),
             LoginError::Throttled(wait) => ApiError::TooManyRequests {

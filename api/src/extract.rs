@@ -15,9 +15,10 @@
 use std::net::SocketAddr;
 
 use apex_core::CoreError;
+use apex_core::actor::{Actor, Via};
 use apex_core::audit::Event;
 use apex_core::auth::sessions::{self, Client};
-use apex_core::auth::{Actor, Via, keys, origin};
+use apex_core::auth::{keys, origin};
 use apex_core::users::admin;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};

@@ -13,8 +13,9 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use apex_core::actor::{Actor, PlatformRoles};
 use apex_core::auth::sessions::{self, Client};
-use apex_core::auth::{Actor, PlatformRoles, keys, password};
+use apex_core::auth::{keys, password};
 use apex_core::config::Config;
 use apex_core::ids::UserId;
 use apex_core::queue::Queue;
@@ -715,7 +716,7 @@ impl Fixture {
             &domain,
             keys::KeyInput {
                 description: "deploy".into(),
-                role: Some(apex_core::authz::Role::Write),
+                role: Some(apex_core::actor::Role::Write),
                 ..Default::default()
             },
         )
@@ -991,7 +992,7 @@ async fn request(
                 &Actor::cli(alice.0, PlatformRoles::default()),
                 &format!("guest{i}@example.org"),
                 Some((apex_core::ids::DomainId(w.domain_id), d)),
-                Some(apex_core::authz::Role::Read),
+                Some(apex_core::actor::Role::Read),
             )
             .await
             .unwrap();
@@ -1012,7 +1013,7 @@ async fn request(
                 d,
                 keys::KeyInput {
                     description: format!("gone{i}"),
-                    role: Some(apex_core::authz::Role::Read),
+                    role: Some(apex_core::actor::Role::Read),
                     ..Default::default()
                 },
             )

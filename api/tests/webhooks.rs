@@ -22,7 +22,7 @@ const HOOKS: &str = "/api/v1/domains/example.com/webhooks";
 async fn platform(pool: PgPool, allow_private: bool) -> Api {
     let mut config = Config::defaults();
     config.master_key = Some(SecretString::from(
-        apex_core::dnssec::MasterKey::generate_text(),
+        apex_core::sealing::MasterKey::generate_text(),
     ));
     config.webhook_allow_private = allow_private;
     let api = setup_with(pool, config).await;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgExecutor;
 
-use crate::auth::{Actor, Permission};
+use crate::actor::{Actor, Permission};
 use crate::authz::{self, AccountAction, Request};
 use crate::ids::{AuditId, DomainId, UserId};
 use crate::{Core, CoreError};

@@ -1,57 +1,15 @@
 //! Authorization: [`authorize`] is the one function that decides whether an actor may do
 //! something. The API and the dashboard reach it through the loaders of apex-core
-//! ([`crate::domains::load`], [`crate::domains::lock`]) and the account and platform
+//! ([`crate::domain::load`], [`crate::domain::lock`]) and the account and platform
 //! functions; no handler checks permissions by itself.
 //!
 //! The answers follow one rule, so that nothing leaks: someone who may not see a domain is
 //! told it does not exist (404); someone who may see it but not do this is told why (403);
 //! someone without a valid credential never gets this far (401, in authentication).
 
-use serde::{Deserialize, Serialize};
-
 use crate::CoreError;
-use crate::auth::{Actor, Credential, KeyScope, Permission, PlatformRoles, RecordScope};
+use crate::actor::{Actor, Credential, KeyScope, Permission, PlatformRoles, RecordScope, Role};
 use crate::ids::DomainId;
-
-/// A user's role on a shared domain, from least to most powerful (MyDNSHost's levels).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, sqlx::Type,
-)]
-#[sqlx(type_name = "domain_role", rename_all = "lowercase")]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// See the zone, its records, history and settings.
-    Read,
-    /// Change records.
-    Write,
-    /// Manage settings, webhooks, members and domain keys.
-    Admin,
-    /// Delete the domain, transfer ownership.
-    Owner,
-}
-
-impl Role {
-    /// Lowercase name, as in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Read => "read",
-            Role::Write => "write",
-            Role::Admin => "admin",
-            Role::Owner => "owner",
-        }
-    }
-
-    /// Reads a role name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "read" => Some(Role::Read),
-            "write" => Some(Role::Write),
-            "admin" => Some(Role::Admin),
-            "owner" => Some(Role::Owner),
-            _ => None,
-        }
-    }
-}
 
 /// Something an actor wants to do to a domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -635,7 +593,7 @@ pub fn account(actor: &Actor, what: AccountAction) -> Result<crate::ids::UserId,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::{Impersonator, KeyScope, PlatformRoles};
+    use crate::actor::{Impersonator, KeyScope, PlatformRoles};
     use crate::ids::{ApiKeyId, SessionId, UserId};
 
     fn session() -> Actor {

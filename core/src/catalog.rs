@@ -6,8 +6,8 @@ use apex_zone::Name;
 use apex_zone::catalog::Member;
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::CoreError;
 use crate::db::{serial_from_db, serial_to_db};
+use crate::error::CoreError;
 
 /// Moves the catalog serial forward (wrapping in serial arithmetic) and returns it.
 pub async fn bump(tx: &mut Transaction<'_, Postgres>) -> Result<u32, CoreError> {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::CoreError;
-use crate::auth::Actor;
+use crate::actor::Actor;
 use crate::authz::Action;
 use crate::db::serial_from_db;
 use crate::ids::{ApiKeyId, ChangeId, DomainId, SessionId};
@@ -212,7 +212,7 @@ pub async fn get(
     zone: &str,
     id: ChangeId,
 ) -> Result<Change, CoreError> {
-    let domain = crate::domains::load(pool, actor, zone, Action::Read).await?;
+    let domain = crate::domain::load(pool, actor, zone, Action::Read).await?;
     let row = sqlx::query!(
         r#"SELECT c.id AS "id: ChangeId", c.zone, c.action AS "action: ChangeAction", c.serial, c.created_at, c.published_at,
                   c.in_sync_at, c.via, c.actor_api_key_id AS "api_key_id: ApiKeyId",
@@ -279,7 +279,7 @@ pub async fn history(
     before: Option<ChangeId>,
     limit: i64,
 ) -> Result<Vec<Entry>, CoreError> {
-    let domain = crate::domains::load(pool, actor, zone, Action::Read).await?;
+    let domain = crate::domain::load(pool, actor, zone, Action::Read).await?;
     let rows = sqlx::query!(
         r#"SELECT c.id AS "id: ChangeId", c.zone, c.action AS "action: ChangeAction", c.serial, c.created_at, c.published_at,
                   c.in_sync_at, c.via, c.actor_api_key_id AS "api_key_id: ApiKeyId",

@@ -6,10 +6,11 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use apex_net::TsigKey;
 use apex_zone::Name;
 use apex_zone::render::{ApexNs, SoaParams};
 use apex_zone::ttl::TtlBounds;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::{ExposeSecret, SecretString};
@@ -233,6 +234,73 @@ fn err(var: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// The fleet's TSIG key as configured (`APEX_TSIG_KEY`, `name:algorithm:base64secret`),
+/// checked but held as plain data: the transfer server and the nameservers build their
+/// signer from it ([`TsigKeyData::config_text`]). The secret never appears in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TsigKeyData {
+    /// The key's name, as written.
+    pub name: String,
+    /// `hmac-sha256`, `hmac-sha384` or `hmac-sha512`.
+    pub algorithm: &'static str,
+    /// The shared secret (at least 16 bytes).
+    pub secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for TsigKeyData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TsigKeyData({} {} <secret>)", self.name, self.algorithm)
+    }
+}
+
+impl TsigKeyData {
+    /// Parses `name:algorithm:base64secret`, with the checks (and the words) of the fleet's
+    /// own TSIG parser.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut parts = text.trim().splitn(3, ':');
+        let (Some(name), Some(alg), Some(secret)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err("TSIG key must be written name:algorithm:base64secret".into());
+        };
+        let bad_name = || format!("TSIG key name {name:?} is not a valid domain name");
+        let key_name = Name::from_ascii(name).map_err(|_| bad_name())?;
+        if name.is_empty() || key_name.is_root() {
+            return Err(bad_name());
+        }
+        let algorithm = match alg.to_ascii_lowercase().as_str() {
+            "hmac-sha256" => "hmac-sha256",
+            "hmac-sha384" => "hmac-sha384",
+            "hmac-sha512" => "hmac-sha512",
+            _ => {
+                return Err(format!(
+                    "TSIG algorithm {alg:?} is not supported (use hmac-sha256, hmac-sha384 or hmac-sha512)"
+                ));
+            }
+        };
+        let secret = B64
+            .decode(secret.trim())
+            .ok()
+            .filter(|s| s.len() >= 16)
+            .ok_or("TSIG secret is not valid base64 of at least 16 bytes")?;
+        Ok(Self {
+            name: name.to_string(),
+            algorithm,
+            secret,
+        })
+    }
+
+    /// The key in config form, `name:algorithm:base64secret`, for the TSIG signer. Holds the
+    /// secret.
+    pub fn config_text(&self) -> String {
+        format!(
+            "{}:{}:{}",
+            self.name,
+            self.algorithm,
+            B64.encode(&self.secret)
+        )
+    }
+}
+
 /// The platform's zone-building settings, parsed.
 #[derive(Debug, Clone)]
 pub struct Platform {
@@ -246,7 +314,7 @@ pub struct Platform {
     pub catalog: Name,
     /// Seals DNSSEC private keys and webhook secrets; `None` when not configured (DNSSEC
     /// cannot be turned on, webhooks cannot be created).
-    pub master_key: Option<crate::dnssec::MasterKey>,
+    pub master_key: Option<crate::sealing::MasterKey>,
     /// DNSSEC signature validity and renewal, and the removal delay.
     pub dnssec: DnssecTimes,
     /// Webhooks may target non-public addresses (`APEX_WEBHOOK_ALLOW_PRIVATE`).
@@ -375,7 +443,7 @@ impl Config {
     }
 
     /// The fleet TSIG key.
-    pub fn tsig(&self) -> Result<TsigKey, ConfigError> {
+    pub fn tsig(&self) -> Result<TsigKeyData, ConfigError> {
         let text = self
             .tsig_key
             .as_ref()
@@ -387,7 +455,7 @@ impl Config {
                     "is not set (name:hmac-sha256:base64secret)",
                 )
             })?;
-        TsigKey::parse(text).map_err(|e| err("APEX_TSIG_KEY", e.to_string()))
+        TsigKeyData::parse(text).map_err(|e| err("APEX_TSIG_KEY", e))
     }
 
     /// NOTIFY targets.
@@ -577,7 +645,7 @@ impl Config {
     }
 
     /// The master key, if configured.
-    pub fn master_key(&self) -> Result<Option<crate::dnssec::MasterKey>, ConfigError> {
+    pub fn master_key(&self) -> Result<Option<crate::sealing::MasterKey>, ConfigError> {
         match self
             .master_key
             .as_ref()
@@ -585,7 +653,7 @@ impl Config {
             .filter(|s| !s.is_empty())
         {
             None => Ok(None),
-            Some(text) => crate::dnssec::MasterKey::parse(text)
+            Some(text) => crate::sealing::MasterKey::parse(text)
                 .map(Some)
                 .map_err(|e| err("APEX_MASTER_KEY", e)),
         }
@@ -706,5 +774,26 @@ mod tests {
             assert_eq!(c.nameservers, vec!["a.example."]);
             Ok(())
         });
+    }
+
+    #[test]
+    fn tsig_keys_are_plain_data() {
+        let text = "Apex-Fleet:HMAC-SHA512:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        let key = TsigKeyData::parse(text).unwrap();
+        assert_eq!(
+            (key.name.as_str(), key.algorithm),
+            ("Apex-Fleet", "hmac-sha512")
+        );
+        assert_eq!(key.secret, vec![0u8; 32]);
+        assert_eq!(
+            key.config_text(),
+            "Apex-Fleet:hmac-sha512:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+        );
+        assert!(!format!("{key:?}").contains("AAAA"));
+        let fails = |t: &str| TsigKeyData::parse(t).unwrap_err();
+        assert!(fails("nonsense").contains("name:algorithm:base64secret"));
+        assert!(fails(":hmac-sha256:AAAA").contains("not a valid domain name"));
+        assert!(fails("k:hmac-md5:AAAA").contains("not supported"));
+        assert!(fails("k:hmac-sha256:AAAA").contains("at least 16 bytes"));
     }
 }

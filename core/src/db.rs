@@ -1,7 +1,9 @@
-//! Connecting to Postgres and applying migrations.
+//! Connecting to Postgres, applying migrations, and the conversions of plain column values
+//! (serials, serial policies).
 
 use std::time::Duration;
 
+use apex_zone::serial::SerialPolicy;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
@@ -30,6 +32,23 @@ pub fn serial_to_db(serial: u32) -> i64 {
 /// Converts a serial column back; the schema's CHECK keeps it in range.
 pub fn serial_from_db(serial: i64) -> u32 {
     u32::try_from(serial).unwrap_or_default()
+}
+
+/// As stored in `domains.serial_policy`.
+pub fn policy_name(p: SerialPolicy) -> &'static str {
+    match p {
+        SerialPolicy::DateCounter => "date",
+        SerialPolicy::UnixTime => "unixtime",
+    }
+}
+
+/// From `domains.serial_policy` (the column's CHECK allows only the two).
+pub fn policy_from_db(s: &str) -> SerialPolicy {
+    if s == "unixtime" {
+        SerialPolicy::UnixTime
+    } else {
+        SerialPolicy::DateCounter
+    }
 }
 
 /// A closed set of values kept in a `text` column whose CHECK lists them: an enum with its

@@ -1,299 +1,20 @@
-//! Domains (zones): create, list, show, delete. Each write is one transaction that also
-//! appends its change and moves the zone's wanted serial; the queue is told after commit.
+//! Domains (zones): create, list, change settings, delete. Each write is one transaction
+//! that also appends its change and moves the zone's wanted serial; the queue is told after
+//! commit. A single domain is loaded through [`crate::domain`].
 
 use apex_zone::name::ZoneName;
 use apex_zone::serial::{self, SerialPolicy};
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-use sqlx::{PgExecutor, Postgres, Transaction};
+use chrono::Utc;
+use sqlx::{Postgres, Transaction};
 
-use crate::auth::{Actor, Credential, Permission};
-use crate::authz::{self, Action, DomainAccess, Request, Role};
+use crate::actor::{Actor, Credential, Permission, Role};
+use crate::authz::{self, Action, DomainAccess, Request};
 use crate::changes::{self, Change, NewChange};
-use crate::db::{serial_from_db, serial_to_db};
+use crate::db::{policy_name, serial_to_db};
+use crate::domain::{self, Domain, DomainRow, DomainView, load, lock, parse_zone};
 use crate::ids::DomainId;
-use crate::settings::{self, Settings, SoaTimers, SoaView};
+use crate::settings::{Settings, SettingsPatch, apply_patch};
 use crate::{Core, CoreError, catalog};
-
-/// A domain row with the actor's role on it, after authorization.
-#[derive(Debug, Clone)]
-pub struct Domain {
-    /// Id.
-    pub id: DomainId,
-    /// Parsed name.
-    pub zone: ZoneName,
-    /// The name as text (A-labels, no final dot).
-    pub name: String,
-    /// Serial the newest change asks for.
-    pub wanted_serial: u32,
-    /// Serial of the newest published version.
-    pub published_serial: Option<u32>,
-    /// The acting user's membership role (None for a domain key, or a platform
-    /// administrator acting on another's domain).
-    pub role: Option<Role>,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Last published.
-    pub published_at: Option<DateTime<Utc>>,
-    /// Serial policy and SOA timers.
-    pub settings: Settings,
-    /// The domain's own secondaries outside the fleet.
-    pub secondaries: Vec<crate::secondaries::Secondary>,
-}
-
-/// The columns every domain query reads, mapped once into [`Domain`].
-struct DomainRow {
-    id: DomainId,
-    name: String,
-    wanted_serial: i64,
-    published_serial: Option<i64>,
-    created_at: DateTime<Utc>,
-    published_at: Option<DateTime<Utc>>,
-    role: Option<Role>,
-    serial_policy: String,
-    soa_refresh: Option<i32>,
-    soa_retry: Option<i32>,
-    soa_expire: Option<i32>,
-    soa_minimum: Option<i32>,
-    soa_ttl: Option<i32>,
-    dnssec_state: String,
-    dnssec_algorithm: String,
-    dnssec_denial: String,
-    dnssec_split_keys: bool,
-    dnssec_disabling_since: Option<DateTime<Utc>>,
-    secondaries: serde_json::Value,
-}
-
-impl DomainRow {
-    fn into_domain(self, zone: ZoneName) -> Domain {
-        Domain {
-            id: self.id,
-            name: zone.as_text(),
-            zone,
-            wanted_serial: serial_from_db(self.wanted_serial),
-            published_serial: self.published_serial.map(serial_from_db),
-            role: self.role,
-            created_at: self.created_at,
-            published_at: self.published_at,
-            settings: Settings {
-                serial_policy: settings::policy_from_db(&self.serial_policy),
-                soa: SoaTimers::from_db(
-                    self.soa_refresh,
-                    self.soa_retry,
-                    self.soa_expire,
-                    self.soa_minimum,
-                    self.soa_ttl,
-                ),
-                dnssec: crate::dnssec::Settings::from_db(
-                    &self.dnssec_state,
-                    &self.dnssec_algorithm,
-                    &self.dnssec_denial,
-                    self.dnssec_split_keys,
-                    self.dnssec_disabling_since,
-                ),
-            },
-            secondaries: crate::secondaries::from_db(self.secondaries),
-        }
-    }
-}
-
-crate::text_enum! {
-    /// Whether a zone's newest change is out.
-    pub enum ZoneState {
-        /// A change waits for the worker (the wanted serial is ahead of the published one).
-        Pending = "pending",
-        /// The newest change is published.
-        Published = "published",
-    }
-}
-
-/// A domain as the API shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct DomainView {
-    /// A-label form: `xn--bcher-kva.example`.
-    pub name: String,
-    /// Unicode form: `bücher.example`.
-    pub name_unicode: String,
-    /// Serial of the newest change.
-    pub serial: u32,
-    /// Serial the nameservers have been given (null until the first publish).
-    pub published_serial: Option<u32>,
-    /// Whether the newest change is published.
-    pub state: ZoneState,
-    /// The platform nameservers to delegate to.
-    pub nameservers: Vec<String>,
-    /// Your role on it.
-    pub role: Option<Role>,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Last published.
-    pub published_at: Option<DateTime<Utc>>,
-    /// `date` (YYYYMMDDnn) or `unixtime`.
-    pub serial_policy: &'static str,
-    /// The SOA as served: the platform's names, the domain's timers.
-    pub soa: SoaView,
-    /// DNSSEC: `off`, `signed` or `disabling` (details at `/dnssec`).
-    pub dnssec: crate::dnssec::State,
-    /// The domain's own nameservers outside the platform: in the apex NS set, sent NOTIFY,
-    /// allowed to transfer the zone from their addresses.
-    pub secondaries: Vec<crate::secondaries::Secondary>,
-}
-
-impl Domain {
-    /// The domain as authorization sees it.
-    pub fn access(&self) -> DomainAccess<'_> {
-        DomainAccess {
-            id: self.id,
-            name: &self.name,
-            member: self.role,
-        }
-    }
-
-    /// Authorizes a further action on this loaded domain (each record of a write).
-    pub fn authorize(&self, actor: &Actor, action: Action<'_>) -> Result<(), CoreError> {
-        authz::domain(actor, self.access(), action)
-    }
-
-    /// The API view.
-    pub fn view(&self, core: &Core) -> DomainView {
-        DomainView {
-            name: self.zone.as_text(),
-            name_unicode: self.zone.to_unicode(),
-            serial: self.wanted_serial,
-            published_serial: self.published_serial,
-            state: if self.published_serial == Some(self.wanted_serial) {
-                ZoneState::Published
-            } else {
-                ZoneState::Pending
-            },
-            nameservers: core
-                .platform
-                .apex_ns
-                .hosts
-                .iter()
-                .map(|n| n.to_ascii())
-                .collect(),
-            role: self.role,
-            created_at: self.created_at,
-            published_at: self.published_at,
-            serial_policy: settings::policy_name(self.settings.serial_policy),
-            soa: SoaView::of(&self.settings.soa.apply(&core.platform.soa)),
-            dnssec: self.settings.dnssec.state,
-            secondaries: self.secondaries.clone(),
-        }
-    }
-}
-
-pub(crate) fn parse_zone(name: &str) -> Result<ZoneName, CoreError> {
-    ZoneName::parse(name).map_err(|e| CoreError::invalid("name", e))
-}
-
-fn not_found(name: &str) -> CoreError {
-    CoreError::NotFound {
-        what: "domain",
-        name: name.to_string(),
-    }
-}
-
-/// Loads a domain for `action`, checking authorization. This is the one door to a domain.
-pub async fn load(
-    db: impl PgExecutor<'_>,
-    actor: &Actor,
-    name: &str,
-    action: Action<'_>,
-) -> Result<Domain, CoreError> {
-    let zone = ZoneName::parse(name).map_err(|_| not_found(name))?;
-    let row = sqlx::query_as!(
-        DomainRow,
-        r#"SELECT d.id AS "id: DomainId", d.name, d.wanted_serial, d.published_serial, d.created_at, d.published_at,
-                  m.role AS "role: Role", d.serial_policy,
-                  d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl,
-                  d.dnssec_state, d.dnssec_algorithm, d.dnssec_denial, d.dnssec_split_keys,
-                  d.dnssec_disabling_since, d.secondaries
-             FROM domains d LEFT JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $2
-            WHERE d.name = $1"#,
-        zone.as_text(),
-        actor.user_id.map(|u| u.0),
-    )
-    .fetch_optional(db)
-    .await?
-    .ok_or_else(|| not_found(name))?;
-    let domain = row.into_domain(zone);
-    domain.authorize(actor, action)?;
-    Ok(domain)
-}
-
-/// Loads a domain by id for the platform's own work (publishing), with no actor: no role, no
-/// authorization. `None` if it is gone.
-pub(crate) async fn by_id(
-    db: impl PgExecutor<'_>,
-    id: DomainId,
-) -> Result<Option<Domain>, CoreError> {
-    let Some(row) = sqlx::query_as!(
-        DomainRow,
-        r#"SELECT d.id AS "id: DomainId", d.name, d.wanted_serial, d.published_serial, d.created_at, d.published_at,
-                  NULL::domain_role AS "role?: Role", d.serial_policy,
-                  d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl,
-                  d.dnssec_state, d.dnssec_algorithm, d.dnssec_denial, d.dnssec_split_keys,
-                  d.dnssec_disabling_since, d.secondaries
-             FROM domains d WHERE d.id = $1"#,
-        id.0,
-    )
-    .fetch_optional(db)
-    .await?
-    else {
-        return Ok(None);
-    };
-    // Stored names were parsed on the way in; read them as the worker always has.
-    let zone = apex_zone::Name::from_ascii(format!("{}.", row.name))
-        .map(ZoneName::from_name)
-        .map_err(|e| CoreError::Internal(format!("stored zone name {:?}: {e}", row.name)))?;
-    Ok(Some(row.into_domain(zone)))
-}
-
-/// Loads and locks a domain for a write in `tx`: concurrent writes to one zone queue up here,
-/// so rules across records (CNAME exclusivity) and serials stay consistent.
-pub async fn lock(
-    tx: &mut Transaction<'_, Postgres>,
-    actor: &Actor,
-    name: &str,
-    action: Action<'_>,
-) -> Result<Domain, CoreError> {
-    let zone = ZoneName::parse(name).map_err(|_| not_found(name))?;
-    sqlx::query!(
-        "SELECT id FROM domains WHERE name = $1 FOR UPDATE",
-        zone.as_text()
-    )
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or_else(|| not_found(name))?;
-    load(&mut **tx, actor, name, action).await
-}
-
-/// Moves the domain's wanted serial forward under its serial policy and returns it.
-pub async fn bump_serial(
-    tx: &mut Transaction<'_, Postgres>,
-    domain: &Domain,
-) -> Result<u32, CoreError> {
-    bump_serial_with(tx, domain, domain.settings.serial_policy).await
-}
-
-/// Moves the domain's wanted serial forward under `policy` (a policy being switched to).
-pub async fn bump_serial_with(
-    tx: &mut Transaction<'_, Postgres>,
-    domain: &Domain,
-    policy: SerialPolicy,
-) -> Result<u32, CoreError> {
-    let next = serial::next(Some(domain.wanted_serial), policy, Utc::now());
-    sqlx::query!(
-        "UPDATE domains SET wanted_serial = $2, updated_at = now() WHERE id = $1",
-        domain.id.0,
-        serial_to_db(next),
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(next)
-}
 
 fn catalog_id() -> Result<String, CoreError> {
     let mut b = [0u8; 8];
@@ -397,7 +118,7 @@ pub(crate) async fn quota_allows_one_more(
     )
     .fetch_one(&mut **tx)
     .await?;
-    if crate::auth::PlatformRoles::from_db(row.is_admin, &row.permissions)
+    if crate::actor::PlatformRoles::from_db(row.is_admin, &row.permissions)
         .has(Permission::CreateDomains)
     {
         return Ok(());
@@ -593,26 +314,97 @@ pub async fn delete(core: &Core, actor: &Actor, name: &str) -> Result<Change, Co
     Ok(change)
 }
 
-/// The name of domain `id` (without the final dot), if it still exists.
-pub async fn name_of(db: impl PgExecutor<'_>, id: DomainId) -> Result<Option<String>, CoreError> {
-    Ok(
-        sqlx::query_scalar!("SELECT name FROM domains WHERE id = $1", id.0)
-            .fetch_optional(db)
-            .await?,
-    )
+fn to_db(v: Option<u32>) -> Option<i32> {
+    v.and_then(|v| i32::try_from(v).ok())
 }
 
-/// The own secondaries of the domain whose zone is `zone`, if there is such a domain (with
-/// none, the list is empty).
-pub async fn secondaries_of(
-    db: impl PgExecutor<'_>,
-    zone: &ZoneName,
-) -> Result<Option<Vec<crate::secondaries::Secondary>>, CoreError> {
-    let list = sqlx::query_scalar!(
-        "SELECT secondaries FROM domains WHERE name = $1",
-        zone.as_text()
+/// Changes a domain's settings (needs the admin role); the serial moves so the new SOA is
+/// published.
+pub async fn update(
+    core: &Core,
+    actor: &Actor,
+    name: &str,
+    patch: &SettingsPatch,
+) -> Result<(DomainView, Change), CoreError> {
+    let mut tx = core.pool.begin().await?;
+    let domain = domain::lock(&mut tx, actor, name, Action::Administer).await?;
+    let mut new = apply_patch(domain.settings, patch, &core.platform.soa)?;
+    let mut keys = crate::dnssec::KeyChange::Keep;
+    if let Some(d) = &patch.dnssec {
+        (new.dnssec, keys) =
+            crate::dnssec::apply_patch(&domain.settings.dnssec, d, chrono::Utc::now())?;
+    }
+    let secondaries = match &patch.secondaries {
+        None => domain.secondaries.clone(),
+        Some(input) => {
+            let list = crate::secondaries::parse(input, &core.platform)?;
+            if let Some((i, host)) =
+                crate::secondaries::missing_address(&mut tx, domain.id, &domain.zone, &list).await?
+            {
+                return Err(CoreError::invalid(
+                    format!("secondaries[{i}].host"),
+                    format!(
+                        "{host} is inside the zone and has no A or AAAA record in it; add one first"
+                    ),
+                ));
+            }
+            list
+        }
+    };
+    let serial = domain::bump_serial_with(&mut tx, &domain, new.serial_policy).await?;
+    sqlx::query!(
+        "UPDATE domains SET serial_policy = $2, soa_refresh = $3, soa_retry = $4, soa_expire = $5,
+                soa_minimum = $6, soa_ttl = $7, secondaries = $8 WHERE id = $1",
+        domain.id.0,
+        policy_name(new.serial_policy),
+        to_db(new.soa.refresh),
+        to_db(new.soa.retry),
+        to_db(new.soa.expire),
+        to_db(new.soa.minimum),
+        to_db(new.soa.ttl),
+        serde_json::to_value(&secondaries).map_err(|e| CoreError::Internal(e.to_string()))?,
     )
-    .fetch_optional(db)
+    .execute(&mut *tx)
     .await?;
-    Ok(list.map(crate::secondaries::from_db))
+    if patch.dnssec.is_some() {
+        crate::dnssec::store(
+            &mut tx,
+            domain.id,
+            &new.dnssec,
+            keys,
+            core.platform.master_key.as_ref(),
+        )
+        .await?;
+    }
+    let json = |s: &Settings, secondaries: &[crate::secondaries::Secondary]| {
+        serde_json::json!({
+            "serial_policy": policy_name(s.serial_policy),
+            "soa": s.soa,
+            "dnssec": {
+                "state": s.dnssec.state.as_str(),
+                "algorithm": s.dnssec.algorithm.mnemonic(),
+                "denial": if s.dnssec.nsec3 { "nsec3" } else { "nsec" },
+            },
+            "secondaries": secondaries,
+        })
+    };
+    let change = changes::append(
+        &mut tx,
+        actor,
+        NewChange {
+            domain_id: domain.id,
+            zone: &domain.zone.as_text(),
+            action: crate::changes::ChangeAction::DomainUpdate,
+            serial: Some(serial),
+            before: Some(json(&domain.settings, &domain.secondaries)),
+            after: Some(json(&new, &secondaries)),
+            rrsets: Vec::new(),
+        },
+    )
+    .await?;
+    let updated = domain::load(&mut *tx, actor, name, Action::Read).await?;
+    tx.commit().await?;
+    tracing::info!(zone.name = %domain.zone, change.id = %change.id, "domain settings changed");
+    core.queue.zone_changed(domain.id);
+    Ok((updated.view(core), change))
 }

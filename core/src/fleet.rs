@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::auth::{Actor, Permission};
+use crate::actor::{Actor, Permission};
 use crate::db::{serial_from_db, serial_to_db};
 use crate::ids::DomainId;
 use crate::{Core, CoreError, authz};

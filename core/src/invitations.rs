@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgExecutor, Postgres, Transaction};
 
+use crate::actor::{Actor, Permission, Role};
 use crate::audit::Event;
-use crate::auth::{Actor, Permission, random_token, token_hash};
-use crate::authz::{self, Role};
+use crate::auth::token::{random_token, token_hash};
+use crate::authz;
 use crate::config::Signup;
 use crate::ids::{DomainId, InvitationId, UserId};
 use crate::users::parse_email;

@@ -12,8 +12,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::auth::Actor;
-use crate::auth::Permission;
+use crate::actor::{Actor, Permission};
 use crate::authz;
 use crate::db::serial_from_db;
 use crate::ids::DomainId;

@@ -10,6 +10,7 @@
 //! ([`mail::outbox`]), webhook deliveries ([`webhooks::delivery`]), the reconciler's scan of
 //! zones behind ([`jobs::behind`]), and both sides of the Redis stream protocol ([`queue`]).
 
+pub mod actor;
 pub mod address;
 pub mod audit;
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod changes;
 pub mod config;
 pub mod db;
 pub mod dnssec;
+pub mod domain;
 pub mod domains;
 pub mod error;
 pub mod fleet;
@@ -30,6 +32,7 @@ pub mod members;
 pub mod publishing;
 pub mod queue;
 pub mod records;
+pub mod sealing;
 pub mod secondaries;
 pub mod settings;
 pub mod users;

@@ -27,7 +27,7 @@ pub use notice::{NoticeKind, Occasion};
 
 use sqlx::{PgExecutor, PgPool};
 
-use crate::CoreError;
+use crate::error::CoreError;
 use crate::ids::{MailId, UserId};
 
 /// Kind of the mail that confirms an address.

@@ -11,10 +11,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{Postgres, Transaction};
 
+use crate::actor::{Actor, Role};
 use crate::audit::Event;
-use crate::auth::Actor;
-use crate::authz::{self, Action, MemberChange, Request, Role};
-use crate::domains::{self, Domain};
+use crate::authz::{self, Action, MemberChange, Request};
+use crate::domain::{self, Domain};
+use crate::domains;
 use crate::ids::{InvitationId, UserId};
 use crate::invitations::{self, InvitationView};
 use crate::users::parse_email;
@@ -83,7 +84,7 @@ fn authorize(actor: &Actor, domain: &Domain, change: MemberChange) -> Result<(),
 
 /// The members and pending invitations of a domain.
 pub async fn list(core: &Core, actor: &Actor, zone: &str) -> Result<Members, CoreError> {
-    let domain = domains::load(&core.pool, actor, zone, Action::Read).await?;
+    let domain = domain::load(&core.pool, actor, zone, Action::Read).await?;
     let members = sqlx::query!(
         r#"SELECT m.user_id AS "user_id: UserId", u.email, m.role AS "role: Role", m.created_at
              FROM domain_members m JOIN users u ON u.id = m.user_id
@@ -126,7 +127,7 @@ pub async fn add(
 ) -> Result<Added, CoreError> {
     let email = parse_email(&input.email)?;
     let mut tx = core.pool.begin().await?;
-    let domain = domains::lock(&mut tx, actor, zone, Action::ManageMembers).await?;
+    let domain = domain::lock(&mut tx, actor, zone, Action::ManageMembers).await?;
     not_owner(input.role)?;
     authorize(actor, &domain, MemberChange::Add { role: input.role })?;
     let user = sqlx::query!(
@@ -264,7 +265,7 @@ pub async fn update(
     patch: &MemberPatch,
 ) -> Result<MemberView, CoreError> {
     let mut tx = core.pool.begin().await?;
-    let domain = domains::lock(&mut tx, actor, zone, Action::ManageMembers).await?;
+    let domain = domain::lock(&mut tx, actor, zone, Action::ManageMembers).await?;
     let target = member(&mut tx, &domain, user).await?;
     if target.role == Role::Owner && patch.role != Role::Owner {
         return Err(CoreError::conflict(
@@ -405,7 +406,7 @@ pub async fn update(
 pub async fn remove(core: &Core, actor: &Actor, zone: &str, user: UserId) -> Result<(), CoreError> {
     let leaving = Some(user) == actor.user_id;
     let mut tx = core.pool.begin().await?;
-    let domain = domains::lock(
+    let domain = domain::lock(
         &mut tx,
         actor,
         zone,
@@ -483,7 +484,7 @@ pub async fn revoke_invitation(
     id: InvitationId,
 ) -> Result<(), CoreError> {
     let mut tx = core.pool.begin().await?;
-    let domain = domains::lock(&mut tx, actor, zone, Action::ManageMembers).await?;
+    let domain = domain::lock(&mut tx, actor, zone, Action::ManageMembers).await?;
     if !invitations::revoke(&mut *tx, Some(domain.id), id).await? {
         return Err(CoreError::NotFound {
             what: "invitation",

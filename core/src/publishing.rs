@@ -167,7 +167,7 @@ pub async fn open(core: &Core, domain: DomainId) -> Result<Opened, CoreError> {
     else {
         return Ok(Opened::Gone);
     };
-    let Some(d) = crate::domains::by_id(&mut *tx, domain).await? else {
+    let Some(d) = crate::domain::by_id(&mut *tx, domain).await? else {
         return Ok(Opened::Gone);
     };
     if d.published_serial == Some(d.wanted_serial) {

@@ -1,5 +1,7 @@
 //! Records: list, create, update, delete. Input is parsed with apex-zone before anything is
 //! written; the rules between records at one name are checked under the domain's row lock.
+//! Every record type apex-zone knows (or writes as `TYPEnnn`) may be written, except the
+//! SOA, the DNSSEC signer's records and the meta types, which the platform makes.
 //!
 //! TTL is a property of the RRset (RFC 2181 section 5.2): writing a record with a TTL gives
 //! its whole RRset that TTL, and the change shows the siblings it touched. A record written
@@ -14,10 +16,10 @@ use apex_zone::ttl::Ttl;
 use serde::{Deserialize, Serialize};
 use sqlx::{Postgres, Transaction};
 
-use crate::auth::Actor;
+use crate::actor::Actor;
 use crate::authz::Action;
 use crate::changes::{self, Change, NewChange, RrsetKey};
-use crate::domains::{self, Domain};
+use crate::domain::{self, Domain};
 use crate::ids::RecordId;
 use crate::{Core, CoreError};
 
@@ -30,7 +32,11 @@ pub const DEFAULT_TTL: i64 = 3600;
 pub struct RecordInput {
     /// Owner relative to the zone (`www`, `@`), or absolute inside it (`www.example.com.`).
     pub name: String,
-    /// Type: `A`, `AAAA`, `CNAME`, `MX`, `NS`, `TXT`.
+    /// Type: any record type by its mnemonic (`A`, `AAAA`, `CAA`, `CNAME`, `DS`, `HTTPS`,
+    /// `MX`, `NS`, `PTR`, `SRV`, `SSHFP`, `SVCB`, `TLSA`, `TXT`, …, in any case) or as
+    /// `TYPEnnn` (RFC 3597), except those the platform makes: `SOA`, the signer's `RRSIG`,
+    /// `NSEC`, `NSEC3` and `NSEC3PARAM`, and the meta types (`OPT`, `TSIG`, `AXFR`, `IXFR`,
+    /// `ANY`, codes 128–255). See [`apex_zone::content::parse_type`].
     #[serde(rename = "type")]
     pub rtype: String,
     /// Seconds; left out: the RRset's TTL, or 3600 for a new RRset.
@@ -242,7 +248,7 @@ fn json(records: &[RecordView]) -> serde_json::Value {
 
 /// The records of a zone, in owner then type order.
 pub async fn list(core: &Core, actor: &Actor, zone: &str) -> Result<Vec<RecordView>, CoreError> {
-    let domain = domains::load(&core.pool, actor, zone, Action::Read).await?;
+    let domain = domain::load(&core.pool, actor, zone, Action::Read).await?;
     let rows = sqlx::query_as!(
         Row,
         r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment
@@ -286,7 +292,7 @@ pub async fn page(
     zone: &str,
     filter: &RecordFilter,
 ) -> Result<RecordPage, CoreError> {
-    let domain = domains::load(&core.pool, actor, zone, Action::Read).await?;
+    let domain = domain::load(&core.pool, actor, zone, Action::Read).await?;
     let pattern = filter
         .search
         .as_deref()
@@ -361,7 +367,7 @@ pub async fn get(
     zone: &str,
     id: RecordId,
 ) -> Result<RecordView, CoreError> {
-    let domain = domains::load(&core.pool, actor, zone, Action::Read).await?;
+    let domain = domain::load(&core.pool, actor, zone, Action::Read).await?;
     let row = sqlx::query_as!(
         Row,
         r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment
@@ -590,7 +596,8 @@ async fn finish(
     domain: &Domain,
     change: Change,
 ) -> Result<Change, CoreError> {
-    crate::secondaries::keep_addresses(&mut tx, domain).await?;
+    crate::secondaries::keep_addresses(&mut tx, domain.id, &domain.zone, &domain.secondaries)
+        .await?;
     tx.commit().await?;
     tracing::info!(zone.name = %domain.zone, change.id = %change.id, action = %change.action, "records changed");
     core.queue.zone_changed(domain.id);
@@ -605,7 +612,7 @@ pub async fn create(
     input: &RecordInput,
 ) -> Result<(RecordView, Change, Vec<String>), CoreError> {
     let mut tx = core.pool.begin().await?;
-    let domain = domains::lock(&mut tx, actor, zone, Action::WriteRecords).await?;
+    let domain = domain::lock(&mut tx, actor, zone, Action::WriteRecords).await?;
     let p = parse(core, &domain.zone, input)?;
     authorize_record(actor, &domain, &p.name.to_fqdn(), &type_name(p.rtype))?;
     check_rules(&mut tx, &domain, &p, None).await?;
@@ -627,7 +634,7 @@ pub async fn create(
     .map_err(|e| CoreError::on_constraint(e, "records_unique", "content", "this record already exists"))?;
     let record = view(&domain.zone, row);
     after.push(record.clone());
-    let serial = domains::bump_serial(&mut tx, &domain).await?;
+    let serial = domain::bump_serial(&mut tx, &domain).await?;
     before.sort_by_key(|r| r.id);
     let change = changes::append(
         &mut tx,
@@ -678,7 +685,7 @@ pub async fn update(
     patch: &RecordPatch,
 ) -> Result<(RecordView, Change, Vec<String>), CoreError> {
     let mut tx = core.pool.begin().await?;
-    let domain = domains::lock(&mut tx, actor, zone, Action::WriteRecords).await?;
+    let domain = domain::lock(&mut tx, actor, zone, Action::WriteRecords).await?;
     let old = fetch(&mut tx, &domain, id).await?;
     authorize_record(actor, &domain, &old.fqdn, &old.rtype)?;
     let input = RecordInput {
@@ -722,7 +729,7 @@ pub async fn update(
     let record = view(&domain.zone, row);
     before.insert(0, old);
     after.insert(0, record.clone());
-    let serial = domains::bump_serial(&mut tx, &domain).await?;
+    let serial = domain::bump_serial(&mut tx, &domain).await?;
     let change = changes::append(
         &mut tx,
         actor,
@@ -764,7 +771,7 @@ pub async fn delete_many(
         return Err(CoreError::invalid("records", "no record was chosen"));
     }
     let mut tx = core.pool.begin().await?;
-    let domain = domains::lock(&mut tx, actor, zone, Action::WriteRecords).await?;
+    let domain = domain::lock(&mut tx, actor, zone, Action::WriteRecords).await?;
     let mut old = Vec::with_capacity(ids.len());
     for &id in ids {
         let record = fetch(&mut tx, &domain, id).await?;
@@ -777,7 +784,7 @@ pub async fn delete_many(
     sqlx::query!("DELETE FROM records WHERE id = ANY($1)", &gone)
         .execute(&mut *tx)
         .await?;
-    let serial = domains::bump_serial(&mut tx, &domain).await?;
+    let serial = domain::bump_serial(&mut tx, &domain).await?;
     old.sort_by_key(|r| r.id);
     let change = changes::append(
         &mut tx,

@@ -12,8 +12,9 @@ use apex_zone::name::{TargetKind, ZoneName, canonical, parse_target};
 use apex_zone::render::ApexNs;
 use serde::{Deserialize, Serialize};
 
-use crate::CoreError;
 use crate::config::Platform;
+use crate::error::CoreError;
+use crate::ids::DomainId;
 
 /// Most secondaries a domain may list.
 pub const MAX_SECONDARIES: usize = 10;
@@ -146,14 +147,15 @@ pub fn in_zone<'a>(zone: &ZoneName, list: &'a [Secondary]) -> Vec<(usize, &'a st
 /// the parent), so such a host must keep one.
 pub async fn missing_address<'a>(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    domain: &crate::domains::Domain,
+    domain: DomainId,
+    zone: &ZoneName,
     list: &'a [Secondary],
 ) -> Result<Option<(usize, &'a str)>, CoreError> {
-    for (i, host) in in_zone(&domain.zone, list) {
+    for (i, host) in in_zone(zone, list) {
         let has_address = sqlx::query_scalar!(
             r#"SELECT EXISTS (SELECT 1 FROM records WHERE domain_id = $1 AND name = $2
                                  AND type IN ('A', 'AAAA')) AS "e!""#,
-            domain.id.0,
+            domain.0,
             host,
         )
         .fetch_one(&mut **tx)
@@ -165,13 +167,15 @@ pub async fn missing_address<'a>(
     Ok(None)
 }
 
-/// Refuses a record write that leaves one of the domain's in-zone secondaries without an
-/// address (checked in the write's transaction, before it commits).
+/// Refuses a record write that leaves one of the domain's in-zone secondaries (`list`, its
+/// own) without an address (checked in the write's transaction, before it commits).
 pub async fn keep_addresses(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    domain: &crate::domains::Domain,
+    domain: DomainId,
+    zone: &ZoneName,
+    list: &[Secondary],
 ) -> Result<(), CoreError> {
-    match missing_address(tx, domain, &domain.secondaries).await? {
+    match missing_address(tx, domain, zone, list).await? {
         None => Ok(()),
         Some((_, host)) => Err(CoreError::conflict(
             "name",

@@ -1,16 +1,13 @@
 //! A domain's zone settings: how its serials are formed, and its SOA timers (the SOA names
-//! are the platform's). Changed with `PATCH /api/v1/domains/{name}`; a change moves the serial,
-//! since the SOA served changes.
+//! are the platform's); what `PATCH /api/v1/domains/{name}` takes, and how it applies. The
+//! change itself is made by [`crate::domains::update`]; it moves the serial, since the SOA
+//! served changes.
 
 use apex_zone::render::SoaParams;
 use apex_zone::serial::SerialPolicy;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::auth::Actor;
-use crate::authz::Action;
-use crate::changes::{self, Change, NewChange};
-use crate::domains::{self, DomainView};
-use crate::{Core, CoreError};
+use crate::CoreError;
 
 /// A domain's settings as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -101,23 +98,6 @@ impl SoaView {
             minimum: p.minimum,
             ttl: p.ttl,
         }
-    }
-}
-
-/// As stored in `domains.serial_policy`.
-pub fn policy_name(p: SerialPolicy) -> &'static str {
-    match p {
-        SerialPolicy::DateCounter => "date",
-        SerialPolicy::UnixTime => "unixtime",
-    }
-}
-
-/// From `domains.serial_policy` (the column's CHECK allows only the two).
-pub fn policy_from_db(s: &str) -> SerialPolicy {
-    if s == "unixtime" {
-        SerialPolicy::UnixTime
-    } else {
-        SerialPolicy::DateCounter
     }
 }
 
@@ -233,101 +213,6 @@ pub fn apply_patch(
         soa,
         dnssec: current.dnssec,
     })
-}
-
-fn to_db(v: Option<u32>) -> Option<i32> {
-    v.and_then(|v| i32::try_from(v).ok())
-}
-
-/// Changes a domain's settings (needs the admin role); the serial moves so the new SOA is
-/// published.
-pub async fn update(
-    core: &Core,
-    actor: &Actor,
-    name: &str,
-    patch: &SettingsPatch,
-) -> Result<(DomainView, Change), CoreError> {
-    let mut tx = core.pool.begin().await?;
-    let domain = domains::lock(&mut tx, actor, name, Action::Administer).await?;
-    let mut new = apply_patch(domain.settings, patch, &core.platform.soa)?;
-    let mut keys = crate::dnssec::KeyChange::Keep;
-    if let Some(d) = &patch.dnssec {
-        (new.dnssec, keys) =
-            crate::dnssec::apply_patch(&domain.settings.dnssec, d, chrono::Utc::now())?;
-    }
-    let secondaries = match &patch.secondaries {
-        None => domain.secondaries.clone(),
-        Some(input) => {
-            let list = crate::secondaries::parse(input, &core.platform)?;
-            if let Some((i, host)) =
-                crate::secondaries::missing_address(&mut tx, &domain, &list).await?
-            {
-                return Err(CoreError::invalid(
-                    format!("secondaries[{i}].host"),
-                    format!(
-                        "{host} is inside the zone and has no A or AAAA record in it; add one first"
-                    ),
-                ));
-            }
-            list
-        }
-    };
-    let serial = domains::bump_serial_with(&mut tx, &domain, new.serial_policy).await?;
-    sqlx::query!(
-        "UPDATE domains SET serial_policy = $2, soa_refresh = $3, soa_retry = $4, soa_expire = $5,
-                soa_minimum = $6, soa_ttl = $7, secondaries = $8 WHERE id = $1",
-        domain.id.0,
-        policy_name(new.serial_policy),
-        to_db(new.soa.refresh),
-        to_db(new.soa.retry),
-        to_db(new.soa.expire),
-        to_db(new.soa.minimum),
-        to_db(new.soa.ttl),
-        serde_json::to_value(&secondaries).map_err(|e| CoreError::Internal(e.to_string()))?,
-    )
-    .execute(&mut *tx)
-    .await?;
-    if patch.dnssec.is_some() {
-        crate::dnssec::store(
-            &mut tx,
-            domain.id,
-            &new.dnssec,
-            keys,
-            core.platform.master_key.as_ref(),
-        )
-        .await?;
-    }
-    let json = |s: &Settings, secondaries: &[crate::secondaries::Secondary]| {
-        serde_json::json!({
-            "serial_policy": policy_name(s.serial_policy),
-            "soa": s.soa,
-            "dnssec": {
-                "state": s.dnssec.state.as_str(),
-                "algorithm": s.dnssec.algorithm.mnemonic(),
-                "denial": if s.dnssec.nsec3 { "nsec3" } else { "nsec" },
-            },
-            "secondaries": secondaries,
-        })
-    };
-    let change = changes::append(
-        &mut tx,
-        actor,
-        NewChange {
-            domain_id: domain.id,
-            zone: &domain.zone.as_text(),
-            action: crate::changes::ChangeAction::DomainUpdate,
-            serial: Some(serial),
-            before: Some(json(&domain.settings, &domain.secondaries)),
-            after: Some(json(&new, &secondaries)),
-            rrsets: Vec::new(),
-        },
-    )
-    .await?;
-    let updated = domains::load(&mut *tx, actor, name, Action::Read).await?;
-    tx.commit().await?;
-    tracing::info!(zone.name = %domain.zone, change.id = %change.id, "domain settings changed");
-    core.queue.zone_changed(domain.id);
-    Ok((updated.view(core), change))
 }
 
 #[cfg(test)]

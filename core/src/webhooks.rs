@@ -27,11 +27,11 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use sqlx::{Postgres, Transaction};
 
-use crate::auth::Actor;
+use crate::actor::Actor;
 use crate::authz::Action;
-use crate::dnssec::MasterKey;
-use crate::domains::{self, Domain};
+use crate::domain::{self, Domain};
 use crate::ids::{DeliveryId, DomainId, WebhookId};
+use crate::sealing::MasterKey;
 use crate::{Core, CoreError};
 
 /// A zone version was stored and announced to the fleet.
@@ -207,7 +207,7 @@ pub async fn create(
     zone: &str,
     new: &NewWebhook,
 ) -> Result<CreatedWebhook, CoreError> {
-    let domain = domains::load(&core.pool, actor, zone, Action::AdministerSecret).await?;
+    let domain = domain::load(&core.pool, actor, zone, Action::AdministerSecret).await?;
     let url = target::parse(&new.url).map_err(|e| CoreError::invalid("url", e))?;
     let events = events(new.events.as_deref())?;
     let description = description(new.description.as_deref())?;
@@ -259,7 +259,7 @@ pub async fn create(
 
 /// A domain's webhooks, oldest first.
 pub async fn list(core: &Core, actor: &Actor, zone: &str) -> Result<Vec<WebhookView>, CoreError> {
-    let domain = domains::load(&core.pool, actor, zone, Action::Read).await?;
+    let domain = domain::load(&core.pool, actor, zone, Action::Read).await?;
     Ok(sqlx::query_as!(
         WebhookView,
         r#"SELECT id AS "id: WebhookId", url, events, description, created_at, disabled_at
@@ -290,7 +290,7 @@ pub async fn get(
     zone: &str,
     id: WebhookId,
 ) -> Result<WebhookView, CoreError> {
-    let domain = domains::load(&core.pool, actor, zone, Action::Read).await?;
+    let domain = domain::load(&core.pool, actor, zone, Action::Read).await?;
     find(core, &domain, id).await
 }
 
@@ -302,7 +302,7 @@ pub async fn delete(
     zone: &str,
     id: WebhookId,
 ) -> Result<(), CoreError> {
-    let domain = domains::load(&core.pool, actor, zone, Action::Administer).await?;
+    let domain = domain::load(&core.pool, actor, zone, Action::Administer).await?;
     let deleted = sqlx::query!(
         "DELETE FROM webhooks WHERE id = $1 AND domain_id = $2",
         id.0,
@@ -325,7 +325,7 @@ pub async fn deliveries(
     id: WebhookId,
     limit: i64,
 ) -> Result<Vec<DeliveryView>, CoreError> {
-    let domain = domains::load(&core.pool, actor, zone, Action::Read).await?;
+    let domain = domain::load(&core.pool, actor, zone, Action::Read).await?;
     find(core, &domain, id).await?;
     Ok(sqlx::query_as!(
         DeliveryView,

@@ -13,10 +13,11 @@ use apex_zone::validate::check_zone;
 use apex_zone::zonefile::{self, ParseOptions};
 use serde::Serialize;
 
-use crate::auth::Actor;
+use crate::actor::Actor;
 use crate::authz::Action;
 use crate::changes::{self, Change, NewChange};
-use crate::domains::{self, Domain};
+use crate::domain::{self, Domain};
+use crate::domains;
 use crate::error::LineProblem;
 use crate::ids::RecordId;
 use crate::records::Row as StoredRow;
@@ -159,7 +160,7 @@ pub async fn import(
 ) -> Result<ImportOutcome, CoreError> {
     // Authorization first (cheap), then the file is read and checked completely, on a
     // blocking thread and before the zone is locked: a large file holds up no other writer.
-    let origin = origin_of(&domains::load(&core.pool, actor, name, Action::WriteZone).await?);
+    let origin = origin_of(&domain::load(&core.pool, actor, name, Action::WriteZone).await?);
     let prepared = read(core, origin, text).await?;
     let mut tx = core.pool.begin().await?;
     let (outcome, domain) = import_in(&mut tx, actor, name, prepared, mode, dry_run).await?;
@@ -180,8 +181,8 @@ pub async fn create_from(
     actor: &Actor,
     name: &str,
     text: &[u8],
-) -> Result<(domains::DomainView, Change), CoreError> {
-    let zone = domains::parse_zone(name)?;
+) -> Result<(domain::DomainView, Change), CoreError> {
+    let zone = domain::parse_zone(name)?;
     let prepared = read(core, DName::from_name(zone.name()), text).await?;
     let mut tx = core.pool.begin().await?;
     let (domain, created) = domains::create_in(&mut tx, core, actor, name).await?;
@@ -228,7 +229,7 @@ async fn import_in(
     mode: ImportMode,
     dry_run: bool,
 ) -> Result<(ImportOutcome, Domain), CoreError> {
-    let domain = domains::lock(tx, actor, name, Action::WriteZone).await?;
+    let domain = domain::lock(tx, actor, name, Action::WriteZone).await?;
     let stored = sqlx::query_as!(
         StoredRow,
         r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment
@@ -242,8 +243,8 @@ async fn import_in(
         return Ok((plan.outcome, domain));
     }
     write_diff(tx, &domain, &plan.remove, &plan.update, plan.add).await?;
-    crate::secondaries::keep_addresses(tx, &domain).await?;
-    let serial = domains::bump_serial(tx, &domain).await?;
+    crate::secondaries::keep_addresses(tx, domain.id, &domain.zone, &domain.secondaries).await?;
+    let serial = domain::bump_serial(tx, &domain).await?;
     let summary = |part: &DiffPart| {
         if part.count <= 1000 {
             serde_json::to_value(&part.records).unwrap_or_default()
@@ -473,7 +474,7 @@ pub async fn export(core: &Core, actor: &Actor, name: &str) -> Result<String, Co
     sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
-    let domain = domains::load(&mut *tx, actor, name, Action::Read).await?;
+    let domain = domain::load(&mut *tx, actor, name, Action::Read).await?;
     let origin = origin_of(&domain);
     let rows = sqlx::query!(
         "SELECT id, name, type AS rtype, ttl, content, comment FROM records WHERE domain_id = $1",

@@ -48,7 +48,7 @@ pub fn test_config(redis_url: &str, reconcile_secs: u64) -> (Config, TsigKey) {
     c.transfer_listen = "127.0.0.1:0".parse().unwrap();
     c.tsig_key = Some(SecretString::from(key_text.clone()));
     c.master_key = Some(SecretString::from(
-        apex_core::dnssec::MasterKey::generate_text(),
+        apex_core::sealing::MasterKey::generate_text(),
     ));
     c.reconcile_interval = reconcile_secs;
     (c, TsigKey::parse(&key_text).unwrap())

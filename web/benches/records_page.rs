@@ -13,8 +13,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use apex_core::actor::{Actor, PlatformRoles};
+use apex_core::auth::keys;
 use apex_core::auth::sessions::{self, Client};
-use apex_core::auth::{Actor, PlatformRoles, keys};
 use apex_core::config::Config;
 use apex_core::queue::Queue;
 use apex_core::{Core, domains, users};

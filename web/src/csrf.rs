@@ -7,7 +7,8 @@
 //! missing or wrong with 403 before anything is read from it, on top of the same-origin check.
 
 use apex_core::Core;
-use apex_core::auth::{random_token, sessions, token_hash};
+use apex_core::auth::sessions;
+use apex_core::auth::token::{random_token, token_hash};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};

@@ -1,11 +1,56 @@
-//! Rendering pages, and turning apex-core's errors into words next to the right field.
+//! Rendering pages in their frame ([`Chrome`]: navigation, the impersonation banner, the CSRF
+//! token of their forms), and turning apex-core's errors into words next to the right field.
 
 use apex_core::CoreError;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::session::Chrome;
+/// The signed-in user as the frame shows them.
+#[derive(Clone)]
+pub(crate) struct UserBar {
+    /// Their address.
+    pub email: String,
+    /// Whether the Administration link is shown (any platform role).
+    pub admin: bool,
+    /// The administrator acting as them, shown in a banner on every page.
+    pub impersonator: Option<String>,
+}
+
+/// What `base.html` needs: the CSRF token for the page's forms, who is signed in, and which
+/// section of the navigation is current.
+#[derive(Clone, Default)]
+pub(crate) struct Chrome {
+    /// This browser's CSRF token.
+    pub csrf: String,
+    /// Signed in as.
+    pub user: Option<UserBar>,
+    /// `domains`, `account`, `admin`: marked current in the navigation.
+    pub section: &'static str,
+}
+
+impl Chrome {
+    /// The frame for someone not signed in.
+    pub(crate) fn anonymous(csrf: String) -> Self {
+        Self {
+            csrf,
+            user: None,
+            section: "",
+        }
+    }
+
+    /// The same frame with `section` current.
+    pub(crate) fn at(&self, section: &'static str) -> Self {
+        let mut c = self.clone();
+        c.section = section;
+        c
+    }
+
+    /// Whether `section` is current (for `aria-current`).
+    pub(crate) fn current(&self, section: &str) -> bool {
+        self.section == section
+    }
+}
 
 /// `page` as HTML with `status`; a template that fails to render (it cannot, short of a
 /// bug) is logged and answered with a bare 500.

@@ -1,8 +1,9 @@
-//! Who is looking: the signed-in user behind the session cookie, and the frame every page is
-//! drawn in (navigation, the impersonation banner, the CSRF token of its forms).
+//! Who is looking: the signed-in user behind the session cookie, and the page frame
+//! ([`crate::page::Chrome`]) drawn for them.
 
 use apex_core::Core;
-use apex_core::auth::{Actor, sessions};
+use apex_core::actor::Actor;
+use apex_core::auth::sessions;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
@@ -10,54 +11,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 
 use crate::csrf;
-use crate::page::{Failure, Notice};
+use crate::page::{Chrome, Failure, Notice, UserBar};
 use crate::request::ClientInfo;
-
-/// The signed-in user as the frame shows them.
-#[derive(Clone)]
-pub(crate) struct UserBar {
-    /// Their address.
-    pub email: String,
-    /// Whether the Administration link is shown (any platform role).
-    pub admin: bool,
-    /// The administrator acting as them, shown in a banner on every page.
-    pub impersonator: Option<String>,
-}
-
-/// What `base.html` needs: the CSRF token for the page's forms, who is signed in, and which
-/// section of the navigation is current.
-#[derive(Clone, Default)]
-pub(crate) struct Chrome {
-    /// This browser's CSRF token.
-    pub csrf: String,
-    /// Signed in as.
-    pub user: Option<UserBar>,
-    /// `domains`, `account`, `admin`: marked current in the navigation.
-    pub section: &'static str,
-}
-
-impl Chrome {
-    /// The frame for someone not signed in.
-    pub(crate) fn anonymous(csrf: String) -> Self {
-        Self {
-            csrf,
-            user: None,
-            section: "",
-        }
-    }
-
-    /// The same frame with `section` current.
-    pub(crate) fn at(&self, section: &'static str) -> Self {
-        let mut c = self.clone();
-        c.section = section;
-        c
-    }
-
-    /// Whether `section` is current (for `aria-current`).
-    pub(crate) fn current(&self, section: &str) -> bool {
-        self.section == section
-    }
-}
 
 /// A signed-in user: the actor every apex-core call is made as, and the page frame.
 ///

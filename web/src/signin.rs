@@ -6,13 +6,13 @@
 //! | `/login/2fa`  | code or recovery code       | second step; on to `next`                 |
 //! | `/logout`     | –                           | ends this session                         |
 //!
-//! Both steps are apex-core's (`auth::login`), as in the API: the same throttling, the same
+//! Both steps are apex-core's (`users::login`), as in the API: the same throttling, the same
 //! audit events, the same answer for an unknown address and a wrong password.
 
 use apex_core::Core;
-use apex_core::auth::login::{self, LoginError, Outcome, SecondFactor};
 use apex_core::auth::{device, sessions};
 use apex_core::config::Signup;
+use apex_core::users::login::{self, LoginError, Outcome, SecondFactor};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -23,9 +23,9 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
 use crate::csrf::Csrf;
-use crate::page::{Errors, Failure, Notice, render};
+use crate::page::{Chrome, Errors, Failure, Notice, render};
 use crate::request::{ClientInfo, Posted};
-use crate::session::{Chrome, Viewer, clear_cookie, safe_next, set_cookie};
+use crate::session::{Viewer, clear_cookie, safe_next, set_cookie};
 
 /// The sign-in routes.
 pub(crate) fn routes() -> Router<Core> {

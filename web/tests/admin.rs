@@ -8,7 +8,8 @@
 
 mod common;
 
-use apex_core::auth::{Actor, PlatformRoles, totp};
+use apex_core::actor::{Actor, PlatformRoles};
+use apex_core::auth::totp;
 use apex_core::users::{self, twofa};
 use axum::http::StatusCode;
 use common::*;
@@ -414,7 +415,7 @@ async fn impersonation_where_everyone_needs_a_second_factor(pool: PgPool) {
     let live: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL",
     )
-    .bind(apex_core::auth::token_hash(&kept))
+    .bind(apex_core::auth::token::token_hash(&kept))
     .fetch_one(web.pool())
     .await
     .unwrap();
@@ -634,7 +635,7 @@ async fn an_administrator_grants_platform_roles(pool: PgPool) {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.has("label[for=role_admin]"));
     assert_eq!(page.all("input[name=permissions]").len(), 5);
-    for p in apex_core::auth::Permission::ALL {
+    for p in apex_core::actor::Permission::ALL {
         assert!(
             page.has(&format!("label[for=role_{}]", p.as_str())),
             "{p:?}"
@@ -746,9 +747,9 @@ async fn an_impersonation_ends_with_the_administrators_rights(pool: PgPool) {
         .await
         .unwrap();
     impersonate(&web, bob).await;
-    let carol = apex_core::auth::Actor::cli(
+    let carol = apex_core::actor::Actor::cli(
         apex_core::ids::UserId(carol),
-        apex_core::auth::PlatformRoles {
+        apex_core::actor::PlatformRoles {
             admin: true,
             granted: vec![],
         },

@@ -6,8 +6,8 @@
 
 mod common;
 
-use apex_core::auth::{Actor, PlatformRoles, totp};
-use apex_core::authz::Role;
+use apex_core::actor::{Actor, PlatformRoles, Role};
+use apex_core::auth::totp;
 use apex_core::members::{self, NewMember};
 use apex_core::users::{self, twofa};
 use axum::http::StatusCode;

@@ -7,7 +7,7 @@
 
 mod common;
 
-use apex_core::auth::{Actor, PlatformRoles};
+use apex_core::actor::{Actor, PlatformRoles};
 use apex_core::{domains, users};
 use axum::http::{StatusCode, header};
 use common::*;
@@ -455,13 +455,13 @@ async fn changing_a_key_keeps_limits_the_form_cannot_show(pool: PgPool) {
         description: "ci".into(),
         expires_at: Some("2031-06-01T12:34:00Z".parse().unwrap()),
         domains: None,
-        role: Some(apex_core::authz::Role::Write),
+        role: Some(apex_core::actor::Role::Write),
         records: Some(vec![
-            apex_core::auth::RecordScope {
+            apex_core::actor::RecordScope {
                 name: "_acme-challenge.*".into(),
                 types: vec!["TXT".into()],
             },
-            apex_core::auth::RecordScope {
+            apex_core::actor::RecordScope {
                 name: "www.shop.test".into(),
                 types: vec![],
             },

@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 
+use apex_core::actor::{Actor, PlatformRoles};
 use apex_core::auth::sessions::Client;
-use apex_core::auth::{Actor, PlatformRoles};
 use apex_core::users::signup::{self, SignupInput};
 use apex_core::{invitations, mail, users};
 use axum::body::Body;
@@ -475,7 +475,7 @@ async fn a_signed_in_user_accepts_an_invitation_with_their_account(pool: PgPool)
         "shop.test",
         &apex_core::members::NewMember {
             email: "work@example.org".into(),
-            role: apex_core::authz::Role::Write,
+            role: apex_core::actor::Role::Write,
         },
     )
     .await

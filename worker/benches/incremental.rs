@@ -16,14 +16,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apex_core::auth::{Actor, PlatformRoles};
+use apex_core::actor::{Actor, PlatformRoles};
 use apex_core::config::Config;
 use apex_core::ids::{DomainId, RecordId};
 use apex_core::queue::Queue;
 use apex_core::records::{RecordInput, RecordPatch};
 use apex_core::settings::SettingsPatch;
 use apex_core::zonefiles::ImportMode;
-use apex_core::{Core, domains, records, settings, users, versions, zonefiles};
+use apex_core::{Core, domains, records, users, versions, zonefiles};
 use apex_net::TsigKey;
 use apex_worker::Context;
 use apex_worker::notify::Notifier;
@@ -63,7 +63,7 @@ async fn main() {
     apex_core::db::migrate(&pool).await.unwrap();
     let mut config = Config::defaults();
     config.master_key = Some(SecretString::from(
-        apex_core::dnssec::MasterKey::generate_text(),
+        apex_core::sealing::MasterKey::generate_text(),
     ));
     let core = Core {
         pool: pool.clone(),
@@ -91,7 +91,7 @@ async fn main() {
         "dnssec": {"enabled": true, "algorithm": "ECDSAP256SHA256", "denial": "nsec3"}
     }))
     .unwrap();
-    settings::update(&core, &actor, &origin, &patch)
+    domains::update(&core, &actor, &origin, &patch)
         .await
         .unwrap();
     let domain = DomainId(

@@ -86,7 +86,7 @@ impl Watchers {
             if self.is_running(domain) {
                 continue;
             }
-            let name = apex_core::domains::name_of(pool, domain).await?;
+            let name = apex_core::domain::name_of(pool, domain).await?;
             if let Some(name) = name
                 && let Ok(zone) = Name::from_ascii(format!("{name}."))
             {

@@ -166,8 +166,7 @@ impl TransferServer {
         if zone.name() == &self.ctx.core.platform.catalog {
             return Ok(false);
         }
-        let Some(list) = apex_core::domains::secondaries_of(&self.ctx.core.pool, zone).await?
-        else {
+        let Some(list) = apex_core::domain::secondaries_of(&self.ctx.core.pool, zone).await? else {
             return Ok(false);
         };
         let ip = peer.ip().to_canonical();

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apex_core::auth::{Actor, PlatformRoles};
+use apex_core::actor::{Actor, PlatformRoles};
 use apex_core::config::Config;
 use apex_core::ids::DomainId;
 use apex_core::queue::Queue;
@@ -37,7 +37,7 @@ async fn fixture(pool: PgPool) -> Fixture {
         platform: Arc::new({
             let mut c = Config::defaults();
             c.master_key = Some(secrecy::SecretString::from(
-                apex_core::dnssec::MasterKey::generate_text(),
+                apex_core::sealing::MasterKey::generate_text(),
             ));
             c.platform().unwrap()
         }),
@@ -316,7 +316,7 @@ async fn edits_sign_in_full_once_renewal_is_due(pool: PgPool) {
     let id = f.domain("example.com").await;
     let patch: apex_core::settings::SettingsPatch =
         serde_json::from_value(serde_json::json!({"dnssec": {"enabled": true}})).unwrap();
-    apex_core::settings::update(&f.ctx.core, &f.actor, "example.com", &patch)
+    apex_core::domains::update(&f.ctx.core, &f.actor, "example.com", &patch)
         .await
         .unwrap();
     publish_zone(&f.ctx, id).await.unwrap();

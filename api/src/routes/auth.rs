@@ -2,9 +2,9 @@
 //! password reset, accepting an invitation.
 
 use apex_core::auth::device;
-use apex_core::auth::login::{self, Outcome, SecondFactor, SignedIn};
 use apex_core::auth::sessions::{self, NewSession};
 use apex_core::invitations;
+use apex_core::users::login::{self, Outcome, SecondFactor, SignedIn};
 use apex_core::users::passwords::{self, ResetConfirm};
 use apex_core::users::signup::{self, SignupInput, SignupView};
 use axum::Json;

@@ -2,9 +2,10 @@
 
 use apex_core::authz::Action;
 use apex_core::changes::{self, Change};
-use apex_core::domains::{self, DomainView};
+use apex_core::domain::{self, DomainView};
+use apex_core::domains;
 use apex_core::ids::ChangeId;
-use apex_core::settings::{self, SettingsPatch};
+use apex_core::settings::SettingsPatch;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -58,7 +59,7 @@ pub async fn show(
     Authenticated(actor): Authenticated,
     Path(name): Path<String>,
 ) -> Result<Json<DomainView>, ApiError> {
-    let domain = domains::load(&s.core.pool, &actor, &name, Action::Read).await?;
+    let domain = domain::load(&s.core.pool, &actor, &name, Action::Read).await?;
     Ok(Json(domain.view(&s.core)))
 }
 
@@ -68,7 +69,7 @@ pub async fn dnssec(
     Authenticated(actor): Authenticated,
     Path(name): Path<String>,
 ) -> Result<Json<apex_core::dnssec::View>, ApiError> {
-    let domain = domains::load(&s.core.pool, &actor, &name, Action::Read).await?;
+    let domain = domain::load(&s.core.pool, &actor, &name, Action::Read).await?;
     Ok(Json(
         apex_core::dnssec::view(
             &s.core.pool,
@@ -86,7 +87,7 @@ pub async fn update(
     Path(name): Path<String>,
     JsonBody(body): JsonBody<SettingsPatch>,
 ) -> Result<Json<DomainWithChange>, ApiError> {
-    let (domain, change) = settings::update(&s.core, &actor, &name, &body).await?;
+    let (domain, change) = domains::update(&s.core, &actor, &name, &body).await?;
     Ok(Json(DomainWithChange { domain, change }))
 }
 

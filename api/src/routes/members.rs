@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
 
 /// A member by user id, or `me`.
-fn member_id(actor: &apex_core::auth::Actor, id: &str) -> Result<UserId, ApiError> {
+fn member_id(actor: &apex_core::actor::Actor, id: &str) -> Result<UserId, ApiError> {
     if id == "me" {
         return Ok(actor.user()?);
     }

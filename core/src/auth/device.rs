@@ -14,8 +14,8 @@ use ring::rand::{SecureRandom, SystemRandom};
 use sqlx::PgPool;
 
 use crate::CoreError;
-use crate::dnssec::MasterKey;
 use crate::ids::UserId;
+use crate::sealing::MasterKey;
 
 /// How long a remembered device skips the second factor.
 pub const REMEMBER_DAYS: i64 = 30;

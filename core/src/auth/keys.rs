@@ -13,12 +13,13 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgExecutor, PgPool};
 
-use super::{Actor, Credential, Impersonator, KeyScope, PlatformRoles, RecordScope, Via};
+use crate::actor::{
+    Actor, Credential, Impersonator, KeyScope, PlatformRoles, RecordScope, Role, Via,
+};
 use crate::audit::Event;
-use crate::authz::{self, AccountAction, Action, KeyGrant, Request, Role};
+use crate::authz::{self, AccountAction, Action, KeyGrant, Request};
 use crate::config::Require2fa;
-use crate::domains;
-use crate::domains::Domain;
+use crate::domain::{self, Domain};
 use crate::ids::{ApiKeyId, DomainId, UserId};
 use crate::{Core, CoreError, mail};
 
@@ -356,7 +357,7 @@ async fn domain_ids(
     }
     let mut ids = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
-        match domains::load(&core.pool, actor, name, Action::Read).await {
+        match domain::load(&core.pool, actor, name, Action::Read).await {
             Ok(d) => ids.push(d.id),
             Err(CoreError::NotFound { .. }) => {
                 return Err(CoreError::invalid(
@@ -373,7 +374,7 @@ async fn domain_ids(
 }
 
 fn token() -> Result<(String, String), CoreError> {
-    let token = super::random_token("apex_")?;
+    let token = super::token::random_token("apex_")?;
     let prefix = token[..12].to_string();
     Ok((token, prefix))
 }
@@ -395,7 +396,7 @@ pub async fn create_full(
         user.0,
         description,
         prefix,
-        super::token_hash(&token),
+        super::token::token_hash(&token),
     )
     .fetch_one(db)
     .await?;
@@ -422,7 +423,7 @@ async fn insert(
         domain.map(|d| d.0.0),
         spec.description,
         prefix,
-        super::token_hash(&token),
+        super::token::token_hash(&token),
         actor.user_id.map(|u| u.0),
         spec.expires_at,
         domain_ids.as_deref(),
@@ -507,7 +508,7 @@ pub async fn create_domain_key(
     zone: &str,
     input: KeyInput,
 ) -> Result<CreatedKey, CoreError> {
-    let domain = domains::load(&core.pool, actor, zone, Action::ManageKeys).await?;
+    let domain = domain::load(&core.pool, actor, zone, Action::ManageKeys).await?;
     if input.domains.is_some() {
         return Err(CoreError::invalid(
             "domains",
@@ -669,7 +670,7 @@ pub async fn list_domain_keys(
     actor: &Actor,
     zone: &str,
 ) -> Result<Vec<KeyView>, CoreError> {
-    let domain = domains::load(&core.pool, actor, zone, Action::ManageKeys).await?;
+    let domain = domain::load(&core.pool, actor, zone, Action::ManageKeys).await?;
     rows(&core.pool, None, None, Some(domain.id)).await
 }
 
@@ -680,7 +681,7 @@ pub async fn domain_key(
     zone: &str,
     id: ApiKeyId,
 ) -> Result<KeyView, CoreError> {
-    let domain = domains::load(&core.pool, actor, zone, Action::ManageKeys).await?;
+    let domain = domain::load(&core.pool, actor, zone, Action::ManageKeys).await?;
     rows(&core.pool, Some(id), None, Some(domain.id))
         .await?
         .pop()
@@ -753,7 +754,7 @@ pub async fn update_domain_key(
     id: ApiKeyId,
     patch: KeyPatch,
 ) -> Result<KeyView, CoreError> {
-    let domain = domains::load(&core.pool, actor, zone, Action::ManageKeys).await?;
+    let domain = domain::load(&core.pool, actor, zone, Action::ManageKeys).await?;
     let old = rows(&core.pool, Some(id), None, Some(domain.id))
         .await?
         .pop()
@@ -868,7 +869,7 @@ pub async fn revoke_domain_key(
     zone: &str,
     id: ApiKeyId,
 ) -> Result<KeyView, CoreError> {
-    let domain = domains::load(&core.pool, actor, zone, Action::ManageKeys).await?;
+    let domain = domain::load(&core.pool, actor, zone, Action::ManageKeys).await?;
     let mut tx = core.pool.begin().await?;
     let row = sqlx::query!(
         r#"UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())
@@ -932,7 +933,7 @@ pub async fn authenticate(
                   u.disabled_at, u.totp_enabled_at
              FROM api_keys k LEFT JOIN users u ON u.id = k.user_id
             WHERE k.token_hash = $1"#,
-        super::token_hash(token),
+        super::token::token_hash(token),
         source.map(|ip| ip.to_string()),
     )
     .fetch_optional(&core.pool)

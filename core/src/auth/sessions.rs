@@ -13,7 +13,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use sqlx::{PgExecutor, PgPool};
 
-use super::{Actor, Credential, Impersonator, PlatformRoles, Via, keys};
+use super::keys;
+use crate::actor::{Actor, Credential, Impersonator, PlatformRoles, Via};
 use crate::audit::Event;
 use crate::authz::{self, AccountAction};
 use crate::ids::{SessionId, UserId};
@@ -108,7 +109,7 @@ pub async fn create(
     impersonator: Option<UserId>,
     client: &Client,
 ) -> Result<NewSession, CoreError> {
-    let token = super::random_token("")?;
+    let token = super::token::random_token("")?;
     let ttl = if pending {
         PENDING_TTL
     } else {
@@ -120,7 +121,7 @@ pub async fn create(
            VALUES ($1, $2, $3, $4, $5, $6, $7)
            RETURNING id AS "id: SessionId""#,
         user.0,
-        super::token_hash(&token),
+        super::token::token_hash(&token),
         if pending { "pending" } else { "active" },
         impersonator.map(|u| u.0),
         expires_at,
@@ -162,7 +163,7 @@ pub async fn authenticate(core: &Core, token: &str, client: &Client) -> Result<A
               AND (s.impersonator_id IS NULL
                    OR (i.disabled_at IS NULL
                        AND (i.is_admin OR 'impersonate' = ANY(i.permissions))))"#,
-        super::token_hash(token),
+        super::token::token_hash(token),
         idle,
     )
     .fetch_optional(&core.pool)

@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::passwords::check_current;
 use super::twofa;
+use crate::actor::{Actor, Permission};
 use crate::audit::Event;
-use crate::auth::{Actor, Permission, keys};
+use crate::auth::keys;
 use crate::authz::{self, AccountAction};
 use crate::ids::UserId;
 use crate::{Core, CoreError};
@@ -65,7 +66,7 @@ pub async fn view(core: &Core, actor: &Actor) -> Result<AccountView, CoreError> 
     )
     .fetch_one(&core.pool)
     .await?;
-    let roles = crate::auth::PlatformRoles::from_db(r.is_admin, &r.permissions);
+    let roles = crate::actor::PlatformRoles::from_db(r.is_admin, &r.permissions);
     let unlimited = roles.has(Permission::CreateDomains);
     Ok(AccountView {
         id: user,

@@ -10,9 +10,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Purpose, insert, mail_link, parse_email, twofa};
+use crate::actor::{Actor, Impersonator, Permission, PlatformRoles};
 use crate::audit::Event;
+use crate::auth::password;
 use crate::auth::sessions;
-use crate::auth::{Actor, Impersonator, Permission, PlatformRoles, password, random_password};
+use crate::auth::token::random_password;
 use crate::authz::{self, Request};
 use crate::ids::UserId;
 use crate::{Core, CoreError, mail};

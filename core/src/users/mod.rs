@@ -3,6 +3,7 @@
 //! mailed link; passwords hashed with argon2id ([`crate::auth::password`]).
 //!
 //! - [`signup`]: sign-up, address verification, invitations accepted.
+//! - [`login`]: signing in, with the password and then the second factor.
 //! - [`passwords`]: password change and reset.
 //! - [`account`]: what a user sees and does about their own account, and its deletion.
 //! - [`twofa`]: TOTP enrolment, recovery codes, turning it off.
@@ -10,6 +11,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod login;
 pub mod passwords;
 pub mod signup;
 pub mod twofa;
@@ -18,7 +20,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::{PgExecutor, PgPool};
 
 use crate::CoreError;
-use crate::auth::{keys, password, random_password, random_token, token_hash};
+use crate::auth::token::{random_password, random_token, token_hash};
+use crate::auth::{keys, password};
 use crate::ids::UserId;
 
 /// Normalises and checks an e-mail address (lowercase, one `@`, a dot in the domain).

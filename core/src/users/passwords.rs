@@ -5,10 +5,11 @@
 use serde::Deserialize;
 
 use super::{Purpose, mail_link, parse_email, take_token};
+use crate::actor::Actor;
 use crate::audit::Event;
-use crate::auth::login::{Attempt, mail_throttle};
+use crate::auth::attempt::{Attempt, mail_throttle};
 use crate::auth::sessions::{self, Client};
-use crate::auth::{Actor, password, throttle};
+use crate::auth::{password, throttle};
 use crate::authz::{self, AccountAction};
 use crate::ids::UserId;
 use crate::{Core, CoreError, mail};

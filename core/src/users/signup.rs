@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Purpose, insert, mail_link, parse_email, take_token};
 use crate::audit::Event;
-use crate::auth::login::mail_throttle;
+use crate::auth::attempt::mail_throttle;
 use crate::auth::password;
 use crate::auth::sessions::Client;
 use crate::config::Signup;

@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Postgres, Transaction};
 
 use super::passwords::check_current;
+use crate::actor::Actor;
 use crate::audit::Event;
-use crate::auth::login::{Attempt, open_secret, secret_context};
-use crate::auth::{Actor, keys, totp};
+use crate::auth::attempt::Attempt;
+use crate::auth::{keys, totp};
 use crate::authz::{self, AccountAction};
 use crate::ids::UserId;
 use crate::{Core, CoreError, mail};
@@ -61,13 +62,27 @@ fn now() -> u64 {
     u64::try_from(Utc::now().timestamp()).unwrap_or(0)
 }
 
-fn master(core: &Core) -> Result<&crate::dnssec::MasterKey, CoreError> {
+fn master(core: &Core) -> Result<&crate::sealing::MasterKey, CoreError> {
     core.platform.master_key.as_ref().ok_or_else(|| {
         CoreError::conflict(
             "totp",
             "two-factor authentication needs the operator to set APEX_MASTER_KEY, which seals the secrets",
         )
     })
+}
+
+/// Opens a user's sealed TOTP secret.
+pub fn open_secret(core: &Core, user: UserId, sealed: &[u8]) -> Result<Vec<u8>, CoreError> {
+    let key = core.platform.master_key.as_ref().ok_or_else(|| {
+        CoreError::Internal("APEX_MASTER_KEY is not set: TOTP secrets cannot be opened".into())
+    })?;
+    key.open(&secret_context(user), sealed)
+}
+
+/// What a user's TOTP secret is sealed to (so one user's sealed secret is worth nothing in
+/// another's row).
+pub fn secret_context(user: UserId) -> Vec<u8> {
+    format!("apex totp user {user}").into_bytes()
 }
 
 /// Starts enrolment: a new secret, not active until [`confirm`] gets a code from it.

@@ -10,8 +10,8 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use crate::events::EventRow;
-use crate::page::{Failure, failure_page, render};
-use crate::session::{Chrome, Viewer};
+use crate::page::{Chrome, Failure, failure_page, render};
+use crate::session::Viewer;
 
 /// Events per page.
 const PER_PAGE: i64 = 50;

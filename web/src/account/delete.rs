@@ -10,9 +10,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use crate::page::{Errors, Failure, Notice, failure_page, render};
+use crate::page::{Chrome, Errors, Failure, Notice, failure_page, render};
 use crate::request::Posted;
-use crate::session::{Chrome, Viewer};
+use crate::session::Viewer;
 
 #[derive(Template)]
 #[template(path = "account_delete.html")]

@@ -2,9 +2,8 @@
 //! once), and revoking one (after a confirmation).
 
 use apex_core::Core;
-use apex_core::auth::RecordScope;
+use apex_core::actor::{RecordScope, Role};
 use apex_core::auth::keys::{self, KeyInput, KeyPatch, KeyView};
-use apex_core::authz::Role;
 use apex_core::ids::ApiKeyId;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -13,10 +12,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 
-use crate::page::when;
-use crate::page::{Errors, Failure, failure_page, render};
+use crate::page::{Chrome, Errors, Failure, failure_page, render, when};
 use crate::request::Posted;
-use crate::session::{Chrome, Viewer};
+use crate::session::Viewer;
 
 /// The roles a key may be capped at, highest first, in words.
 const ROLES: &[(&str, &str)] = &[

@@ -7,9 +7,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::page::when;
-use crate::page::{Failure, failure_page, render};
-use crate::session::{Chrome, Viewer};
+use crate::page::{Chrome, Failure, failure_page, render, when};
+use crate::session::Viewer;
 
 #[derive(Template)]
 #[template(path = "account.html")]

@@ -9,10 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::page::when;
-use crate::page::{Failure, Notice, failure_page, render};
+use crate::page::{Chrome, Failure, Notice, failure_page, render, when};
 use crate::request::{Empty, Posted};
-use crate::session::{Chrome, Viewer};
+use crate::session::Viewer;
 
 /// A row of the list.
 struct Row {

@@ -13,10 +13,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use crate::page::when;
-use crate::page::{Errors, Failure, Notice, failure_page, render};
+use crate::page::{Chrome, Errors, Failure, Notice, failure_page, render, when};
 use crate::request::{Empty, Posted};
-use crate::session::{Chrome, Viewer};
+use crate::session::Viewer;
 
 /// The status page, with the forms that fit it.
 #[derive(Template)]

@@ -31,7 +31,7 @@ pub(crate) use impersonation::ADMIN_COOKIE;
 
 use apex_core::Core;
 use apex_core::CoreError;
-use apex_core::auth::Permission;
+use apex_core::actor::Permission;
 use apex_core::authz;
 use askama::Template;
 use axum::Router;
@@ -39,8 +39,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use crate::page::{Failure, failure_page, render};
-use crate::session::{Chrome, Viewer};
+use crate::page::{Chrome, Failure, failure_page, render};
+use crate::session::Viewer;
 
 /// The administration routes.
 pub(crate) fn routes() -> Router<Core> {

@@ -11,10 +11,9 @@ use serde::Deserialize;
 
 use super::AdminHead;
 use crate::events::EventRow;
-use crate::page::{Failure, failure_page, render};
-use crate::page::{path_segment, query, when, when_opt};
+use crate::page::{Chrome, Failure, failure_page, path_segment, query, render, when, when_opt};
 use crate::request::Posted;
-use crate::session::{Chrome, Viewer};
+use crate::session::Viewer;
 
 /// `?state=&retried=`.
 #[derive(Deserialize, Default)]

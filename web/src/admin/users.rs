@@ -3,7 +3,7 @@
 //! grant platform roles, reset their second factor and act as them.
 
 use apex_core::Core;
-use apex_core::auth::Permission;
+use apex_core::actor::Permission;
 use apex_core::ids::UserId;
 use apex_core::invitations;
 use apex_core::users::admin::{self, NewUser, UserPatch, UserQuery, UserView};
@@ -14,10 +14,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::AdminHead;
-use crate::page::{Errors, Failure, failure_page, render};
-use crate::page::{query, when, when_opt};
+use crate::page::{Chrome, Errors, Failure, failure_page, query, render, when, when_opt};
 use crate::request::{Empty, Posted};
-use crate::session::{Chrome, Viewer};
+use crate::session::Viewer;
 
 /// A user as the pages show them.
 pub(crate) struct UserRow {

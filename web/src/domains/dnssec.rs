@@ -2,9 +2,11 @@
 //! state, the DS records to give the registrar (with copy buttons), the CDS status, and in
 //! plain words what to do at the registrar.
 
-use apex_core::authz::{Action, Role};
+use apex_core::actor::Role;
+use apex_core::authz::Action;
 use apex_core::dnssec::{self, Patch, State as Signing};
-use apex_core::settings::{self, SettingsPatch};
+use apex_core::domain;
+use apex_core::settings::SettingsPatch;
 use apex_core::{Core, domains};
 use askama::Template;
 use axum::extract::{Path, State};
@@ -13,9 +15,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{DomainHead, path_segment};
-use crate::page::{Errors, Failure, failure_page, render};
+use crate::page::{Chrome, Errors, Failure, failure_page, render};
 use crate::request::Posted;
-use crate::session::{Chrome, Viewer};
+use crate::session::Viewer;
 
 #[derive(Template)]
 #[template(path = "dnssec.html")]
@@ -39,7 +41,7 @@ async fn page(
     status: StatusCode,
 ) -> Response {
     let chrome = viewer.chrome.at("domains");
-    let domain = match domains::load(&core.pool, &viewer.actor, name, Action::Read).await {
+    let domain = match domain::load(&core.pool, &viewer.actor, name, Action::Read).await {
         Ok(d) => d,
         Err(e) => return failure_page(Failure::from(e), chrome),
     };
@@ -104,7 +106,7 @@ pub(crate) async fn update(
         }),
         ..SettingsPatch::default()
     };
-    match settings::update(&core, &viewer.actor, &name, &patch).await {
+    match domains::update(&core, &viewer.actor, &name, &patch).await {
         Ok((domain, _)) => {
             Redirect::to(&format!("/domains/{}/dnssec", path_segment(&domain.name))).into_response()
         }

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::receipt::action_words;
 use super::{DomainHead, path_segment};
-use crate::page::{Failure, failure_page, render};
-use crate::session::{Chrome, Viewer};
+use crate::page::{Chrome, Failure, failure_page, render};
+use crate::session::Viewer;
 
 /// Changes per page.
 const PER_PAGE: i64 = 25;

@@ -2,7 +2,7 @@
 //! diff (added, removed, changed, warnings by line), then applied as one change; and
 //! `/domains/{name}/export`, the zone file to download.
 
-use apex_core::authz::Role;
+use apex_core::actor::Role;
 use apex_core::zonefiles::{self, ImportMode, ImportOutcome};
 use apex_core::{Core, CoreError};
 use askama::Template;
@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{DomainHead, path_segment};
-use crate::page::{Errors, Failure, failure_page, render, sentence};
+use crate::page::{Chrome, Errors, Failure, failure_page, render, sentence};
 use crate::request::Posted;
-use crate::session::{Chrome, Viewer};
+use crate::session::Viewer;
 
 #[derive(Template)]
 #[template(path = "import.html")]

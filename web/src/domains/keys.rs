@@ -13,9 +13,9 @@ use serde::Deserialize;
 
 use super::{DomainHead, path_segment};
 use crate::account::keys::{KeyForm, KeyRow, refused};
-use crate::page::{Errors, Failure, failure_page, render};
+use crate::page::{Chrome, Errors, Failure, failure_page, render};
 use crate::request::Posted;
-use crate::session::{Chrome, Viewer};
+use crate::session::Viewer;
 
 #[derive(Template)]
 #[template(path = "domain_keys.html")]
@@ -355,7 +355,7 @@ pub(crate) const ROLES: &[(&str, &str)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use apex_core::authz::Role;
+    use apex_core::actor::Role;
 
     #[test]
     fn domain_keys_are_offered_below_owner() {

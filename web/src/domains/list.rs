@@ -1,9 +1,10 @@
 //! `/domains`: every domain the viewer may see, searched, filtered and paged; and creating
 //! one, optionally filled from a zone file.
 
-use apex_core::authz::Role;
+use apex_core::actor::Role;
 use apex_core::dnssec::State as Dnssec;
-use apex_core::domains::{self, DomainView, ZoneState};
+use apex_core::domain::{DomainView, ZoneState};
+use apex_core::domains;
 use apex_core::zonefiles;
 use apex_core::{Core, CoreError};
 use askama::Template;
@@ -13,9 +14,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{path_segment, role_name};
-use crate::page::{Errors, Failure, failure_page, query, render, sentence};
+use crate::page::{Chrome, Errors, Failure, failure_page, query, render, sentence};
 use crate::request::Posted;
-use crate::session::{Chrome, Viewer};
+use crate::session::Viewer;
 
 /// Domains per page.
 const PER_PAGE: usize = 50;

@@ -31,8 +31,9 @@ mod sharing;
 mod webhooks;
 
 use apex_core::Core;
-use apex_core::authz::{Action, Role};
-use apex_core::domains::{self, DomainView};
+use apex_core::actor::Role;
+use apex_core::authz::Action;
+use apex_core::domain::{self, DomainView};
 use apex_core::zonefiles;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -115,7 +116,7 @@ pub(crate) fn routes() -> Router<Core> {
 /// The domain `name` as the viewer may see it, or the page that says why not (not found,
 /// not theirs).
 pub(crate) async fn load(core: &Core, viewer: &Viewer, name: &str) -> Result<DomainView, Response> {
-    domains::load(&core.pool, &viewer.actor, name, Action::Read)
+    domain::load(&core.pool, &viewer.actor, name, Action::Read)
         .await
         .map(|d| d.view(core))
         .map_err(|e| failure_page(Failure::from(e), viewer.chrome.at("domains")))

@@ -2,7 +2,7 @@
 //! reloads itself until the change is served everywhere (no JavaScript needed); with
 //! JavaScript, `apex.js` follows `…/state` instead and updates the steps in place.
 
-use apex_core::auth::Actor;
+use apex_core::actor::Actor;
 use apex_core::changes::{ChangeAction, ChangeState};
 use apex_core::ids::ChangeId;
 use apex_core::{Core, CoreError, changes};
@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::{DomainHead, path_segment};
-use crate::page::{Failure, failure_page, render};
-use crate::session::{Chrome, Viewer};
+use crate::page::{Chrome, Failure, failure_page, render};
+use crate::session::Viewer;
 
 /// How long a receipt follows a change that is not served everywhere yet.
 const STALE: chrono::TimeDelta = chrono::TimeDelta::minutes(10);

@@ -14,9 +14,9 @@ use super::form::{RecordFields, TTL_PRESETS, TYPES};
 use super::receipt::Receipt;
 use super::{DomainHead, path_segment};
 use crate::csrf;
-use crate::page::{Errors, Failure, failure_page, query, render};
+use crate::page::{Chrome, Errors, Failure, failure_page, query, render};
 use crate::request::Posted;
-use crate::session::{Chrome, Viewer};
+use crate::session::Viewer;
 
 /// Records per page.
 const PER_PAGE: i64 = 100;

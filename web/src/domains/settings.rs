@@ -1,10 +1,11 @@
 //! `/domains/{name}/settings`: the SOA timers and serial policy, the domain's own secondary
 //! nameservers, and deleting the domain (the owner, typing its name).
 
-use apex_core::authz::Role;
-use apex_core::domains::{self, DomainView};
+use apex_core::actor::Role;
+use apex_core::domain::DomainView;
+use apex_core::domains;
 use apex_core::secondaries::SecondaryInput;
-use apex_core::settings::{self, SettingsPatch, SoaPatch};
+use apex_core::settings::{SettingsPatch, SoaPatch};
 use apex_core::{Core, CoreError};
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -13,9 +14,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{DomainHead, path_segment};
-use crate::page::{Errors, Failure, failure_page, render};
+use crate::page::{Chrome, Errors, Failure, failure_page, render};
 use crate::request::Posted;
-use crate::session::{Chrome, Viewer};
+use crate::session::Viewer;
 
 /// What the forms show: the values typed (after a refusal) or the domain's.
 #[derive(Default, Deserialize)]
@@ -178,7 +179,7 @@ async fn apply(
     name: &str,
     patch: SettingsPatch,
 ) -> Result<(), (Errors, StatusCode)> {
-    settings::update(core, &viewer.actor, name, &patch)
+    domains::update(core, &viewer.actor, name, &patch)
         .await
         .map(|_| ())
         .map_err(|e| {

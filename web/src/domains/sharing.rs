@@ -4,7 +4,7 @@
 //! or above their own; one owner, who hands ownership on rather than leaving).
 
 use apex_core::Core;
-use apex_core::authz::Role;
+use apex_core::actor::Role;
 use apex_core::ids::{InvitationId, UserId};
 use apex_core::members::{self, Added, MemberPatch, Members, NewMember};
 use askama::Template;
@@ -14,9 +14,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{DomainHead, path_segment, role_name};
-use crate::page::{Errors, Failure, failure_page, render};
+use crate::page::{Chrome, Errors, Failure, failure_page, render};
 use crate::request::{Empty, Posted};
-use crate::session::{Chrome, Viewer};
+use crate::session::Viewer;
 
 #[derive(Template)]
 #[template(path = "sharing.html")]

@@ -2,7 +2,7 @@
 //! deleted), and each one's deliveries.
 
 use apex_core::Core;
-use apex_core::authz::Role;
+use apex_core::actor::Role;
 use apex_core::ids::WebhookId;
 use apex_core::webhooks::{self, CreatedWebhook, DeliveryView, NewWebhook, WebhookView};
 use askama::Template;
@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{DomainHead, path_segment};
-use crate::page::{Errors, Failure, failure_page, render};
+use crate::page::{Chrome, Errors, Failure, failure_page, render};
 use crate::request::{Empty, Posted};
-use crate::session::{Chrome, Viewer};
+use crate::session::Viewer;
 
 /// Deliveries listed per webhook.
 const DELIVERIES: i64 = 100;

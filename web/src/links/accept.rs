@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{TokenQuery, incomplete_link};
-use crate::page::{Failure, Notice, render};
+use crate::page::{Chrome, Failure, Notice, render};
 use crate::request::Posted;
-use crate::session::{Chrome, Viewer};
+use crate::session::Viewer;
 
 #[derive(Template)]
 #[template(path = "accept_invitation.html")]

@@ -10,9 +10,8 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use crate::csrf::Csrf;
-use crate::page::{Errors, Failure, Notice, render};
+use crate::page::{Chrome, Errors, Failure, Notice, render};
 use crate::request::{ClientInfo, Posted};
-use crate::session::Chrome;
 
 #[derive(Template)]
 #[template(path = "resend_verification.html")]

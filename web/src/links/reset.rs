@@ -11,9 +11,8 @@ use serde::Deserialize;
 
 use super::{PASSWORDS_DIFFER, TokenQuery};
 use crate::csrf::Csrf;
-use crate::page::{Errors, Failure, Notice, render};
+use crate::page::{Chrome, Errors, Failure, Notice, render};
 use crate::request::{ClientInfo, Posted};
-use crate::session::Chrome;
 
 /// Asks for a link.
 #[derive(Template)]

@@ -13,9 +13,8 @@ use serde::Deserialize;
 
 use super::PASSWORDS_DIFFER;
 use crate::csrf::Csrf;
-use crate::page::{Errors, Failure, Notice, render};
+use crate::page::{Chrome, Errors, Failure, Notice, render};
 use crate::request::{ClientInfo, Posted};
-use crate::session::Chrome;
 
 /// Whom an invitation is for.
 struct Invited {

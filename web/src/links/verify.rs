@@ -10,9 +10,8 @@ use serde::Deserialize;
 
 use super::{TokenQuery, incomplete_link};
 use crate::csrf::Csrf;
-use crate::page::{Failure, Notice, render};
+use crate::page::{Chrome, Failure, Notice, render};
 use crate::request::{ClientInfo, Posted};
-use crate::session::Chrome;
 
 /// The button that confirms.
 #[derive(Template)]

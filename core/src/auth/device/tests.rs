@@ -170,6 +170,6 @@ async fn concurrent_first_uses_agree(pool: PgPool) {
     assert_eq!(a, c.unwrap());
 }
 
-fn master() -> crate::dnssec::MasterKey {
-    crate::dnssec::MasterKey::parse("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap()
+fn master() -> crate::sealing::MasterKey {
+    crate::sealing::MasterKey::parse("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap()
 }

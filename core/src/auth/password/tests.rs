@@ -122,7 +122,7 @@ fn nine_characters_are_too_few() {
 fn ten_random_characters_are_enough() {
     check_policy("Zq8#vL2!pX", "a@example.com").unwrap();
     check_policy(&"é".repeat(10), "a@example.com").unwrap();
-    let random = &crate::auth::random_password().unwrap()[..10];
+    let random = &crate::auth::token::random_password().unwrap()[..10];
     check_policy(random, "a@example.com").unwrap();
 }
 

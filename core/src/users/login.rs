@@ -2,19 +2,18 @@
 //! remembered — a TOTP or recovery code.
 //!
 //! Every attempt is audited. Failures are throttled per account and per source address
-//! ([`super::throttle`]); an unknown address costs the same argon2 time as a known one, and
+//! ([`crate::auth::throttle`]); an unknown address costs the same argon2 time as a known one, and
 //! gets the same answer, so the sign-in form tells nobody who has an account.
 
 use chrono::Utc;
 use serde::Serialize;
 
-use super::sessions::{self, Client, NewSession};
-use super::throttle;
-use super::{device, password};
+use super::{parse_email, twofa};
 use crate::audit::Event;
+use crate::auth::attempt::Attempt;
+use crate::auth::sessions::{self, Client, NewSession};
+use crate::auth::{device, password};
 use crate::ids::{SessionId, UserId};
-use crate::users::parse_email;
-use crate::users::twofa;
 use crate::{Core, CoreError, mail};
 
 /// Codes a pending session may be tried with.
@@ -89,67 +88,6 @@ pub struct SignedIn {
     pub email: String,
     /// When the session ends at the latest.
     pub expires_at: chrono::DateTime<Utc>,
-}
-
-/// An attempt at a password or code, taken on the throttle keys of its account and source
-/// address before it is checked ([`throttle::reserve`]): it counts as a failure unless it
-/// turns out right.
-pub(crate) struct Attempt<'a> {
-    core: &'a Core,
-    account: Option<String>,
-    address: Option<String>,
-}
-
-impl<'a> Attempt<'a> {
-    /// Takes the attempt, or answers how long to wait.
-    pub(crate) async fn take(
-        core: &'a Core,
-        email: Option<&str>,
-        ip: Option<std::net::IpAddr>,
-    ) -> Result<Result<Self, std::time::Duration>, CoreError> {
-        let account = email.map(throttle::account);
-        let address = ip.map(throttle::address);
-        let keys: Vec<String> = account.iter().chain(address.iter()).cloned().collect();
-        if let Some(wait) = throttle::locked_any(&core.pool, &keys).await? {
-            return Ok(Err(wait));
-        }
-        if let Some(key) = &account
-            && let Some(wait) = throttle::reserve(&core.pool, key, throttle::ACCOUNT).await?
-        {
-            return Ok(Err(wait));
-        }
-        if let Some(key) = &address
-            && let Some(wait) = throttle::reserve(&core.pool, key, throttle::ADDRESS).await?
-        {
-            if let Some(a) = &account {
-                throttle::release(&core.pool, a).await?;
-            }
-            return Ok(Err(wait));
-        }
-        Ok(Ok(Self {
-            core,
-            account,
-            address,
-        }))
-    }
-
-    /// The attempt was right: it stops counting. `clear` forgets the account's earlier
-    /// failures too (a complete sign-in), else only this attempt is given back (a password
-    /// still waiting for its second factor).
-    pub(crate) async fn succeeded(self, clear: bool) -> Result<(), CoreError> {
-        let pool = &self.core.pool;
-        if let Some(key) = &self.account {
-            if clear {
-                throttle::clear(pool, key).await?;
-            } else {
-                throttle::release(pool, key).await?;
-            }
-        }
-        if let Some(key) = &self.address {
-            throttle::release(pool, key).await?;
-        }
-        Ok(())
-    }
 }
 
 /// The first step: e-mail and password. `remembered` is the browser's device cookie.
@@ -308,7 +246,7 @@ pub async fn second_step(
              FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = $1 AND s.state = 'pending' AND s.revoked_at IS NULL
               AND s.expires_at > now() AND u.disabled_at IS NULL"#,
-        super::token_hash(pending_token),
+        crate::auth::token::token_hash(pending_token),
     )
     .fetch_optional(&core.pool)
     .await?
@@ -458,41 +396,8 @@ async fn use_recovery_code(
 }
 
 /// The master key (a second factor cannot be on without one).
-fn master(core: &Core) -> Result<&crate::dnssec::MasterKey, CoreError> {
+fn master(core: &Core) -> Result<&crate::sealing::MasterKey, CoreError> {
     core.platform.master_key.as_ref().ok_or_else(|| {
         CoreError::Internal("APEX_MASTER_KEY is not set: second factors cannot be checked".into())
     })
-}
-
-/// Opens a user's sealed TOTP secret.
-pub fn open_secret(core: &Core, user: UserId, sealed: &[u8]) -> Result<Vec<u8>, CoreError> {
-    let key = core.platform.master_key.as_ref().ok_or_else(|| {
-        CoreError::Internal("APEX_MASTER_KEY is not set: TOTP secrets cannot be opened".into())
-    })?;
-    key.open(&secret_context(user), sealed)
-}
-
-/// What a user's TOTP secret is sealed to (so one user's sealed secret is worth nothing in
-/// another's row).
-pub fn secret_context(user: UserId) -> Vec<u8> {
-    format!("apex totp user {user}").into_bytes()
-}
-
-/// Throttles requests that send mail (password reset, verification resend): per address and
-/// per recipient. `Err` carries the wait.
-pub async fn mail_throttle(
-    core: &Core,
-    recipient: &str,
-    client: &Client,
-) -> Result<Result<(), std::time::Duration>, CoreError> {
-    let mut keys = vec![format!("mail:{recipient}")];
-    if let Some(ip) = client.ip {
-        keys.push(format!("mail-{}", throttle::address(ip)));
-    }
-    for key in &keys {
-        if let Some(wait) = throttle::reserve(&core.pool, key, throttle::MAIL).await? {
-            return Ok(Err(wait));
-        }
-    }
-    Ok(Ok(()))
 }
