@@ -7,6 +7,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use crate::CoreError;
 use crate::actor::Actor;
 use crate::authz::Action;
+use crate::change_action::ChangeAction;
 use crate::db::serial_from_db;
 use crate::ids::{ApiKeyId, ChangeId, DomainId, SessionId};
 
@@ -34,41 +35,6 @@ pub struct Change {
     pub nameservers: Vec<crate::fleet::NameserverSync>,
     /// Who made it, and through what.
     pub by: ChangeActor,
-}
-
-crate::text_enum! {
-    /// What a change did (`changes.action`, whose CHECK lists the same nine).
-    pub enum ChangeAction {
-        /// A domain was created (with its records, when created from a zone file).
-        DomainCreate = "domain.create",
-        /// A domain's settings changed (SOA timers, serial policy, secondaries, DNSSEC).
-        DomainUpdate = "domain.update",
-        /// A domain was deleted.
-        DomainDelete = "domain.delete",
-        /// Records were added (one, with the siblings whose TTL it aligned).
-        RecordCreate = "record.create",
-        /// A record was changed (with the siblings whose TTL it aligned).
-        RecordUpdate = "record.update",
-        /// Records were deleted.
-        RecordDelete = "record.delete",
-        /// A zone file was imported into the domain.
-        ZoneImport = "zone.import",
-        /// The platform signed the zone again because its signatures were getting old.
-        DnssecRenew = "dnssec.renew",
-        /// The platform finished turning DNSSEC off (the removal delay passed).
-        DnssecRemove = "dnssec.remove",
-    }
-}
-
-impl ChangeAction {
-    /// A plain edit of records: publishing may apply it to the published zone RRset by RRset
-    /// instead of rendering the zone again.
-    pub fn is_record_edit(self) -> bool {
-        matches!(
-            self,
-            Self::RecordCreate | Self::RecordUpdate | Self::RecordDelete
-        )
-    }
 }
 
 crate::text_enum! {

@@ -534,11 +534,11 @@ pub async fn maintain(
             sqlx::query!("DELETE FROM dnssec_keys WHERE domain_id = $1", d.id)
                 .execute(&mut *tx)
                 .await?;
-            crate::changes::ChangeAction::DnssecRemove
+            crate::change_action::ChangeAction::DnssecRemove
         } else if row.dnssec_state == "off" {
             continue;
         } else {
-            crate::changes::ChangeAction::DnssecRenew
+            crate::change_action::ChangeAction::DnssecRenew
         };
         let policy = crate::db::policy_from_db(&row.serial_policy);
         let next = apex_zone::serial::next(

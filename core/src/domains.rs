@@ -220,7 +220,7 @@ pub(crate) async fn create_in(
         NewChange {
             domain_id: id,
             zone: &zone.as_text(),
-            action: crate::changes::ChangeAction::DomainCreate,
+            action: crate::change_action::ChangeAction::DomainCreate,
             serial: Some(serial),
             before: None,
             after: None,
@@ -291,7 +291,7 @@ pub async fn delete(core: &Core, actor: &Actor, name: &str) -> Result<Change, Co
         NewChange {
             domain_id: domain.id,
             zone: &zone,
-            action: crate::changes::ChangeAction::DomainDelete,
+            action: crate::change_action::ChangeAction::DomainDelete,
             serial: None,
             before: None,
             after: None,
@@ -394,7 +394,7 @@ pub async fn update(
         NewChange {
             domain_id: domain.id,
             zone: &domain.zone.as_text(),
-            action: crate::changes::ChangeAction::DomainUpdate,
+            action: crate::change_action::ChangeAction::DomainUpdate,
             serial: Some(serial),
             before: Some(json(&domain.settings, &domain.secondaries)),
             after: Some(json(&new, &secondaries)),

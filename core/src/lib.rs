@@ -16,6 +16,7 @@ pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod catalog;
+pub mod change_action;
 pub mod changes;
 pub mod config;
 pub mod db;

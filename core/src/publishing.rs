@@ -20,7 +20,8 @@ use apex_zone::render::{ApexNs, SoaParams};
 use apex_zone::sign::{Denial, SignParams, SigningKey};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::changes::{ChangeAction, RrsetKey};
+use crate::change_action::ChangeAction;
+use crate::changes::RrsetKey;
 use crate::db::{serial_from_db, serial_to_db};
 use crate::dnssec::State;
 use crate::ids::DomainId;

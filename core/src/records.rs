@@ -642,7 +642,7 @@ pub async fn create(
         NewChange {
             domain_id: domain.id,
             zone: &domain.zone.as_text(),
-            action: crate::changes::ChangeAction::RecordCreate,
+            action: crate::change_action::ChangeAction::RecordCreate,
             serial: Some(serial),
             before: (!before.is_empty()).then(|| json(&before)),
             after: Some(json(&after)),
@@ -736,7 +736,7 @@ pub async fn update(
         NewChange {
             domain_id: domain.id,
             zone: &domain.zone.as_text(),
-            action: crate::changes::ChangeAction::RecordUpdate,
+            action: crate::change_action::ChangeAction::RecordUpdate,
             serial: Some(serial),
             before: Some(json(&before)),
             after: Some(json(&after)),
@@ -792,7 +792,7 @@ pub async fn delete_many(
         NewChange {
             domain_id: domain.id,
             zone: &domain.zone.as_text(),
-            action: crate::changes::ChangeAction::RecordDelete,
+            action: crate::change_action::ChangeAction::RecordDelete,
             serial: Some(serial),
             before: Some(json(&old)),
             after: None,

@@ -259,7 +259,7 @@ async fn import_in(
         NewChange {
             domain_id: domain.id,
             zone: &domain.zone.as_text(),
-            action: crate::changes::ChangeAction::ZoneImport,
+            action: crate::change_action::ChangeAction::ZoneImport,
             serial: Some(serial),
             before: Some(serde_json::json!({"removed": summary(&outcome.removed)})),
             after: Some(serde_json::json!({"added": summary(&outcome.added), "updated": summary(&outcome.updated), "mode": if mode == ImportMode::Replace { "replace" } else { "merge" }})),

@@ -3,7 +3,8 @@
 //! JavaScript, `apex.js` follows `…/state` instead and updates the steps in place.
 
 use apex_core::actor::Actor;
-use apex_core::changes::{ChangeAction, ChangeState};
+use apex_core::change_action::ChangeAction;
+use apex_core::changes::ChangeState;
 use apex_core::ids::ChangeId;
 use apex_core::{Core, CoreError, changes};
 use askama::Template;
