@@ -55,7 +55,7 @@ pub fn policy_from_db(s: &str) -> SerialPolicy {
 /// stored text (`as_str`, `Display`, `FromStr`), read and written by sqlx as that text
 /// (`col AS "col: Type"` in a query), and serialised by serde as the same text.
 ///
-/// ```ignore
+/// ```text
 /// text_enum! {
 ///     /// Doc of the type.
 ///     pub enum Colour {
