@@ -223,32 +223,59 @@ pub async fn load(
     Ok(domain)
 }
 
-/// Loads a domain by id for the platform's own work (publishing), with no actor: no role, no
-/// authorization. `None` if it is gone.
-pub(crate) async fn by_id(
-    db: impl PgExecutor<'_>,
+/// Locks and reads a domain by id for publishing — the platform's own work: no actor, no
+/// role, no authorization — with whether its last full signing is older than `refresh`
+/// seconds (then it is signed in full again). One query: publishing is on the path of every
+/// edit. `None` if the domain is gone.
+pub(crate) async fn lock_for_publish(
+    tx: &mut Transaction<'_, Postgres>,
     id: DomainId,
-) -> Result<Option<Domain>, CoreError> {
-    let Some(row) = sqlx::query_as!(
-        DomainRow,
+    refresh: u32,
+) -> Result<Option<(Domain, bool)>, CoreError> {
+    let Some(r) = sqlx::query!(
         r#"SELECT d.id AS "id: DomainId", d.name, d.wanted_serial, d.published_serial, d.created_at, d.published_at,
-                  NULL::domain_role AS "role?: Role", d.serial_policy,
-                  d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl,
+                  d.serial_policy, d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl,
                   d.dnssec_state, d.dnssec_algorithm, d.dnssec_denial, d.dnssec_split_keys,
-                  d.dnssec_disabling_since, d.secondaries
-             FROM domains d WHERE d.id = $1"#,
+                  d.dnssec_disabling_since, d.secondaries,
+                  d.dnssec_signed_at < now() - make_interval(secs => $2::double precision) AS "renewal_due: bool"
+             FROM domains d WHERE d.id = $1 FOR UPDATE"#,
         id.0,
+        f64::from(refresh),
     )
-    .fetch_optional(db)
+    .fetch_optional(&mut **tx)
     .await?
     else {
         return Ok(None);
+    };
+    let row = DomainRow {
+        id: r.id,
+        name: r.name,
+        wanted_serial: r.wanted_serial,
+        published_serial: r.published_serial,
+        created_at: r.created_at,
+        published_at: r.published_at,
+        role: None,
+        serial_policy: r.serial_policy,
+        soa_refresh: r.soa_refresh,
+        soa_retry: r.soa_retry,
+        soa_expire: r.soa_expire,
+        soa_minimum: r.soa_minimum,
+        soa_ttl: r.soa_ttl,
+        dnssec_state: r.dnssec_state,
+        dnssec_algorithm: r.dnssec_algorithm,
+        dnssec_denial: r.dnssec_denial,
+        dnssec_split_keys: r.dnssec_split_keys,
+        dnssec_disabling_since: r.dnssec_disabling_since,
+        secondaries: r.secondaries,
     };
     // Stored names were parsed on the way in; read them as the worker always has.
     let zone = apex_zone::Name::from_ascii(format!("{}.", row.name))
         .map(ZoneName::from_name)
         .map_err(|e| CoreError::Internal(format!("stored zone name {:?}: {e}", row.name)))?;
-    Ok(Some(row.into_domain(zone)))
+    Ok(Some((
+        row.into_domain(zone),
+        r.renewal_due.unwrap_or(false),
+    )))
 }
 
 /// Loads and locks a domain for a write in `tx`: concurrent writes to one zone queue up here,

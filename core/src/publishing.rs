@@ -157,18 +157,9 @@ pub struct Stored {
 /// Opens a publish of `domain`: locks its row and reads it.
 pub async fn open(core: &Core, domain: DomainId) -> Result<Opened, CoreError> {
     let mut tx = core.pool.begin().await?;
-    let Some(renewal_due) = sqlx::query_scalar!(
-        r#"SELECT dnssec_signed_at < now() - make_interval(secs => $2::double precision) AS "renewal_due: bool"
-             FROM domains WHERE id = $1 FOR UPDATE"#,
-        domain.0,
-        f64::from(core.platform.dnssec.refresh),
-    )
-    .fetch_optional(&mut *tx)
-    .await?
+    let Some((d, renewal_due)) =
+        crate::domain::lock_for_publish(&mut tx, domain, core.platform.dnssec.refresh).await?
     else {
-        return Ok(Opened::Gone);
-    };
-    let Some(d) = crate::domain::by_id(&mut *tx, domain).await? else {
         return Ok(Opened::Gone);
     };
     if d.published_serial == Some(d.wanted_serial) {
@@ -190,7 +181,7 @@ pub async fn open(core: &Core, domain: DomainId) -> Result<Opened, CoreError> {
         apex_ns: crate::secondaries::apex_ns(&core.platform, &d.secondaries),
         dnssec: dnssec.state,
         nsec3: dnssec.nsec3,
-        renewal_due: renewal_due.unwrap_or(false),
+        renewal_due,
         secondaries: d.secondaries,
         name: d.zone,
     };
