@@ -413,14 +413,3 @@ pub async fn published_serial(pool: &PgPool, domain: DomainId) -> Result<Option<
     .flatten()
     .map(serial_from_db))
 }
-
-/// The domain's own secondaries, for announcing a version again.
-pub async fn secondaries(pool: &PgPool, domain: DomainId) -> Result<Vec<Secondary>, CoreError> {
-    Ok(
-        sqlx::query_scalar!("SELECT secondaries FROM domains WHERE id = $1", domain.0)
-            .fetch_optional(pool)
-            .await?
-            .map(crate::secondaries::from_db)
-            .unwrap_or_default(),
-    )
-}

@@ -388,7 +388,9 @@ pub async fn announce_zone(
 ) -> Result<(), PublishError> {
     let zone = zone_name(name)?;
     ctx.notifier.announce(zone.name(), serial);
-    let secondaries = publishing::secondaries(&ctx.core.pool, domain).await?;
+    let secondaries = apex_core::domain::secondaries_of(&ctx.core.pool, &zone)
+        .await?
+        .unwrap_or_default();
     announced(ctx, domain, &zone, serial, &secondaries).await?;
     tracing::info!(zone.name = %zone, serial, "zone announced again");
     Ok(())
