@@ -50,9 +50,6 @@ pub enum Outcome {
 /// Publish errors (the job is retried by the reconciler).
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    /// Database.
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
     /// Core: the database, or a stored record that no longer parses (records are validated on
     /// the way in, so that is a bug or a hand edit; the zone stays unpublished, and visibly
     /// `pending`, rather than silently losing the record).
