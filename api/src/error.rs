@@ -160,6 +160,20 @@ impl ApiError {
                 detail.clone(),
                 vec![],
             ),
+            ApiError::Core(e @ CoreError::PreconditionFailed { .. }) => p(
+                "urn:apex:problem:precondition-failed",
+                "The zone has changed",
+                StatusCode::PRECONDITION_FAILED,
+                e.to_string(),
+                vec![],
+            ),
+            ApiError::Core(CoreError::RevertRefused(d)) => p(
+                "urn:apex:problem:revert-refused",
+                "Revert refused",
+                StatusCode::CONFLICT,
+                d.clone(),
+                vec![],
+            ),
             ApiError::Core(CoreError::Forbidden(d)) => p(
                 "urn:apex:problem:forbidden",
                 "Forbidden",

@@ -6,7 +6,9 @@
 //! through its loaders; no handler decides who may do what.
 
 pub mod error;
+pub mod etag;
 pub mod extract;
+pub mod page;
 mod routes;
 
 use apex_core::Core;

@@ -373,8 +373,45 @@ fn rows() -> Vec<(&'static str, &'static str, BTreeMap<Col, u16>, bool)> {
         ),
         (
             "GET",
+            "/api/v1/domains/{name}/changes",
+            dom(Need::Read, 200),
+            false,
+        ),
+        (
+            "GET",
             "/api/v1/domains/{name}/changes/{id}",
             dom(Need::Read, 200),
+            false,
+        ),
+        (
+            "GET",
+            "/api/v1/domains/{name}/versions",
+            dom(Need::Read, 200),
+            false,
+        ),
+        // Nothing is published in these worlds: the version asked for does not exist.
+        (
+            "GET",
+            "/api/v1/domains/{name}/versions/{serial}/export",
+            dom(Need::Read, 404),
+            false,
+        ),
+        (
+            "POST",
+            "/api/v1/domains/{name}/revert",
+            dom(Need::Write, 200),
+            false,
+        ),
+        (
+            "GET",
+            "/api/v1/domains/{name}/rrsets",
+            dom(Need::Read, 200),
+            false,
+        ),
+        (
+            "PUT",
+            "/api/v1/domains/{name}/rrsets",
+            dom(Need::Write, 200),
             false,
         ),
         (
@@ -1028,7 +1065,26 @@ async fn request(
                 body.and_then(json),
             )
         }
-        (_, p) => (p.replace("{name}", d), None),
+        ("POST", "/api/v1/domains/{name}/revert") => {
+            // Undo (as a dry run) the creation of a record of its own.
+            f.record(w, i).await;
+            let change: i64 = sqlx::query_scalar("SELECT max(id) FROM changes WHERE zone = $1")
+                .bind(d)
+                .fetch_one(&f.pool)
+                .await
+                .unwrap();
+            (
+                format!("/api/v1/domains/{d}/revert?dry_run=true"),
+                json(json!({"change": change})),
+            )
+        }
+        ("PUT", "/api/v1/domains/{name}/rrsets") => (
+            format!("/api/v1/domains/{d}/rrsets"),
+            json(
+                json!([{"name": format!("set{i}"), "type": "TXT", "records": [format!("\"set {i}\"")]}]),
+            ),
+        ),
+        (_, p) => (p.replace("{name}", d).replace("{serial}", "1"), None),
     }
 }
 
@@ -1078,6 +1134,7 @@ async fn routed(router: &axum::Router) -> BTreeSet<(String, String)> {
         let concrete = path
             .replace("{name}", "probe.example")
             .replace("{id}", "1")
+            .replace("{serial}", "1")
             .replace("{user}", "1");
         for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
             let req = Request::builder()

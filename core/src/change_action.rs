@@ -3,7 +3,7 @@
 //! publishing name the same values without importing each other.
 
 crate::text_enum! {
-    /// What a change did (`changes.action`, whose CHECK lists the same nine).
+    /// What a change did (`changes.action`, whose CHECK lists the same eleven).
     pub enum ChangeAction {
         /// A domain was created (with its records, when created from a zone file).
         DomainCreate = "domain.create",
@@ -23,6 +23,10 @@ crate::text_enum! {
         DnssecRenew = "dnssec.renew",
         /// The platform finished turning DNSSEC off (the removal delay passed).
         DnssecRemove = "dnssec.remove",
+        /// RRsets were set or deleted as one batch (`PUT /domains/{name}/rrsets`).
+        RrsetsUpdate = "rrsets.update",
+        /// Records were taken back to an earlier serial, or one change was undone.
+        ZoneRevert = "zone.revert",
     }
 }
 
@@ -32,7 +36,17 @@ impl ChangeAction {
     pub fn is_record_edit(self) -> bool {
         matches!(
             self,
-            Self::RecordCreate | Self::RecordUpdate | Self::RecordDelete
+            Self::RecordCreate
+                | Self::RecordUpdate
+                | Self::RecordDelete
+                | Self::RrsetsUpdate
+                | Self::ZoneRevert
         )
+    }
+
+    /// A change of the zone's settings or keys: a revert cannot take records back across
+    /// it (the records would come back without the settings they were published with).
+    pub fn moves_settings(self) -> bool {
+        matches!(self, Self::DomainUpdate | Self::DnssecRemove)
     }
 }

@@ -80,6 +80,48 @@ impl RrsetKey {
     }
 }
 
+/// A record as `records` stores it, in a change's exact diff (`changes.record_diff`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct StoredRecord {
+    /// The owner, absolute, as `records.name`.
+    pub name: String,
+    /// The type's mnemonic.
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// TTL.
+    pub ttl: u32,
+    /// Canonical content.
+    pub content: String,
+    /// Comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl StoredRecord {
+    /// The record's identity in its zone: owner, type and content (not TTL or comment).
+    pub fn key(&self) -> (&str, &str, &str) {
+        (&self.name, &self.rtype, &self.content)
+    }
+}
+
+/// The records a change removed and added, exactly and completely (what revert works from).
+/// A record kept with a new TTL or comment is removed with its old values and added with its
+/// new ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RecordDiff {
+    /// Records as they were before the change.
+    pub removed: Vec<StoredRecord>,
+    /// Records as the change left them.
+    pub added: Vec<StoredRecord>,
+}
+
+impl RecordDiff {
+    /// Nothing removed, nothing added.
+    pub fn is_empty(&self) -> bool {
+        self.removed.is_empty() && self.added.is_empty()
+    }
+}
+
 /// Who made a change.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ChangeActor {
@@ -112,6 +154,8 @@ pub struct NewChange<'a> {
     /// The RRsets a record edit touched, for publishing (empty for other actions, which
     /// publish the zone in full).
     pub rrsets: Vec<RrsetKey>,
+    /// The exact records removed and added, kept for revert (`None` when no record moved).
+    pub records: Option<RecordDiff>,
 }
 
 /// Appends a change in the caller's transaction.
@@ -128,11 +172,17 @@ pub async fn append(
     } else {
         (None, None)
     };
+    let record_diff = c
+        .records
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(|e| CoreError::Internal(format!("record diff: {e}")))?;
     let row = sqlx::query!(
         r#"INSERT INTO changes (domain_id, zone, action, serial, actor_user_id, actor_api_key_id,
                                 actor_session_id, impersonator_user_id, via, before, after,
-                                rrset_names, rrset_types)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                rrset_names, rrset_types, record_diff)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
            RETURNING id AS "id: ChangeId", created_at,
                      (SELECT email FROM users WHERE id = $5) AS user_email"#,
         c.domain_id.0,
@@ -148,6 +198,7 @@ pub async fn append(
         c.after,
         names.as_deref(),
         types.as_deref(),
+        record_diff,
     )
     .fetch_one(&mut **tx)
     .await?;
@@ -235,6 +286,61 @@ pub struct Entry {
     pub before: Option<serde_json::Value>,
     /// What it made.
     pub after: Option<serde_json::Value>,
+    /// The exact records it removed and added, while history keeps them (none for a change
+    /// that moved no records, and for one older than `APEX_HISTORY_DAYS`).
+    pub records: Option<DiffSummary>,
+}
+
+/// A change's exact record diff as history lists it: each side counted, and listed up to
+/// [`DIFF_LISTED`] records.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffSummary {
+    /// How many records it removed.
+    pub removed_count: usize,
+    /// How many records it added.
+    pub added_count: usize,
+    /// The records removed (the first [`DIFF_LISTED`]).
+    pub removed: Vec<StoredRecord>,
+    /// The records added (the first [`DIFF_LISTED`]).
+    pub added: Vec<StoredRecord>,
+}
+
+/// Records listed per side of a change's diff in history.
+pub const DIFF_LISTED: usize = 100;
+
+impl DiffSummary {
+    fn of(diff: RecordDiff) -> Self {
+        let (removed_count, added_count) = (diff.removed.len(), diff.added.len());
+        let mut removed = diff.removed;
+        let mut added = diff.added;
+        removed.truncate(DIFF_LISTED);
+        added.truncate(DIFF_LISTED);
+        Self {
+            removed_count,
+            added_count,
+            removed,
+            added,
+        }
+    }
+}
+
+/// Which changes to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeFilter {
+    /// Older than this change (the cursor of the page before).
+    pub before: Option<ChangeId>,
+    /// Made by this user (e-mail address, any case).
+    pub user: Option<String>,
+    /// Made with this API key.
+    pub key: Option<ApiKeyId>,
+    /// Made through this channel (`api`, `web`, `cli`, `import`, `dns-update`, `platform`).
+    pub via: Option<String>,
+    /// Made at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Made before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many (1–500).
+    pub limit: i64,
 }
 
 /// The domain's changes, newest first: up to `limit`, older than `before` when given.
@@ -245,48 +351,100 @@ pub async fn history(
     before: Option<ChangeId>,
     limit: i64,
 ) -> Result<Vec<Entry>, CoreError> {
+    list(
+        pool,
+        actor,
+        zone,
+        &ChangeFilter {
+            before,
+            limit,
+            ..ChangeFilter::default()
+        },
+    )
+    .await
+}
+
+/// The domain's changes matching `filter`, newest first (by id, which is commit order).
+pub async fn list(
+    pool: &PgPool,
+    actor: &Actor,
+    zone: &str,
+    filter: &ChangeFilter,
+) -> Result<Vec<Entry>, CoreError> {
     let domain = crate::domain::load(pool, actor, zone, Action::Read).await?;
     let rows = sqlx::query!(
         r#"SELECT c.id AS "id: ChangeId", c.zone, c.action AS "action: ChangeAction", c.serial, c.created_at, c.published_at,
                   c.in_sync_at, c.via, c.actor_api_key_id AS "api_key_id: ApiKeyId",
                   c.actor_session_id AS "session_id: SessionId",
                   u.email AS "user_email?", i.email AS "impersonator_email?",
-                  c.before, c.after
+                  c.before, c.after, c.record_diff
              FROM changes c
              LEFT JOIN users u ON u.id = c.actor_user_id
              LEFT JOIN users i ON i.id = c.impersonator_user_id
             WHERE c.domain_id = $1 AND ($2::bigint IS NULL OR c.id < $2)
+              AND ($3::text IS NULL OR lower(u.email) = lower($3))
+              AND ($4::bigint IS NULL OR c.actor_api_key_id = $4)
+              AND ($5::text IS NULL OR c.via = $5)
+              AND ($6::timestamptz IS NULL OR c.created_at >= $6)
+              AND ($7::timestamptz IS NULL OR c.created_at < $7)
             ORDER BY c.id DESC
-            LIMIT $3"#,
+            LIMIT $8"#,
         domain.id.0,
-        before.map(|b| b.0),
-        limit.clamp(1, 500),
+        filter.before.map(|b| b.0),
+        filter.user,
+        filter.key.map(|k| k.0),
+        filter.via,
+        filter.since,
+        filter.until,
+        filter.limit.clamp(1, 500),
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Entry {
-            change: Change {
-                id: row.id,
-                zone: row.zone,
-                action: row.action,
-                serial: row.serial.map(serial_from_db),
-                state: ChangeState::of(row.published_at, row.in_sync_at),
-                created_at: row.created_at,
-                published_at: row.published_at,
-                in_sync_at: row.in_sync_at,
-                nameservers: Vec::new(),
-                by: ChangeActor {
-                    user: row.user_email,
-                    api_key_id: row.api_key_id,
-                    session_id: row.session_id,
-                    impersonator: row.impersonator_email,
-                    via: row.via,
+    rows.into_iter()
+        .map(|row| {
+            let records = row
+                .record_diff
+                .map(serde_json::from_value::<RecordDiff>)
+                .transpose()
+                .map_err(|e| CoreError::Internal(format!("stored record diff: {e}")))?
+                .map(DiffSummary::of);
+            Ok(Entry {
+                change: Change {
+                    id: row.id,
+                    zone: row.zone,
+                    action: row.action,
+                    serial: row.serial.map(serial_from_db),
+                    state: ChangeState::of(row.published_at, row.in_sync_at),
+                    created_at: row.created_at,
+                    published_at: row.published_at,
+                    in_sync_at: row.in_sync_at,
+                    nameservers: Vec::new(),
+                    by: ChangeActor {
+                        user: row.user_email,
+                        api_key_id: row.api_key_id,
+                        session_id: row.session_id,
+                        impersonator: row.impersonator_email,
+                        via: row.via,
+                    },
                 },
-            },
-            before: row.before,
-            after: row.after,
+                before: row.before,
+                after: row.after,
+                records,
+            })
         })
-        .collect())
+        .collect()
+}
+
+/// Forgets the exact record diffs of changes older than `days` (the history window): those
+/// changes stay listed, but can no longer be reverted across. Returns how many were pruned.
+pub async fn prune_history(pool: &PgPool, days: u32) -> Result<u64, CoreError> {
+    let pruned = sqlx::query!(
+        "UPDATE changes SET record_diff = NULL
+          WHERE record_diff IS NOT NULL AND created_at < now() - make_interval(days => $1)",
+        i32::try_from(days).unwrap_or(i32::MAX),
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(pruned)
 }

@@ -72,6 +72,9 @@ pub struct Config {
     pub ttl_max: u32,
     /// `APEX_KEEP_VERSIONS`: zone versions kept per zone.
     pub keep_versions: u32,
+    /// `APEX_HISTORY_DAYS`: how long changes keep their exact record diffs, so a zone can be
+    /// reverted to any serial of that time or a change of it undone.
+    pub history_days: u32,
     /// `APEX_RECONCILE_INTERVAL`: seconds between reconciler passes.
     pub reconcile_interval: u64,
     /// `APEX_LOG_FORMAT`: `text` or `json`.
@@ -138,6 +141,7 @@ struct Defaults {
     ttl_min: u32,
     ttl_max: u32,
     keep_versions: u32,
+    history_days: u32,
     reconcile_interval: u64,
     log_format: &'static str,
     dnssec_validity_days: u32,
@@ -177,6 +181,7 @@ fn defaults() -> Defaults {
         ttl_min: 30,
         ttl_max: 604_800,
         keep_versions: 10,
+        history_days: 90,
         reconcile_interval: 5,
         log_format: "text",
         dnssec_validity_days: 14,
@@ -326,6 +331,8 @@ pub struct Platform {
     pub secondary_notify_port: u16,
     /// Sign-up, sign-in, sessions and mail.
     pub accounts: Accounts,
+    /// Days changes keep their exact record diffs for revert (`APEX_HISTORY_DAYS`).
+    pub history_days: u32,
 }
 
 /// Who may sign up.
@@ -554,6 +561,14 @@ impl Config {
             secondary_allow_private: self.secondary_allow_private,
             secondary_notify_port: self.secondary_notify_port,
             accounts: self.accounts()?,
+            history_days: if self.history_days == 0 {
+                return Err(err(
+                    "APEX_HISTORY_DAYS",
+                    "must be at least 1 (a day of history to revert within)",
+                ));
+            } else {
+                self.history_days
+            },
         })
     }
 

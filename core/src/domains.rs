@@ -225,6 +225,7 @@ pub(crate) async fn create_in(
             before: None,
             after: None,
             rrsets: Vec::new(),
+            records: None,
         },
     )
     .await?;
@@ -296,6 +297,7 @@ pub async fn delete(core: &Core, actor: &Actor, name: &str) -> Result<Change, Co
             before: None,
             after: None,
             rrsets: Vec::new(),
+            records: None,
         },
     )
     .await?;
@@ -399,6 +401,7 @@ pub async fn update(
             before: Some(json(&domain.settings, &domain.secondaries)),
             after: Some(json(&new, &secondaries)),
             rrsets: Vec::new(),
+            records: None,
         },
     )
     .await?;

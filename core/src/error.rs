@@ -39,6 +39,18 @@ pub enum CoreError {
     /// Too many failed attempts (passwords, codes): try again after this long.
     #[error("too many failed attempts: try again in {} seconds", .0.as_secs().max(1))]
     Throttled(std::time::Duration),
+    /// A write said which zone serial it was made against (`If-Match`), and the zone has
+    /// moved on since.
+    #[error("the zone is at serial {current}, not {expected}: read it again and retry")]
+    PreconditionFailed {
+        /// The serial the write was made against.
+        expected: u32,
+        /// The zone's serial now.
+        current: u32,
+    },
+    /// A revert that cannot be done as asked: what stands in the way, in a sentence.
+    #[error("{0}")]
+    RevertRefused(String),
     /// The database failed.
     #[error("database error")]
     Database(#[from] sqlx::Error),

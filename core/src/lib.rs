@@ -33,6 +33,8 @@ pub mod members;
 pub mod publishing;
 pub mod queue;
 pub mod records;
+pub mod revert;
+pub mod rrsets;
 pub mod sealing;
 pub mod secondaries;
 pub mod settings;

@@ -137,6 +137,7 @@ fn parse(core: &Core, zone: &ZoneName, input: &RecordInput) -> Result<Parsed, Co
 }
 
 /// A row of `records` as stored.
+#[derive(Debug, Clone)]
 pub(crate) struct Row {
     /// Id.
     pub(crate) id: RecordId,
@@ -152,7 +153,8 @@ pub(crate) struct Row {
     pub(crate) comment: Option<String>,
 }
 
-fn view(zone: &ZoneName, r: Row) -> RecordView {
+/// A stored record as the API shows it.
+pub(crate) fn view(zone: &ZoneName, r: Row) -> RecordView {
     let owner = stored_name(&r.name);
     let name = zone.relative(&owner);
     let unicode = apex_zone::name::to_unicode(&name);
@@ -590,6 +592,21 @@ fn rrsets(before: &[RecordView], after: &[RecordView]) -> Vec<RrsetKey> {
     set.into_iter().collect()
 }
 
+/// The exact diff of a change from the record views before and after it.
+fn record_diff(before: &[RecordView], after: &[RecordView]) -> changes::RecordDiff {
+    let stored = |r: &RecordView| changes::StoredRecord {
+        name: r.fqdn.clone(),
+        rtype: r.rtype.clone(),
+        ttl: r.ttl,
+        content: r.content.clone(),
+        comment: r.comment.clone(),
+    };
+    changes::RecordDiff {
+        removed: before.iter().map(stored).collect(),
+        added: after.iter().map(stored).collect(),
+    }
+}
+
 async fn finish(
     core: &Core,
     mut tx: Transaction<'_, Postgres>,
@@ -647,6 +664,7 @@ pub async fn create(
             before: (!before.is_empty()).then(|| json(&before)),
             after: Some(json(&after)),
             rrsets: rrsets(&before, &after),
+            records: Some(record_diff(&before, &after)),
         },
     )
     .await?;
@@ -741,6 +759,7 @@ pub async fn update(
             before: Some(json(&before)),
             after: Some(json(&after)),
             rrsets: rrsets(&before, &after),
+            records: Some(record_diff(&before, &after)),
         },
     )
     .await?;
@@ -797,6 +816,7 @@ pub async fn delete_many(
             before: Some(json(&old)),
             after: None,
             rrsets: rrsets(&old, &[]),
+            records: Some(record_diff(&old, &[])),
         },
     )
     .await?;

@@ -464,3 +464,74 @@ mod tests {
         }
     }
 }
+
+/// A kept version of a zone, as the API lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VersionView {
+    /// Its serial.
+    pub serial: u32,
+    /// The serial of the version it followed (none for a zone's first).
+    pub previous_serial: Option<u32>,
+    /// Records in it, SOA and signatures included.
+    pub record_count: i32,
+    /// When the worker published it.
+    pub published_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The kept versions of `zone`, newest first (`APEX_KEEP_VERSIONS` of them, and those they
+/// are built from).
+pub async fn list(
+    pool: &PgPool,
+    actor: &crate::actor::Actor,
+    zone: &str,
+) -> Result<Vec<VersionView>, CoreError> {
+    let domain = crate::domain::load(pool, actor, zone, crate::authz::Action::Read).await?;
+    Ok(sqlx::query!(
+        "SELECT serial, prev_serial, record_count, created_at FROM zone_versions
+          WHERE domain_id = $1 ORDER BY id DESC",
+        domain.id.0,
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| VersionView {
+        serial: serial_from_db(r.serial),
+        previous_serial: r.prev_serial.map(serial_from_db),
+        record_count: r.record_count,
+        published_at: r.created_at,
+    })
+    .collect())
+}
+
+/// The version of `zone` at `serial` as a zone file (canonical BIND form): exactly what the
+/// nameservers served at that serial, signatures included when the zone was signed.
+pub async fn export(
+    pool: &PgPool,
+    actor: &crate::actor::Actor,
+    zone: &str,
+    serial: u32,
+) -> Result<String, CoreError> {
+    let domain = crate::domain::load(pool, actor, zone, crate::authz::Action::Read).await?;
+    let version = load(pool, domain.id, serial)
+        .await?
+        .ok_or_else(|| CoreError::NotFound {
+            what: "version",
+            name: format!(
+                "{serial} of {} (GET /api/v1/domains/{}/versions lists those kept)",
+                domain.zone, domain.zone
+            ),
+        })?;
+    let bad = |e: String| CoreError::Internal(format!("stored zone version {serial}: {e}"));
+    let mut records = apex_zone::wire::decode(&version.data)
+        .map_err(|e| bad(e.to_string()))?
+        .iter()
+        .map(apex_zone::record::ZoneRecord::from_record)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(e.to_string()))?;
+    let soa = match records.first() {
+        Some(r) if r.rtype == apex_zone::rdata::RrType::SOA => Some(records.remove(0)),
+        _ => None,
+    };
+    let origin = apex_zone::dname::DName::from_name(domain.zone.name());
+    apex_zone::zonefile::write(&origin, soa.as_ref(), &mut records).map_err(|e| bad(e.to_string()))
+}

@@ -264,6 +264,7 @@ async fn import_in(
             before: Some(serde_json::json!({"removed": summary(&outcome.removed)})),
             after: Some(serde_json::json!({"added": summary(&outcome.added), "updated": summary(&outcome.updated), "mode": if mode == ImportMode::Replace { "replace" } else { "merge" }})),
             rrsets: Vec::new(),
+            records: Some(std::mem::take(&mut plan.diff)),
         },
     )
     .await?;
@@ -280,6 +281,8 @@ struct Plan {
     update: Vec<(i64, u32, Option<String>)>,
     /// Records to delete (always none when merging).
     remove: Vec<i64>,
+    /// The exact diff, kept with the change for revert.
+    diff: changes::RecordDiff,
 }
 
 impl Plan {
@@ -373,6 +376,14 @@ fn plan(
         add: Vec::new(),
         update: Vec::new(),
         remove: Vec::with_capacity(existing.len()),
+        diff: changes::RecordDiff::default(),
+    };
+    let stored_record = |key: &Key, ttl: u32, comment: Option<String>| changes::StoredRecord {
+        name: key.0.clone(),
+        rtype: key.1.clone(),
+        ttl,
+        content: key.2.clone(),
+        comment,
     };
     let outcome = &mut plan.outcome;
     for r in &wanted {
@@ -383,12 +394,21 @@ fn plan(
                 outcome
                     .updated
                     .push(diff_record(origin, &key, r.ttl, r.comment.clone()));
+                plan.diff
+                    .removed
+                    .push(stored_record(&key, e.ttl, e.comment));
+                plan.diff
+                    .added
+                    .push(stored_record(&key, r.ttl, r.comment.clone()));
                 plan.update.push((e.id, r.ttl, r.comment.clone()));
             }
             None => {
                 outcome
                     .added
                     .push(diff_record(origin, &key, r.ttl, r.comment.clone()));
+                plan.diff
+                    .added
+                    .push(stored_record(&key, r.ttl, r.comment.clone()));
                 plan.add.push((key, r.ttl, r.comment.clone()));
             }
         }
@@ -397,7 +417,10 @@ fn plan(
     for (key, e) in existing {
         outcome
             .removed
-            .push(diff_record(origin, &key, e.ttl, e.comment));
+            .push(diff_record(origin, &key, e.ttl, e.comment.clone()));
+        plan.diff
+            .removed
+            .push(stored_record(&key, e.ttl, e.comment));
         plan.remove.push(e.id);
     }
     outcome

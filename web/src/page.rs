@@ -272,6 +272,10 @@ impl From<CoreError> for Failure {
             ),
             e @ CoreError::NotFound { .. } => (StatusCode::NOT_FOUND, None, e.to_string()),
             e @ CoreError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, None, e.to_string()),
+            e @ CoreError::PreconditionFailed { .. } => {
+                (StatusCode::PRECONDITION_FAILED, None, e.to_string())
+            }
+            CoreError::RevertRefused(message) => (StatusCode::CONFLICT, None, message),
             e @ CoreError::ZoneFile(_) => (StatusCode::UNPROCESSABLE_ENTITY, None, e.to_string()),
             e @ (CoreError::Database(_) | CoreError::Internal(_)) => {
                 let mut chain = e.to_string();

@@ -36,6 +36,18 @@ pub async fn run(ctx: Arc<Context>, every: Duration) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "account housekeeping failed"),
             }
+            let days = ctx.core.platform.history_days;
+            match apex_core::changes::prune_history(&ctx.core.pool, days).await {
+                Ok(n) if n > 0 => {
+                    tracing::info!(
+                        changes = n,
+                        days,
+                        "record diffs beyond the history window forgotten"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "history housekeeping failed"),
+            }
         }
     }
 }

@@ -9,11 +9,13 @@ use apex_core::settings::SettingsPatch;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::ChangeOnly;
 use crate::AppState;
 use crate::error::ApiError;
+use crate::etag::tagged;
 use crate::extract::{Authenticated, JsonBody};
 
 #[derive(Deserialize)]
@@ -58,9 +60,9 @@ pub async fn show(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
     Path(name): Path<String>,
-) -> Result<Json<DomainView>, ApiError> {
+) -> Result<Response, ApiError> {
     let domain = domain::load(&s.core.pool, &actor, &name, Action::Read).await?;
-    Ok(Json(domain.view(&s.core)))
+    Ok(tagged(domain.wanted_serial, Json(domain.view(&s.core))))
 }
 
 /// `GET /api/v1/domains/{name}/dnssec`: state, keys and the DS records for the parent.

@@ -8,9 +8,11 @@ mod audit;
 mod auth;
 mod domains;
 mod health;
+mod history;
 mod keys;
 mod members;
 mod records;
+mod rrsets;
 mod webhooks;
 mod zonefile;
 
@@ -114,7 +116,15 @@ fn v1() -> Routes {
                 .patch(domains::update)
                 .delete(domains::delete),
         )
+        .route("/domains/{name}/changes", get(history::changes))
         .route("/domains/{name}/changes/{id}", get(domains::change))
+        .route("/domains/{name}/versions", get(history::versions))
+        .route(
+            "/domains/{name}/versions/{serial}/export",
+            get(history::version_export),
+        )
+        .route("/domains/{name}/revert", post(history::revert))
+        .route("/domains/{name}/rrsets", get(rrsets::list).put(rrsets::put))
         .route("/domains/{name}/dnssec", get(domains::dnssec))
         .route(
             "/domains/{name}/records",

@@ -6,11 +6,13 @@ use apex_core::records::{self, RecordInput, RecordPatch, RecordView};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Serialize;
 
 use super::ChangeOnly;
 use crate::AppState;
 use crate::error::ApiError;
+use crate::etag::tagged;
 use crate::extract::{Authenticated, JsonBody};
 
 #[derive(Serialize)]
@@ -48,15 +50,18 @@ pub async fn create(
     Authenticated(actor): Authenticated,
     Path(name): Path<String>,
     JsonBody(body): JsonBody<RecordInput>,
-) -> Result<(StatusCode, Json<RecordWithChange>), ApiError> {
+) -> Result<Response, ApiError> {
     let (record, change, warnings) = records::create(&s.core, &actor, &name, &body).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(RecordWithChange {
-            record,
-            change,
-            warnings,
-        }),
+    Ok(tagged(
+        change.serial.unwrap_or_default(),
+        (
+            StatusCode::CREATED,
+            Json(RecordWithChange {
+                record,
+                change,
+                warnings,
+            }),
+        ),
     ))
 }
 
@@ -65,21 +70,27 @@ pub async fn update(
     Authenticated(actor): Authenticated,
     Path((name, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<RecordPatch>,
-) -> Result<Json<RecordWithChange>, ApiError> {
+) -> Result<Response, ApiError> {
     let (record, change, warnings) =
         records::update(&s.core, &actor, &name, record_id(&id)?, &body).await?;
-    Ok(Json(RecordWithChange {
-        record,
-        change,
-        warnings,
-    }))
+    Ok(tagged(
+        change.serial.unwrap_or_default(),
+        Json(RecordWithChange {
+            record,
+            change,
+            warnings,
+        }),
+    ))
 }
 
 pub async fn delete(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
     Path((name, id)): Path<(String, String)>,
-) -> Result<Json<ChangeOnly>, ApiError> {
+) -> Result<Response, ApiError> {
     let change = records::delete(&s.core, &actor, &name, record_id(&id)?).await?;
-    Ok(Json(ChangeOnly { change }))
+    Ok(tagged(
+        change.serial.unwrap_or_default(),
+        Json(ChangeOnly { change }),
+    ))
 }

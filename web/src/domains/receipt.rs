@@ -117,6 +117,8 @@ pub(crate) fn action_words(action: ChangeAction) -> &'static str {
         ChangeAction::DomainUpdate => "Settings changed",
         ChangeAction::DnssecRenew => "Signatures renewed",
         ChangeAction::DnssecRemove => "DNSSEC removed",
+        ChangeAction::RrsetsUpdate => "Records changed",
+        ChangeAction::ZoneRevert => "Records reverted",
     }
 }
 

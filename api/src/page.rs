@@ -1,0 +1,70 @@
+//! Cursor pagination: a list answers one page and, when there is more, a `next` link (also
+//! as `Link: <…>; rel="next"`) carrying an opaque cursor. A cursor names the last item of the
+//! page by its sort key, so a walk through the pages misses and repeats nothing while other
+//! writes happen (an item added behind the cursor is simply not seen on this walk).
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+/// Items per page unless `limit` says otherwise.
+pub const DEFAULT_LIMIT: i64 = 100;
+/// Most items per page.
+pub const MAX_LIMIT: i64 = 1000;
+
+/// The page size asked for, checked.
+pub fn limit(asked: Option<i64>) -> Result<i64, ApiError> {
+    match asked {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(apex_core::CoreError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        )
+        .into()),
+    }
+}
+
+/// A cursor naming a sort key of `parts`.
+pub fn cursor(parts: &[&str]) -> String {
+    URL_SAFE_NO_PAD.encode(parts.join("\n"))
+}
+
+/// The `n` parts of a cursor made by [`cursor`].
+pub fn parts(cursor: &str, n: usize) -> Result<Vec<String>, ApiError> {
+    let bad = || {
+        ApiError::from(apex_core::CoreError::invalid(
+            "cursor",
+            "not a cursor of this list: use the `next` link of the page before as it is",
+        ))
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let parts: Vec<String> = text.split('\n').map(str::to_string).collect();
+    if parts.len() == n {
+        Ok(parts)
+    } else {
+        Err(bad())
+    }
+}
+
+/// The link to the next page: `path` with `query` (which carries the cursor).
+pub fn next_link<Q: Serialize>(path: &str, query: &Q) -> String {
+    match serde_urlencoded::to_string(query) {
+        Ok(q) if !q.is_empty() => format!("{path}?{q}"),
+        _ => path.to_string(),
+    }
+}
+
+/// `body` with `Link: <next>; rel="next"` when there is a next page.
+pub fn linked(next: Option<String>, body: impl IntoResponse) -> Response {
+    let mut response = body.into_response();
+    if let Some(Ok(v)) = next.map(|n| HeaderValue::from_str(&format!("<{n}>; rel=\"next\""))) {
+        response.headers_mut().insert(header::LINK, v);
+    }
+    response
+}

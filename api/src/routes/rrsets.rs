@@ -1,0 +1,113 @@
+//! `/api/v1/domains/{name}/rrsets`: the zone RRset by RRset, and batches of RRsets set or
+//! deleted all or nothing.
+
+use apex_core::rrsets::{self, Outcome, RrsetFilter, RrsetInput, RrsetView, WriteOptions};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::etag::{IfMatch, tagged};
+use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::page;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only this owner.
+    name: Option<String>,
+    /// Only this type.
+    #[serde(rename = "type")]
+    rtype: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct NextQuery<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    rtype: Option<&'a str>,
+    cursor: String,
+    limit: i64,
+}
+
+#[derive(Serialize)]
+pub struct RrsetList {
+    rrsets: Vec<RrsetView>,
+    /// The next page, when there is one.
+    next: Option<String>,
+}
+
+/// `GET /domains/{name}/rrsets?name=&type=&cursor=&limit=`: RRsets by owner, then type.
+pub async fn list(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(name): Path<String>,
+    QueryParams(q): QueryParams<ListQuery>,
+) -> Result<Response, ApiError> {
+    let limit = page::limit(q.limit)?;
+    let after = match &q.cursor {
+        Some(c) => {
+            let mut p = page::parts(c, 2)?;
+            let rtype = p.pop().unwrap_or_default();
+            Some((p.pop().unwrap_or_default(), rtype))
+        }
+        None => None,
+    };
+    let filter = RrsetFilter {
+        name: q.name.clone(),
+        rtype: q.rtype.clone(),
+        after,
+        // One more than asked: whether there is a next page.
+        limit: limit + 1,
+    };
+    let (mut rrsets, serial) = rrsets::list(&s.core, &actor, &name, &filter).await?;
+    let next = if rrsets.len() as i64 > limit {
+        rrsets.truncate(usize::try_from(limit).unwrap_or(0));
+        rrsets.last().map(|last| {
+            page::next_link(
+                &format!("/api/v1/domains/{name}/rrsets"),
+                &NextQuery {
+                    name: q.name.as_deref(),
+                    rtype: q.rtype.as_deref(),
+                    cursor: page::cursor(&[&last.fqdn, &last.rtype]),
+                    limit,
+                },
+            )
+        })
+    } else {
+        None
+    };
+    Ok(tagged(
+        serial,
+        page::linked(next.clone(), Json(RrsetList { rrsets, next })),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteQuery {
+    dry_run: Option<bool>,
+}
+
+/// `PUT /domains/{name}/rrsets[?dry_run=true]`: set (or, with no records, delete) each RRset
+/// of the body, all in one change and one serial, or none.
+pub async fn put(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(name): Path<String>,
+    QueryParams(q): QueryParams<WriteQuery>,
+    IfMatch(if_match): IfMatch,
+    JsonBody(body): JsonBody<Vec<RrsetInput>>,
+) -> Result<Response, ApiError> {
+    let opts = WriteOptions {
+        dry_run: q.dry_run.unwrap_or(false),
+        if_match,
+    };
+    let outcome: Outcome = rrsets::put(&s.core, &actor, &name, &body, opts).await?;
+    Ok(tagged(outcome.serial, Json(outcome)))
+}
