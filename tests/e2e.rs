@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Env, a_records, rcode, shared_redis, test_config};
+use common::{Env, a_records, answer_lines, rcode, shared_redis, test_config};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 use reqwest::Method;
@@ -292,4 +292,136 @@ async fn every_type_is_served_exactly(pool: PgPool) {
         m.answers[0].data.emit(&mut enc).unwrap();
         assert_eq!(got, want, "{rtype} {text} served differently");
     }
+}
+
+/// The serial the nameserver serves for `zone`.
+async fn served_serial(env: &Env, zone: &str) -> Option<u32> {
+    let m = env.query(zone, RecordType::SOA).await;
+    m.answers.first().and_then(|r| match &r.data {
+        hickory_proto::rr::RData::SOA(s) => Some(s.serial),
+        _ => None,
+    })
+}
+
+async fn wait_serial(env: &Env, zone: &str, serial: u64) {
+    let start = Instant::now();
+    while served_serial(env, zone).await.map(u64::from) != Some(serial) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "serial {serial} of {zone} not served within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A zone file in canonical form (named-checkzone's dump: absolute names, one record per
+/// line), without the SOA, as a sorted list of lines.
+async fn canonical_without_soa(zone: &str, text: &str, what: &str) -> Vec<String> {
+    let file = std::env::temp_dir().join(format!("apex-revert-{}-{what}", std::process::id()));
+    std::fs::write(&file, text).unwrap();
+    let out = tokio::process::Command::new("named-checkzone")
+        .args(["-q", "-D", "-o", "-", zone])
+        .arg(&file)
+        .output()
+        .await
+        .expect("named-checkzone (make test installs bind9-utils)");
+    assert!(out.status.success(), "{what}: {out:?}\n{text}");
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.split_whitespace().nth(3).is_some_and(|t| t == "SOA"))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn revert_serves_the_zone_of_an_earlier_serial(pool: PgPool) {
+    let (mut config, key) = test_config(&shared_redis(), 3600);
+    config.keep_versions = 40;
+    let env = Env::start(pool, config, key).await;
+    let zone = "revert.example";
+    env.create_domain(zone).await;
+
+    // Twenty changes of every kind, each served before the next.
+    let mut serials = Vec::new();
+    for i in 0..20u32 {
+        let (s, b) = if i % 3 == 0 {
+            env.api(
+                Method::POST,
+                &format!("/api/v1/domains/{zone}/records"),
+                Some(json!({"name": format!("h{i}"), "type": "A", "content": format!("192.0.2.{i}")})),
+            )
+            .await
+        } else {
+            let body = if i % 3 == 1 {
+                json!([{"name": "www", "type": "TXT", "ttl": 300 + i, "records": [format!("\"v{i}\"")]},
+                       {"name": "@", "type": "MX", "records": [format!("{i} mx{i}.example.net.")]}])
+            } else {
+                json!([{"name": format!("h{}", i - 2), "type": "A", "records": []},
+                       {"name": format!("s{i}"), "type": "AAAA", "records": ["2001:db8::1", format!("2001:db8::{i}")]}])
+            };
+            env.api(
+                Method::PUT,
+                &format!("/api/v1/domains/{zone}/rrsets"),
+                Some(body),
+            )
+            .await
+        };
+        assert!((200..300).contains(&s), "change {i}: {b}");
+        let serial = b["change"]["serial"].as_u64().unwrap();
+        wait_serial(&env, &format!("{zone}."), serial).await;
+        serials.push(serial);
+    }
+
+    // Version 5 as it was served, then back to it.
+    let export = env
+        .http
+        .get(env.url(&format!(
+            "/api/v1/domains/{zone}/versions/{}/export",
+            serials[4]
+        )))
+        .bearer_auth(&env.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    let version5 = export.text().await.unwrap();
+    let (s, b) = env
+        .api(
+            Method::POST,
+            &format!("/api/v1/domains/{zone}/revert"),
+            Some(json!({"to_serial": serials[4]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let reverted = b["change"]["serial"].as_u64().unwrap();
+    wait_serial(&env, &format!("{zone}."), reverted).await;
+
+    // The nameserver serves version 5's records, under the new serial.
+    let served = {
+        let ns = env.platform.dns;
+        let out = tokio::process::Command::new("dig")
+            .arg(format!("@{}", ns.ip()))
+            .args(["-p", &ns.port().to_string(), zone, "AXFR", "-y"])
+            .arg(env.key.dig_arg())
+            .args(["+nocmd", "+nostats", "+nocomments"])
+            .output()
+            .await
+            .expect("dig");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut lines: Vec<&str> = answer_lines(&text);
+        lines.pop(); // the closing SOA
+        lines.join("\n") + "\n"
+    };
+    let want = canonical_without_soa(zone, &version5, "version5").await;
+    let got = canonical_without_soa(zone, &served, "served").await;
+    assert!(want.len() > 5, "{want:?}");
+    assert_eq!(got, want);
+    assert_eq!(
+        served_serial(&env, &format!("{zone}."))
+            .await
+            .map(u64::from),
+        Some(reverted)
+    );
 }
