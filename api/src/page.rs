@@ -36,12 +36,7 @@ pub fn cursor(parts: &[&str]) -> String {
 
 /// The `n` parts of a cursor made by [`cursor`].
 pub fn parts(cursor: &str, n: usize) -> Result<Vec<String>, ApiError> {
-    let bad = || {
-        ApiError::from(apex_core::CoreError::invalid(
-            "cursor",
-            "not a cursor of this list: use the `next` link of the page before as it is",
-        ))
-    };
+    let bad = bad_cursor;
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let parts: Vec<String> = text.split('\n').map(str::to_string).collect();
@@ -67,4 +62,77 @@ pub fn linked(next: Option<String>, body: impl IntoResponse) -> Response {
         response.headers_mut().insert(header::LINK, v);
     }
     response
+}
+
+/// `?cursor=&limit=` of a plain list.
+#[derive(Debug, Default, serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// From the `next` link of the page before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Items per page (1–1000, default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+impl PageQuery {
+    /// The window of a list sorted by a number (an id); one item more than the page, to
+    /// know whether there is a next one.
+    pub fn by_id(&self) -> Result<(apex_core::page::Window<i64>, i64), ApiError> {
+        let limit = limit(self.limit)?;
+        let after = match &self.cursor {
+            Some(c) => Some(
+                parts(c, 1)?
+                    .first()
+                    .and_then(|id| id.parse::<i64>().ok())
+                    .ok_or_else(bad_cursor)?,
+            ),
+            None => None,
+        };
+        Ok((apex_core::page::Window::new(after, limit + 1), limit))
+    }
+
+    /// The window of a list sorted by a text (a name, an address), as [`Self::by_id`].
+    pub fn by_text(&self) -> Result<(apex_core::page::Window<String>, i64), ApiError> {
+        let limit = limit(self.limit)?;
+        let after = match &self.cursor {
+            Some(c) => parts(c, 1)?.pop(),
+            None => None,
+        };
+        Ok((apex_core::page::Window::new(after, limit + 1), limit))
+    }
+}
+
+fn bad_cursor() -> ApiError {
+    apex_core::CoreError::invalid(
+        "cursor",
+        "not a cursor of this list: use the `next` link of the page before as it is",
+    )
+    .into()
+}
+
+/// Cuts `items` (read with one more than `limit`) to the page, and gives the link to the next
+/// page when there is one: `path` with the cursor of the key of the page's last item.
+pub fn cut<T>(
+    items: &mut Vec<T>,
+    limit: i64,
+    path: &str,
+    key: impl Fn(&T) -> Vec<String>,
+) -> Option<String> {
+    let page = usize::try_from(limit).unwrap_or(0);
+    if items.len() <= page {
+        return None;
+    }
+    items.truncate(page);
+    let last = items.last()?;
+    let key = key(last);
+    let key: Vec<&str> = key.iter().map(String::as_str).collect();
+    Some(next_link(
+        path,
+        &PageQuery {
+            cursor: Some(cursor(&key)),
+            limit: Some(limit),
+        },
+    ))
 }

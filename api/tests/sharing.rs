@@ -247,11 +247,12 @@ async fn you_grant_only_below_your_own_role(pool: PgPool) {
             )
         })
         .collect();
+    // By e-mail address (the order pages are cut in).
     assert_eq!(
         roles,
         vec![
-            ("bob@example.com".into(), "owner".into()),
-            ("alice@example.com".into(), "admin".into())
+            ("alice@example.com".into(), "admin".into()),
+            ("bob@example.com".into(), "owner".into())
         ]
     );
     // The new owner may delete it; the old one (now admin) may not.

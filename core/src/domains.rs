@@ -236,7 +236,14 @@ pub(crate) async fn create_in(
 /// The domains the actor may read, by name: those the user is a member of (within a key's
 /// domains), or a domain key's own. Platform administrators see their own here too; a
 /// platform-wide listing is an admin endpoint of its own.
-pub async fn list(core: &Core, actor: &Actor) -> Result<Vec<DomainView>, CoreError> {
+/// By name; a page starts after a name. A page may hold fewer than `limit` domains (a key
+/// limited to some domains sees only those); when `limit` rows were read, the last name read
+/// is returned, for the next page to start after.
+pub async fn list(
+    core: &Core,
+    actor: &Actor,
+    window: &crate::page::Window<String>,
+) -> Result<(Vec<DomainView>, Option<String>), CoreError> {
     let key_domain = match &actor.credential {
         Credential::DomainKey { domain, .. } => Some(domain.0),
         _ => None,
@@ -249,14 +256,22 @@ pub async fn list(core: &Core, actor: &Actor) -> Result<Vec<DomainView>, CoreErr
                   d.dnssec_state, d.dnssec_algorithm, d.dnssec_denial, d.dnssec_split_keys,
                   d.dnssec_disabling_since, d.secondaries
              FROM domains d LEFT JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $1
-            WHERE m.user_id IS NOT NULL OR d.id = $2
-            ORDER BY d.name"#,
+            WHERE (m.user_id IS NOT NULL OR d.id = $2) AND ($3::text IS NULL OR d.name > $3)
+            ORDER BY d.name
+            LIMIT $4"#,
         actor.user_id.map(|u| u.0),
         key_domain,
+        window.after,
+        window.limit,
     )
     .fetch_all(&core.pool)
     .await?;
-    Ok(rows
+    // A full page: there may be more after its last name.
+    let last = rows
+        .last()
+        .filter(|_| i64::try_from(rows.len()).is_ok_and(|n| n == window.limit))
+        .map(|r| r.name.clone());
+    let views = rows
         .into_iter()
         .map(|r| {
             let zone =
@@ -265,7 +280,8 @@ pub async fn list(core: &Core, actor: &Actor) -> Result<Vec<DomainView>, CoreErr
         })
         .filter(|d| d.authorize(actor, Action::Read).is_ok())
         .map(|d| d.view(core))
-        .collect())
+        .collect();
+    Ok((views, last))
 }
 
 /// Deletes a domain and its records. Its change stays in the log; the catalog moves on so

@@ -30,6 +30,7 @@ pub mod invitations;
 pub mod jobs;
 pub mod mail;
 pub mod members;
+pub mod page;
 pub mod publishing;
 pub mod queue;
 pub mod records;

@@ -37,7 +37,7 @@ pub struct MemberView {
 /// Members and pending invitations.
 #[derive(Debug, Clone, Serialize)]
 pub struct Members {
-    /// Members, owner first.
+    /// Members, by e-mail address.
     pub members: Vec<MemberView>,
     /// Invitations not yet accepted.
     pub invitations: Vec<InvitationView>,
@@ -83,13 +83,23 @@ fn authorize(actor: &Actor, domain: &Domain, change: MemberChange) -> Result<(),
 }
 
 /// The members and pending invitations of a domain.
-pub async fn list(core: &Core, actor: &Actor, zone: &str) -> Result<Members, CoreError> {
+/// Members by e-mail address; a page starts after an address. The pending invitations come
+/// with the first page.
+pub async fn list(
+    core: &Core,
+    actor: &Actor,
+    zone: &str,
+    window: &crate::page::Window<String>,
+) -> Result<Members, CoreError> {
     let domain = domain::load(&core.pool, actor, zone, Action::Read).await?;
     let members = sqlx::query!(
         r#"SELECT m.user_id AS "user_id: UserId", u.email, m.role AS "role: Role", m.created_at
              FROM domain_members m JOIN users u ON u.id = m.user_id
-            WHERE m.domain_id = $1 ORDER BY m.role DESC, u.email"#,
-        domain.id.0
+            WHERE m.domain_id = $1 AND ($2::text IS NULL OR u.email > $2)
+            ORDER BY u.email LIMIT $3"#,
+        domain.id.0,
+        window.after,
+        window.limit,
     )
     .fetch_all(&core.pool)
     .await?
@@ -103,7 +113,11 @@ pub async fn list(core: &Core, actor: &Actor, zone: &str) -> Result<Members, Cor
     .collect();
     Ok(Members {
         members,
-        invitations: invitations::for_domain(&core.pool, domain.id).await?,
+        invitations: if window.after.is_none() {
+            invitations::for_domain(&core.pool, domain.id).await?
+        } else {
+            Vec::new()
+        },
     })
 }
 

@@ -248,18 +248,83 @@ fn json(records: &[RecordView]) -> serde_json::Value {
     serde_json::to_value(records).unwrap_or_default()
 }
 
-/// The records of a zone, in owner then type order.
-pub async fn list(core: &Core, actor: &Actor, zone: &str) -> Result<Vec<RecordView>, CoreError> {
-    let domain = domain::load(&core.pool, actor, zone, Action::Read).await?;
+/// Which records to list (`GET /domains/{name}/records`), and which page of them.
+#[derive(Debug, Clone)]
+pub struct RecordQuery {
+    /// Only this owner (relative or absolute).
+    pub name: Option<String>,
+    /// Only this type.
+    pub rtype: Option<String>,
+    /// Only records whose content contains this (any case).
+    pub content: Option<String>,
+    /// The page: after (owner, type, id), by owner, type and id.
+    pub window: crate::page::Window<(String, String, i64)>,
+}
+
+/// A page of the zone's records by owner (absolute, as text), type and id, with the zone's
+/// serial, read in one snapshot.
+pub async fn list(
+    core: &Core,
+    actor: &Actor,
+    zone: &str,
+    q: &RecordQuery,
+) -> Result<(Vec<RecordView>, u32), CoreError> {
+    let mut tx = core.pool.begin().await?;
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let domain = domain::load(&mut *tx, actor, zone, Action::Read).await?;
+    let name = q
+        .name
+        .as_deref()
+        .map(|n| RecordName::parse(n, &domain.zone).map(|n| n.to_fqdn()))
+        .transpose()
+        .map_err(|e| CoreError::invalid("name", e))?;
+    let rtype = q
+        .rtype
+        .as_deref()
+        .map(|t| parse_type(t).map(type_name))
+        .transpose()
+        .map_err(|e| CoreError::invalid("type", e))?;
+    let content = q.content.as_deref().filter(|c| !c.is_empty()).map(like);
+    let (after_name, after_type, after_id) = match &q.window.after {
+        Some((n, t, i)) => (Some(n.as_str()), Some(t.as_str()), Some(*i)),
+        None => (None, None, None),
+    };
     let rows = sqlx::query_as!(
         Row,
         r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment
-             FROM records WHERE domain_id = $1 ORDER BY name, type, content"#,
+             FROM records
+            WHERE domain_id = $1 AND ($2::text IS NULL OR name = $2) AND ($3::text IS NULL OR type = $3)
+              AND ($4::text IS NULL OR content ILIKE $4)
+              AND ($5::text IS NULL OR (name, type, id) > ($5, $6, $7))
+            ORDER BY name, type, id
+            LIMIT $8"#,
         domain.id.0,
+        name,
+        rtype,
+        content,
+        after_name,
+        after_type,
+        after_id,
+        q.window.limit,
     )
-    .fetch_all(&core.pool)
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(rows.into_iter().map(|r| view(&domain.zone, r)).collect())
+    tx.commit().await?;
+    Ok((
+        rows.into_iter().map(|r| view(&domain.zone, r)).collect(),
+        domain.wanted_serial,
+    ))
+}
+
+/// A case-insensitive substring pattern for ILIKE, its wildcards taken literally.
+fn like(s: &str) -> String {
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 /// Which records to show, and which page of them.
@@ -300,13 +365,7 @@ pub async fn page(
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            let escaped = s
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            format!("%{escaped}%")
-        });
+        .map(like);
     let rtype = filter
         .rtype
         .as_deref()

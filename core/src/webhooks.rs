@@ -258,13 +258,21 @@ pub async fn create(
 }
 
 /// A domain's webhooks, oldest first.
-pub async fn list(core: &Core, actor: &Actor, zone: &str) -> Result<Vec<WebhookView>, CoreError> {
+pub async fn list(
+    core: &Core,
+    actor: &Actor,
+    zone: &str,
+    window: &crate::page::Window<i64>,
+) -> Result<Vec<WebhookView>, CoreError> {
     let domain = domain::load(&core.pool, actor, zone, Action::Read).await?;
     Ok(sqlx::query_as!(
         WebhookView,
         r#"SELECT id AS "id: WebhookId", url, events, description, created_at, disabled_at
-             FROM webhooks WHERE domain_id = $1 ORDER BY id"#,
+             FROM webhooks WHERE domain_id = $1 AND ($2::bigint IS NULL OR id > $2)
+            ORDER BY id LIMIT $3"#,
         domain.id.0,
+        window.after,
+        window.limit,
     )
     .fetch_all(&core.pool)
     .await?)
@@ -317,13 +325,14 @@ pub async fn delete(
     Ok(())
 }
 
-/// A webhook's deliveries, newest first, at most `limit`.
+/// A webhook's deliveries, newest first (by id, descending), at most `window.limit` (and
+/// [`MAX_DELIVERIES`]), below the id `window.after`.
 pub async fn deliveries(
     core: &Core,
     actor: &Actor,
     zone: &str,
     id: WebhookId,
-    limit: i64,
+    window: &crate::page::Window<i64>,
 ) -> Result<Vec<DeliveryView>, CoreError> {
     let domain = domain::load(&core.pool, actor, zone, Action::Read).await?;
     find(core, &domain, id).await?;
@@ -332,9 +341,11 @@ pub async fn deliveries(
         r#"SELECT id AS "id: DeliveryId", msg_id, event, state, attempts, last_status, last_error,
                   CASE WHEN state = 'pending' THEN next_attempt_at END AS next_attempt_at,
                   created_at, delivered_at, payload AS data
-             FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2"#,
+             FROM webhook_deliveries WHERE webhook_id = $1 AND ($3::bigint IS NULL OR id < $3)
+            ORDER BY id DESC LIMIT $2"#,
         id.0,
-        limit.clamp(1, MAX_DELIVERIES),
+        window.limit.clamp(1, MAX_DELIVERIES + 1),
+        window.after,
     )
     .fetch_all(&core.pool)
     .await?)

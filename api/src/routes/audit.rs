@@ -1,18 +1,80 @@
 //! `/api/v1/audit`: security events — your own, or everyone's with `view_audit`.
 
-use apex_core::audit::{self, AuditPage, AuditQuery};
+use apex_core::audit::{self, AuditQuery, AuditView};
 use axum::Json;
 use axum::extract::State;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{AccountAuth, QueryParams};
+use crate::page;
 
-/// `GET /audit?before=&limit=&all=&event=`.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<i64>,
+    /// Everyone's events (holders of `view_audit`); otherwise your own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    all: bool,
+    /// Only events whose name starts with this (`login.`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct AuditList {
+    events: Vec<AuditView>,
+    /// The next page (older events), when there is one.
+    next: Option<String>,
+}
+
+/// `GET /audit?cursor=&limit=&all=&event=`: newest first.
 pub async fn list(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
-    QueryParams(q): QueryParams<AuditQuery>,
-) -> Result<Json<AuditPage>, ApiError> {
-    Ok(Json(audit::list(&s.core, &actor, &q).await?))
+    QueryParams(q): QueryParams<ListQuery>,
+) -> Result<Response, ApiError> {
+    let before = match &q.cursor {
+        Some(c) => Some(
+            page::parts(c, 1)?
+                .first()
+                .and_then(|id| id.parse::<i64>().ok())
+                .ok_or_else(|| {
+                    apex_core::CoreError::invalid("cursor", "not a cursor of this list")
+                })?,
+        ),
+        None => None,
+    };
+    let found = audit::list(
+        &s.core,
+        &actor,
+        &AuditQuery {
+            before,
+            limit: q.limit,
+            all: q.all,
+            event: q.event.clone(),
+        },
+    )
+    .await?;
+    let next = found.next.map(|id| {
+        page::next_link(
+            "/api/v1/audit",
+            &ListQuery {
+                cursor: Some(page::cursor(&[&id.to_string()])),
+                ..q
+            },
+        )
+    });
+    Ok(page::linked(
+        next.clone(),
+        Json(AuditList {
+            events: found.events,
+            next,
+        }),
+    ))
 }

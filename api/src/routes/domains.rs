@@ -16,7 +16,8 @@ use super::ChangeOnly;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::etag::tagged;
-use crate::extract::{Authenticated, JsonBody};
+use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::page::{self, PageQuery};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +34,8 @@ pub struct DomainWithChange {
 #[derive(Serialize)]
 pub struct DomainList {
     domains: Vec<DomainView>,
+    /// The next page, when there may be one.
+    next: Option<String>,
 }
 
 pub async fn create(
@@ -47,13 +50,28 @@ pub async fn create(
     ))
 }
 
+/// `GET /domains?cursor=&limit=`: by name.
 pub async fn list(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
-) -> Result<Json<DomainList>, ApiError> {
-    Ok(Json(DomainList {
-        domains: domains::list(&s.core, &actor).await?,
-    }))
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Response, ApiError> {
+    let (mut window, limit) = q.by_text()?;
+    window.limit = limit;
+    let (domains, last) = domains::list(&s.core, &actor, &window).await?;
+    let next = last.map(|name| {
+        page::next_link(
+            "/api/v1/domains",
+            &PageQuery {
+                cursor: Some(page::cursor(&[&name])),
+                limit: Some(limit),
+            },
+        )
+    });
+    Ok(page::linked(
+        next.clone(),
+        Json(DomainList { domains, next }),
+    ))
 }
 
 pub async fn show(

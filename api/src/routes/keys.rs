@@ -5,15 +5,25 @@ use apex_core::ids::ApiKeyId;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Serialize;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{AccountAuth, Authenticated, JsonBody};
+use crate::extract::{AccountAuth, Authenticated, JsonBody, QueryParams};
+use crate::page::{self, PageQuery};
 
 #[derive(Serialize)]
 pub struct KeyList {
     keys: Vec<KeyView>,
+    /// The next page, when there is one.
+    next: Option<String>,
+}
+
+/// A page of keys, newest first.
+fn key_page(mut keys: Vec<KeyView>, limit: i64, path: &str) -> Response {
+    let next = page::cut(&mut keys, limit, path, |k| vec![k.id.0.to_string()]);
+    page::linked(next.clone(), Json(KeyList { keys, next }))
 }
 
 fn key_id(id: &str) -> Result<ApiKeyId, ApiError> {
@@ -26,10 +36,11 @@ fn key_id(id: &str) -> Result<ApiKeyId, ApiError> {
 pub async fn list(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
-) -> Result<Json<KeyList>, ApiError> {
-    Ok(Json(KeyList {
-        keys: keys::list_user_keys(&s.core, &actor).await?,
-    }))
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Response, ApiError> {
+    let (window, limit) = q.by_id()?;
+    let keys = keys::list_user_keys(&s.core, &actor, &window).await?;
+    Ok(key_page(keys, limit, "/api/v1/keys"))
 }
 
 /// `POST /keys`: the token is in the answer, once.
@@ -81,10 +92,15 @@ pub async fn domain_list(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
     Path(name): Path<String>,
-) -> Result<Json<KeyList>, ApiError> {
-    Ok(Json(KeyList {
-        keys: keys::list_domain_keys(&s.core, &actor, &name).await?,
-    }))
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Response, ApiError> {
+    let (window, limit) = q.by_id()?;
+    let keys = keys::list_domain_keys(&s.core, &actor, &name, &window).await?;
+    Ok(key_page(
+        keys,
+        limit,
+        &format!("/api/v1/domains/{name}/keys"),
+    ))
 }
 
 /// `POST /domains/{name}/keys`.

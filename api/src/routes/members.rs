@@ -5,10 +5,12 @@ use apex_core::members::{self, Added, MemberPatch, MemberView, Members, NewMembe
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{Authenticated, JsonBody};
+use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::page::{self, PageQuery};
 
 /// A member by user id, or `me`.
 fn member_id(actor: &apex_core::actor::Actor, id: &str) -> Result<UserId, ApiError> {
@@ -20,13 +22,34 @@ fn member_id(actor: &apex_core::actor::Actor, id: &str) -> Result<UserId, ApiErr
         .map_err(|_| ApiError::NotFound(format!("member {id} not found")))
 }
 
-/// `GET /domains/{name}/members`.
+#[derive(serde::Serialize)]
+pub struct MemberPage {
+    #[serde(flatten)]
+    members: Members,
+    /// The next page, when there is one.
+    next: Option<String>,
+}
+
+/// `GET /domains/{name}/members?cursor=&limit=`: by e-mail address; pending invitations come
+/// with the first page.
 pub async fn list(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
     Path(name): Path<String>,
-) -> Result<Json<Members>, ApiError> {
-    Ok(Json(members::list(&s.core, &actor, &name).await?))
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Response, ApiError> {
+    let (window, limit) = q.by_text()?;
+    let mut members = members::list(&s.core, &actor, &name, &window).await?;
+    let next = page::cut(
+        &mut members.members,
+        limit,
+        &format!("/api/v1/domains/{name}/members"),
+        |m| vec![m.email.clone()],
+    );
+    Ok(page::linked(
+        next.clone(),
+        Json(MemberPage { members, next }),
+    ))
 }
 
 /// `POST /domains/{name}/members`: adds an account, or invites an address.

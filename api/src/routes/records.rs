@@ -2,22 +2,44 @@
 
 use apex_core::changes::Change;
 use apex_core::ids::RecordId;
-use apex_core::records::{self, RecordInput, RecordPatch, RecordView};
+use apex_core::page::Window;
+use apex_core::records::{self, RecordInput, RecordPatch, RecordQuery, RecordView};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ChangeOnly;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::etag::tagged;
-use crate::extract::{Authenticated, JsonBody};
+use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::page;
 
 #[derive(Serialize)]
 pub struct RecordList {
     records: Vec<RecordView>,
+    /// The next page, when there is one.
+    next: Option<String>,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only this owner (relative or absolute).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    /// Only this type.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    rtype: Option<String>,
+    /// Only records whose content contains this (any case).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -35,14 +57,50 @@ fn record_id(id: &str) -> Result<RecordId, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("record {id} not found")))
 }
 
+/// `GET /domains/{name}/records?name=&type=&content=&cursor=&limit=`: by owner, type, id.
 pub async fn list(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
     Path(name): Path<String>,
-) -> Result<Json<RecordList>, ApiError> {
-    Ok(Json(RecordList {
-        records: records::list(&s.core, &actor, &name).await?,
-    }))
+    QueryParams(q): QueryParams<ListQuery>,
+) -> Result<Response, ApiError> {
+    let limit = page::limit(q.limit)?;
+    let after = match &q.cursor {
+        Some(c) => {
+            let p = page::parts(c, 3)?;
+            let id = p[2].parse::<i64>().map_err(|_| {
+                apex_core::CoreError::invalid("cursor", "not a cursor of this list")
+            })?;
+            Some((p[0].clone(), p[1].clone(), id))
+        }
+        None => None,
+    };
+    let query = RecordQuery {
+        name: q.name.clone(),
+        rtype: q.rtype.clone(),
+        content: q.content.clone(),
+        window: Window::new(after, limit + 1),
+    };
+    let (mut records, serial) = records::list(&s.core, &actor, &name, &query).await?;
+    let next = if records.len() as i64 > limit {
+        records.truncate(usize::try_from(limit).unwrap_or(0));
+        records.last().map(|r| {
+            page::next_link(
+                &format!("/api/v1/domains/{name}/records"),
+                &ListQuery {
+                    cursor: Some(page::cursor(&[&r.fqdn, &r.rtype, &r.id.0.to_string()])),
+                    limit: Some(limit),
+                    ..q
+                },
+            )
+        })
+    } else {
+        None
+    };
+    Ok(tagged(
+        serial,
+        page::linked(next.clone(), Json(RecordList { records, next })),
+    ))
 }
 
 pub async fn create(

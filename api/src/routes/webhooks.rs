@@ -3,29 +3,28 @@
 use apex_core::ids::WebhookId;
 use apex_core::webhooks::{self, CreatedWebhook, DeliveryView, NewWebhook, WebhookView};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use axum::response::Response;
+use serde::Serialize;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{Authenticated, JsonBody};
+use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::page::{self, PageQuery};
 
 #[derive(Serialize)]
 pub struct WebhookList {
     webhooks: Vec<WebhookView>,
+    /// The next page, when there is one.
+    next: Option<String>,
 }
 
 #[derive(Serialize)]
 pub struct DeliveryList {
     deliveries: Vec<DeliveryView>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeliveryQuery {
-    /// How many, newest first (default 100, at most 1000).
-    limit: Option<i64>,
+    /// The next page (older deliveries), when there is one.
+    next: Option<String>,
 }
 
 fn webhook_id(id: &str) -> Result<WebhookId, ApiError> {
@@ -48,10 +47,20 @@ pub async fn list(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
     Path(name): Path<String>,
-) -> Result<Json<WebhookList>, ApiError> {
-    Ok(Json(WebhookList {
-        webhooks: webhooks::list(&s.core, &actor, &name).await?,
-    }))
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Response, ApiError> {
+    let (window, limit) = q.by_id()?;
+    let mut webhooks = webhooks::list(&s.core, &actor, &name, &window).await?;
+    let next = page::cut(
+        &mut webhooks,
+        limit,
+        &format!("/api/v1/domains/{name}/webhooks"),
+        |w| vec![w.id.0.to_string()],
+    );
+    Ok(page::linked(
+        next.clone(),
+        Json(WebhookList { webhooks, next }),
+    ))
 }
 
 pub async fn show(
@@ -73,25 +82,24 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `GET /domains/{name}/webhooks/{id}/deliveries?cursor=&limit=`: newest first.
 pub async fn deliveries(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
     Path((name, id)): Path<(String, String)>,
-    query: Result<Query<DeliveryQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<DeliveryList>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::BadBody {
-        detail: e.body_text(),
-        pointer: None,
-    })?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=webhooks::MAX_DELIVERIES).contains(&limit) {
-        return Err(apex_core::CoreError::invalid(
-            "limit",
-            format!("must be 1 to {}", webhooks::MAX_DELIVERIES),
-        )
-        .into());
-    }
-    Ok(Json(DeliveryList {
-        deliveries: webhooks::deliveries(&s.core, &actor, &name, webhook_id(&id)?, limit).await?,
-    }))
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Response, ApiError> {
+    let (window, limit) = q.by_id()?;
+    let id = webhook_id(&id)?;
+    let mut deliveries = webhooks::deliveries(&s.core, &actor, &name, id, &window).await?;
+    let next = page::cut(
+        &mut deliveries,
+        limit,
+        &format!("/api/v1/domains/{name}/webhooks/{id}/deliveries"),
+        |d| vec![d.id.0.to_string()],
+    );
+    Ok(page::linked(
+        next.clone(),
+        Json(DeliveryList { deliveries, next }),
+    ))
 }

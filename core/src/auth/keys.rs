@@ -21,6 +21,7 @@ use crate::authz::{self, AccountAction, Action, KeyGrant, Request};
 use crate::config::Require2fa;
 use crate::domain::{self, Domain};
 use crate::ids::{ApiKeyId, DomainId, UserId};
+use crate::page::Window;
 use crate::{Core, CoreError, mail};
 
 /// How long a key's description may be.
@@ -611,6 +612,17 @@ async fn rows(
     user: Option<UserId>,
     domain: Option<DomainId>,
 ) -> Result<Vec<KeyView>, CoreError> {
+    rows_in(pool, id, user, domain, &Window::all()).await
+}
+
+/// Keys newest first (by id, descending); a page starts below an id.
+async fn rows_in(
+    pool: &PgPool,
+    id: Option<ApiKeyId>,
+    user: Option<UserId>,
+    domain: Option<DomainId>,
+    window: &Window<i64>,
+) -> Result<Vec<KeyView>, CoreError> {
     let rows = sqlx::query_as!(
         Row,
         r#"SELECT k.id AS "id: ApiKeyId", k.user_id, d.name AS "domain?", k.name, k.prefix,
@@ -625,10 +637,14 @@ async fn rows(
             WHERE ($1::bigint IS NULL OR k.id = $1)
               AND ($2::bigint IS NULL OR k.user_id = $2)
               AND ($3::bigint IS NULL OR k.domain_id = $3)
-            ORDER BY k.id DESC"#,
+              AND ($4::bigint IS NULL OR k.id < $4)
+            ORDER BY k.id DESC
+            LIMIT $5"#,
         id.map(|k| k.0),
         user.map(|u| u.0),
         domain.map(|d| d.0),
+        window.after,
+        window.limit,
     )
     .fetch_all(pool)
     .await?;
@@ -650,9 +666,13 @@ fn not_found(id: ApiKeyId) -> CoreError {
 }
 
 /// The actor's own keys.
-pub async fn list_user_keys(core: &Core, actor: &Actor) -> Result<Vec<KeyView>, CoreError> {
+pub async fn list_user_keys(
+    core: &Core,
+    actor: &Actor,
+    window: &Window<i64>,
+) -> Result<Vec<KeyView>, CoreError> {
     let user = authz::account(actor, AccountAction::ReadKeys)?;
-    rows(&core.pool, None, Some(user), None).await
+    rows_in(&core.pool, None, Some(user), None, window).await
 }
 
 /// One of the actor's own keys.
@@ -669,9 +689,10 @@ pub async fn list_domain_keys(
     core: &Core,
     actor: &Actor,
     zone: &str,
+    window: &Window<i64>,
 ) -> Result<Vec<KeyView>, CoreError> {
     let domain = domain::load(&core.pool, actor, zone, Action::ManageKeys).await?;
-    rows(&core.pool, None, None, Some(domain.id)).await
+    rows_in(&core.pool, None, None, Some(domain.id), window).await
 }
 
 /// One key of a domain.

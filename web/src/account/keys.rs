@@ -130,10 +130,11 @@ pub(crate) async fn show(
     Query(q): Query<KeysQuery>,
 ) -> Response {
     let chrome = viewer.chrome.at("account");
-    let list = match keys::list_user_keys(&core, &viewer.actor).await {
-        Ok(l) => l,
-        Err(e) => return failure_page(Failure::from(e), chrome),
-    };
+    let list =
+        match keys::list_user_keys(&core, &viewer.actor, &apex_core::page::Window::all()).await {
+            Ok(l) => l,
+            Err(e) => return failure_page(Failure::from(e), chrome),
+        };
     let rows: Vec<KeyRow> = list.iter().map(KeyRow::of).collect();
     let revoked = q.revoked.and_then(|id| {
         rows.iter()

@@ -59,7 +59,7 @@ async fn page(
         Ok(d) => d,
         Err(page) => return page,
     };
-    let rows = keys::list_domain_keys(core, &viewer.actor, name)
+    let rows = keys::list_domain_keys(core, &viewer.actor, name, &apex_core::page::Window::all())
         .await
         .ok()
         .map(|list| list.iter().map(KeyRow::of).collect());

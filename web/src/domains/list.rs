@@ -105,8 +105,8 @@ pub(crate) async fn show(
     Query(q): Query<ListQuery>,
 ) -> Response {
     let chrome = viewer.chrome.at("domains");
-    let all = match domains::list(&core, &viewer.actor).await {
-        Ok(all) => all,
+    let all = match domains::list(&core, &viewer.actor, &apex_core::page::Window::all()).await {
+        Ok((all, _)) => all,
         Err(e) => return failure_page(Failure::from(e), chrome),
     };
     let total = all.len();

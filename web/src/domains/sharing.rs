@@ -73,7 +73,9 @@ async fn page(
         Ok(d) => d,
         Err(page) => return page,
     };
-    let members = members::list(core, &viewer.actor, name).await.ok();
+    let members = members::list(core, &viewer.actor, name, &apex_core::page::Window::all())
+        .await
+        .ok();
     let head = DomainHead::of(&domain, "sharing");
     render(
         status,

@@ -65,10 +65,11 @@ async fn page(
         Ok(d) => d,
         Err(page) => return page,
     };
-    let hooks = match webhooks::list(core, &viewer.actor, name).await {
-        Ok(h) => h,
-        Err(e) => return failure_page(Failure::from(e), chrome),
-    };
+    let hooks =
+        match webhooks::list(core, &viewer.actor, name, &apex_core::page::Window::all()).await {
+            Ok(h) => h,
+            Err(e) => return failure_page(Failure::from(e), chrome),
+        };
     let head = DomainHead::of(&domain, "webhooks");
     render(
         status,
@@ -182,7 +183,15 @@ pub(crate) async fn deliveries(
         Ok(h) => h,
         Err(e) => return failure_page(Failure::from(e), chrome),
     };
-    match webhooks::deliveries(&core, &viewer.actor, &name, id, DELIVERIES).await {
+    match webhooks::deliveries(
+        &core,
+        &viewer.actor,
+        &name,
+        id,
+        &apex_core::page::Window::new(None, DELIVERIES),
+    )
+    .await
+    {
         Ok(deliveries) => render(
             StatusCode::OK,
             &DeliveriesPage {
