@@ -425,3 +425,34 @@ async fn revert_serves_the_zone_of_an_earlier_serial(pool: PgPool) {
         Some(reverted)
     );
 }
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn disabled_records_are_kept_but_not_served(pool: PgPool) {
+    let (config, key) = test_config(&shared_redis(), 3600);
+    let env = Env::start(pool, config, key).await;
+    env.create_domain("off.example").await;
+    env.add_record("off.example", "www", "A", "192.0.2.1").await;
+    let second = env.add_record("off.example", "www", "A", "192.0.2.2").await;
+    env.wait_for("www.off.example.", RecordType::A, LIMIT, |m| {
+        a_records(m) == ["192.0.2.1", "192.0.2.2"]
+    })
+    .await;
+    let id = second["record"]["id"].as_i64().unwrap();
+    for (disabled, want) in [
+        (true, vec!["192.0.2.1"]),
+        (false, vec!["192.0.2.1", "192.0.2.2"]),
+    ] {
+        let (s, b) = env
+            .api(
+                Method::PATCH,
+                &format!("/api/v1/domains/off.example/records/{id}"),
+                Some(json!({"disabled": disabled})),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+        env.wait_for("www.off.example.", RecordType::A, LIMIT, |m| {
+            a_records(m) == want
+        })
+        .await;
+    }
+}

@@ -839,6 +839,7 @@ impl Fixture {
                 ttl: None,
                 content: format!("\"record {i}\""),
                 comment: None,
+                disabled: false,
             },
         )
         .await

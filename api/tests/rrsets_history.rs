@@ -755,3 +755,146 @@ async fn rrset_pages_miss_nothing_while_writes_happen(pool: PgPool) {
     let got: Vec<String> = seen.into_iter().filter(|n| n.starts_with('h')).collect();
     assert_eq!(got, want);
 }
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn disabled_records_are_kept_out_of_rrsets_and_come_back(pool: PgPool) {
+    let api = setup(pool).await;
+    domain(&api, "off.example").await;
+    put(
+        &api,
+        "off.example",
+        json!([{"name": "www", "type": "A", "records": ["192.0.2.1", "192.0.2.2"]}]),
+    )
+    .await;
+    let (_, list, _) = call(
+        &api,
+        "GET",
+        "/api/v1/domains/off.example/records?content=192.0.2.2",
+        None,
+        &[],
+    )
+    .await;
+    let id = list["records"][0]["id"].as_i64().unwrap();
+    assert_eq!(list["records"][0]["disabled"], false);
+    let (s, b, _) = call(
+        &api,
+        "PATCH",
+        &format!("/api/v1/domains/off.example/records/{id}"),
+        Some(json!({"disabled": true})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["record"]["disabled"], true);
+    let disabled_at = b["change"]["serial"].as_u64().unwrap();
+
+    // Not in the RRset as served, nor in the export; still a record.
+    let sets = rrsets(&api, "off.example").await;
+    assert!(sets.contains(&("www".into(), "A".into(), 3600, vec!["192.0.2.1".into()])));
+    let (_, _, export) = api.get_text("/api/v1/domains/off.example/export").await;
+    assert!(
+        export.contains("192.0.2.1") && !export.contains("192.0.2.2"),
+        "{export}"
+    );
+    // A batch leaves it alone unless it lists it; the rules still count it.
+    put(
+        &api,
+        "off.example",
+        json!([{"name": "www", "type": "A", "records": ["192.0.2.3"]}]),
+    )
+    .await;
+    let (_, list, _) = call(
+        &api,
+        "GET",
+        "/api/v1/domains/off.example/records",
+        None,
+        &[],
+    )
+    .await;
+    let rows: Vec<(String, bool)> = list["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["content"].as_str().unwrap().to_string(),
+                r["disabled"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![("192.0.2.2".into(), true), ("192.0.2.3".into(), false)]
+    );
+    let (s, b, _) = put(
+        &api,
+        "off.example",
+        json!([{"name": "www", "type": "CNAME", "records": ["elsewhere.example.net."]},
+               {"name": "www", "type": "A", "records": []}]),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a disabled A still stands: {b}"
+    );
+    // Listing it enables it.
+    let (s, b, _) = put(
+        &api,
+        "off.example",
+        json!([{"name": "www", "type": "A", "records": ["192.0.2.2", "192.0.2.3"]}]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (_, list, _) = call(
+        &api,
+        "GET",
+        "/api/v1/domains/off.example/records",
+        None,
+        &[],
+    )
+    .await;
+    assert!(
+        list["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["disabled"] == false)
+    );
+
+    // Revert brings the disabled state back exactly.
+    let (s, b, _) = call(
+        &api,
+        "POST",
+        "/api/v1/domains/off.example/revert",
+        Some(json!({"to_serial": disabled_at})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (_, list, _) = call(
+        &api,
+        "GET",
+        "/api/v1/domains/off.example/records",
+        None,
+        &[],
+    )
+    .await;
+    let rows: Vec<(String, bool)> = list["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["content"].as_str().unwrap().to_string(),
+                r["disabled"].as_bool().unwrap(),
+            )
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        rows,
+        vec![("192.0.2.1".into(), false), ("192.0.2.2".into(), true)]
+    );
+}

@@ -231,7 +231,8 @@ impl Publish {
             .unzip();
         let rows = sqlx::query!(
             r#"SELECT id, name, type AS rtype, ttl, content FROM records
-                WHERE domain_id = $1 AND (name, type) IN (SELECT * FROM unnest($2::text[], $3::text[]))"#,
+                WHERE domain_id = $1 AND NOT disabled
+                  AND (name, type) IN (SELECT * FROM unnest($2::text[], $3::text[]))"#,
             self.zone.id.0,
             &names,
             &types,
@@ -266,10 +267,11 @@ impl Publish {
         Ok(Some(out))
     }
 
-    /// Every record of the zone, as stored (the platform's SOA and NS are not among them).
+    /// Every published record of the zone, as stored (the platform's SOA and NS are not
+    /// among them, nor disabled records).
     pub async fn records(&mut self) -> Result<Vec<ZoneRecord>, CoreError> {
         let rows = sqlx::query!(
-            "SELECT id, name, type AS rtype, ttl, content FROM records WHERE domain_id = $1",
+            "SELECT id, name, type AS rtype, ttl, content FROM records WHERE domain_id = $1 AND NOT disabled",
             self.zone.id.0
         )
         .fetch_all(&mut *self.tx)

@@ -45,6 +45,9 @@ pub struct RecordInput {
     pub content: String,
     /// A note kept with the record.
     pub comment: Option<String>,
+    /// Keep the record without publishing it (default false).
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// A partial update: fields left out keep their value.
@@ -62,6 +65,8 @@ pub struct RecordPatch {
     pub content: Option<String>,
     /// New comment.
     pub comment: Option<String>,
+    /// Disable (keep, do not publish) or enable the record.
+    pub disabled: Option<bool>,
 }
 
 /// A record as the API shows it.
@@ -83,6 +88,8 @@ pub struct RecordView {
     /// Comment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Kept but not published (enable it again with `PATCH {"disabled": false}`).
+    pub disabled: bool,
     /// The owner in Unicode, for internationalised names (`bücher` for `xn--bcher-kva`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name_unicode: Option<String>,
@@ -102,6 +109,7 @@ struct Parsed {
     ttl: Option<Ttl>,
     content: String,
     comment: Option<String>,
+    disabled: bool,
 }
 
 fn parse(core: &Core, zone: &ZoneName, input: &RecordInput) -> Result<Parsed, CoreError> {
@@ -133,6 +141,7 @@ fn parse(core: &Core, zone: &ZoneName, input: &RecordInput) -> Result<Parsed, Co
         content: canonical,
         comment,
         wire,
+        disabled: input.disabled,
     })
 }
 
@@ -151,6 +160,8 @@ pub(crate) struct Row {
     pub(crate) content: String,
     /// Comment.
     pub(crate) comment: Option<String>,
+    /// Kept, not published.
+    pub(crate) disabled: bool,
 }
 
 /// A stored record as the API shows it.
@@ -171,6 +182,7 @@ pub(crate) fn view(zone: &ZoneName, r: Row) -> RecordView {
         ttl: u32::try_from(r.ttl).unwrap_or_default(),
         content: r.content,
         comment: r.comment,
+        disabled: r.disabled,
         text,
     }
 }
@@ -293,7 +305,7 @@ pub async fn list(
     };
     let rows = sqlx::query_as!(
         Row,
-        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment
+        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment, disabled
              FROM records
             WHERE domain_id = $1 AND ($2::text IS NULL OR name = $2) AND ($3::text IS NULL OR type = $3)
               AND ($4::text IS NULL OR content ILIKE $4)
@@ -372,7 +384,7 @@ pub async fn page(
         .filter(|t| !t.is_empty())
         .map(str::to_ascii_uppercase);
     let rows = sqlx::query!(
-        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment,
+        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment, disabled,
                   count(*) OVER () AS "total!"
              FROM records
             WHERE domain_id = $1 AND ($2::text IS NULL OR type = $2)
@@ -400,6 +412,7 @@ pub async fn page(
                     ttl: r.ttl,
                     content: r.content,
                     comment: r.comment,
+                    disabled: r.disabled,
                 },
             )
         })
@@ -431,7 +444,7 @@ pub async fn get(
     let domain = domain::load(&core.pool, actor, zone, Action::Read).await?;
     let row = sqlx::query_as!(
         Row,
-        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment
+        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment, disabled
              FROM records WHERE id = $1 AND domain_id = $2"#,
         id.0,
         domain.id.0,
@@ -596,7 +609,7 @@ async fn align_rrset_ttl(
     let ttl = i32::try_from(ttl.get()).unwrap_or(i32::MAX);
     let before = sqlx::query_as!(
         Row,
-        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment FROM records
+        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment, disabled FROM records
             WHERE domain_id = $1 AND name = $2 AND type = $3 AND ttl <> $4 AND ($5::bigint IS NULL OR id <> $5)
             ORDER BY id"#,
         domain.id.0,
@@ -659,6 +672,7 @@ fn record_diff(before: &[RecordView], after: &[RecordView]) -> changes::RecordDi
         ttl: r.ttl,
         content: r.content.clone(),
         comment: r.comment.clone(),
+        disabled: r.disabled,
     };
     changes::RecordDiff {
         removed: before.iter().map(stored).collect(),
@@ -696,14 +710,15 @@ pub async fn create(
     let (mut before, mut after) = align_rrset_ttl(&mut tx, &domain, &p, ttl, None).await?;
     let row = sqlx::query_as!(
         Row,
-        r#"INSERT INTO records (domain_id, name, type, ttl, content, comment) VALUES ($1, $2, $3, $4, $5, $6)
-           RETURNING id AS "id: RecordId", name, type AS rtype, ttl, content, comment"#,
+        r#"INSERT INTO records (domain_id, name, type, ttl, content, comment, disabled) VALUES ($1, $2, $3, $4, $5, $6, $7)
+           RETURNING id AS "id: RecordId", name, type AS rtype, ttl, content, comment, disabled"#,
         domain.id.0,
         p.name.to_fqdn(),
         type_name(p.rtype),
         i32::try_from(ttl.get()).unwrap_or(i32::MAX),
         p.content,
         p.comment,
+        p.disabled,
     )
     .fetch_one(&mut *tx)
     .await
@@ -739,7 +754,7 @@ async fn fetch(
 ) -> Result<RecordView, CoreError> {
     let row = sqlx::query_as!(
         Row,
-        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment
+        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment, disabled
              FROM records WHERE id = $1 AND domain_id = $2"#,
         id.0,
         domain.id.0,
@@ -782,6 +797,7 @@ pub async fn update(
             (None, None) => old.content.clone(),
         },
         comment: patch.comment.clone().or_else(|| old.comment.clone()),
+        disabled: patch.disabled.unwrap_or(old.disabled),
     };
     let p = parse(core, &domain.zone, &input)?;
     authorize_record(actor, &domain, &p.name.to_fqdn(), &type_name(p.rtype))?;
@@ -790,15 +806,16 @@ pub async fn update(
     let (mut before, mut after) = align_rrset_ttl(&mut tx, &domain, &p, ttl, Some(id)).await?;
     let row = sqlx::query_as!(
         Row,
-        r#"UPDATE records SET name = $2, type = $3, ttl = $4, content = $5, comment = $6, updated_at = now()
+        r#"UPDATE records SET name = $2, type = $3, ttl = $4, content = $5, comment = $6, disabled = $7, updated_at = now()
             WHERE id = $1
-           RETURNING id AS "id: RecordId", name, type AS rtype, ttl, content, comment"#,
+           RETURNING id AS "id: RecordId", name, type AS rtype, ttl, content, comment, disabled"#,
         id.0,
         p.name.to_fqdn(),
         type_name(p.rtype),
         i32::try_from(ttl.get()).unwrap_or(i32::MAX),
         p.content,
         p.comment,
+        p.disabled,
     )
     .fetch_one(&mut *tx)
     .await

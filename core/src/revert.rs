@@ -26,7 +26,7 @@ use crate::changes::RecordDiff;
 use crate::db::serial_to_db;
 use crate::domain::{self, Domain};
 use crate::ids::ChangeId;
-use crate::rrsets::{self, Comment, Outcome, Target, Wanted, WriteOptions};
+use crate::rrsets::{self, Meta, Outcome, Target, Wanted, WriteOptions};
 use crate::{Core, CoreError};
 
 /// What to go back to.
@@ -187,11 +187,11 @@ fn decode(value: Option<serde_json::Value>) -> Result<Option<RecordDiff>, CoreEr
         .map_err(|e| CoreError::Internal(format!("stored record diff: {e}")))
 }
 
-/// A record as revert wants it: TTL and comment, by owner, type and content.
-type Records = BTreeMap<(String, String, String), (u32, Option<String>)>;
+/// A record as revert wants it: TTL, comment and disabled flag, by owner, type and content.
+type Records = BTreeMap<(String, String, String), (u32, Option<String>, bool)>;
 
-/// The records of each RRset revert sets: content, TTL and comment, by owner and type.
-type ByRrset = BTreeMap<(String, String), Vec<(String, u32, Option<String>)>>;
+/// The records of each RRset revert sets: content, TTL, comment and flag, by owner and type.
+type ByRrset = BTreeMap<(String, String), Vec<(String, u32, Option<String>, bool)>>;
 
 /// The RRsets the undone diffs touched, as they should be afterwards. With `strict` (undoing
 /// one change), every record the change added must still be there as it left it: otherwise a
@@ -215,7 +215,7 @@ async fn targets(
         .into_iter()
         .collect();
     let rows = sqlx::query!(
-        "SELECT name, type AS rtype, ttl, content, comment FROM records
+        "SELECT name, type AS rtype, ttl, content, comment, disabled FROM records
           WHERE domain_id = $1 AND name = ANY($2)",
         domain.id.0,
         &names,
@@ -228,7 +228,11 @@ async fn targets(
         .map(|r| {
             (
                 (r.name, r.rtype, r.content),
-                (u32::try_from(r.ttl).unwrap_or_default(), r.comment),
+                (
+                    u32::try_from(r.ttl).unwrap_or_default(),
+                    r.comment,
+                    r.disabled,
+                ),
             )
         })
         .collect();
@@ -236,7 +240,7 @@ async fn targets(
         for r in &diff.added {
             let key = (r.name.clone(), r.rtype.clone(), r.content.clone());
             let now = records.remove(&key);
-            if strict && now.as_ref().map(|(ttl, _)| *ttl) != Some(r.ttl) {
+            if strict && now.as_ref().map(|(ttl, _, _)| *ttl) != Some(r.ttl) {
                 return Err(CoreError::RevertRefused(format!(
                     "{} {} {} has changed since that change; revert to a serial instead",
                     domain.zone.relative(record_name(domain, &r.name)?.name()),
@@ -248,14 +252,14 @@ async fn targets(
         for r in &diff.removed {
             records.insert(
                 (r.name.clone(), r.rtype.clone(), r.content.clone()),
-                (r.ttl, r.comment.clone()),
+                (r.ttl, r.comment.clone(), r.disabled),
             );
         }
     }
     let mut by_rrset: ByRrset = touched.into_iter().map(|k| (k, Vec::new())).collect();
-    for ((name, rtype, content), (ttl, comment)) in records {
+    for ((name, rtype, content), (ttl, comment, disabled)) in records {
         if let Some(list) = by_rrset.get_mut(&(name, rtype)) {
-            list.push((content, ttl, comment));
+            list.push((content, ttl, comment, disabled));
         }
     }
     let mut out = Vec::with_capacity(by_rrset.len());
@@ -266,20 +270,20 @@ async fn targets(
         // An RRset has one TTL (RFC 2181 section 5.2); the history's records agree on it.
         let ttl = list
             .iter()
-            .map(|(_, ttl, _)| *ttl)
+            .map(|(_, ttl, _, _)| *ttl)
             .min()
             .map(|ttl| Ttl::new(i64::from(ttl), core.platform.ttl))
             .transpose()
             .map_err(|e| CoreError::invalid("ttl", e))?;
         let mut wanted = Vec::with_capacity(list.len());
-        for (content, _, comment) in list {
+        for (content, _, comment, disabled) in list {
             let wire = content::parse(t, &content, None).map_err(|e| {
                 CoreError::Internal(format!("stored record {name} {rtype} {content}: {e}"))
             })?;
             wanted.push(Wanted {
                 content,
                 wire,
-                comment: Comment::Set(comment),
+                meta: Meta::Exact { comment, disabled },
             });
         }
         out.push(Target {
@@ -288,6 +292,7 @@ async fn targets(
             ttl,
             records: wanted,
             field: format!("rrsets[{i}]"),
+            exact: true,
         });
     }
     Ok(out)

@@ -119,13 +119,18 @@ pub fn check_precondition(domain: &Domain, if_match: Option<u32>) -> Result<(), 
     }
 }
 
-/// What a record's comment becomes.
+/// What becomes of a wanted record's comment and disabled flag.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Comment {
-    /// As it is (none for a new record).
-    Keep,
-    /// This.
-    Set(Option<String>),
+pub(crate) enum Meta {
+    /// Listed in a batch: published (enabled), its comment kept (none for a new record).
+    Listed,
+    /// Exactly this (revert).
+    Exact {
+        /// The comment.
+        comment: Option<String>,
+        /// Kept but not published.
+        disabled: bool,
+    },
 }
 
 /// A record of a wanted RRset.
@@ -135,8 +140,8 @@ pub(crate) struct Wanted {
     pub(crate) content: String,
     /// Its wire form (for the RRset's size).
     pub(crate) wire: Vec<u8>,
-    /// Its comment.
-    pub(crate) comment: Comment,
+    /// Its comment and disabled flag.
+    pub(crate) meta: Meta,
 }
 
 /// An RRset as it should be: parsed and canonical, not yet checked against the zone.
@@ -152,6 +157,10 @@ pub(crate) struct Target {
     pub(crate) records: Vec<Wanted>,
     /// Where it came from, as a field path for errors (`3` → `/3/records/0`).
     pub(crate) field: String,
+    /// The RRset's disabled records are part of it: those not wanted are deleted (revert).
+    /// Otherwise (a batch) disabled records are outside the RRset and left alone, unless
+    /// listed, which enables them.
+    pub(crate) exact: bool,
 }
 
 impl Target {
@@ -193,7 +202,7 @@ fn parse_input(
         records.push(Wanted {
             content: canonical,
             wire,
-            comment: Comment::Keep,
+            meta: Meta::Listed,
         });
     }
     Ok(Target {
@@ -202,6 +211,7 @@ fn parse_input(
         ttl,
         records,
         field,
+        exact: false,
     })
 }
 
@@ -264,6 +274,7 @@ struct Present {
     ttl: u32,
     content: String,
     comment: Option<String>,
+    disabled: bool,
 }
 
 /// Checks `targets` against the zone as it will be and (unless `dry_run`) writes them, with
@@ -309,7 +320,7 @@ pub(crate) async fn apply(
         .collect();
     let rows = sqlx::query_as!(
         Row,
-        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment
+        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment, disabled
              FROM records WHERE domain_id = $1 AND name = ANY($2) ORDER BY id"#,
         domain.id.0,
         &names,
@@ -319,25 +330,45 @@ pub(crate) async fn apply(
     let mut present: HashMap<(String, String), Vec<Present>> = HashMap::new();
     // What each name will hold: the types the batch does not touch stay as they are.
     let mut after_at: BTreeMap<String, Vec<(RrType, String)>> = BTreeMap::new();
-    let touched: BTreeSet<(String, String)> = targets
+    // A batch leaves the disabled records of its RRsets alone unless it lists them.
+    let listed: HashMap<(String, String), (bool, BTreeSet<&str>)> = targets
         .iter()
-        .map(|t| (t.fqdn(), type_name(t.rtype)))
+        .map(|t| {
+            (
+                (t.fqdn(), type_name(t.rtype)),
+                (
+                    t.exact,
+                    t.records.iter().map(|w| w.content.as_str()).collect(),
+                ),
+            )
+        })
         .collect();
     let mut all_rows: HashMap<RecordId, Row> = HashMap::new();
     for r in rows {
         let key = (r.name.clone(), r.rtype.clone());
-        if let Some(t) = RrType::parse(r.rtype.as_bytes()).filter(|_| !touched.contains(&key)) {
-            after_at
-                .entry(r.name.clone())
-                .or_default()
-                .push((t, r.content.clone()));
+        // Outside the batch: kept as it is, and counted by the rules.
+        let stays = match listed.get(&key) {
+            None => true,
+            Some((exact, contents)) => {
+                r.disabled && !exact && !contents.contains(r.content.as_str())
+            }
+        };
+        if stays {
+            if let Some(t) = RrType::parse(r.rtype.as_bytes()) {
+                after_at
+                    .entry(r.name.clone())
+                    .or_default()
+                    .push((t, r.content.clone()));
+            }
+        } else {
+            present.entry(key).or_default().push(Present {
+                id: r.id,
+                ttl: u32::try_from(r.ttl).unwrap_or_default(),
+                content: r.content.clone(),
+                comment: r.comment.clone(),
+                disabled: r.disabled,
+            });
         }
-        present.entry(key).or_default().push(Present {
-            id: r.id,
-            ttl: u32::try_from(r.ttl).unwrap_or_default(),
-            content: r.content.clone(),
-            comment: r.comment.clone(),
-        });
         all_rows.insert(r.id, r);
     }
     for t in &targets {
@@ -449,8 +480,8 @@ pub(crate) async fn apply(
     let bounds = core.platform.ttl;
     let mut diffs: Vec<RrsetChange> = Vec::new();
     let mut delete_ids: Vec<i64> = Vec::new();
-    let mut updates: Vec<(RecordId, u32, Option<String>)> = Vec::new();
-    let mut inserts: Vec<(String, String, u32, String, Option<String>)> = Vec::new();
+    let mut updates: Vec<(RecordId, u32, Option<String>, bool)> = Vec::new();
+    let mut inserts: Vec<(String, String, u32, String, Option<String>, bool)> = Vec::new();
     let mut record_diff = RecordDiff::default();
     let mut keys: Vec<RrsetKey> = Vec::new();
     for t in &targets {
@@ -469,37 +500,44 @@ pub(crate) async fn apply(
                     .get()
             }
         };
-        let stored = |content: &str, ttl: u32, comment: Option<String>| StoredRecord {
-            name: fqdn.clone(),
-            rtype: tname.clone(),
-            ttl,
-            content: content.to_string(),
-            comment,
-        };
+        let stored =
+            |content: &str, ttl: u32, comment: Option<String>, disabled: bool| StoredRecord {
+                name: fqdn.clone(),
+                rtype: tname.clone(),
+                ttl,
+                content: content.to_string(),
+                comment,
+                disabled,
+            };
         let mut changed = false;
         let mut kept: HashMap<&str, &Present> =
             now.iter().map(|p| (p.content.as_str(), p)).collect();
         for w in &t.records {
             match kept.remove(w.content.as_str()) {
                 Some(p) => {
-                    let comment = match &w.comment {
-                        Comment::Keep => p.comment.clone(),
-                        Comment::Set(c) => c.clone(),
+                    let (comment, disabled) = match &w.meta {
+                        Meta::Listed => (p.comment.clone(), false),
+                        Meta::Exact { comment, disabled } => (comment.clone(), *disabled),
                     };
-                    if p.ttl != ttl || p.comment != comment {
+                    if p.ttl != ttl || p.comment != comment || p.disabled != disabled {
                         changed = true;
-                        updates.push((p.id, ttl, comment.clone()));
+                        updates.push((p.id, ttl, comment.clone(), disabled));
+                        record_diff.removed.push(stored(
+                            &p.content,
+                            p.ttl,
+                            p.comment.clone(),
+                            p.disabled,
+                        ));
                         record_diff
-                            .removed
-                            .push(stored(&p.content, p.ttl, p.comment.clone()));
-                        record_diff.added.push(stored(&p.content, ttl, comment));
+                            .added
+                            .push(stored(&p.content, ttl, comment, disabled));
                     }
                 }
                 None => {
                     changed = true;
-                    let comment = match &w.comment {
-                        Comment::Keep => None,
-                        Comment::Set(c) => c.clone(),
+                    let (comment, disabled) = match &w.meta {
+                        Meta::Listed => (None, false),
+                        Meta::Exact { comment, disabled } => (comment.clone(), *disabled),
                     };
                     inserts.push((
                         fqdn.clone(),
@@ -507,8 +545,11 @@ pub(crate) async fn apply(
                         ttl,
                         w.content.clone(),
                         comment.clone(),
+                        disabled,
                     ));
-                    record_diff.added.push(stored(&w.content, ttl, comment));
+                    record_diff
+                        .added
+                        .push(stored(&w.content, ttl, comment, disabled));
                 }
             }
         }
@@ -517,7 +558,7 @@ pub(crate) async fn apply(
             delete_ids.push(p.id.0);
             record_diff
                 .removed
-                .push(stored(&p.content, p.ttl, p.comment.clone()));
+                .push(stored(&p.content, p.ttl, p.comment.clone(), p.disabled));
         }
         if !changed {
             continue;
@@ -532,9 +573,19 @@ pub(crate) async fn apply(
             rtype: tname.clone(),
             before: state(
                 now.first().map_or(0, |p| p.ttl),
-                now.iter().map(|p| p.content.clone()).collect(),
+                now.iter()
+                    .filter(|p| !p.disabled)
+                    .map(|p| p.content.clone())
+                    .collect(),
             ),
-            after: state(ttl, t.records.iter().map(|w| w.content.clone()).collect()),
+            after: state(
+                ttl,
+                t.records
+                    .iter()
+                    .filter(|w| !matches!(w.meta, Meta::Exact { disabled: true, .. }))
+                    .map(|w| w.content.clone())
+                    .collect(),
+            ),
         });
         keys.push(RrsetKey::new(fqdn, tname));
     }
@@ -570,21 +621,25 @@ pub(crate) async fn apply(
             .map(|u| i32::try_from(u.1).unwrap_or(i32::MAX))
             .collect();
         let comments: Vec<Option<String>> = updates.iter().map(|u| u.2.clone()).collect();
+        let disabled: Vec<bool> = updates.iter().map(|u| u.3).collect();
         sqlx::query!(
-            "UPDATE records r SET ttl = u.ttl, comment = u.comment, updated_at = now()
-               FROM UNNEST($1::bigint[], $2::int[], $3::text[]) AS u(id, ttl, comment) WHERE r.id = u.id",
+            "UPDATE records r SET ttl = u.ttl, comment = u.comment, disabled = u.disabled, updated_at = now()
+               FROM UNNEST($1::bigint[], $2::int[], $3::text[], $4::bool[]) AS u(id, ttl, comment, disabled)
+              WHERE r.id = u.id",
             &ids,
             &ttls,
             &comments as &[Option<String>],
+            &disabled,
         )
         .execute(&mut **tx)
         .await?;
-        for (id, ttl, comment) in &updates {
+        for (id, ttl, comment, disabled) in &updates {
             if let Some(r) = all_rows.get(id) {
                 before.push(view(r));
                 let mut new = r.clone();
                 new.ttl = i32::try_from(*ttl).unwrap_or(i32::MAX);
                 new.comment.clone_from(comment);
+                new.disabled = *disabled;
                 after.push(view(&new));
             }
         }
@@ -598,17 +653,19 @@ pub(crate) async fn apply(
             .collect();
         let contents: Vec<String> = inserts.iter().map(|i| i.3.clone()).collect();
         let comments: Vec<Option<String>> = inserts.iter().map(|i| i.4.clone()).collect();
+        let disabled: Vec<bool> = inserts.iter().map(|i| i.5).collect();
         let rows = sqlx::query_as!(
             Row,
-            r#"INSERT INTO records (domain_id, name, type, ttl, content, comment)
-               SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::int[], $5::text[], $6::text[])
-               RETURNING id AS "id: RecordId", name, type AS rtype, ttl, content, comment"#,
+            r#"INSERT INTO records (domain_id, name, type, ttl, content, comment, disabled)
+               SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::bool[])
+               RETURNING id AS "id: RecordId", name, type AS rtype, ttl, content, comment, disabled"#,
             domain.id.0,
             &names,
             &types,
             &ttls,
             &contents,
             &comments as &[Option<String>],
+            &disabled,
         )
         .fetch_all(&mut **tx)
         .await
@@ -723,12 +780,12 @@ pub async fn list(
     let rows = sqlx::query!(
         r#"WITH sets AS (
              SELECT DISTINCT name, type FROM records
-              WHERE domain_id = $1 AND ($2::text IS NULL OR name = $2) AND ($3::text IS NULL OR type = $3)
+              WHERE domain_id = $1 AND NOT disabled AND ($2::text IS NULL OR name = $2) AND ($3::text IS NULL OR type = $3)
                 AND ($4::text IS NULL OR (name, type) > ($4, $5))
               ORDER BY name, type LIMIT $6)
            SELECT r.name, r.type AS rtype, r.ttl, r.content
              FROM records r JOIN sets s ON s.name = r.name AND s.type = r.type
-            WHERE r.domain_id = $1
+            WHERE r.domain_id = $1 AND NOT r.disabled
             ORDER BY r.name, r.type, r.content"#,
         domain.id.0,
         name,

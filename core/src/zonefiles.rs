@@ -108,6 +108,7 @@ struct Existing {
     id: i64,
     ttl: u32,
     comment: Option<String>,
+    disabled: bool,
 }
 
 fn problems<T: Into<LineProblem>>(list: Vec<T>) -> CoreError {
@@ -232,7 +233,7 @@ async fn import_in(
     let domain = domain::lock(tx, actor, name, Action::WriteZone).await?;
     let stored = sqlx::query_as!(
         StoredRow,
-        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment
+        r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment, disabled
              FROM records WHERE domain_id = $1"#,
         domain.id.0
     )
@@ -325,15 +326,18 @@ fn plan(
                 id: r.id.0,
                 ttl: u32::try_from(r.ttl).unwrap_or_default(),
                 comment: r.comment,
+                disabled: r.disabled,
             },
         );
     }
 
-    // The zone as it should be after the import, checked as a whole.
+    // The zone as it should be after the import, checked as a whole. The file's records are
+    // published: a disabled record the file holds is enabled; merging keeps the others as
+    // they are.
     let mut wanted: Vec<ZoneRecord> = prepared.records;
+    let in_file: std::collections::HashSet<Key> =
+        wanted.iter().map(key_of).collect::<Result<_, _>>()?;
     if mode == ImportMode::Merge {
-        let in_file: std::collections::HashSet<Key> =
-            wanted.iter().map(key_of).collect::<Result<_, _>>()?;
         for r in kept {
             if !in_file.contains(&key_of(&r)?) {
                 wanted.push(r);
@@ -384,19 +388,27 @@ fn plan(
         ttl,
         content: key.2.clone(),
         comment,
+        disabled: false,
     };
     let outcome = &mut plan.outcome;
     for r in &wanted {
         let key = key_of(r)?;
         match existing.remove(&key) {
-            Some(e) if e.ttl == r.ttl && e.comment == r.comment => outcome.unchanged += 1,
+            Some(e)
+                if e.ttl == r.ttl
+                    && e.comment == r.comment
+                    && !(e.disabled && in_file.contains(&key)) =>
+            {
+                outcome.unchanged += 1;
+            }
             Some(e) => {
                 outcome
                     .updated
                     .push(diff_record(origin, &key, r.ttl, r.comment.clone()));
-                plan.diff
-                    .removed
-                    .push(stored_record(&key, e.ttl, e.comment));
+                plan.diff.removed.push(changes::StoredRecord {
+                    disabled: e.disabled,
+                    ..stored_record(&key, e.ttl, e.comment)
+                });
                 plan.diff
                     .added
                     .push(stored_record(&key, r.ttl, r.comment.clone()));
@@ -418,9 +430,10 @@ fn plan(
         outcome
             .removed
             .push(diff_record(origin, &key, e.ttl, e.comment.clone()));
-        plan.diff
-            .removed
-            .push(stored_record(&key, e.ttl, e.comment));
+        plan.diff.removed.push(changes::StoredRecord {
+            disabled: e.disabled,
+            ..stored_record(&key, e.ttl, e.comment)
+        });
         plan.remove.push(e.id);
     }
     outcome
@@ -454,7 +467,7 @@ async fn write_diff(
             .collect();
         let comments: Vec<Option<String>> = update.iter().map(|u| u.2.clone()).collect();
         sqlx::query!(
-            "UPDATE records r SET ttl = u.ttl, comment = u.comment, updated_at = now()
+            "UPDATE records r SET ttl = u.ttl, comment = u.comment, disabled = false, updated_at = now()
                FROM UNNEST($1::bigint[], $2::int[], $3::text[]) AS u(id, ttl, comment) WHERE r.id = u.id",
             &ids,
             &ttls,
@@ -500,7 +513,7 @@ pub async fn export(core: &Core, actor: &Actor, name: &str) -> Result<String, Co
     let domain = domain::load(&mut *tx, actor, name, Action::Read).await?;
     let origin = origin_of(&domain);
     let rows = sqlx::query!(
-        "SELECT id, name, type AS rtype, ttl, content, comment FROM records WHERE domain_id = $1",
+        "SELECT id, name, type AS rtype, ttl, content, comment FROM records WHERE domain_id = $1 AND NOT disabled",
         domain.id.0
     )
     .fetch_all(&mut *tx)

@@ -129,6 +129,7 @@ async fn main() {
                     ttl: None,
                     content: format!("\"change {i}\""),
                     comment: None,
+                    disabled: false,
                 };
                 let (view, _, _) = records::create(core, &actor, &origin, &input)
                     .await

@@ -83,6 +83,7 @@ impl Fixture {
             ttl: Some(300),
             content: ip.into(),
             comment: None,
+            disabled: false,
         };
         records::create(&self.ctx.core, &self.actor, zone, &input)
             .await

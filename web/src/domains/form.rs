@@ -243,6 +243,7 @@ impl RecordFields {
                 ttl,
                 content,
                 comment: Some(self.comment.clone()),
+                disabled: false,
             })
         } else {
             Err(errors)
@@ -392,6 +393,7 @@ mod tests {
             ttl: 300,
             content: "0 issuewild \"ca.example\"".into(),
             comment: None,
+            disabled: false,
             name_unicode: None,
             text: None,
         };

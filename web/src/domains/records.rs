@@ -359,6 +359,7 @@ pub(crate) async fn update(
         ttl: input.ttl,
         content: Some(input.content),
         comment: Some(input.comment.unwrap_or_default()),
+        disabled: None,
     };
     match records::update(&core, &viewer.actor, &name, id, &patch).await {
         Ok((_, change, warnings)) => saved(&viewer, &name, change.id, &warnings),
