@@ -241,6 +241,20 @@ fn rows() -> Vec<(&'static str, &'static str, BTreeMap<Col, u16>, bool)> {
             false,
         ),
         ("GET", "/api/v1/account", acct(Acct::Read, 200), false),
+        (
+            "GET",
+            "/api/v1/account/template",
+            acct(Acct::Read, 200),
+            false,
+        ),
+        (
+            "PUT",
+            "/api/v1/account/template",
+            acct(Acct::Manage, 200),
+            false,
+        ),
+        ("GET", "/api/v1/admin/template", plat(200), false),
+        ("PUT", "/api/v1/admin/template", plat(200), false),
         // The owner owns domains (409); the others have none.
         (
             "DELETE",
@@ -894,6 +908,10 @@ async fn request(
             (path.into(), json(json!({"token": "0".repeat(64)})))
         }
         ("DELETE", "/api/v1/account") => (path.into(), json(json!({"password": PASSWORD}))),
+        ("PUT", "/api/v1/account/template") | ("PUT", "/api/v1/admin/template") => (
+            path.into(),
+            json(json!({"records": [{"name": "@", "type": "MX", "content": "10 mail.{domain}"}]})),
+        ),
         ("POST", "/api/v1/account/password") => (
             path.into(),
             json(json!({"current_password": PASSWORD, "new_password": "another matrix password"})),

@@ -898,3 +898,113 @@ async fn disabled_records_are_kept_out_of_rrsets_and_come_back(pool: PgPool) {
         vec![("192.0.2.1".into(), false), ("192.0.2.2".into(), true)]
     );
 }
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn new_domains_get_the_default_records(pool: PgPool) {
+    let api = setup(pool).await;
+    // The platform's template, set by an administrator.
+    sqlx::query(
+        "INSERT INTO record_templates (user_id, position, name, type, ttl, content)
+         VALUES (NULL, 0, '@', 'TXT', NULL, '\"platform default\"')",
+    )
+    .execute(&api.pool)
+    .await
+    .unwrap();
+    domain(&api, "plain.example").await;
+    let sets = rrsets(&api, "plain.example").await;
+    assert_eq!(
+        sets,
+        BTreeSet::from([(
+            "@".into(),
+            "TXT".into(),
+            3600,
+            vec!["\"platform default\"".into()]
+        )])
+    );
+
+    // One's own template wins over the platform's.
+    let (s, b, _) = call(
+        &api,
+        "PUT",
+        "/api/v1/account/template",
+        Some(json!({"records": [
+            {"name": "@", "type": "MX", "ttl": 300, "content": "10 mail.{domain}"},
+            {"name": "@", "type": "MX", "content": "20 backup.example.net."},
+            {"name": "_dmarc", "type": "TXT", "content": "v=DMARC1; p=reject"},
+            {"name": "www", "type": "CNAME", "content": "{domain}"},
+        ]})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["records"].as_array().unwrap().len(), 4);
+    let (s, b) = api
+        .post("/api/v1/domains", json!({"name": "mine.example"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["change"]["action"], "rrsets.update");
+    let sets = rrsets(&api, "mine.example").await;
+    assert_eq!(
+        sets,
+        BTreeSet::from([
+            (
+                "@".into(),
+                "MX".into(),
+                300,
+                vec![
+                    "10 mail.mine.example.".into(),
+                    "20 backup.example.net.".into()
+                ]
+            ),
+            (
+                "_dmarc".into(),
+                "TXT".into(),
+                3600,
+                vec!["\"v=DMARC1; p=reject\"".into()]
+            ),
+            (
+                "www".into(),
+                "CNAME".into(),
+                3600,
+                vec!["mine.example.".into()]
+            ),
+        ])
+    );
+
+    // A template that breaks a rule or does not parse is refused when saved, naming the record.
+    let state = api.state().await;
+    for (records, pointer) in [
+        (
+            json!([{"name": "@", "type": "CNAME", "content": "elsewhere.example.net."}]),
+            "/records/0",
+        ),
+        (
+            json!([{"name": "www", "type": "A", "content": "192.0.2.1"},
+                   {"name": "www", "type": "CNAME", "content": "{domain}"}]),
+            "/records/0",
+        ),
+        (
+            json!([{"name": "ok", "type": "A", "content": "192.0.2.1"},
+                   {"name": "bad", "type": "A", "content": "not an address"}]),
+            "/records/1/content",
+        ),
+    ] {
+        let (s, b, _) = call(
+            &api,
+            "PUT",
+            "/api/v1/account/template",
+            Some(json!({ "records": records })),
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        assert_eq!(b["errors"][0]["pointer"], pointer, "{b}");
+    }
+    assert_eq!(api.state().await, state);
+    let (_, b, _) = call(&api, "GET", "/api/v1/account/template", None, &[]).await;
+    assert_eq!(b["records"].as_array().unwrap().len(), 4);
+
+    // The platform's template is for administrators.
+    let (s, _, _) = call(&api, "GET", "/api/v1/admin/template", None, &[]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

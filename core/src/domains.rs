@@ -149,7 +149,18 @@ pub async fn create(
     name: &str,
 ) -> Result<(DomainView, Change), CoreError> {
     let mut tx = core.pool.begin().await?;
-    let (domain, change) = create_in(&mut tx, core, actor, name).await?;
+    let (domain, created) = create_in(&mut tx, core, actor, name).await?;
+    // Its default records, in the same transaction: a template that does not fit leaves no
+    // domain behind.
+    let owner = actor.user()?;
+    let (domain, change) =
+        match crate::templates::apply(&mut tx, core, actor, &domain, owner).await? {
+            Some(filled) => (
+                load(&mut *tx, actor, &domain.zone.as_text(), Action::Read).await?,
+                filled,
+            ),
+            None => (domain, created),
+        };
     tx.commit().await?;
     tracing::info!(zone.name = %domain.zone, change.id = %change.id, "domain created");
     core.queue.zone_changed(domain.id);

@@ -39,6 +39,7 @@ pub mod rrsets;
 pub mod sealing;
 pub mod secondaries;
 pub mod settings;
+pub mod templates;
 pub mod users;
 pub mod versions;
 pub mod webhooks;

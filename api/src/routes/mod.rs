@@ -13,6 +13,7 @@ mod keys;
 mod members;
 mod records;
 mod rrsets;
+mod templates;
 mod webhooks;
 mod zonefile;
 
@@ -92,6 +93,10 @@ fn v1() -> Routes {
         )
         .route("/account/2fa/totp/confirm", post(account::totp_confirm))
         .route("/account/2fa/recovery-codes", post(account::recovery_codes))
+        .route(
+            "/account/template",
+            get(templates::own).put(templates::set_own),
+        )
         .route("/keys", get(keys::list).post(keys::create))
         .route(
             "/keys/{id}",
@@ -108,6 +113,10 @@ fn v1() -> Routes {
         )
         .route("/admin/users/{id}/reset-2fa", post(admin::reset_2fa))
         .route("/admin/invitations", post(admin::invite))
+        .route(
+            "/admin/template",
+            get(templates::platform).put(templates::set_platform),
+        )
         // Domains and what is in them.
         .route("/domains", get(domains::list).post(domains::create))
         .route(
