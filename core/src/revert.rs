@@ -83,6 +83,7 @@ pub async fn revert(
         targets,
         ChangeAction::ZoneRevert,
         opts.dry_run,
+        rrsets::Check::EachRrset,
     )
     .await?;
     rrsets::finish(core, tx, &domain, outcome).await

@@ -245,6 +245,7 @@ pub async fn put(
         targets,
         ChangeAction::RrsetsUpdate,
         opts.dry_run,
+        Check::EachRrset,
     )
     .await?;
     finish(core, tx, &domain, outcome).await
@@ -268,6 +269,16 @@ pub(crate) async fn finish(
     Ok(outcome)
 }
 
+/// Whether [`apply`] authorizes each RRset for the actor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// Each RRset against the actor's role and key limits (batches, revert).
+    EachRrset,
+    /// The write as a whole was authorized already: the records are the platform's choice
+    /// (a new domain's default records), not the actor's.
+    Authorized,
+}
+
 /// A stored record of an RRset a batch touches.
 struct Present {
     id: RecordId,
@@ -287,6 +298,7 @@ pub(crate) async fn apply(
     targets: Vec<Target>,
     action: ChangeAction,
     dry_run: bool,
+    check: Check,
 ) -> Result<Outcome, CoreError> {
     // One entry per RRset, each authorized on its own (a key may be limited to some names).
     let mut seen: HashMap<(String, RrType), &str> = HashMap::new();
@@ -302,13 +314,15 @@ pub(crate) async fn apply(
                 ),
             ));
         }
-        domain.authorize(
-            actor,
-            Action::WriteRecord {
-                name: &fqdn,
-                rtype: &type_name(t.rtype),
-            },
-        )?;
+        if check == Check::EachRrset {
+            domain.authorize(
+                actor,
+                Action::WriteRecord {
+                    name: &fqdn,
+                    rtype: &type_name(t.rtype),
+                },
+            )?;
+        }
     }
 
     // What the touched names hold now.

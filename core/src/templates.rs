@@ -294,6 +294,7 @@ pub(crate) async fn apply(
         targets,
         ChangeAction::RrsetsUpdate,
         false,
+        rrsets::Check::Authorized,
     )
     .await
     .map_err(in_template)?;
