@@ -81,9 +81,11 @@ pub async fn revert(
         actor,
         &domain,
         targets,
-        ChangeAction::ZoneRevert,
-        opts.dry_run,
-        rrsets::Check::EachRrset,
+        rrsets::How {
+            action: ChangeAction::ZoneRevert,
+            dry_run: opts.dry_run,
+            check: rrsets::Check::EachRrset,
+        },
     )
     .await?;
     rrsets::finish(core, tx, &domain, outcome).await

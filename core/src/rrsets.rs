@@ -243,9 +243,11 @@ pub async fn put(
         actor,
         &domain,
         targets,
-        ChangeAction::RrsetsUpdate,
-        opts.dry_run,
-        Check::EachRrset,
+        How {
+            action: ChangeAction::RrsetsUpdate,
+            dry_run: opts.dry_run,
+            check: Check::EachRrset,
+        },
     )
     .await?;
     finish(core, tx, &domain, outcome).await
@@ -279,6 +281,18 @@ pub(crate) enum Check {
     Authorized,
 }
 
+/// How [`apply`] writes: the change's action, whether it only shows the diff, and whether it
+/// authorizes each RRset.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct How {
+    /// The action of the change written.
+    pub(crate) action: ChangeAction,
+    /// Show the diff, write nothing.
+    pub(crate) dry_run: bool,
+    /// Authorize each RRset, or not.
+    pub(crate) check: Check,
+}
+
 /// A stored record of an RRset a batch touches.
 struct Present {
     id: RecordId,
@@ -296,10 +310,13 @@ pub(crate) async fn apply(
     actor: &Actor,
     domain: &Domain,
     targets: Vec<Target>,
-    action: ChangeAction,
-    dry_run: bool,
-    check: Check,
+    how: How,
 ) -> Result<Outcome, CoreError> {
+    let How {
+        action,
+        dry_run,
+        check,
+    } = how;
     // One entry per RRset, each authorized on its own (a key may be limited to some names).
     let mut seen: HashMap<(String, RrType), &str> = HashMap::new();
     for t in &targets {

@@ -292,9 +292,11 @@ pub(crate) async fn apply(
         actor,
         domain,
         targets,
-        ChangeAction::RrsetsUpdate,
-        false,
-        rrsets::Check::Authorized,
+        rrsets::How {
+            action: ChangeAction::RrsetsUpdate,
+            dry_run: false,
+            check: rrsets::Check::Authorized,
+        },
     )
     .await
     .map_err(in_template)?;
