@@ -80,8 +80,12 @@ impl Drop for Claim {
         let Some((secret, key)) = self.held.take() else {
             return;
         };
+        // No runtime (shutting down): the claim goes stale and is taken over later.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         let pool = self.pool.clone();
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             let req = idempotency::Request {
                 secret: &secret,
                 key: &key,

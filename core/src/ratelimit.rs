@@ -572,6 +572,57 @@ mod tests {
         assert!(!s.contains("secret"));
     }
 
+    /// The Lua script in a real Redis (`APEX_TEST_REDIS_URL`) decides as [`gcra`] does in
+    /// memory: the same takes, allowed or refused alike, with the same tokens left.
+    #[tokio::test]
+    async fn the_script_in_redis_agrees_with_memory() {
+        let url = std::env::var("APEX_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let prefix = format!("test-ratelimit-{}-{nanos}:", std::process::id());
+        // One token a minute: nothing comes back while the test runs.
+        let (a, b) = (policy(1, 6), policy(1, 4));
+        let settings = || Settings {
+            enabled: true,
+            redis_timeout: Duration::from_secs(2),
+            ..Settings::off()
+        };
+        let shared = Limiter::new(settings(), Queue::new(&url, &prefix).unwrap());
+        let local = Limiter::new(settings(), Queue::disabled());
+        let draws = |subject: &str| {
+            vec![
+                Draw {
+                    policy: a,
+                    subject: subject.into(),
+                },
+                Draw {
+                    policy: b,
+                    subject: "addr".into(),
+                },
+            ]
+        };
+        for (subject, cost) in [
+            ("k1", 1),
+            ("k1", 2),
+            ("k2", 1),
+            ("k1", 3),
+            ("k2", 9),
+            ("k2", 1),
+        ] {
+            let r = shared.check(&draws(subject), cost).await;
+            let m = local.check(&draws(subject), cost).await;
+            assert!(r.shared, "Redis at {url} did not answer");
+            assert_eq!(r.allowed, m.allowed, "{subject} {cost}");
+            let left = |v: &Verdict| v.buckets.iter().map(|b| b.remaining).collect::<Vec<_>>();
+            assert_eq!(left(&r), left(&m), "{subject} {cost}");
+            let secs = |d: Duration| d.as_secs_f64().round() as u64;
+            assert_eq!(secs(r.retry_after), secs(m.retry_after), "{subject} {cost}");
+        }
+    }
+
     #[tokio::test]
     async fn in_memory_without_redis() {
         let settings = Settings {
