@@ -928,6 +928,45 @@ mod tests {
     }
 
     #[test]
+    fn limits_settings() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None).unwrap();
+            let limits = c.rate_limits().unwrap();
+            assert!(limits.enabled);
+            assert_eq!(
+                limits.credential.map(|p| (p.per_minute, p.burst)),
+                Some((300, 30))
+            );
+            assert_eq!(limits.anonymous.map(|p| p.burst), Some(10));
+            assert_eq!(c.platform().unwrap().quotas.records_per_domain, 200_000);
+            assert_eq!(c.http_server().unwrap().max_concurrent, 1024);
+            jail.set_env("APEX_RATE_LIMIT", "false");
+            jail.set_env("APEX_RATE_LIMIT_ADDRESS_PER_MINUTE", "0");
+            let limits = Config::load(None).unwrap().rate_limits().unwrap();
+            assert!(!limits.enabled);
+            assert_eq!(limits.address, None);
+            jail.set_env("APEX_RATE_LIMIT_CREDENTIAL_BURST", "0");
+            assert_eq!(
+                Config::load(None).unwrap().platform().unwrap_err().var,
+                "APEX_RATE_LIMIT_CREDENTIAL_BURST"
+            );
+            jail.set_env("APEX_RATE_LIMIT_CREDENTIAL_BURST", "5");
+            jail.set_env("APEX_HTTP_HEADER_TIMEOUT", "0");
+            let vars: Vec<String> = Config::load(None)
+                .unwrap()
+                .check(false)
+                .into_iter()
+                .map(|e| e.var)
+                .collect();
+            assert!(
+                vars.contains(&"APEX_HTTP_HEADER_TIMEOUT".to_string()),
+                "{vars:?}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn toml_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
