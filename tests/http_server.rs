@@ -17,6 +17,10 @@ use tokio::net::TcpStream;
 async fn server(limits: HttpServer) -> std::net::SocketAddr {
     let mut config = Config::defaults();
     config.rate_limit = false;
+    server_with(config, limits).await
+}
+
+async fn server_with(config: Config, limits: HttpServer) -> std::net::SocketAddr {
     let pool = sqlx::postgres::PgPoolOptions::new()
         .connect_lazy("postgres://postgres@127.0.0.1:1/none")
         .unwrap();
@@ -118,4 +122,28 @@ async fn a_stalled_body_fails_and_busy_servers_answer_503() {
         .unwrap();
     let (text, _) = read_until_closed(&mut again, Duration::from_secs(5)).await;
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+}
+
+#[tokio::test]
+async fn rate_limits_see_the_peer_address() {
+    let mut config = Config::defaults();
+    config.rate_limit_anonymous_per_minute = 60;
+    config.rate_limit_anonymous_burst = 2;
+    let addr = server_with(config, limits()).await;
+    let mut statuses = vec![];
+    for _ in 0..3 {
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"GET /api/v1/domains HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let (text, _) = read_until_closed(&mut c, Duration::from_secs(5)).await;
+        assert!(
+            text.to_ascii_lowercase()
+                .contains("ratelimit-policy: \"anonymous\";q=2;w=2"),
+            "{text}"
+        );
+        statuses.push(text[9..12].to_string());
+    }
+    // Each connection is new; the address is the same: the third is over the limit.
+    assert_eq!(statuses, ["401", "401", "429"]);
 }
