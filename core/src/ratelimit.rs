@@ -293,6 +293,12 @@ impl Limiter {
                         "rate limits: Redis too slow; limiting in this process for now"
                     );
                     self.set_failed();
+                    // A first connection may take longer than a check waits: make it in the
+                    // background, so the next check finds it.
+                    let queue = self.queue.clone();
+                    tokio::spawn(async move {
+                        let _ = queue.connection().await;
+                    });
                 }
             }
         }
