@@ -7,9 +7,9 @@
 //! apex-core's ([`apex_core::ratelimit`]): shared through Redis, per process without it.
 //!
 //! Every limited answer carries `RateLimit-Policy` and `RateLimit`
-//! (draft-ietf-httpapi-ratelimit-headers, structured fields: `"credential";q=30;w=6` and
-//! `"credential";r=29;t=1`); a refused request gets 429 with `Retry-After`, the whole seconds
-//! until it would fit.
+//! (draft-ietf-httpapi-ratelimit-headers-10, structured fields: `"credential";q=30;w=6` and
+//! `"credential";r=29;t=1`, `t` being the seconds until the bucket has a token more); a
+//! refused request gets 429 with `Retry-After`, the whole seconds until it would fit.
 
 use std::sync::Arc;
 
@@ -206,7 +206,7 @@ fn add_headers(headers: &mut HeaderMap, verdict: &Verdict) {
         .buckets
         .iter()
         .map(|b| {
-            let t = b.reset.as_secs() + u64::from(b.reset.subsec_nanos() > 0);
+            let t = b.next.as_secs() + u64::from(b.next.subsec_nanos() > 0);
             format!("\"{}\";r={};t={t}", b.policy.name, b.remaining)
         })
         .collect::<Vec<_>>()

@@ -185,6 +185,9 @@ pub struct BucketState {
     pub remaining: u64,
     /// Until it is full again.
     pub reset: Duration,
+    /// Until it has one token more (zero when full): the `t` of the `RateLimit` header
+    /// (draft-ietf-httpapi-ratelimit-headers-10: "until additional quota is made available").
+    pub next: Duration,
 }
 
 /// The answer to a check.
@@ -428,10 +431,17 @@ pub fn combine(draws: &[Draw], outcomes: &[Outcome], cost: u32, shared: bool) ->
             } else {
                 (o.remaining, o.reset_us)
             };
+            let interval = d.policy.interval_us();
+            let next = match reset.max(0) % interval {
+                _ if reset <= 0 => 0,
+                0 => interval,
+                part => part,
+            };
             BucketState {
                 policy: d.policy,
                 remaining: u64::try_from(remaining).unwrap_or(0),
                 reset: us(reset.max(0)),
+                next: us(next),
             }
         })
         .collect();
@@ -541,6 +551,13 @@ mod tests {
         assert_eq!(policy(7, 1).window_secs(), 9);
     }
 
+    fn b_of(burst: u32) -> Draw {
+        Draw {
+            policy: policy(60, burst),
+            subject: "b".into(),
+        }
+    }
+
     #[test]
     fn a_refused_take_takes_from_no_bucket() {
         let a = Draw {
@@ -559,7 +576,17 @@ mod tests {
         // The bucket that would have allowed it still shows its five tokens.
         assert_eq!(v.buckets[0].remaining, 5);
         assert_eq!(v.buckets[0].reset, Duration::ZERO);
+        assert_eq!(v.buckets[0].next, Duration::ZERO);
         assert_eq!(v.buckets[1].remaining, 0);
+        assert_eq!(v.buckets[1].next, Duration::from_secs(1));
+        // A take half a second after another: the first token is back in half a second, the
+        // bucket full in a second and a half.
+        let o = gcra(Some(SEC), SEC / 2, SEC, 5, 1);
+        let v = combine(&[b_of(5)], &[o], 1, false);
+        assert!(v.allowed);
+        assert_eq!(v.buckets[0].remaining, 3);
+        assert_eq!(v.buckets[0].reset, Duration::from_millis(1500));
+        assert_eq!(v.buckets[0].next, Duration::from_millis(500));
     }
 
     #[test]
