@@ -371,7 +371,7 @@ async fn two_api_processes_share_one_budget_in_redis(pool: PgPool) {
     let client = redis::Client::open(redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}ratelimit:credential:*"))
+        .arg(format!("{prefix}{{ratelimit}}:credential:*"))
         .query_async(&mut conn)
         .await
         .unwrap();

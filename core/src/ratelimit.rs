@@ -14,7 +14,8 @@
 //! refused, it takes from none.
 //!
 //! The clock is Redis's own (`TIME`), so API servers with skewed clocks still agree. Buckets
-//! expire from Redis once full again. In memory, the map is swept of full buckets when it
+//! are the keys `{prefix}{ratelimit}:{policy}:{subject}` (one hash tag, so the script runs on
+//! Redis Cluster too) and expire once full again. In memory, the map is swept of full buckets when it
 //! grows.
 
 use std::collections::HashMap;
@@ -309,8 +310,10 @@ impl Limiter {
     }
 
     fn key(&self, d: &Draw) -> String {
+        // One hash tag for every bucket: the script touches several keys at once, which Redis
+        // Cluster allows only within one slot.
         format!(
-            "{}ratelimit:{}:{}",
+            "{}{{ratelimit}}:{}:{}",
             self.queue.prefix, d.policy.name, d.subject
         )
     }
