@@ -83,7 +83,8 @@ fn exceeded(what: &'static str, detail: String) -> CoreError {
 
 /// Refuses a write that would leave `domain` with `records_after` records, above its owner's
 /// limit, unless the domain holds that many already (a write that does not grow it). Call
-/// under the domain's row lock ([`crate::domain::lock`]), before committing.
+/// under the domain's row lock ([`crate::domain::lock`]), before committing. Costs one query
+/// under the limit, two above it.
 pub async fn check_records(
     tx: &mut Transaction<'_, Postgres>,
     core: &Core,
@@ -97,23 +98,7 @@ pub async fn check_records(
         return Ok(());
     }
     let now = records_in(&mut **tx, domain.id).await?;
-    if records_after <= now {
-        return Ok(());
-    }
-    Err(exceeded(
-        "records_per_domain",
-        if records_after == now + 1 {
-            format!(
-                "{} has {now} records, the limit of its owner's account is {limit}; delete some or ask an administrator to raise it",
-                domain.name
-            )
-        } else {
-            format!(
-                "{} has {now} records and would have {records_after}, above the limit of its owner's account, {limit}; nothing was changed",
-                domain.name
-            )
-        },
-    ))
+    records_verdict(domain, limit, now, records_after)
 }
 
 /// Refuses one more record in `domain` when it is at its owner's limit. Under the row lock.
@@ -122,15 +107,33 @@ pub async fn check_one_more_record(
     core: &Core,
     domain: &Domain,
 ) -> Result<(), CoreError> {
-    if limits_of(&mut **tx, core, domain.id)
-        .await?
-        .records
-        .is_none()
-    {
+    let Some(limit) = limits_of(&mut **tx, core, domain.id).await?.records else {
+        return Ok(());
+    };
+    let now = records_in(&mut **tx, domain.id).await?;
+    records_verdict(domain, limit, now, now + 1)
+}
+
+/// Allows `now` records becoming `after` under `limit`, or a write that does not grow the
+/// domain; refuses the rest, saying the counts.
+fn records_verdict(domain: &Domain, limit: i64, now: i64, after: i64) -> Result<(), CoreError> {
+    if after <= limit || after <= now {
         return Ok(());
     }
-    let now = records_in(&mut **tx, domain.id).await?;
-    check_records(tx, core, domain, now + 1).await
+    Err(exceeded(
+        "records_per_domain",
+        if after == now + 1 {
+            format!(
+                "{} has {now} records, the limit of its owner's account is {limit}; delete some or ask an administrator to raise it",
+                domain.name
+            )
+        } else {
+            format!(
+                "{} has {now} records and would have {after}, above the limit of its owner's account, {limit}; nothing was changed",
+                domain.name
+            )
+        },
+    ))
 }
 
 /// Refuses a new webhook on `domain` when it has its owner's limit already. Takes a lock for
