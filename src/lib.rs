@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use apex_core::Core;
-use apex_core::config::Config;
+use apex_core::config::{Config, HttpServer};
 use apex_core::queue::Queue;
 use axum::Router;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+
+pub mod http;
 
 /// The platform core for `config` on `pool`, with a queue of its own.
 pub fn core(config: &Config, pool: PgPool) -> anyhow::Result<Core> {
@@ -29,23 +31,26 @@ pub fn http_app(core: Core) -> Router {
     apex_api::app(apex_api::AppState { core: core.clone() }).merge(apex_web::router(core))
 }
 
-/// Binds and serves the HTTP side; returns the bound address.
+/// Binds and serves the HTTP side with the default server limits; returns the bound address.
 pub async fn start_http(
     core: Core,
     listen: SocketAddr,
+) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
+    start_http_with(core, listen, Config::defaults().http_server()?).await
+}
+
+/// Binds and serves the HTTP side with `limits` (`APEX_HTTP_*`); returns the bound address.
+pub async fn start_http_with(
+    core: Core,
+    listen: SocketAddr,
+    limits: HttpServer,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("APEX_HTTP_LISTEN: cannot bind {listen}"))?;
     let addr = listener.local_addr()?;
-    let app = http_app(core);
-    let task = tokio::spawn(async move {
-        // The peer's address reaches the handlers: sign-in throttling, key networks, audit.
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(e) = axum::serve(listener, service).await {
-            tracing::error!(error = %e, "HTTP server stopped");
-        }
-    });
+    let app = http::harden(http_app(core), &limits);
+    let task = tokio::spawn(http::serve(listener, app, limits));
     Ok((addr, task))
 }
 
@@ -141,7 +146,12 @@ pub async fn start_all(config: &Config, pool: PgPool) -> anyhow::Result<Platform
         .first()
         .context("the nameserver bound no address")?;
     worker.add_notify_target(dns);
-    let (http, http_task) = start_http(core(config, pool)?, config.http_listen).await?;
+    let (http, http_task) = start_http_with(
+        core(config, pool)?,
+        config.http_listen,
+        config.http_server()?,
+    )
+    .await?;
     Ok(Platform {
         http,
         dns,

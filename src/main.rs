@@ -156,8 +156,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("migrations applied");
         }
         Command::Serve => {
-            let (addr, task) =
-                apex::start_http(apex::core(&config, pool)?, config.http_listen).await?;
+            let (addr, task) = apex::start_http_with(
+                apex::core(&config, pool)?,
+                config.http_listen,
+                config.http_server()?,
+            )
+            .await?;
             tracing::info!(http = %addr, "serving API and dashboard");
             task.await?;
         }

@@ -73,6 +73,19 @@ pub enum ApiError {
     /// A sign-in that did not go through (wrong password or code), said the same for all.
     #[error("{0}")]
     SignInFailed(&'static str),
+    /// A request refused by the HTTP layer (rate limits, idempotency keys, overload): a
+    /// problem of its own kind.
+    #[error("{detail}")]
+    Refused {
+        /// The problem type (`urn:apex:problem:…`).
+        kind: &'static str,
+        /// Its title.
+        title: &'static str,
+        /// The status.
+        status: StatusCode,
+        /// This occurrence.
+        detail: String,
+    },
     /// Too many attempts: try again after this long.
     #[error("{detail}")]
     TooManyRequests {
@@ -174,6 +187,19 @@ impl ApiError {
                 d.clone(),
                 vec![],
             ),
+            ApiError::Core(CoreError::QuotaExceeded { detail, .. }) => p(
+                "urn:apex:problem:quota-exceeded",
+                "Quota exceeded",
+                StatusCode::FORBIDDEN,
+                detail.clone(),
+                vec![],
+            ),
+            ApiError::Refused {
+                kind,
+                title,
+                status,
+                detail,
+            } => p(kind, title, *status, detail.clone(), vec![]),
             ApiError::Core(CoreError::Forbidden(d)) => p(
                 "urn:apex:problem:forbidden",
                 "Forbidden",

@@ -37,7 +37,7 @@ pub const IMPERSONATE: &str = "apex-impersonate";
 /// one of `APEX_TRUSTED_PROXIES`, the nearest untrusted address in `X-Forwarded-For`.
 pub struct ClientInfo(pub Client);
 
-fn client(parts: &Parts, state: &AppState) -> Client {
+pub(crate) fn client(parts: &Parts, state: &AppState) -> Client {
     // MockConnectInfo stands in for the connection in router tests (as ConnectInfo's own
     // extractor allows).
     let peer = parts

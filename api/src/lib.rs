@@ -8,6 +8,8 @@
 pub mod error;
 pub mod etag;
 pub mod extract;
+pub mod idempotency;
+pub mod limits;
 pub mod page;
 mod routes;
 
@@ -22,10 +24,18 @@ pub struct AppState {
     pub core: Core,
 }
 
-/// The API router.
+/// The API router. Around the routes: rate limits ([`limits`], outermost, so a refused
+/// request costs nothing more), then idempotency keys ([`idempotency`]). Each call has rate
+/// limit buckets of its own in memory, and shares those in Redis.
 pub fn app(state: AppState) -> Router {
+    use axum::middleware::from_fn_with_state;
     routes::router()
         .0
+        .layer(from_fn_with_state(state.clone(), idempotency::layer))
+        .layer(from_fn_with_state(
+            limits::Limits::new(&state),
+            limits::layer,
+        ))
         .with_state(state)
         .layer(TraceLayer::new_for_http())
 }

@@ -119,6 +119,42 @@ pub struct Config {
     /// and `X-Forwarded-Proto` are believed; empty: the peer address is the client.
     #[serde(deserialize_with = "list")]
     pub trusted_proxies: Vec<String>,
+    /// `APEX_RATE_LIMIT`: API rate limits on (`true`) or off.
+    pub rate_limit: bool,
+    /// `APEX_RATE_LIMIT_CREDENTIAL_PER_MINUTE`: tokens an API key or session gets back per
+    /// minute (0: no limit per credential).
+    pub rate_limit_credential_per_minute: u32,
+    /// `APEX_RATE_LIMIT_CREDENTIAL_BURST`: most tokens an API key or session holds.
+    pub rate_limit_credential_burst: u32,
+    /// `APEX_RATE_LIMIT_ADDRESS_PER_MINUTE`: tokens a client address gets back per minute for
+    /// requests with a credential (0: no limit per address).
+    pub rate_limit_address_per_minute: u32,
+    /// `APEX_RATE_LIMIT_ADDRESS_BURST`: most tokens a client address holds.
+    pub rate_limit_address_burst: u32,
+    /// `APEX_RATE_LIMIT_ANONYMOUS_PER_MINUTE`: tokens a client address gets back per minute for
+    /// requests without a credential (sign-up, sign-in; 0: no limit).
+    pub rate_limit_anonymous_per_minute: u32,
+    /// `APEX_RATE_LIMIT_ANONYMOUS_BURST`: most such tokens an address holds.
+    pub rate_limit_anonymous_burst: u32,
+    /// `APEX_RATE_LIMIT_EXPENSIVE_COST`: tokens an expensive request costs (zone import,
+    /// DNSSEC changes, revert, domain creation).
+    pub rate_limit_expensive_cost: u32,
+    /// `APEX_RATE_LIMIT_REDIS_TIMEOUT_MS`: how long a check waits for Redis before it decides
+    /// in this process alone.
+    pub rate_limit_redis_timeout_ms: u64,
+    /// `APEX_MAX_RECORDS_PER_DOMAIN`: records a domain may hold unless an administrator sets
+    /// another limit for its owner (0: no limit).
+    pub max_records_per_domain: u32,
+    /// `APEX_MAX_WEBHOOKS_PER_DOMAIN`: webhooks a domain may have, likewise.
+    pub max_webhooks_per_domain: u32,
+    /// `APEX_HTTP_HEADER_TIMEOUT`: seconds a client has to send a request's headers.
+    pub http_header_timeout: u64,
+    /// `APEX_HTTP_BODY_TIMEOUT`: seconds a request body may stall between two chunks.
+    pub http_body_timeout: u64,
+    /// `APEX_HTTP_REQUEST_TIMEOUT`: seconds a request may take in all, answer included.
+    pub http_request_timeout: u64,
+    /// `APEX_HTTP_MAX_CONCURRENT`: requests served at once; more are answered 503.
+    pub http_max_concurrent: u32,
 }
 
 /// Defaults for everything but the secrets and connection URLs.
@@ -160,6 +196,21 @@ struct Defaults {
     invitation_days: u32,
     mail_from: &'static str,
     trusted_proxies: Vec<&'static str>,
+    rate_limit: bool,
+    rate_limit_credential_per_minute: u32,
+    rate_limit_credential_burst: u32,
+    rate_limit_address_per_minute: u32,
+    rate_limit_address_burst: u32,
+    rate_limit_anonymous_per_minute: u32,
+    rate_limit_anonymous_burst: u32,
+    rate_limit_expensive_cost: u32,
+    rate_limit_redis_timeout_ms: u64,
+    max_records_per_domain: u32,
+    max_webhooks_per_domain: u32,
+    http_header_timeout: u64,
+    http_body_timeout: u64,
+    http_request_timeout: u64,
+    http_max_concurrent: u32,
 }
 
 fn defaults() -> Defaults {
@@ -200,6 +251,25 @@ fn defaults() -> Defaults {
         invitation_days: 7,
         mail_from: "Apex <apex@apex.test>",
         trusted_proxies: vec![],
+        // Five requests a second per key or session, bursts of 30: people and scripts, not
+        // floods (deSEC allows a few per second per account).
+        rate_limit: true,
+        rate_limit_credential_per_minute: 300,
+        rate_limit_credential_burst: 30,
+        // An office or a CI fleet behind one address runs several keys.
+        rate_limit_address_per_minute: 1200,
+        rate_limit_address_burst: 120,
+        // Sign-up and sign-in: one every two seconds, bursts of 10.
+        rate_limit_anonymous_per_minute: 30,
+        rate_limit_anonymous_burst: 10,
+        rate_limit_expensive_cost: 10,
+        rate_limit_redis_timeout_ms: 50,
+        max_records_per_domain: 200_000,
+        max_webhooks_per_domain: 10,
+        http_header_timeout: 10,
+        http_body_timeout: 30,
+        http_request_timeout: 300,
+        http_max_concurrent: 1024,
     }
 }
 
@@ -333,6 +403,10 @@ pub struct Platform {
     pub accounts: Accounts,
     /// Days changes keep their exact record diffs for revert (`APEX_HISTORY_DAYS`).
     pub history_days: u32,
+    /// API rate limits.
+    pub rate_limits: crate::ratelimit::Settings,
+    /// Platform defaults of the quotas per account.
+    pub quotas: crate::quotas::Defaults,
 }
 
 /// Who may sign up.
@@ -387,6 +461,19 @@ impl Accounts {
     pub fn link(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
     }
+}
+
+/// The HTTP server's limits against slow and greedy clients.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpServer {
+    /// A connection that has not sent a request's headers within this is closed.
+    pub header_timeout: std::time::Duration,
+    /// A request body that stalls this long between two chunks fails.
+    pub body_timeout: std::time::Duration,
+    /// A request not answered within this gets 408.
+    pub request_timeout: std::time::Duration,
+    /// Requests handled at once; more are answered 503 at once.
+    pub max_concurrent: usize,
 }
 
 /// How long signatures last and when they are renewed.
@@ -569,6 +656,81 @@ impl Config {
             } else {
                 self.history_days
             },
+            rate_limits: self.rate_limits()?,
+            quotas: crate::quotas::Defaults {
+                records_per_domain: self.max_records_per_domain,
+                webhooks_per_domain: self.max_webhooks_per_domain,
+            },
+        })
+    }
+
+    /// The API rate limits.
+    pub fn rate_limits(&self) -> Result<crate::ratelimit::Settings, ConfigError> {
+        use crate::ratelimit::{Policy, Settings};
+        let policy = |name: &'static str, var: &str, per_minute: u32, burst: u32| {
+            if per_minute == 0 {
+                return Ok(None);
+            }
+            if per_minute > 6_000_000 {
+                return Err(err(var, "must be at most 6000000 (100000 a second)"));
+            }
+            if burst == 0 {
+                return Err(err(
+                    &var.replace("PER_MINUTE", "BURST"),
+                    "must be at least 1",
+                ));
+            }
+            Ok(Some(Policy {
+                name,
+                per_minute,
+                burst,
+            }))
+        };
+        if self.rate_limit_expensive_cost == 0 {
+            return Err(err("APEX_RATE_LIMIT_EXPENSIVE_COST", "must be at least 1"));
+        }
+        Ok(Settings {
+            enabled: self.rate_limit,
+            credential: policy(
+                "credential",
+                "APEX_RATE_LIMIT_CREDENTIAL_PER_MINUTE",
+                self.rate_limit_credential_per_minute,
+                self.rate_limit_credential_burst,
+            )?,
+            address: policy(
+                "address",
+                "APEX_RATE_LIMIT_ADDRESS_PER_MINUTE",
+                self.rate_limit_address_per_minute,
+                self.rate_limit_address_burst,
+            )?,
+            anonymous: policy(
+                "anonymous",
+                "APEX_RATE_LIMIT_ANONYMOUS_PER_MINUTE",
+                self.rate_limit_anonymous_per_minute,
+                self.rate_limit_anonymous_burst,
+            )?,
+            expensive_cost: self.rate_limit_expensive_cost,
+            redis_timeout: std::time::Duration::from_millis(self.rate_limit_redis_timeout_ms),
+        })
+    }
+
+    /// The HTTP server's limits.
+    pub fn http_server(&self) -> Result<HttpServer, ConfigError> {
+        let secs = |var: &str, v: u64| {
+            if v == 0 || v > 86_400 {
+                Err(err(var, "must be between 1 and 86400 seconds"))
+            } else {
+                Ok(std::time::Duration::from_secs(v))
+            }
+        };
+        if self.http_max_concurrent == 0 {
+            return Err(err("APEX_HTTP_MAX_CONCURRENT", "must be at least 1"));
+        }
+        Ok(HttpServer {
+            header_timeout: secs("APEX_HTTP_HEADER_TIMEOUT", self.http_header_timeout)?,
+            body_timeout: secs("APEX_HTTP_BODY_TIMEOUT", self.http_body_timeout)?,
+            request_timeout: secs("APEX_HTTP_REQUEST_TIMEOUT", self.http_request_timeout)?,
+            max_concurrent: self.http_max_concurrent as usize,
         })
     }
 
@@ -686,6 +848,9 @@ impl Config {
         if let Err(e) = self.platform() {
             problems.push(e);
         }
+        if let Err(e) = self.http_server() {
+            problems.push(e);
+        }
         if needs_worker {
             if let Err(e) = self.tsig() {
                 problems.push(e);
@@ -772,6 +937,45 @@ mod tests {
             assert_eq!(
                 Config::load(None).unwrap_err().var,
                 "APEX_WEBHOOK_ALLOW_PRIVATE"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn limits_settings() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None).unwrap();
+            let limits = c.rate_limits().unwrap();
+            assert!(limits.enabled);
+            assert_eq!(
+                limits.credential.map(|p| (p.per_minute, p.burst)),
+                Some((300, 30))
+            );
+            assert_eq!(limits.anonymous.map(|p| p.burst), Some(10));
+            assert_eq!(c.platform().unwrap().quotas.records_per_domain, 200_000);
+            assert_eq!(c.http_server().unwrap().max_concurrent, 1024);
+            jail.set_env("APEX_RATE_LIMIT", "false");
+            jail.set_env("APEX_RATE_LIMIT_ADDRESS_PER_MINUTE", "0");
+            let limits = Config::load(None).unwrap().rate_limits().unwrap();
+            assert!(!limits.enabled);
+            assert_eq!(limits.address, None);
+            jail.set_env("APEX_RATE_LIMIT_CREDENTIAL_BURST", "0");
+            assert_eq!(
+                Config::load(None).unwrap().platform().unwrap_err().var,
+                "APEX_RATE_LIMIT_CREDENTIAL_BURST"
+            );
+            jail.set_env("APEX_RATE_LIMIT_CREDENTIAL_BURST", "5");
+            jail.set_env("APEX_HTTP_HEADER_TIMEOUT", "0");
+            let vars: Vec<String> = Config::load(None)
+                .unwrap()
+                .check(false)
+                .into_iter()
+                .map(|e| e.var)
+                .collect();
+            assert!(
+                vars.contains(&"APEX_HTTP_HEADER_TIMEOUT".to_string()),
+                "{vars:?}"
             );
             Ok(())
         });

@@ -33,6 +33,14 @@ pub enum CoreError {
         /// What clashes.
         message: String,
     },
+    /// A quota of the account would be exceeded.
+    #[error("{detail}")]
+    QuotaExceeded {
+        /// Which limit (`records_per_domain`, `webhooks_per_domain`).
+        limit: &'static str,
+        /// The counts and the limit, in a sentence.
+        detail: String,
+    },
     /// A zone file with problems, each at its line and column.
     #[error("the zone file has {} problem(s)", .0.len())]
     ZoneFile(Vec<LineProblem>),

@@ -124,6 +124,9 @@ pub struct Queue {
     pub stream: String,
     /// The consumer group of the workers.
     pub group: String,
+    /// The prefix of every key (`APEX_REDIS_PREFIX`), for others sharing the connection
+    /// (the rate limiter's buckets).
+    pub prefix: String,
 }
 
 impl Queue {
@@ -136,6 +139,7 @@ impl Queue {
             failed_at: Arc::default(),
             stream: format!("{prefix}jobs"),
             group: GROUP.to_string(),
+            prefix: prefix.to_string(),
         })
     }
 
@@ -147,6 +151,7 @@ impl Queue {
             failed_at: Arc::default(),
             stream: "disabled".into(),
             group: GROUP.into(),
+            prefix: String::new(),
         }
     }
 
@@ -174,6 +179,11 @@ impl Queue {
         .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "connect timed out")))??;
         *slot = Some(c.clone());
         Ok(c)
+    }
+
+    /// Is a Redis configured (not [`Queue::disabled`])?
+    pub fn enabled(&self) -> bool {
+        self.client.is_some()
     }
 
     /// Forgets the connection after an error, so the next call reconnects.

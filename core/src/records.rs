@@ -706,6 +706,7 @@ pub async fn create(
     let p = parse(core, &domain.zone, input)?;
     authorize_record(actor, &domain, &p.name.to_fqdn(), &type_name(p.rtype))?;
     check_rules(&mut tx, &domain, &p, None).await?;
+    crate::quotas::check_one_more_record(&mut tx, core, &domain).await?;
     let ttl = settle_ttl(core, &mut tx, &domain, &p, None, None).await?;
     let (mut before, mut after) = align_rrset_ttl(&mut tx, &domain, &p, ttl, None).await?;
     let row = sqlx::query_as!(

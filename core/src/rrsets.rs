@@ -621,6 +621,11 @@ pub(crate) async fn apply(
         keys.push(RrsetKey::new(fqdn, tname));
     }
     diffs.sort_by(|a, b| (&a.fqdn, &a.rtype).cmp(&(&b.fqdn, &b.rtype)));
+    // The owner's quota, for what the batch adds.
+    let growth = i64::try_from(inserts.len()).unwrap_or(i64::MAX)
+        - i64::try_from(delete_ids.len()).unwrap_or(0);
+    crate::quotas::check_growth(tx, core, domain, growth).await?;
+
     if diffs.is_empty() || dry_run {
         return Ok(Outcome {
             dry_run,

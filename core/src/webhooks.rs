@@ -231,6 +231,8 @@ pub async fn create(
             .await?;
     let id = WebhookId(id);
     let sealed = master.seal(&seal_context(id, domain.id), &secret)?;
+    let mut tx = core.pool.begin().await?;
+    crate::quotas::check_one_more_webhook(&mut tx, core, &domain).await?;
     let created_at = sqlx::query_scalar!(
         "INSERT INTO webhooks (id, domain_id, url, events, secret, description)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at",
@@ -241,8 +243,9 @@ pub async fn create(
         sealed,
         description,
     )
-    .fetch_one(&core.pool)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     tracing::info!(zone.name = %domain.zone, webhook.id = %id, key.id = ?actor.api_key_id(), user.id = ?actor.user_id, "webhook created");
     Ok(CreatedWebhook {
         webhook: WebhookView {

@@ -164,7 +164,7 @@ pub async fn import(
     let origin = origin_of(&domain::load(&core.pool, actor, name, Action::WriteZone).await?);
     let prepared = read(core, origin, text).await?;
     let mut tx = core.pool.begin().await?;
-    let (outcome, domain) = import_in(&mut tx, actor, name, prepared, mode, dry_run).await?;
+    let (outcome, domain) = import_in(&mut tx, core, actor, name, prepared, mode, dry_run).await?;
     if let Some(change) = &outcome.change {
         tx.commit().await?;
         tracing::info!(zone.name = %domain.zone, change.id = %change.id, added = outcome.added.count, removed = outcome.removed.count, updated = outcome.updated.count, "zone imported");
@@ -189,6 +189,7 @@ pub async fn create_from(
     let (domain, created) = domains::create_in(&mut tx, core, actor, name).await?;
     let (outcome, _) = import_in(
         &mut tx,
+        core,
         actor,
         &domain.name,
         prepared,
@@ -224,6 +225,7 @@ async fn read(
 /// the caller commits.
 async fn import_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    core: &Core,
     actor: &Actor,
     name: &str,
     prepared: apex_zone::import::Prepared,
@@ -239,7 +241,12 @@ async fn import_in(
     )
     .fetch_all(&mut **tx)
     .await?;
+    let stored_count = stored.len() as i64;
     let mut plan = plan(&origin_of(&domain), prepared, stored, mode, dry_run)?;
+    let after = stored_count + plan.add.len() as i64 - plan.remove.len() as i64;
+    if after > stored_count {
+        crate::quotas::check_records(tx, core, &domain, after).await?;
+    }
     if dry_run || plan.is_empty() {
         return Ok((plan.outcome, domain));
     }

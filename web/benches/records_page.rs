@@ -67,6 +67,7 @@ async fn main() {
     let pool = apex_core::db::connect(&url).await.unwrap();
     apex_core::db::migrate(&pool).await.unwrap();
     let mut config = Config::defaults();
+    config.rate_limit = false;
     config.master_key = Some(secrecy::SecretString::from(
         "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_string(),
     ));

@@ -265,6 +265,7 @@ impl From<CoreError> for Failure {
             }
             CoreError::Conflict { field, message } => (StatusCode::CONFLICT, Some(field), message),
             CoreError::Forbidden(message) => (StatusCode::FORBIDDEN, None, message),
+            e @ CoreError::QuotaExceeded { .. } => (StatusCode::FORBIDDEN, None, e.to_string()),
             CoreError::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
                 None,

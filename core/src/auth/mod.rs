@@ -20,7 +20,8 @@ pub mod totp;
 use crate::CoreError;
 
 /// Deletes what has run its course: sessions ended a day ago, mailed links used or expired a
-/// day ago, throttle counts whose window and lock are over. Safe to run from every worker at
+/// day ago, throttle counts whose window and lock are over, answers kept for idempotency keys
+/// past their 24 hours. Safe to run from every worker at
 /// any time (the reconciler does, every ten minutes). Returns the rows removed.
 pub async fn prune(pool: &sqlx::PgPool) -> Result<u64, CoreError> {
     let sessions = sessions::prune(pool).await?;
@@ -38,5 +39,6 @@ pub async fn prune(pool: &sqlx::PgPool) -> Result<u64, CoreError> {
     .execute(pool)
     .await?
     .rows_affected();
-    Ok(sessions + tokens + throttle)
+    let idempotency = crate::idempotency::prune(pool).await?;
+    Ok(sessions + tokens + throttle + idempotency)
 }

@@ -34,6 +34,10 @@ pub struct UserView {
     pub permissions: Vec<Permission>,
     /// Own quota (null: the platform's).
     pub domain_quota: Option<i32>,
+    /// Own limit of records in each domain owned (null: the platform's; 0: none).
+    pub max_records_per_domain: Option<i32>,
+    /// Own limit of webhooks on each domain owned (null: the platform's; 0: none).
+    pub max_webhooks_per_domain: Option<i32>,
     /// Domains owned.
     pub domains_owned: i64,
     /// TOTP on.
@@ -94,6 +98,12 @@ pub struct UserPatch {
     /// Own domain quota; `null` goes back to the platform's.
     #[serde(default, deserialize_with = "double_option")]
     pub domain_quota: Option<Option<i32>>,
+    /// Own limit of records per domain (0: no limit); `null` goes back to the platform's.
+    #[serde(default, deserialize_with = "double_option")]
+    pub max_records_per_domain: Option<Option<i32>>,
+    /// Own limit of webhooks per domain (0: no limit); `null` goes back to the platform's.
+    #[serde(default, deserialize_with = "double_option")]
+    pub max_webhooks_per_domain: Option<Option<i32>>,
 }
 
 fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
@@ -109,6 +119,8 @@ struct Row {
     is_admin: bool,
     permissions: Vec<String>,
     domain_quota: Option<i32>,
+    max_records_per_domain: Option<i32>,
+    max_webhooks_per_domain: Option<i32>,
     owned: i64,
     totp_enabled_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
@@ -126,6 +138,8 @@ impl Row {
             admin: roles.admin,
             permissions: roles.granted,
             domain_quota: self.domain_quota,
+            max_records_per_domain: self.max_records_per_domain,
+            max_webhooks_per_domain: self.max_webhooks_per_domain,
             domains_owned: self.owned,
             totp: self.totp_enabled_at.is_some(),
             created_at: self.created_at,
@@ -155,7 +169,8 @@ async fn rows(
     let rows = sqlx::query_as!(
         Row,
         r#"SELECT u.id AS "id: UserId", u.email, u.email_verified_at, u.is_admin, u.permissions,
-                  u.domain_quota, u.totp_enabled_at, u.created_at, u.disabled_at,
+                  u.domain_quota, u.max_records_per_domain, u.max_webhooks_per_domain,
+                  u.totp_enabled_at, u.created_at, u.disabled_at,
                   (SELECT count(*) FROM domain_members m WHERE m.user_id = u.id AND m.role = 'owner') AS "owned!",
                   (SELECT max(a.created_at) FROM audit_events a
                     WHERE a.subject_user_id = u.id AND a.event = 'login.succeeded') AS last_login_at
@@ -310,6 +325,14 @@ pub async fn update(
     {
         return Err(CoreError::invalid("domain_quota", "must be 0 or more"));
     }
+    for (field, value) in [
+        ("max_records_per_domain", patch.max_records_per_domain),
+        ("max_webhooks_per_domain", patch.max_webhooks_per_domain),
+    ] {
+        if value.flatten().is_some_and(|q| q < 0) {
+            return Err(CoreError::invalid(field, "must be 0 (no limit) or more"));
+        }
+    }
     let mut tx = core.pool.begin().await?;
     sqlx::query!(
         r#"UPDATE users SET
@@ -317,7 +340,9 @@ pub async fn update(
                                  WHEN $2 THEN COALESCE(disabled_at, now()) ELSE NULL END,
               is_admin = COALESCE($3, is_admin),
               permissions = COALESCE($4, permissions),
-              domain_quota = CASE WHEN $5 THEN $6 ELSE domain_quota END
+              domain_quota = CASE WHEN $5 THEN $6 ELSE domain_quota END,
+              max_records_per_domain = CASE WHEN $7 THEN $8 ELSE max_records_per_domain END,
+              max_webhooks_per_domain = CASE WHEN $9 THEN $10 ELSE max_webhooks_per_domain END
             WHERE id = $1"#,
         id.0,
         patch.disabled,
@@ -325,6 +350,10 @@ pub async fn update(
         permissions.as_deref(),
         patch.domain_quota.is_some(),
         patch.domain_quota.flatten(),
+        patch.max_records_per_domain.is_some(),
+        patch.max_records_per_domain.flatten(),
+        patch.max_webhooks_per_domain.is_some(),
+        patch.max_webhooks_per_domain.flatten(),
     )
     .execute(&mut *tx)
     .await?;
@@ -343,6 +372,8 @@ pub async fn update(
             "admin": patch.admin,
             "permissions": permissions,
             "domain_quota": patch.domain_quota,
+            "max_records_per_domain": patch.max_records_per_domain,
+            "max_webhooks_per_domain": patch.max_webhooks_per_domain,
         }))
         .record(&mut *tx)
         .await?;
