@@ -12,7 +12,7 @@ use crate::db::serial_from_db;
 use crate::ids::{ApiKeyId, ChangeId, DomainId, SessionId};
 
 /// A change as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Change {
     /// Id, for `GET /api/v1/domains/{name}/changes/{id}`.
     pub id: ChangeId,
@@ -81,7 +81,7 @@ impl RrsetKey {
 }
 
 /// Who made a change.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ChangeActor {
     /// The user's e-mail address (none for a domain key, or a deleted user).
     pub user: Option<String>,
