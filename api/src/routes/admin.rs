@@ -12,23 +12,44 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::openapi::problem;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct JobFilter {
+    /// Only jobs in this state: `pending`, `retrying`, `failed`.
     state: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct JobList {
     jobs: Vec<JobView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Retried {
     retried: String,
 }
 
+/// `GET /admin/jobs?state=`: work the platform has not finished.
+#[utoipa::path(
+    get,
+    path = "/admin/jobs",
+    tag = "admin",
+    params(
+        JobFilter,
+    ),
+    responses(
+        (status = 200, description = "Jobs not done yet", body = JobList),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn jobs(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -42,6 +63,24 @@ pub async fn jobs(
     Ok(Json(JobList { jobs }))
 }
 
+/// `POST /admin/jobs/{id}/retry`: makes a job due now.
+#[utoipa::path(
+    post,
+    path = "/admin/jobs/{id}/retry",
+    tag = "admin",
+    params(
+        ("id" = String, Path, description = "The job's id: `publish_zone:12`, `announce_zone:12`, `webhook_delivery:7`"),
+    ),
+    responses(
+        (status = 202, description = "The job is due now", body = Retried),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn retry(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -58,6 +97,25 @@ fn user_id(id: &str) -> Result<UserId, ApiError> {
 }
 
 /// `GET /admin/users?q=&before=&limit=`.
+#[utoipa::path(
+    get,
+    path = "/admin/users",
+    tag = "admin",
+    params(
+        ("q" = Option<String>, Query, description = "Part of the e-mail address"),
+        ("before" = Option<i64>, Query, description = "Users older than this id (the `next` of the previous page)"),
+        ("limit" = Option<i64>, Query, description = "How many"),
+    ),
+    responses(
+        (status = 200, description = "Users, newest first", body = UserPage),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn users(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -67,6 +125,23 @@ pub async fn users(
 }
 
 /// `POST /admin/users`.
+#[utoipa::path(
+    post,
+    path = "/admin/users",
+    tag = "admin",
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "The user", body = UserView),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn create_user(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -79,6 +154,22 @@ pub async fn create_user(
 }
 
 /// `GET /admin/users/{id}`.
+#[utoipa::path(
+    get,
+    path = "/admin/users/{id}",
+    tag = "admin",
+    params(
+        ("id" = i64, Path, description = "The user's id"),
+    ),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn user(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -88,6 +179,27 @@ pub async fn user(
 }
 
 /// `PATCH /admin/users/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/admin/users/{id}",
+    tag = "admin",
+    params(
+        ("id" = i64, Path, description = "The user's id"),
+    ),
+    request_body = UserPatch,
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn update_user(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -100,6 +212,22 @@ pub async fn update_user(
 }
 
 /// `POST /admin/users/{id}/reset-2fa`.
+#[utoipa::path(
+    post,
+    path = "/admin/users/{id}/reset-2fa",
+    tag = "admin",
+    params(
+        ("id" = i64, Path, description = "The user's id"),
+    ),
+    responses(
+        (status = 200, description = "The user, second factor off", body = UserView),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn reset_2fa(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -110,13 +238,30 @@ pub async fn reset_2fa(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteBody {
     email: String,
 }
 
 /// `POST /admin/invitations`: invites an address to sign up.
+#[utoipa::path(
+    post,
+    path = "/admin/invitations",
+    tag = "admin",
+    request_body = InviteBody,
+    responses(
+        (status = 201, description = "The invitation (mailed)", body = InvitationView),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn invite(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,

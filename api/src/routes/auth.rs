@@ -17,30 +17,31 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{AccountAuth, ClientInfo, JsonBody};
+use crate::openapi::problem;
 
 /// The remembered-device cookie's name.
 pub const DEVICE_COOKIE: &str = device::COOKIE;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     email: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     token: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailBody {
     email: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LoginAnswer {
     /// `signed_in` or `second_factor_required`.
     status: &'static str,
@@ -48,12 +49,12 @@ pub struct LoginAnswer {
     session: Option<SignedIn>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Accepted {
     status: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Verified {
     email: String,
     verified: bool,
@@ -125,6 +126,21 @@ fn answer(state: &AppState, outcome: Outcome) -> Response {
 }
 
 /// `POST /auth/login`: e-mail and password.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body = Login,
+    responses(
+        (status = 200, description = "Signed in, or a second factor is wanted; the session cookie is set", body = LoginAnswer, headers(("Set-Cookie" = String, description = "`apex_session`"))),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::UnsupportedMediaType,
+        problem::TooManyRequests,
+        problem::Internal,
+    ),
+)]
 pub async fn login(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -144,6 +160,22 @@ pub async fn login(
 }
 
 /// `POST /auth/login/2fa`: the second factor, in the pending session the first step set.
+#[utoipa::path(
+    post,
+    path = "/auth/login/2fa",
+    tag = "auth",
+    request_body = SecondFactor,
+    responses(
+        (status = 200, description = "Signed in: a new session cookie (and `apex_device` when remembered)", body = LoginAnswer, headers(("Set-Cookie" = String, description = "`apex_session`, `apex_device`"))),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::TooManyRequests,
+        problem::Internal,
+    ),
+)]
 pub async fn second_factor(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -161,6 +193,19 @@ pub async fn second_factor(
 }
 
 /// `POST /auth/logout`: ends this session and clears its cookie.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    responses(
+        (status = 204, description = "This session ended and its cookie cleared"),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn logout(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -173,12 +218,24 @@ pub async fn logout(
         .into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Ended {
     sessions_ended: u64,
 }
 
 /// `POST /auth/logout-all`: ends every session of the user, this one too.
+#[utoipa::path(
+    post,
+    path = "/auth/logout-all",
+    tag = "auth",
+    responses(
+        (status = 200, description = "Every session of the user ended, this one too", body = Ended),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn logout_all(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -195,6 +252,20 @@ pub async fn logout_all(
 }
 
 /// `POST /auth/signup`.
+#[utoipa::path(
+    post,
+    path = "/auth/signup",
+    tag = "auth",
+    request_body = SignupInput,
+    responses(
+        (status = 202, description = "A verification mail is on its way (the same answer when the address has an account)", body = SignupView),
+        problem::BadRequest,
+        problem::Forbidden,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+)]
 pub async fn signup(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -205,6 +276,19 @@ pub async fn signup(
 }
 
 /// `POST /auth/verify-email`: the token from the mailed link.
+#[utoipa::path(
+    post,
+    path = "/auth/verify-email",
+    tag = "auth",
+    request_body = TokenBody,
+    responses(
+        (status = 200, description = "The address is confirmed", body = Verified),
+        problem::BadRequest,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+)]
 pub async fn verify_email(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -218,6 +302,19 @@ pub async fn verify_email(
 }
 
 /// `POST /auth/verify-email/resend`.
+#[utoipa::path(
+    post,
+    path = "/auth/verify-email/resend",
+    tag = "auth",
+    request_body = EmailBody,
+    responses(
+        (status = 202, description = "Sent if the address has an account waiting for verification", body = Accepted),
+        problem::BadRequest,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+)]
 pub async fn resend_verification(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -233,6 +330,20 @@ pub async fn resend_verification(
 }
 
 /// `POST /auth/password-reset`.
+#[utoipa::path(
+    post,
+    path = "/auth/password-reset",
+    tag = "auth",
+    request_body = EmailBody,
+    responses(
+        (status = 202, description = "A link is mailed if the address has an account", body = Accepted),
+        problem::BadRequest,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::TooManyRequests,
+        problem::Internal,
+    ),
+)]
 pub async fn password_reset(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -248,6 +359,20 @@ pub async fn password_reset(
 }
 
 /// `POST /auth/password-reset/confirm`.
+#[utoipa::path(
+    post,
+    path = "/auth/password-reset/confirm",
+    tag = "auth",
+    request_body = ResetConfirm,
+    responses(
+        (status = 204, description = "The password is set; every session ended"),
+        problem::BadRequest,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::TooManyRequests,
+        problem::Internal,
+    ),
+)]
 pub async fn password_reset_confirm(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -258,6 +383,24 @@ pub async fn password_reset_confirm(
 }
 
 /// `POST /auth/invitations/accept`: a signed-in user takes an invitation.
+#[utoipa::path(
+    post,
+    path = "/auth/invitations/accept",
+    tag = "auth",
+    request_body = TokenBody,
+    responses(
+        (status = 204, description = "The invitation is taken"),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn accept_invitation(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,

@@ -15,24 +15,43 @@ use super::ChangeOnly;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
+use crate::openapi::problem;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDomain {
     name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DomainWithChange {
     domain: DomainView,
     change: Change,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DomainList {
     domains: Vec<DomainView>,
 }
 
+/// `POST /domains`.
+#[utoipa::path(
+    post,
+    path = "/domains",
+    tag = "domains",
+    request_body = CreateDomain,
+    responses(
+        (status = 201, description = "The domain and the change that publishes it", body = DomainWithChange),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -45,6 +64,19 @@ pub async fn create(
     ))
 }
 
+/// `GET /domains`.
+#[utoipa::path(
+    get,
+    path = "/domains",
+    tag = "domains",
+    responses(
+        (status = 200, description = "The domains the caller has a role on, by name", body = DomainList),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -54,6 +86,23 @@ pub async fn list(
     }))
 }
 
+/// `GET /domains/{name}`.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}",
+    tag = "domains",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    responses(
+        (status = 200, description = "The domain", body = DomainView),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn show(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -64,6 +113,22 @@ pub async fn show(
 }
 
 /// `GET /api/v1/domains/{name}/dnssec`: state, keys and the DS records for the parent.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/dnssec",
+    tag = "domains",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    responses(
+        (status = 200, description = "DNSSEC state, keys and DS records", body = apex_core::dnssec::View),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn dnssec(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -81,6 +146,28 @@ pub async fn dnssec(
     ))
 }
 
+/// `PATCH /domains/{name}`: serial policy, SOA timers, DNSSEC, own secondaries.
+#[utoipa::path(
+    patch,
+    path = "/domains/{name}",
+    tag = "domains",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    request_body = SettingsPatch,
+    responses(
+        (status = 200, description = "The domain and its change", body = DomainWithChange),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn update(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -91,6 +178,23 @@ pub async fn update(
     Ok(Json(DomainWithChange { domain, change }))
 }
 
+/// `DELETE /domains/{name}`.
+#[utoipa::path(
+    delete,
+    path = "/domains/{name}",
+    tag = "domains",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    responses(
+        (status = 200, description = "The change that removes it", body = ChangeOnly),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -100,6 +204,24 @@ pub async fn delete(
     Ok(Json(ChangeOnly { change }))
 }
 
+/// `GET /domains/{name}/changes/{id}`: a change and how far it has got.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/changes/{id}",
+    tag = "domains",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The change's id"),
+    ),
+    responses(
+        (status = 200, description = "The change and where it is", body = Change),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn change(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,

@@ -10,8 +10,9 @@ use serde::Serialize;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{AccountAuth, Authenticated, JsonBody};
+use crate::openapi::problem;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct KeyList {
     keys: Vec<KeyView>,
 }
@@ -23,6 +24,18 @@ fn key_id(id: &str) -> Result<ApiKeyId, ApiError> {
 }
 
 /// `GET /keys`.
+#[utoipa::path(
+    get,
+    path = "/keys",
+    tag = "keys",
+    responses(
+        (status = 200, description = "Your keys, newest first", body = KeyList),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -33,6 +46,23 @@ pub async fn list(
 }
 
 /// `POST /keys`: the token is in the answer, once.
+#[utoipa::path(
+    post,
+    path = "/keys",
+    tag = "keys",
+    request_body = KeyInput,
+    responses(
+        (status = 201, description = "The key and its token (shown once)", body = CreatedKey),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -45,6 +75,22 @@ pub async fn create(
 }
 
 /// `GET /keys/{id}`.
+#[utoipa::path(
+    get,
+    path = "/keys/{id}",
+    tag = "keys",
+    params(
+        ("id" = i64, Path, description = "The key's id"),
+    ),
+    responses(
+        (status = 200, description = "The key", body = KeyView),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn show(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -54,6 +100,26 @@ pub async fn show(
 }
 
 /// `PATCH /keys/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/keys/{id}",
+    tag = "keys",
+    params(
+        ("id" = i64, Path, description = "The key's id"),
+    ),
+    request_body = KeyPatch,
+    responses(
+        (status = 200, description = "The key", body = KeyView),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn update(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -66,6 +132,22 @@ pub async fn update(
 }
 
 /// `DELETE /keys/{id}`: revokes it at once.
+#[utoipa::path(
+    delete,
+    path = "/keys/{id}",
+    tag = "keys",
+    params(
+        ("id" = i64, Path, description = "The key's id"),
+    ),
+    responses(
+        (status = 200, description = "The key, revoked", body = KeyView),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn revoke(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -77,6 +159,22 @@ pub async fn revoke(
 }
 
 /// `GET /domains/{name}/keys`.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/keys",
+    tag = "keys",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    responses(
+        (status = 200, description = "The domain's keys", body = KeyList),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn domain_list(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -88,6 +186,26 @@ pub async fn domain_list(
 }
 
 /// `POST /domains/{name}/keys`.
+#[utoipa::path(
+    post,
+    path = "/domains/{name}/keys",
+    tag = "keys",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    request_body = KeyInput,
+    responses(
+        (status = 201, description = "The key and its token (shown once)", body = CreatedKey),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn domain_create(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -101,6 +219,23 @@ pub async fn domain_create(
 }
 
 /// `GET /domains/{name}/keys/{id}`.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/keys/{id}",
+    tag = "keys",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The key's id"),
+    ),
+    responses(
+        (status = 200, description = "The key", body = KeyView),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn domain_show(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -112,6 +247,27 @@ pub async fn domain_show(
 }
 
 /// `PATCH /domains/{name}/keys/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/domains/{name}/keys/{id}",
+    tag = "keys",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The key's id"),
+    ),
+    request_body = KeyPatch,
+    responses(
+        (status = 200, description = "The key", body = KeyView),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn domain_update(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -124,6 +280,23 @@ pub async fn domain_update(
 }
 
 /// `DELETE /domains/{name}/keys/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/domains/{name}/keys/{id}",
+    tag = "keys",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The key's id"),
+    ),
+    responses(
+        (status = 200, description = "The key, revoked", body = KeyView),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn domain_revoke(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
+use crate::openapi::problem;
 
 /// A member by user id, or `me`.
 fn member_id(actor: &apex_core::actor::Actor, id: &str) -> Result<UserId, ApiError> {
@@ -21,6 +22,22 @@ fn member_id(actor: &apex_core::actor::Actor, id: &str) -> Result<UserId, ApiErr
 }
 
 /// `GET /domains/{name}/members`.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/members",
+    tag = "members",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    responses(
+        (status = 200, description = "Members and pending invitations", body = Members),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -30,6 +47,28 @@ pub async fn list(
 }
 
 /// `POST /domains/{name}/members`: adds an account, or invites an address.
+#[utoipa::path(
+    post,
+    path = "/domains/{name}/members",
+    tag = "members",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    request_body = NewMember,
+    responses(
+        (status = 201, description = "An account, added (`status`: `added`)", body = Added),
+        (status = 202, description = "An address without an account, invited (`status`: `invited`)", body = Added),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn add(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -45,6 +84,28 @@ pub async fn add(
 }
 
 /// `PATCH /domains/{name}/members/{user}`.
+#[utoipa::path(
+    patch,
+    path = "/domains/{name}/members/{user}",
+    tag = "members",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("user" = String, Path, description = "The member's user id, or `me`"),
+    ),
+    request_body = MemberPatch,
+    responses(
+        (status = 200, description = "The member", body = MemberView),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn update(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -58,6 +119,24 @@ pub async fn update(
 }
 
 /// `DELETE /domains/{name}/members/{user}` (`me`: leave).
+#[utoipa::path(
+    delete,
+    path = "/domains/{name}/members/{user}",
+    tag = "members",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("user" = String, Path, description = "The member's user id, or `me`"),
+    ),
+    responses(
+        (status = 204, description = "The member is gone"),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn remove(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -69,6 +148,23 @@ pub async fn remove(
 }
 
 /// `DELETE /domains/{name}/invitations/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/domains/{name}/invitations/{id}",
+    tag = "members",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The invitation's id"),
+    ),
+    responses(
+        (status = 204, description = "The invitation is revoked"),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn revoke_invitation(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,

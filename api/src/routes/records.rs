@@ -12,13 +12,14 @@ use super::ChangeOnly;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
+use crate::openapi::problem;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RecordList {
     records: Vec<RecordView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RecordWithChange {
     record: RecordView,
     change: Change,
@@ -33,6 +34,23 @@ fn record_id(id: &str) -> Result<RecordId, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("record {id} not found")))
 }
 
+/// `GET /domains/{name}/records`.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/records",
+    tag = "records",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    responses(
+        (status = 200, description = "The records, by owner, type, content", body = RecordList),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -43,6 +61,28 @@ pub async fn list(
     }))
 }
 
+/// `POST /domains/{name}/records`.
+#[utoipa::path(
+    post,
+    path = "/domains/{name}/records",
+    tag = "records",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    request_body = RecordInput,
+    responses(
+        (status = 201, description = "The record and its change", body = RecordWithChange),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -60,6 +100,29 @@ pub async fn create(
     ))
 }
 
+/// `PATCH /domains/{name}/records/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/domains/{name}/records/{id}",
+    tag = "records",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The record's id"),
+    ),
+    request_body = RecordPatch,
+    responses(
+        (status = 200, description = "The record and its change", body = RecordWithChange),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn update(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -75,6 +138,25 @@ pub async fn update(
     }))
 }
 
+/// `DELETE /domains/{name}/records/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/domains/{name}/records/{id}",
+    tag = "records",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The record's id"),
+    ),
+    responses(
+        (status = 200, description = "The change that removes it", body = ChangeOnly),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,

@@ -10,19 +10,21 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
+use crate::openapi::problem;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct WebhookList {
     webhooks: Vec<WebhookView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DeliveryList {
     deliveries: Vec<DeliveryView>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
     /// How many, newest first (default 100, at most 1000).
     limit: Option<i64>,
@@ -34,6 +36,28 @@ fn webhook_id(id: &str) -> Result<WebhookId, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("webhook {id} not found")))
 }
 
+/// `POST /domains/{name}/webhooks`.
+#[utoipa::path(
+    post,
+    path = "/domains/{name}/webhooks",
+    tag = "webhooks",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    request_body = NewWebhook,
+    responses(
+        (status = 201, description = "The webhook and its signing secret (shown once)", body = CreatedWebhook),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -44,6 +68,23 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+/// `GET /domains/{name}/webhooks`.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/webhooks",
+    tag = "webhooks",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    responses(
+        (status = 200, description = "The webhooks", body = WebhookList),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -54,6 +95,24 @@ pub async fn list(
     }))
 }
 
+/// `GET /domains/{name}/webhooks/{id}`.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/webhooks/{id}",
+    tag = "webhooks",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The webhook's id"),
+    ),
+    responses(
+        (status = 200, description = "The webhook", body = WebhookView),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn show(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -64,6 +123,24 @@ pub async fn show(
     ))
 }
 
+/// `DELETE /domains/{name}/webhooks/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/domains/{name}/webhooks/{id}",
+    tag = "webhooks",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The webhook's id"),
+    ),
+    responses(
+        (status = 204, description = "The webhook is gone"),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -73,6 +150,27 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `GET /domains/{name}/webhooks/{id}/deliveries?limit=`.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The webhook's id"),
+        DeliveryQuery,
+    ),
+    responses(
+        (status = 200, description = "Deliveries, newest first", body = DeliveryList),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn deliveries(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
