@@ -165,14 +165,29 @@ fn the_document_is_openapi_3_1_and_whole() {
         "/api/v1/auth/password-reset",
         "/api/v1/auth/password-reset/confirm",
     ];
+    let mut operation_ids = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let at = format!("{method} {path}");
+            let id = op["operationId"].as_str().unwrap_or_default();
+            assert!(
+                operation_ids.insert(id.to_string()),
+                "{at}: operationId {id:?} is not unique"
+            );
             let responses = op["responses"].as_object().unwrap();
             assert!(
                 responses.keys().any(|s| s.starts_with('2')),
                 "{at} has no success response"
             );
+            // The JSON body extractor answers these three whatever the endpoint.
+            if op["requestBody"]["content"]
+                .get("application/json")
+                .is_some()
+            {
+                for status in ["400", "415", "422"] {
+                    assert!(responses.contains_key(status), "{at} does not say {status}");
+                }
+            }
             let security = op.get("security").and_then(Value::as_array);
             if public.contains(&path.as_str()) {
                 assert!(

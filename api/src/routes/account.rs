@@ -31,6 +31,7 @@ pub struct Ended {
     get,
     path = "/account",
     tag = "account",
+    operation_id = "account_show",
     responses(
         (status = 200, description = "The account", body = AccountView),
         problem::Unauthenticated,
@@ -51,6 +52,7 @@ pub async fn show(
     delete,
     path = "/account",
     tag = "account",
+    operation_id = "account_delete",
     request_body = DeleteAccount,
     responses(
         (status = 204, description = "The account is deleted"),
@@ -79,6 +81,7 @@ pub async fn delete(
     post,
     path = "/account/password",
     tag = "account",
+    operation_id = "account_change_password",
     request_body = PasswordChange,
     responses(
         (status = 200, description = "Changed; the other sessions ended", body = Ended),
@@ -108,6 +111,7 @@ pub async fn change_password(
     get,
     path = "/account/sessions",
     tag = "account",
+    operation_id = "account_sessions",
     responses(
         (status = 200, description = "The active sessions", body = SessionList),
         problem::Unauthenticated,
@@ -130,6 +134,7 @@ pub async fn sessions(
     delete,
     path = "/account/sessions/{id}",
     tag = "account",
+    operation_id = "account_revoke_session",
     params(
         ("id" = i64, Path, description = "The session's id"),
     ),
@@ -159,6 +164,7 @@ pub async fn revoke_session(
     post,
     path = "/account/2fa/totp",
     tag = "account",
+    operation_id = "account_totp_start",
     responses(
         (status = 201, description = "Enrolment started", body = Enrolment),
         problem::Unauthenticated,
@@ -183,6 +189,7 @@ pub async fn totp_start(
     post,
     path = "/account/2fa/totp/confirm",
     tag = "account",
+    operation_id = "account_totp_confirm",
     request_body = CodeInput,
     responses(
         (status = 200, description = "The second factor is on", body = RecoveryCodes),
@@ -210,6 +217,7 @@ pub async fn totp_confirm(
     delete,
     path = "/account/2fa/totp",
     tag = "account",
+    operation_id = "account_totp_disable",
     request_body = DisableInput,
     responses(
         (status = 204, description = "The second factor is off"),
@@ -238,6 +246,7 @@ pub async fn totp_disable(
     post,
     path = "/account/2fa/recovery-codes",
     tag = "account",
+    operation_id = "account_recovery_codes",
     request_body = CodeInput,
     responses(
         (status = 200, description = "New codes; the old ones stop working", body = RecoveryCodes),

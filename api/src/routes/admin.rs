@@ -37,6 +37,7 @@ pub struct Retried {
     get,
     path = "/admin/jobs",
     tag = "admin",
+    operation_id = "admin_jobs",
     params(
         JobFilter,
     ),
@@ -68,6 +69,7 @@ pub async fn jobs(
     post,
     path = "/admin/jobs/{id}/retry",
     tag = "admin",
+    operation_id = "admin_retry",
     params(
         ("id" = String, Path, description = "The job's id: `publish_zone:12`, `announce_zone:12`, `webhook_delivery:7`"),
     ),
@@ -101,6 +103,7 @@ fn user_id(id: &str) -> Result<UserId, ApiError> {
     get,
     path = "/admin/users",
     tag = "admin",
+    operation_id = "admin_users",
     params(
         ("q" = Option<String>, Query, description = "Part of the e-mail address"),
         ("before" = Option<i64>, Query, description = "Users older than this id (the `next` of the previous page)"),
@@ -129,7 +132,8 @@ pub async fn users(
     post,
     path = "/admin/users",
     tag = "admin",
-    request_body = NewUser,
+    operation_id = "admin_create_user",
+    request_body(content = NewUser, example = json!({"email": "carol@example.com"})),
     responses(
         (status = 201, description = "The user", body = UserView),
         problem::BadRequest,
@@ -158,6 +162,7 @@ pub async fn create_user(
     get,
     path = "/admin/users/{id}",
     tag = "admin",
+    operation_id = "admin_user",
     params(
         ("id" = i64, Path, description = "The user's id"),
     ),
@@ -183,10 +188,11 @@ pub async fn user(
     patch,
     path = "/admin/users/{id}",
     tag = "admin",
+    operation_id = "admin_update_user",
     params(
         ("id" = i64, Path, description = "The user's id"),
     ),
-    request_body = UserPatch,
+    request_body(content = UserPatch, example = json!({"domain_quota": 10})),
     responses(
         (status = 200, description = "The user", body = UserView),
         problem::BadRequest,
@@ -216,6 +222,7 @@ pub async fn update_user(
     post,
     path = "/admin/users/{id}/reset-2fa",
     tag = "admin",
+    operation_id = "admin_reset_2fa",
     params(
         ("id" = i64, Path, description = "The user's id"),
     ),
@@ -249,7 +256,8 @@ pub struct InviteBody {
     post,
     path = "/admin/invitations",
     tag = "admin",
-    request_body = InviteBody,
+    operation_id = "admin_invite",
+    request_body(content = InviteBody, example = json!({"email": "dave@example.com"})),
     responses(
         (status = 201, description = "The invitation (mailed)", body = InvitationView),
         problem::BadRequest,

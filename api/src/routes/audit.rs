@@ -14,6 +14,7 @@ use crate::openapi::problem;
     get,
     path = "/audit",
     tag = "audit",
+    operation_id = "audit_list",
     params(
         ("before" = Option<i64>, Query, description = "Events older than this id (the `next` of the previous page)"),
         ("limit" = Option<i64>, Query, description = "How many (default 50)"),

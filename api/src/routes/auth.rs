@@ -3,8 +3,9 @@
 
 use apex_core::auth::device;
 use apex_core::auth::sessions::{self, NewSession};
+use apex_core::ids::{SessionId, UserId};
 use apex_core::invitations;
-use apex_core::users::login::{self, Outcome, SecondFactor, SignedIn};
+use apex_core::users::login::{self, Outcome, SecondFactor};
 use apex_core::users::passwords::{self, ResetConfirm};
 use apex_core::users::signup::{self, SignupInput, SignupView};
 use axum::Json;
@@ -41,12 +42,25 @@ pub struct EmailBody {
     email: String,
 }
 
+/// A sign-in step's answer: the session's fields are there once signed in. (Written out
+/// rather than a flattened `Option<SignedIn>`, which the OpenAPI document would describe as
+/// "null or a session", and the `second_factor_required` answer is neither.)
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct LoginAnswer {
     /// `signed_in` or `second_factor_required`.
     status: &'static str,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    session: Option<SignedIn>,
+    /// The session's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_id: Option<SessionId>,
+    /// The user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<UserId>,
+    /// Their address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    /// When the session ends at the latest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -90,7 +104,10 @@ fn answer(state: &AppState, outcome: Outcome) -> Response {
             headers.append(header::SET_COOKIE, session_cookie(state, &pending));
             LoginAnswer {
                 status: "second_factor_required",
-                session: None,
+                session_id: None,
+                user_id: None,
+                email: None,
+                expires_at: None,
             }
         }
         Outcome::SignedIn {
@@ -113,12 +130,10 @@ fn answer(state: &AppState, outcome: Outcome) -> Response {
             }
             LoginAnswer {
                 status: "signed_in",
-                session: Some(SignedIn {
-                    session_id: session.id,
-                    user_id: user,
-                    email,
-                    expires_at: session.expires_at,
-                }),
+                session_id: Some(session.id),
+                user_id: Some(user),
+                email: Some(email),
+                expires_at: Some(session.expires_at),
             }
         }
     };
@@ -130,13 +145,15 @@ fn answer(state: &AppState, outcome: Outcome) -> Response {
     post,
     path = "/auth/login",
     tag = "auth",
-    request_body = Login,
+    operation_id = "auth_login",
+    request_body(content = Login, example = json!({"email": "erin@example.com", "password": "a long enough password"})),
     responses(
         (status = 200, description = "Signed in, or a second factor is wanted; the session cookie is set", body = LoginAnswer, headers(("Set-Cookie" = String, description = "`apex_session`"))),
         problem::BadRequest,
         problem::Unauthenticated,
         problem::Forbidden,
         problem::UnsupportedMediaType,
+        problem::Invalid,
         problem::TooManyRequests,
         problem::Internal,
     ),
@@ -164,6 +181,7 @@ pub async fn login(
     post,
     path = "/auth/login/2fa",
     tag = "auth",
+    operation_id = "auth_second_factor",
     request_body = SecondFactor,
     responses(
         (status = 200, description = "Signed in: a new session cookie (and `apex_device` when remembered)", body = LoginAnswer, headers(("Set-Cookie" = String, description = "`apex_session`, `apex_device`"))),
@@ -197,6 +215,7 @@ pub async fn second_factor(
     post,
     path = "/auth/logout",
     tag = "auth",
+    operation_id = "auth_logout",
     responses(
         (status = 204, description = "This session ended and its cookie cleared"),
         problem::Unauthenticated,
@@ -228,6 +247,7 @@ pub struct Ended {
     post,
     path = "/auth/logout-all",
     tag = "auth",
+    operation_id = "auth_logout_all",
     responses(
         (status = 200, description = "Every session of the user ended, this one too", body = Ended),
         problem::Unauthenticated,
@@ -256,7 +276,8 @@ pub async fn logout_all(
     post,
     path = "/auth/signup",
     tag = "auth",
-    request_body = SignupInput,
+    operation_id = "auth_signup",
+    request_body(content = SignupInput, example = json!({"email": "erin@example.com", "password": "a long enough password"})),
     responses(
         (status = 202, description = "A verification mail is on its way (the same answer when the address has an account)", body = SignupView),
         problem::BadRequest,
@@ -280,6 +301,7 @@ pub async fn signup(
     post,
     path = "/auth/verify-email",
     tag = "auth",
+    operation_id = "auth_verify_email",
     request_body = TokenBody,
     responses(
         (status = 200, description = "The address is confirmed", body = Verified),
@@ -306,6 +328,7 @@ pub async fn verify_email(
     post,
     path = "/auth/verify-email/resend",
     tag = "auth",
+    operation_id = "auth_resend_verification",
     request_body = EmailBody,
     responses(
         (status = 202, description = "Sent if the address has an account waiting for verification", body = Accepted),
@@ -334,6 +357,7 @@ pub async fn resend_verification(
     post,
     path = "/auth/password-reset",
     tag = "auth",
+    operation_id = "auth_password_reset",
     request_body = EmailBody,
     responses(
         (status = 202, description = "A link is mailed if the address has an account", body = Accepted),
@@ -363,6 +387,7 @@ pub async fn password_reset(
     post,
     path = "/auth/password-reset/confirm",
     tag = "auth",
+    operation_id = "auth_password_reset_confirm",
     request_body = ResetConfirm,
     responses(
         (status = 204, description = "The password is set; every session ended"),
@@ -387,6 +412,7 @@ pub async fn password_reset_confirm(
     post,
     path = "/auth/invitations/accept",
     tag = "auth",
+    operation_id = "auth_accept_invitation",
     request_body = TokenBody,
     responses(
         (status = 204, description = "The invitation is taken"),

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
     get,
     path = "/openapi.json",
     tag = "meta",
+    operation_id = "openapi_document",
     responses(
         (status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json", body = Object),
     )

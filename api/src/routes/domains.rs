@@ -39,7 +39,8 @@ pub struct DomainList {
     post,
     path = "/domains",
     tag = "domains",
-    request_body = CreateDomain,
+    operation_id = "domains_create",
+    request_body(content = CreateDomain, example = json!({"name": "example.com"})),
     responses(
         (status = 201, description = "The domain and the change that publishes it", body = DomainWithChange),
         problem::BadRequest,
@@ -69,6 +70,7 @@ pub async fn create(
     get,
     path = "/domains",
     tag = "domains",
+    operation_id = "domains_list",
     responses(
         (status = 200, description = "The domains the caller has a role on, by name", body = DomainList),
         problem::Unauthenticated,
@@ -91,6 +93,7 @@ pub async fn list(
     get,
     path = "/domains/{name}",
     tag = "domains",
+    operation_id = "domains_show",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
     ),
@@ -117,6 +120,7 @@ pub async fn show(
     get,
     path = "/domains/{name}/dnssec",
     tag = "domains",
+    operation_id = "domains_dnssec",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
     ),
@@ -151,10 +155,11 @@ pub async fn dnssec(
     patch,
     path = "/domains/{name}",
     tag = "domains",
+    operation_id = "domains_update",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
     ),
-    request_body = SettingsPatch,
+    request_body(content = SettingsPatch, example = json!({"soa": {"refresh": 7200, "minimum": 300}, "dnssec": {"enabled": true}, "secondaries": [{"host": "ns3.example.net.", "addresses": ["198.51.100.53"]}]})),
     responses(
         (status = 200, description = "The domain and its change", body = DomainWithChange),
         problem::BadRequest,
@@ -183,6 +188,7 @@ pub async fn update(
     delete,
     path = "/domains/{name}",
     tag = "domains",
+    operation_id = "domains_delete",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
     ),
@@ -209,6 +215,7 @@ pub async fn delete(
     get,
     path = "/domains/{name}/changes/{id}",
     tag = "domains",
+    operation_id = "domains_change",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
         ("id" = i64, Path, description = "The change's id"),

@@ -37,6 +37,7 @@ pub struct Checks {
     get,
     path = "/healthz",
     tag = "health",
+    operation_id = "healthz",
     responses(
         (status = 200, description = "The process is up", body = Health),
     ),
@@ -50,6 +51,7 @@ pub async fn healthz() -> Json<Health> {
     get,
     path = "/readyz",
     tag = "health",
+    operation_id = "readyz",
     responses(
         (status = 200, description = "Postgres and Redis answer", body = Readiness),
         (status = 503, description = "Postgres or Redis does not answer; `checks` says which", body = Readiness),

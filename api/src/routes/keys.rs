@@ -28,6 +28,7 @@ fn key_id(id: &str) -> Result<ApiKeyId, ApiError> {
     get,
     path = "/keys",
     tag = "keys",
+    operation_id = "keys_list",
     responses(
         (status = 200, description = "Your keys, newest first", body = KeyList),
         problem::Unauthenticated,
@@ -50,7 +51,8 @@ pub async fn list(
     post,
     path = "/keys",
     tag = "keys",
-    request_body = KeyInput,
+    operation_id = "keys_create",
+    request_body(content = KeyInput, example = json!({"description": "certbot", "domains": ["example.com"], "role": "write", "records": [{"name": "_acme-challenge.*", "types": ["TXT"]}]})),
     responses(
         (status = 201, description = "The key and its token (shown once)", body = CreatedKey),
         problem::BadRequest,
@@ -79,6 +81,7 @@ pub async fn create(
     get,
     path = "/keys/{id}",
     tag = "keys",
+    operation_id = "keys_show",
     params(
         ("id" = i64, Path, description = "The key's id"),
     ),
@@ -104,10 +107,11 @@ pub async fn show(
     patch,
     path = "/keys/{id}",
     tag = "keys",
+    operation_id = "keys_update",
     params(
         ("id" = i64, Path, description = "The key's id"),
     ),
-    request_body = KeyPatch,
+    request_body(content = KeyPatch, example = json!({"description": "certbot on web1", "expires_at": null})),
     responses(
         (status = 200, description = "The key", body = KeyView),
         problem::BadRequest,
@@ -136,6 +140,7 @@ pub async fn update(
     delete,
     path = "/keys/{id}",
     tag = "keys",
+    operation_id = "keys_revoke",
     params(
         ("id" = i64, Path, description = "The key's id"),
     ),
@@ -163,6 +168,7 @@ pub async fn revoke(
     get,
     path = "/domains/{name}/keys",
     tag = "keys",
+    operation_id = "keys_domain_list",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
     ),
@@ -190,10 +196,11 @@ pub async fn domain_list(
     post,
     path = "/domains/{name}/keys",
     tag = "keys",
+    operation_id = "keys_domain_create",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
     ),
-    request_body = KeyInput,
+    request_body(content = KeyInput, example = json!({"description": "deploy", "role": "write"})),
     responses(
         (status = 201, description = "The key and its token (shown once)", body = CreatedKey),
         problem::BadRequest,
@@ -223,6 +230,7 @@ pub async fn domain_create(
     get,
     path = "/domains/{name}/keys/{id}",
     tag = "keys",
+    operation_id = "keys_domain_show",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
         ("id" = i64, Path, description = "The key's id"),
@@ -251,11 +259,12 @@ pub async fn domain_show(
     patch,
     path = "/domains/{name}/keys/{id}",
     tag = "keys",
+    operation_id = "keys_domain_update",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
         ("id" = i64, Path, description = "The key's id"),
     ),
-    request_body = KeyPatch,
+    request_body(content = KeyPatch, example = json!({"role": "read"})),
     responses(
         (status = 200, description = "The key", body = KeyView),
         problem::BadRequest,
@@ -284,6 +293,7 @@ pub async fn domain_update(
     delete,
     path = "/domains/{name}/keys/{id}",
     tag = "keys",
+    operation_id = "keys_domain_revoke",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
         ("id" = i64, Path, description = "The key's id"),

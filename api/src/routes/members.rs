@@ -26,6 +26,7 @@ fn member_id(actor: &apex_core::actor::Actor, id: &str) -> Result<UserId, ApiErr
     get,
     path = "/domains/{name}/members",
     tag = "members",
+    operation_id = "members_list",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
     ),
@@ -51,10 +52,11 @@ pub async fn list(
     post,
     path = "/domains/{name}/members",
     tag = "members",
+    operation_id = "members_add",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
     ),
-    request_body = NewMember,
+    request_body(content = NewMember, example = json!({"email": "bob@example.com", "role": "read"})),
     responses(
         (status = 201, description = "An account, added (`status`: `added`)", body = Added),
         (status = 202, description = "An address without an account, invited (`status`: `invited`)", body = Added),
@@ -88,11 +90,12 @@ pub async fn add(
     patch,
     path = "/domains/{name}/members/{user}",
     tag = "members",
+    operation_id = "members_update",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
         ("user" = String, Path, description = "The member's user id, or `me`"),
     ),
-    request_body = MemberPatch,
+    request_body(content = MemberPatch, example = json!({"role": "write"})),
     responses(
         (status = 200, description = "The member", body = MemberView),
         problem::BadRequest,
@@ -123,6 +126,7 @@ pub async fn update(
     delete,
     path = "/domains/{name}/members/{user}",
     tag = "members",
+    operation_id = "members_remove",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
         ("user" = String, Path, description = "The member's user id, or `me`"),
@@ -152,6 +156,7 @@ pub async fn remove(
     delete,
     path = "/domains/{name}/invitations/{id}",
     tag = "members",
+    operation_id = "members_revoke_invitation",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
         ("id" = i64, Path, description = "The invitation's id"),

@@ -39,6 +39,7 @@ fn record_id(id: &str) -> Result<RecordId, ApiError> {
     get,
     path = "/domains/{name}/records",
     tag = "records",
+    operation_id = "records_list",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
     ),
@@ -66,10 +67,11 @@ pub async fn list(
     post,
     path = "/domains/{name}/records",
     tag = "records",
+    operation_id = "records_create",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
     ),
-    request_body = RecordInput,
+    request_body(content = RecordInput, example = json!({"name": "www", "type": "A", "ttl": 300, "content": "192.0.2.1", "comment": "web server"})),
     responses(
         (status = 201, description = "The record and its change", body = RecordWithChange),
         problem::BadRequest,
@@ -105,11 +107,12 @@ pub async fn create(
     patch,
     path = "/domains/{name}/records/{id}",
     tag = "records",
+    operation_id = "records_update",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
         ("id" = i64, Path, description = "The record's id"),
     ),
-    request_body = RecordPatch,
+    request_body(content = RecordPatch, example = json!({"content": "192.0.2.2"})),
     responses(
         (status = 200, description = "The record and its change", body = RecordWithChange),
         problem::BadRequest,
@@ -143,6 +146,7 @@ pub async fn update(
     delete,
     path = "/domains/{name}/records/{id}",
     tag = "records",
+    operation_id = "records_delete",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
         ("id" = i64, Path, description = "The record's id"),

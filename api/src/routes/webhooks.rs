@@ -41,10 +41,11 @@ fn webhook_id(id: &str) -> Result<WebhookId, ApiError> {
     post,
     path = "/domains/{name}/webhooks",
     tag = "webhooks",
+    operation_id = "webhooks_create",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
     ),
-    request_body = NewWebhook,
+    request_body(content = NewWebhook, example = json!({"url": "https://hooks.example.net/apex", "events": ["zone.published"], "description": "deploy hook"})),
     responses(
         (status = 201, description = "The webhook and its signing secret (shown once)", body = CreatedWebhook),
         problem::BadRequest,
@@ -73,6 +74,7 @@ pub async fn create(
     get,
     path = "/domains/{name}/webhooks",
     tag = "webhooks",
+    operation_id = "webhooks_list",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
     ),
@@ -100,6 +102,7 @@ pub async fn list(
     get,
     path = "/domains/{name}/webhooks/{id}",
     tag = "webhooks",
+    operation_id = "webhooks_show",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
         ("id" = i64, Path, description = "The webhook's id"),
@@ -128,6 +131,7 @@ pub async fn show(
     delete,
     path = "/domains/{name}/webhooks/{id}",
     tag = "webhooks",
+    operation_id = "webhooks_delete",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
         ("id" = i64, Path, description = "The webhook's id"),
@@ -155,6 +159,7 @@ pub async fn delete(
     get,
     path = "/domains/{name}/webhooks/{id}/deliveries",
     tag = "webhooks",
+    operation_id = "webhooks_deliveries",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
         ("id" = i64, Path, description = "The webhook's id"),

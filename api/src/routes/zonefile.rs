@@ -44,6 +44,7 @@ pub struct ImportQuery {
     post,
     path = "/domains/{name}/import",
     tag = "zonefiles",
+    operation_id = "zonefiles_import",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
         ImportQuery,
@@ -116,6 +117,7 @@ pub async fn import(
     get,
     path = "/domains/{name}/export",
     tag = "zonefiles",
+    operation_id = "zonefiles_export",
     params(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
     ),
