@@ -331,6 +331,19 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for QueryParams<T> {
                 detail: e.body_text(),
                 pointer: None,
             })?;
+        // As in a JSON body: Postgres text cannot hold U+0000.
+        if let Some((name, _)) = parts
+            .uri
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+            .find(|(name, value)| name.contains("%00") || value.contains("%00"))
+        {
+            return Err(
+                CoreError::invalid(name, "may not contain the NUL character (U+0000)").into(),
+            );
+        }
         Ok(Self(v))
     }
 }

@@ -610,8 +610,8 @@ async fn rrsets_must_fit_a_message(pool: PgPool) {
     );
 }
 
-/// Postgres text cannot hold U+0000: a JSON string with it is refused by name, before the
-/// database (Schemathesis found a TXT record with one answered 500). An escaped backslash
+/// Postgres text cannot hold U+0000: a JSON string or query parameter with it is refused by
+/// name, before the database (Schemathesis found a TXT record with one answered 500). An escaped backslash
 /// followed by `u0000` is only text.
 #[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
 async fn nul_characters_are_refused_by_field(pool: PgPool) {
@@ -661,4 +661,7 @@ async fn nul_characters_are_refused_by_field(pool: PgPool) {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
+    // And in a query string.
+    let (s, b, ct) = api.call("GET", "/api/v1/audit?event=a%00b", None).await;
+    assert_problem(s, &b, &ct, StatusCode::UNPROCESSABLE_ENTITY, Some("/event"));
 }
