@@ -4,12 +4,13 @@
 # Starts `apex all` (the debug build) on a fresh database and free ports, checks that
 # /api/v1/openapi.json is valid OpenAPI 3.1 (openapi-spec-validator), then lets Schemathesis
 # call every operation with an administrator's API key, a bounded number of generated
-# requests each, and fail on any 5xx, any status the document does not list, and any
-# response body or content type that does not match it.
+# requests each (on test data from scripts/contract_fixtures.py), and fail on any 5xx, any
+# status the document does not list, and any response body, content type or header that
+# does not match it.
 #
 # Needs DATABASE_URL (a Postgres where it may create and drop a database) and
 # APEX_TEST_REDIS_URL, as scripts/test.sh exports them. Installs schemathesis and
-# openapi-spec-validator with pip when missing. APEX_CONTRACT_EXAMPLES (default 10) is the
+# openapi-spec-validator with pip when missing. APEX_CONTRACT_EXAMPLES (default 20) is the
 # number of generated requests per operation in the fuzzing phase.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -110,7 +111,7 @@ python3 -c 'import sys; from schemathesis.cli import schemathesis; sys.argv[0] =
   --config-file "$work/schemathesis.toml" \
   run "http://$http/api/v1/openapi.json" \
   --header "Authorization: Bearer $api_key" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
   --phases examples,coverage,fuzzing,stateful \
   --max-examples "$examples" \
   --generation-database none \
