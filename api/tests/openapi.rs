@@ -261,3 +261,20 @@ async fn the_reference_page_is_served_from_the_binary() {
         "{html}"
     );
 }
+
+/// Enums written for the document alone follow the values the code accepts.
+#[test]
+fn documented_values_follow_the_code() {
+    let doc = document();
+    let params = doc["paths"]["/api/v1/admin/jobs"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let state = params.iter().find(|p| p["name"] == "state").unwrap();
+    let values: Vec<&str> = state["schema"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(values, apex_core::jobs::STATES);
+}

@@ -14,11 +14,25 @@ use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, QueryParams};
 use crate::openapi::problem;
 
+/// The values of `state` (`apex_core::jobs::STATES`), for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Only describes the parameter's values.
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    /// Not tried yet, or in flight.
+    Pending,
+    /// Failed, and tried again after a wait.
+    Retrying,
+    /// Given up (webhook deliveries after 24 hours).
+    Failed,
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct JobFilter {
-    /// Only jobs in this state: `pending`, `retrying`, `failed`.
+    /// Only jobs in this state.
+    #[param(value_type = Option<JobState>, inline)]
     state: Option<String>,
 }
 

@@ -34,7 +34,7 @@ pub struct DomainList {
     domains: Vec<DomainView>,
 }
 
-/// `POST /domains`.
+/// `POST /domains`: creates a domain and publishes its first version.
 #[utoipa::path(
     post,
     path = "/domains",
@@ -65,7 +65,7 @@ pub async fn create(
     ))
 }
 
-/// `GET /domains`.
+/// `GET /domains`: the domains the caller has a role on.
 #[utoipa::path(
     get,
     path = "/domains",
@@ -88,7 +88,7 @@ pub async fn list(
     }))
 }
 
-/// `GET /domains/{name}`.
+/// `GET /domains/{name}`: the domain, its state and settings.
 #[utoipa::path(
     get,
     path = "/domains/{name}",
@@ -183,7 +183,7 @@ pub async fn update(
     Ok(Json(DomainWithChange { domain, change }))
 }
 
-/// `DELETE /domains/{name}`.
+/// `DELETE /domains/{name}`: removes the domain from the nameservers and the platform.
 #[utoipa::path(
     delete,
     path = "/domains/{name}",

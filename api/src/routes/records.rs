@@ -34,7 +34,7 @@ fn record_id(id: &str) -> Result<RecordId, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("record {id} not found")))
 }
 
-/// `GET /domains/{name}/records`.
+/// `GET /domains/{name}/records`: every record of the domain.
 #[utoipa::path(
     get,
     path = "/domains/{name}/records",
@@ -62,7 +62,7 @@ pub async fn list(
     }))
 }
 
-/// `POST /domains/{name}/records`.
+/// `POST /domains/{name}/records`: adds a record.
 #[utoipa::path(
     post,
     path = "/domains/{name}/records",
@@ -102,7 +102,7 @@ pub async fn create(
     ))
 }
 
-/// `PATCH /domains/{name}/records/{id}`.
+/// `PATCH /domains/{name}/records/{id}`: changes a record.
 #[utoipa::path(
     patch,
     path = "/domains/{name}/records/{id}",
@@ -141,7 +141,7 @@ pub async fn update(
     }))
 }
 
-/// `DELETE /domains/{name}/records/{id}`.
+/// `DELETE /domains/{name}/records/{id}`: deletes a record.
 #[utoipa::path(
     delete,
     path = "/domains/{name}/records/{id}",

@@ -27,6 +27,7 @@ pub struct DeliveryList {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
     /// How many, newest first (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
@@ -36,7 +37,7 @@ fn webhook_id(id: &str) -> Result<WebhookId, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("webhook {id} not found")))
 }
 
-/// `POST /domains/{name}/webhooks`.
+/// `POST /domains/{name}/webhooks`: adds a webhook; its signing secret is in the answer, once.
 #[utoipa::path(
     post,
     path = "/domains/{name}/webhooks",
@@ -69,7 +70,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// `GET /domains/{name}/webhooks`.
+/// `GET /domains/{name}/webhooks`: the domain's webhooks.
 #[utoipa::path(
     get,
     path = "/domains/{name}/webhooks",
@@ -97,7 +98,7 @@ pub async fn list(
     }))
 }
 
-/// `GET /domains/{name}/webhooks/{id}`.
+/// `GET /domains/{name}/webhooks/{id}`: one webhook.
 #[utoipa::path(
     get,
     path = "/domains/{name}/webhooks/{id}",
@@ -126,7 +127,7 @@ pub async fn show(
     ))
 }
 
-/// `DELETE /domains/{name}/webhooks/{id}`.
+/// `DELETE /domains/{name}/webhooks/{id}`: removes a webhook.
 #[utoipa::path(
     delete,
     path = "/domains/{name}/webhooks/{id}",
@@ -154,7 +155,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /domains/{name}/webhooks/{id}/deliveries?limit=`.
+/// `GET /domains/{name}/webhooks/{id}/deliveries?limit=`: a webhook's recent deliveries.
 #[utoipa::path(
     get,
     path = "/domains/{name}/webhooks/{id}/deliveries",
