@@ -56,9 +56,19 @@ PY
 
 db=apex_contract_$$_$RANDOM
 server=""
+# redis-cli on the test Redis, a URL or (scripts/lib.sh's private one) a unix socket.
+redis() {
+  case $APEX_TEST_REDIS_URL in
+    redis+unix://*) redis-cli -s "${APEX_TEST_REDIS_URL#redis+unix://}" "$@" ;;
+    *) redis-cli -u "$APEX_TEST_REDIS_URL" "$@" ;;
+  esac
+}
 cleanup() {
   if [[ -n $server ]]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
   psql -q -w "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  if command -v redis-cli >/dev/null; then
+    redis --scan --pattern "contract-$db:*" 2>/dev/null | while read -r k; do redis del "$k" >/dev/null; done
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
