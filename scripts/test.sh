@@ -90,3 +90,7 @@ log "cargo clippy --all-targets (warnings are errors)"
 cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
 log "cargo test (Postgres: ${DATABASE_URL%%\?*}, Redis: $APEX_TEST_REDIS_URL)"
 cargo test --workspace --locked "$@"
+# The API against its OpenAPI document: `apex all` on a fresh database, the document checked
+# as OpenAPI 3.1, then Schemathesis on every operation (scripts/contract.sh says how).
+log "API contract: openapi-spec-validator and Schemathesis against a live apex all"
+scripts/contract.sh

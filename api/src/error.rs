@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// One problem with one field.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// JSON pointer to the field in the request body (`/content`).
     pub pointer: String,
@@ -17,7 +17,7 @@ pub struct FieldError {
 }
 
 /// A problem at a line and column of an uploaded zone file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LineError {
     /// 1-based line.
     pub line: u32,
@@ -27,11 +27,16 @@ pub struct LineError {
     pub detail: String,
 }
 
-/// The problem document.
-#[derive(Debug, Clone, Serialize)]
+/// An RFC 9457 problem document (`application/problem+json`), the body of every error.
+/// The API sends no `instance` member.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
-    /// A URN naming the kind of problem; documented in docs/API.md.
+    /// A URN naming the kind of problem: `urn:apex:problem:` and one of `unauthenticated`,
+    /// `sign-in-failed`, `forbidden`, `not-found`, `too-many-requests`, `malformed-body`,
+    /// `unsupported-media-type`, `invalid`, `invalid-zone-file`, `conflict`, `internal`
+    /// (docs/API.md says when each is used).
     #[serde(rename = "type")]
+    #[schema(example = "urn:apex:problem:invalid")]
     pub kind: &'static str,
     /// Short summary of the kind.
     pub title: &'static str,

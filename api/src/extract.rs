@@ -217,8 +217,52 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             detail: format!("body is not valid JSON: {e}"),
             pointer: None,
         })?;
+        if let Some(field) = nul_field(&bytes) {
+            return Err(
+                CoreError::invalid(field, "may not contain the NUL character (U+0000)").into(),
+            );
+        }
         Ok(JsonBody(value))
     }
+}
+
+/// The field (`content`, `records[0].name`) of the first JSON string holding U+0000, if any.
+/// Postgres text cannot store that character, so such a value is refused here, by name,
+/// rather than failing in the database.
+fn nul_field(json: &[u8]) -> Option<String> {
+    // JSON writes U+0000 only as `\u0000`; that escape, not preceded by an escaped backslash.
+    let escaped = json.windows(6).enumerate().any(|(i, w)| {
+        w == b"\\u0000" && json[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0
+    });
+    if !escaped {
+        return None;
+    }
+    fn find(v: &serde_json::Value, at: &str) -> Option<String> {
+        use serde_json::Value;
+        match v {
+            Value::String(s) if s.contains('\0') => Some(at.to_string()),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| find(v, &format!("{at}[{i}]"))),
+            Value::Object(map) => map.iter().find_map(|(k, v)| {
+                let here = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                if k.contains('\0') {
+                    Some(here)
+                } else {
+                    find(v, &here)
+                }
+            }),
+            _ => None,
+        }
+    }
+    serde_json::from_slice::<serde_json::Value>(json)
+        .ok()
+        .and_then(|v| find(&v, ""))
 }
 
 /// Turns a deserialisation error into a problem naming the field as a JSON pointer.
@@ -287,6 +331,19 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for QueryParams<T> {
                 detail: e.body_text(),
                 pointer: None,
             })?;
+        // As in a JSON body: Postgres text cannot hold U+0000.
+        if let Some((name, _)) = parts
+            .uri
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+            .find(|(name, value)| name.contains("%00") || value.contains("%00"))
+        {
+            return Err(
+                CoreError::invalid(name, "may not contain the NUL character (U+0000)").into(),
+            );
+        }
         Ok(Self(v))
     }
 }

@@ -65,14 +65,16 @@ pub fn linked(next: Option<String>, body: impl IntoResponse) -> Response {
 }
 
 /// `?cursor=&limit=` of a plain list.
-#[derive(Debug, Default, serde::Deserialize, Serialize)]
+#[derive(Debug, Default, serde::Deserialize, Serialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// From the `next` link of the page before.
+    /// From the `next` link of the page before (opaque: use the link as it is).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
-    /// Items per page (1–1000, default 100).
+    /// Items per page (default 100).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

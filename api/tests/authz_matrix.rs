@@ -210,6 +210,7 @@ fn rows() -> Vec<(&'static str, &'static str, BTreeMap<Col, u16>, bool)> {
         ("GET", "/healthz", public(200), false),
         // Router tests run without Redis: not ready.
         ("GET", "/readyz", public(503), false),
+        ("GET", "/api/v1/openapi.json", public(200), false),
         ("POST", "/api/v1/auth/signup", public(202), false),
         ("POST", "/api/v1/auth/verify-email", public(422), false),
         (

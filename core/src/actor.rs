@@ -15,7 +15,18 @@ use crate::ids::{ApiKeyId, DomainId, SessionId, UserId};
 
 /// A user's role on a shared domain, from least to most powerful (MyDNSHost's levels).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, sqlx::Type,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    sqlx::Type,
+    utoipa::ToSchema,
 )]
 #[sqlx(type_name = "domain_role", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
@@ -76,7 +87,19 @@ impl Via {
 }
 
 /// A platform role: what a user may do beyond their own domains and account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
     /// List, create, disable and enable users, reset their second factor, set quotas.
@@ -151,7 +174,7 @@ impl PlatformRoles {
 }
 
 /// Which records a key may write: names matching a glob pattern, of some types.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordScope {
     /// A pattern over the absolute owner name without the final dot, case-insensitive: `*`

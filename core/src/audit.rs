@@ -141,7 +141,7 @@ impl Event {
 }
 
 /// An event as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditView {
     /// Id (events are listed newest first; page with `before`).
     pub id: AuditId,
@@ -183,7 +183,7 @@ pub struct AuditQuery {
 }
 
 /// A page of events, newest first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
     /// The events.
     pub events: Vec<AuditView>,

@@ -12,7 +12,7 @@ use crate::db::serial_from_db;
 use crate::ids::{ApiKeyId, ChangeId, DomainId, SessionId};
 
 /// A change as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Change {
     /// Id, for `GET /api/v1/domains/{name}/changes/{id}`.
     pub id: ChangeId,
@@ -81,7 +81,7 @@ impl RrsetKey {
 }
 
 /// A record as `records` stores it, in a change's exact diff (`changes.record_diff`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct StoredRecord {
     /// The owner, absolute, as `records.name`.
     pub name: String,
@@ -126,7 +126,7 @@ impl RecordDiff {
 }
 
 /// Who made a change.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ChangeActor {
     /// The user's e-mail address (none for a domain key, or a deleted user).
     pub user: Option<String>,
@@ -279,7 +279,8 @@ pub async fn get(
 }
 
 /// A change in a domain's history, with the records (or settings) before and after it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ChangeEntry)]
 pub struct Entry {
     /// The change (without per-nameserver progress).
     #[serde(flatten)]
@@ -296,7 +297,7 @@ pub struct Entry {
 
 /// A change's exact record diff as history lists it: each side counted, and listed up to
 /// [`DIFF_LISTED`] records.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DiffSummary {
     /// How many records it removed.
     pub removed_count: usize,

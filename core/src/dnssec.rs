@@ -23,8 +23,9 @@ use crate::ids::DomainId;
 use crate::sealing::MasterKey;
 
 /// Where a domain is in its DNSSEC life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = DnssecState)]
 pub enum State {
     /// Unsigned.
     #[default]
@@ -107,8 +108,9 @@ impl Settings {
 }
 
 /// What `PATCH /api/v1/domains/{name}` takes under `dnssec`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = DnssecPatch)]
 pub struct Patch {
     /// Turn signing on or off.
     pub enabled: Option<bool>,
@@ -331,7 +333,8 @@ pub async fn signing_keys(
 }
 
 /// One key as the API shows it (never the private half).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = DnssecKey)]
 pub struct KeyView {
     /// Key tag.
     pub key_tag: u16,
@@ -350,7 +353,8 @@ pub struct KeyView {
 }
 
 /// `GET /api/v1/domains/{name}/dnssec`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Dnssec)]
 pub struct View {
     /// `off`, `signed` or `disabling`.
     pub state: State,

@@ -108,7 +108,7 @@ crate::text_enum! {
 }
 
 /// A domain as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DomainView {
     /// A-label form: `xn--bcher-kva.example`.
     pub name: String,

@@ -16,7 +16,7 @@ use crate::ids::DomainId;
 use crate::{Core, CoreError, authz};
 
 /// One nameserver's progress on the version that carries a change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct NameserverSync {
     /// The nameserver, as the worker reaches it (address:port).
     pub nameserver: String,

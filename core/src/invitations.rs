@@ -18,7 +18,7 @@ use crate::users::parse_email;
 use crate::{Core, CoreError, mail};
 
 /// A pending invitation as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InvitationView {
     /// Id (to revoke it).
     pub id: InvitationId,

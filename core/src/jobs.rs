@@ -22,7 +22,7 @@ use crate::{Core, CoreError};
 const LIMIT: i64 = 1000;
 
 /// One job.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobView {
     /// `kind:id`, for `POST /api/v1/admin/jobs/{id}/retry`.
     pub id: String,

@@ -22,7 +22,7 @@ use crate::users::parse_email;
 use crate::{Core, CoreError, mail};
 
 /// A member as the API shows them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MemberView {
     /// The user's id (the `{user}` of `/members/{user}`).
     pub user_id: UserId,
@@ -35,7 +35,7 @@ pub struct MemberView {
 }
 
 /// Members and pending invitations.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Members {
     /// Members, by e-mail address.
     pub members: Vec<MemberView>,
@@ -44,7 +44,7 @@ pub struct Members {
 }
 
 /// `POST /api/v1/domains/{name}/members`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMember {
     /// Who.
@@ -54,7 +54,7 @@ pub struct NewMember {
 }
 
 /// `PATCH /api/v1/domains/{name}/members/{user}`: a new role; `owner` transfers ownership.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberPatch {
     /// The new role.
@@ -62,7 +62,7 @@ pub struct MemberPatch {
 }
 
 /// What adding a member did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Added {
     /// The address has an account: a member now.

@@ -27,7 +27,7 @@ use crate::{Core, CoreError};
 pub const DEFAULT_TTL: i64 = 3600;
 
 /// A record as the API takes it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordInput {
     /// Owner relative to the zone (`www`, `@`), or absolute inside it (`www.example.com.`).
@@ -51,7 +51,7 @@ pub struct RecordInput {
 }
 
 /// A partial update: fields left out keep their value.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordPatch {
     /// New owner.
@@ -70,7 +70,7 @@ pub struct RecordPatch {
 }
 
 /// A record as the API shows it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RecordView {
     /// Id.
     pub id: RecordId,

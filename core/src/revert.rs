@@ -30,7 +30,7 @@ use crate::rrsets::{self, Meta, Outcome, Target, Wanted, WriteOptions};
 use crate::{Core, CoreError};
 
 /// What to go back to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub enum RevertTo {
     /// The records as they were right after the change that made this serial.

@@ -30,8 +30,9 @@ use crate::{Core, CoreError};
 pub const MAX_BATCH: usize = 10_000;
 
 /// One RRset to set (with its records) or delete (`records` empty).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "www", "type": "A", "ttl": 300, "records": ["192.0.2.1", "192.0.2.2"]}))]
 pub struct RrsetInput {
     /// Owner relative to the zone (`www`, `@`), or absolute inside it.
     pub name: String,
@@ -45,7 +46,7 @@ pub struct RrsetInput {
 }
 
 /// An RRset as the API shows it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RrsetView {
     /// Owner relative to the zone (`@` for the apex).
     pub name: String,
@@ -61,7 +62,7 @@ pub struct RrsetView {
 }
 
 /// An RRset's TTL and records, on one side of a diff.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RrsetState {
     /// TTL.
     pub ttl: u32,
@@ -70,7 +71,7 @@ pub struct RrsetState {
 }
 
 /// How one RRset changes (or would change).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RrsetChange {
     /// Owner relative to the zone.
     pub name: String,
@@ -86,7 +87,8 @@ pub struct RrsetChange {
 }
 
 /// What a batch did, or on a dry run would do.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = RrsetsOutcome)]
 pub struct Outcome {
     /// Nothing was written.
     pub dry_run: bool,

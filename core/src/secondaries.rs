@@ -22,16 +22,17 @@ pub const MAX_SECONDARIES: usize = 10;
 pub const MAX_ADDRESSES: usize = 8;
 
 /// One secondary, as stored (`domains.secondaries`) and shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Secondary {
     /// Its name, absolute and lowercase (`ns3.example.net.`).
     pub host: String,
     /// Where it gets NOTIFY and transfers from; may be empty (then it is only published).
+    #[schema(value_type = Vec<String>)]
     pub addresses: Vec<IpAddr>,
 }
 
 /// One secondary as a request gives it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecondaryInput {
     /// Host name; the trailing dot is optional (it is always absolute).

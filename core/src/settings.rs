@@ -68,7 +68,7 @@ impl SoaTimers {
 }
 
 /// The SOA as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SoaView {
     /// Primary nameserver (the platform's first).
     pub mname: String,
@@ -107,7 +107,7 @@ fn double<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Err
 }
 
 /// SOA timers to change; `null` returns a timer to the platform's value.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SoaPatch {
     /// Refresh.
@@ -128,7 +128,7 @@ pub struct SoaPatch {
 }
 
 /// What `PATCH /api/v1/domains/{name}` takes.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
     /// `date` or `unixtime`.

@@ -29,7 +29,7 @@ use crate::{Core, CoreError};
 pub const MAX_RECORDS: usize = 100;
 
 /// One record of a template.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateRecord {
     /// Owner relative to the new zone (`@` for the apex).
@@ -45,8 +45,9 @@ pub struct TemplateRecord {
 }
 
 /// A template: its records, in the order given.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"records": [{"name": "@", "type": "MX", "ttl": 300, "content": "10 mail.{domain}"}]}))]
 pub struct Template {
     /// The records a new domain gets.
     pub records: Vec<TemplateRecord>,

@@ -466,7 +466,7 @@ mod tests {
 }
 
 /// A kept version of a zone, as the API lists it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct VersionView {
     /// Its serial.
     pub serial: u32,

@@ -49,7 +49,7 @@ const MAX_DESCRIPTION: usize = 200;
 pub const MAX_DELIVERIES: i64 = 1000;
 
 /// What `POST /api/v1/domains/{name}/webhooks` takes.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
     /// Where to POST: `https://…` (or `http://…`).
@@ -61,7 +61,7 @@ pub struct NewWebhook {
 }
 
 /// A webhook as the API shows it (never with its secret).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WebhookView {
     /// Id.
     pub id: WebhookId,
@@ -78,7 +78,7 @@ pub struct WebhookView {
 }
 
 /// A new webhook and its secret, the one time the secret is shown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedWebhook {
     /// The webhook.
     #[serde(flatten)]
@@ -88,7 +88,7 @@ pub struct CreatedWebhook {
 }
 
 /// One message to one webhook, with its attempts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryView {
     /// Id.
     pub id: DeliveryId,

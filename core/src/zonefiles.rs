@@ -39,7 +39,7 @@ pub enum ImportMode {
 pub const MAX_FILE: usize = 64 * 1024 * 1024;
 
 /// A record in an import's diff.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct DiffRecord {
     /// Owner relative to the zone.
     pub name: String,
@@ -56,7 +56,7 @@ pub struct DiffRecord {
 }
 
 /// A remark about the file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ImportWarning {
     /// Line in the file (0: the whole file).
     pub line: u32,
@@ -65,7 +65,7 @@ pub struct ImportWarning {
 }
 
 /// One part of the diff: how many, and (up to [`MAX_LISTED`]) which.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
 pub struct DiffPart {
     /// How many records.
     pub count: usize,
@@ -83,7 +83,7 @@ impl DiffPart {
 }
 
 /// What an import did (or, on a dry run, would do).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ImportOutcome {
     /// Nothing was written.
     pub dry_run: bool,

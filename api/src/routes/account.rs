@@ -14,18 +14,32 @@ use serde::Serialize;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{AccountAuth, JsonBody};
+use crate::openapi::problem;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionList {
     sessions: Vec<SessionView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Ended {
     sessions_ended: u64,
 }
 
 /// `GET /account`.
+#[utoipa::path(
+    get,
+    path = "/account",
+    tag = "account",
+    operation_id = "account_show",
+    responses(
+        (status = 200, description = "The account", body = AccountView),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn show(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -34,6 +48,25 @@ pub async fn show(
 }
 
 /// `DELETE /account`.
+#[utoipa::path(
+    delete,
+    path = "/account",
+    tag = "account",
+    operation_id = "account_delete",
+    request_body = DeleteAccount,
+    responses(
+        (status = 204, description = "The account is deleted"),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::TooManyRequests,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn delete(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -44,6 +77,24 @@ pub async fn delete(
 }
 
 /// `POST /account/password`.
+#[utoipa::path(
+    post,
+    path = "/account/password",
+    tag = "account",
+    operation_id = "account_change_password",
+    request_body = PasswordChange,
+    responses(
+        (status = 200, description = "Changed; the other sessions ended", body = Ended),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::TooManyRequests,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn change_password(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -56,6 +107,19 @@ pub async fn change_password(
 }
 
 /// `GET /account/sessions`.
+#[utoipa::path(
+    get,
+    path = "/account/sessions",
+    tag = "account",
+    operation_id = "account_sessions",
+    responses(
+        (status = 200, description = "The active sessions", body = SessionList),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn sessions(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -66,6 +130,23 @@ pub async fn sessions(
 }
 
 /// `DELETE /account/sessions/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/account/sessions/{id}",
+    tag = "account",
+    operation_id = "account_revoke_session",
+    params(
+        ("id" = i64, Path, description = "The session's id"),
+    ),
+    responses(
+        (status = 204, description = "The session ended"),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn revoke_session(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -79,6 +160,20 @@ pub async fn revoke_session(
 }
 
 /// `POST /account/2fa/totp`: starts enrolment.
+#[utoipa::path(
+    post,
+    path = "/account/2fa/totp",
+    tag = "account",
+    operation_id = "account_totp_start",
+    responses(
+        (status = 201, description = "Enrolment started", body = Enrolment),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Conflict,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn totp_start(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -90,6 +185,25 @@ pub async fn totp_start(
 }
 
 /// `POST /account/2fa/totp/confirm`: turns it on with a code; answers the recovery codes.
+#[utoipa::path(
+    post,
+    path = "/account/2fa/totp/confirm",
+    tag = "account",
+    operation_id = "account_totp_confirm",
+    request_body = CodeInput,
+    responses(
+        (status = 200, description = "The second factor is on", body = RecoveryCodes),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::TooManyRequests,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn totp_confirm(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -99,6 +213,25 @@ pub async fn totp_confirm(
 }
 
 /// `DELETE /account/2fa/totp`: turns it off.
+#[utoipa::path(
+    delete,
+    path = "/account/2fa/totp",
+    tag = "account",
+    operation_id = "account_totp_disable",
+    request_body = DisableInput,
+    responses(
+        (status = 204, description = "The second factor is off"),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::TooManyRequests,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn totp_disable(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -109,6 +242,25 @@ pub async fn totp_disable(
 }
 
 /// `POST /account/2fa/recovery-codes`: new codes for old.
+#[utoipa::path(
+    post,
+    path = "/account/2fa/recovery-codes",
+    tag = "account",
+    operation_id = "account_recovery_codes",
+    request_body = CodeInput,
+    responses(
+        (status = 200, description = "New codes; the old ones stop working", body = RecoveryCodes),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::TooManyRequests,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn recovery_codes(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,

@@ -9,14 +9,19 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{AccountAuth, QueryParams};
+use crate::openapi::problem;
 use crate::page;
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// From the `next` link of the page before.
     #[serde(skip_serializing_if = "Option::is_none")]
     cursor: Option<String>,
+    /// Events per page (default 100).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// Everyone's events (holders of `view_audit`); otherwise your own.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -26,7 +31,7 @@ pub struct ListQuery {
     event: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AuditList {
     events: Vec<AuditView>,
     /// The next page (older events), when there is one.
@@ -34,6 +39,22 @@ pub struct AuditList {
 }
 
 /// `GET /audit?cursor=&limit=&all=&event=`: newest first.
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "audit",
+    operation_id = "audit_list",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Events, newest first", body = AuditList),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,

@@ -3,8 +3,9 @@
 
 use apex_core::auth::device;
 use apex_core::auth::sessions::{self, NewSession};
+use apex_core::ids::{SessionId, UserId};
 use apex_core::invitations;
-use apex_core::users::login::{self, Outcome, SecondFactor, SignedIn};
+use apex_core::users::login::{self, Outcome, SecondFactor};
 use apex_core::users::passwords::{self, ResetConfirm};
 use apex_core::users::signup::{self, SignupInput, SignupView};
 use axum::Json;
@@ -17,43 +18,57 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{AccountAuth, ClientInfo, JsonBody};
+use crate::openapi::problem;
 
 /// The remembered-device cookie's name.
 pub const DEVICE_COOKIE: &str = device::COOKIE;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     email: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     token: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailBody {
     email: String,
 }
 
-#[derive(Serialize)]
+/// A sign-in step's answer: the session's fields are there once signed in. (Written out
+/// rather than a flattened `Option<SignedIn>`, which the OpenAPI document would describe as
+/// "null or a session", and the `second_factor_required` answer is neither.)
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LoginAnswer {
     /// `signed_in` or `second_factor_required`.
     status: &'static str,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    session: Option<SignedIn>,
+    /// The session's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_id: Option<SessionId>,
+    /// The user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<UserId>,
+    /// Their address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    /// When the session ends at the latest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Accepted {
     status: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Verified {
     email: String,
     verified: bool,
@@ -89,7 +104,10 @@ fn answer(state: &AppState, outcome: Outcome) -> Response {
             headers.append(header::SET_COOKIE, session_cookie(state, &pending));
             LoginAnswer {
                 status: "second_factor_required",
-                session: None,
+                session_id: None,
+                user_id: None,
+                email: None,
+                expires_at: None,
             }
         }
         Outcome::SignedIn {
@@ -112,12 +130,10 @@ fn answer(state: &AppState, outcome: Outcome) -> Response {
             }
             LoginAnswer {
                 status: "signed_in",
-                session: Some(SignedIn {
-                    session_id: session.id,
-                    user_id: user,
-                    email,
-                    expires_at: session.expires_at,
-                }),
+                session_id: Some(session.id),
+                user_id: Some(user),
+                email: Some(email),
+                expires_at: Some(session.expires_at),
             }
         }
     };
@@ -125,6 +141,23 @@ fn answer(state: &AppState, outcome: Outcome) -> Response {
 }
 
 /// `POST /auth/login`: e-mail and password.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    operation_id = "auth_login",
+    request_body(content = Login, example = json!({"email": "erin@example.com", "password": "a long enough password"})),
+    responses(
+        (status = 200, description = "Signed in, or a second factor is wanted; the session cookie is set", body = LoginAnswer, headers(("Set-Cookie" = String, description = "`apex_session`"))),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::TooManyRequests,
+        problem::Internal,
+    ),
+)]
 pub async fn login(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -144,6 +177,23 @@ pub async fn login(
 }
 
 /// `POST /auth/login/2fa`: the second factor, in the pending session the first step set.
+#[utoipa::path(
+    post,
+    path = "/auth/login/2fa",
+    tag = "auth",
+    operation_id = "auth_second_factor",
+    request_body = SecondFactor,
+    responses(
+        (status = 200, description = "Signed in: a new session cookie (and `apex_device` when remembered)", body = LoginAnswer, headers(("Set-Cookie" = String, description = "`apex_session`, `apex_device`"))),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::TooManyRequests,
+        problem::Internal,
+    ),
+)]
 pub async fn second_factor(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -161,6 +211,20 @@ pub async fn second_factor(
 }
 
 /// `POST /auth/logout`: ends this session and clears its cookie.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    operation_id = "auth_logout",
+    responses(
+        (status = 204, description = "This session ended and its cookie cleared"),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn logout(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -173,12 +237,25 @@ pub async fn logout(
         .into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Ended {
     sessions_ended: u64,
 }
 
 /// `POST /auth/logout-all`: ends every session of the user, this one too.
+#[utoipa::path(
+    post,
+    path = "/auth/logout-all",
+    tag = "auth",
+    operation_id = "auth_logout_all",
+    responses(
+        (status = 200, description = "Every session of the user ended, this one too", body = Ended),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn logout_all(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -195,6 +272,21 @@ pub async fn logout_all(
 }
 
 /// `POST /auth/signup`.
+#[utoipa::path(
+    post,
+    path = "/auth/signup",
+    tag = "auth",
+    operation_id = "auth_signup",
+    request_body(content = SignupInput, example = json!({"email": "erin@example.com", "password": "a long enough password"})),
+    responses(
+        (status = 202, description = "A verification mail is on its way (the same answer when the address has an account)", body = SignupView),
+        problem::BadRequest,
+        problem::Forbidden,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+)]
 pub async fn signup(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -205,6 +297,20 @@ pub async fn signup(
 }
 
 /// `POST /auth/verify-email`: the token from the mailed link.
+#[utoipa::path(
+    post,
+    path = "/auth/verify-email",
+    tag = "auth",
+    operation_id = "auth_verify_email",
+    request_body = TokenBody,
+    responses(
+        (status = 200, description = "The address is confirmed", body = Verified),
+        problem::BadRequest,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+)]
 pub async fn verify_email(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -218,6 +324,20 @@ pub async fn verify_email(
 }
 
 /// `POST /auth/verify-email/resend`.
+#[utoipa::path(
+    post,
+    path = "/auth/verify-email/resend",
+    tag = "auth",
+    operation_id = "auth_resend_verification",
+    request_body = EmailBody,
+    responses(
+        (status = 202, description = "Sent if the address has an account waiting for verification", body = Accepted),
+        problem::BadRequest,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+)]
 pub async fn resend_verification(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -233,6 +353,21 @@ pub async fn resend_verification(
 }
 
 /// `POST /auth/password-reset`.
+#[utoipa::path(
+    post,
+    path = "/auth/password-reset",
+    tag = "auth",
+    operation_id = "auth_password_reset",
+    request_body = EmailBody,
+    responses(
+        (status = 202, description = "A link is mailed if the address has an account", body = Accepted),
+        problem::BadRequest,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::TooManyRequests,
+        problem::Internal,
+    ),
+)]
 pub async fn password_reset(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -248,6 +383,21 @@ pub async fn password_reset(
 }
 
 /// `POST /auth/password-reset/confirm`.
+#[utoipa::path(
+    post,
+    path = "/auth/password-reset/confirm",
+    tag = "auth",
+    operation_id = "auth_password_reset_confirm",
+    request_body = ResetConfirm,
+    responses(
+        (status = 204, description = "The password is set; every session ended"),
+        problem::BadRequest,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::TooManyRequests,
+        problem::Internal,
+    ),
+)]
 pub async fn password_reset_confirm(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -258,6 +408,25 @@ pub async fn password_reset_confirm(
 }
 
 /// `POST /auth/invitations/accept`: a signed-in user takes an invitation.
+#[utoipa::path(
+    post,
+    path = "/auth/invitations/accept",
+    tag = "auth",
+    operation_id = "auth_accept_invitation",
+    request_body = TokenBody,
+    responses(
+        (status = 204, description = "The invitation is taken"),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn accept_invitation(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,

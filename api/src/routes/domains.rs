@@ -17,27 +17,47 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::etag::tagged;
 use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::openapi::problem;
 use crate::page::{self, PageQuery};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDomain {
     name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DomainWithChange {
     domain: DomainView,
     change: Change,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DomainList {
     domains: Vec<DomainView>,
     /// The next page, when there may be one.
     next: Option<String>,
 }
 
+/// `POST /domains`: creates a domain and publishes its first version.
+#[utoipa::path(
+    post,
+    path = "/domains",
+    tag = "domains",
+    operation_id = "domains_create",
+    request_body(content = CreateDomain, example = json!({"name": "example.com"})),
+    responses(
+        (status = 201, description = "The domain and the change that publishes it", body = DomainWithChange),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -51,6 +71,22 @@ pub async fn create(
 }
 
 /// `GET /domains?cursor=&limit=`: by name.
+#[utoipa::path(
+    get,
+    path = "/domains",
+    tag = "domains",
+    operation_id = "domains_list",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of the domains the caller has a role on, by name", body = DomainList),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -74,6 +110,24 @@ pub async fn list(
     ))
 }
 
+/// `GET /domains/{name}`: the domain, its state and settings.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}",
+    tag = "domains",
+    operation_id = "domains_show",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    responses(
+        (status = 200, description = "The domain", body = DomainView),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn show(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -84,6 +138,23 @@ pub async fn show(
 }
 
 /// `GET /api/v1/domains/{name}/dnssec`: state, keys and the DS records for the parent.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/dnssec",
+    tag = "domains",
+    operation_id = "domains_dnssec",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    responses(
+        (status = 200, description = "DNSSEC state, keys and DS records", body = apex_core::dnssec::View),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn dnssec(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -101,6 +172,29 @@ pub async fn dnssec(
     ))
 }
 
+/// `PATCH /domains/{name}`: serial policy, SOA timers, DNSSEC, own secondaries.
+#[utoipa::path(
+    patch,
+    path = "/domains/{name}",
+    tag = "domains",
+    operation_id = "domains_update",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    request_body(content = SettingsPatch, example = json!({"soa": {"refresh": 7200, "minimum": 300}, "dnssec": {"enabled": true}, "secondaries": [{"host": "ns3.example.net.", "addresses": ["198.51.100.53"]}]})),
+    responses(
+        (status = 200, description = "The domain and its change", body = DomainWithChange),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn update(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -111,6 +205,24 @@ pub async fn update(
     Ok(Json(DomainWithChange { domain, change }))
 }
 
+/// `DELETE /domains/{name}`: removes the domain from the nameservers and the platform.
+#[utoipa::path(
+    delete,
+    path = "/domains/{name}",
+    tag = "domains",
+    operation_id = "domains_delete",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    responses(
+        (status = 200, description = "The change that removes it", body = ChangeOnly),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -120,6 +232,25 @@ pub async fn delete(
     Ok(Json(ChangeOnly { change }))
 }
 
+/// `GET /domains/{name}/changes/{id}`: a change and how far it has got.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/changes/{id}",
+    tag = "domains",
+    operation_id = "domains_change",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The change's id"),
+    ),
+    responses(
+        (status = 200, description = "The change and where it is", body = Change),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn change(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,

@@ -3,17 +3,61 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::AppState;
 
+/// `GET /healthz`'s answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    status: &'static str,
+}
+
+/// `GET /readyz`'s answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    /// `ready` or `not ready`.
+    status: &'static str,
+    /// Each dependency: `ok` or `unreachable`.
+    checks: Checks,
+}
+
+/// What `GET /readyz` checked.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Checks {
+    /// Postgres.
+    database: &'static str,
+    /// Redis.
+    redis: &'static str,
+}
+
 /// The process is up.
-pub async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    operation_id = "healthz",
+    responses(
+        (status = 200, description = "The process is up", body = Health),
+    ),
+)]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// The database and Redis answer. 503 names the one that does not.
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    operation_id = "readyz",
+    responses(
+        (status = 200, description = "Postgres and Redis answer", body = Readiness),
+        (status = 503, description = "Postgres or Redis does not answer; `checks` says which", body = Readiness),
+    ),
+)]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let database = sqlx::query_scalar::<_, i32>("SELECT 1")
         .fetch_one(&state.core.pool)
         .await
@@ -27,9 +71,16 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     let word = |ok: bool| if ok { "ok" } else { "unreachable" };
     (
         status,
-        Json(json!({
-            "status": if status == StatusCode::OK { "ready" } else { "not ready" },
-            "checks": {"database": word(database), "redis": word(redis)}
-        })),
+        Json(Readiness {
+            status: if status == StatusCode::OK {
+                "ready"
+            } else {
+                "not ready"
+            },
+            checks: Checks {
+                database: word(database),
+                redis: word(redis),
+            },
+        }),
     )
 }

@@ -17,10 +17,12 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::etag::{IfMatch, tagged};
 use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::openapi::problem;
 use crate::page;
 
-#[derive(Deserialize, Serialize, Default)]
+#[derive(Deserialize, Serialize, Default, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// Made by this user (e-mail address).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -37,19 +39,40 @@ pub struct ChangesQuery {
     /// Made before (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     until: Option<DateTime<Utc>>,
+    /// From the `next` link of the page before.
     #[serde(skip_serializing_if = "Option::is_none")]
     cursor: Option<String>,
+    /// Changes per page (default 100).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ChangeList {
     changes: Vec<Entry>,
     next: Option<String>,
 }
 
 /// `GET /domains/{name}/changes`: newest first, each with its record diff.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/changes",
+    tag = "domains",
+    operation_id = "domains_changes",
+    summary = "The zone's history, newest first, each change with its record diff",
+    params(("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"), ChangesQuery),
+    responses(
+        (status = 200, description = "A page of changes", body = ChangeList),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn changes(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -102,12 +125,28 @@ pub async fn changes(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct VersionList {
     versions: Vec<VersionView>,
 }
 
 /// `GET /domains/{name}/versions`: the kept versions, newest first.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/versions",
+    tag = "domains",
+    operation_id = "domains_versions",
+    summary = "The kept published versions of the zone, newest first",
+    params(("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels")),
+    responses(
+        (status = 200, description = "The versions", body = VersionList),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn versions(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -119,6 +158,22 @@ pub async fn versions(
 }
 
 /// `GET /domains/{name}/versions/{serial}/export`: the zone as served at that serial.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/versions/{serial}/export",
+    tag = "zonefiles",
+    operation_id = "domains_version_export",
+    summary = "The zone as the nameservers served it at a kept serial, as a zone file",
+    params(("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"), ("serial" = u32, Path, description = "A kept version's serial")),
+    responses(
+        (status = 200, description = "The zone file", content_type = "text/dns", body = String, headers(("ETag" = String, description = "The zone's serial, quoted: send it back as `If-Match`"))),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn version_export(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -134,13 +189,37 @@ pub async fn version_export(
     Ok(resp.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RevertQuery {
+    /// Check and show the diff, write nothing.
     dry_run: Option<bool>,
 }
 
 /// `POST /domains/{name}/revert` with `{"to_serial": N}` or `{"change": id}`.
+#[utoipa::path(
+    post,
+    path = "/domains/{name}/revert",
+    tag = "domains",
+    operation_id = "domains_revert",
+    summary = "Take the records back to an earlier serial, or undo one change, as a new change",
+    params(("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"), RevertQuery, ("If-Match" = Option<String>, Header, description = "The zone serial the write was made against, as an entity tag (`\"2026120501\"`, from `ETag`): the write is refused with 412 when the zone has moved on")),
+    request_body(content = RevertTo, description = "`{\"to_serial\": N}` or `{\"change\": id}`"),
+    responses(
+        (status = 200, description = "The RRsets that change, the change and the serial", body = apex_core::rrsets::Outcome, headers(("ETag" = String, description = "The zone's serial, quoted: send it back as `If-Match`"))),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::PreconditionFailed,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn revert(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,

@@ -11,9 +11,10 @@ use serde::Serialize;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{AccountAuth, Authenticated, JsonBody, QueryParams};
+use crate::openapi::problem;
 use crate::page::{self, PageQuery};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct KeyList {
     keys: Vec<KeyView>,
     /// The next page, when there is one.
@@ -33,6 +34,22 @@ fn key_id(id: &str) -> Result<ApiKeyId, ApiError> {
 }
 
 /// `GET /keys`.
+#[utoipa::path(
+    get,
+    path = "/keys",
+    tag = "keys",
+    operation_id = "keys_list",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of your keys, newest first", body = KeyList),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -44,6 +61,24 @@ pub async fn list(
 }
 
 /// `POST /keys`: the token is in the answer, once.
+#[utoipa::path(
+    post,
+    path = "/keys",
+    tag = "keys",
+    operation_id = "keys_create",
+    request_body(content = KeyInput, example = json!({"description": "certbot", "domains": ["example.com"], "role": "write", "records": [{"name": "_acme-challenge.*", "types": ["TXT"]}]})),
+    responses(
+        (status = 201, description = "The key and its token (shown once)", body = CreatedKey),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -56,6 +91,23 @@ pub async fn create(
 }
 
 /// `GET /keys/{id}`.
+#[utoipa::path(
+    get,
+    path = "/keys/{id}",
+    tag = "keys",
+    operation_id = "keys_show",
+    params(
+        ("id" = i64, Path, description = "The key's id"),
+    ),
+    responses(
+        (status = 200, description = "The key", body = KeyView),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn show(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -65,6 +117,27 @@ pub async fn show(
 }
 
 /// `PATCH /keys/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/keys/{id}",
+    tag = "keys",
+    operation_id = "keys_update",
+    params(
+        ("id" = i64, Path, description = "The key's id"),
+    ),
+    request_body(content = KeyPatch, example = json!({"description": "certbot on web1", "expires_at": null})),
+    responses(
+        (status = 200, description = "The key", body = KeyView),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn update(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -77,6 +150,23 @@ pub async fn update(
 }
 
 /// `DELETE /keys/{id}`: revokes it at once.
+#[utoipa::path(
+    delete,
+    path = "/keys/{id}",
+    tag = "keys",
+    operation_id = "keys_revoke",
+    params(
+        ("id" = i64, Path, description = "The key's id"),
+    ),
+    responses(
+        (status = 200, description = "The key, revoked", body = KeyView),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = []), ("session" = [])),
+)]
 pub async fn revoke(
     State(s): State<AppState>,
     AccountAuth(actor): AccountAuth,
@@ -88,6 +178,26 @@ pub async fn revoke(
 }
 
 /// `GET /domains/{name}/keys`.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/keys",
+    tag = "keys",
+    operation_id = "keys_domain_list",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The domain's keys", body = KeyList),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn domain_list(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -104,6 +214,27 @@ pub async fn domain_list(
 }
 
 /// `POST /domains/{name}/keys`.
+#[utoipa::path(
+    post,
+    path = "/domains/{name}/keys",
+    tag = "keys",
+    operation_id = "keys_domain_create",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    request_body(content = KeyInput, example = json!({"description": "deploy", "role": "write"})),
+    responses(
+        (status = 201, description = "The key and its token (shown once)", body = CreatedKey),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn domain_create(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -117,6 +248,24 @@ pub async fn domain_create(
 }
 
 /// `GET /domains/{name}/keys/{id}`.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/keys/{id}",
+    tag = "keys",
+    operation_id = "keys_domain_show",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The key's id"),
+    ),
+    responses(
+        (status = 200, description = "The key", body = KeyView),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn domain_show(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -128,6 +277,28 @@ pub async fn domain_show(
 }
 
 /// `PATCH /domains/{name}/keys/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/domains/{name}/keys/{id}",
+    tag = "keys",
+    operation_id = "keys_domain_update",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The key's id"),
+    ),
+    request_body(content = KeyPatch, example = json!({"role": "read"})),
+    responses(
+        (status = 200, description = "The key", body = KeyView),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn domain_update(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -140,6 +311,24 @@ pub async fn domain_update(
 }
 
 /// `DELETE /domains/{name}/keys/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/domains/{name}/keys/{id}",
+    tag = "keys",
+    operation_id = "keys_domain_revoke",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The key's id"),
+    ),
+    responses(
+        (status = 200, description = "The key, revoked", body = KeyView),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn domain_revoke(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,

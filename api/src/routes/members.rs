@@ -10,6 +10,7 @@ use axum::response::Response;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::openapi::problem;
 use crate::page::{self, PageQuery};
 
 /// A member by user id, or `me`.
@@ -22,7 +23,7 @@ fn member_id(actor: &apex_core::actor::Actor, id: &str) -> Result<UserId, ApiErr
         .map_err(|_| ApiError::NotFound(format!("member {id} not found")))
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct MemberPage {
     #[serde(flatten)]
     members: Members,
@@ -32,6 +33,26 @@ pub struct MemberPage {
 
 /// `GET /domains/{name}/members?cursor=&limit=`: by e-mail address; pending invitations come
 /// with the first page.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/members",
+    tag = "members",
+    operation_id = "members_list",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of members by e-mail address; pending invitations with the first page", body = MemberPage),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -53,6 +74,29 @@ pub async fn list(
 }
 
 /// `POST /domains/{name}/members`: adds an account, or invites an address.
+#[utoipa::path(
+    post,
+    path = "/domains/{name}/members",
+    tag = "members",
+    operation_id = "members_add",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    request_body(content = NewMember, example = json!({"email": "bob@example.com", "role": "read"})),
+    responses(
+        (status = 201, description = "An account, added (`status`: `added`)", body = Added),
+        (status = 202, description = "An address without an account, invited (`status`: `invited`)", body = Added),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn add(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -68,6 +112,29 @@ pub async fn add(
 }
 
 /// `PATCH /domains/{name}/members/{user}`.
+#[utoipa::path(
+    patch,
+    path = "/domains/{name}/members/{user}",
+    tag = "members",
+    operation_id = "members_update",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("user" = String, Path, description = "The member's user id, or `me`"),
+    ),
+    request_body(content = MemberPatch, example = json!({"role": "write"})),
+    responses(
+        (status = 200, description = "The member", body = MemberView),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn update(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -81,6 +148,25 @@ pub async fn update(
 }
 
 /// `DELETE /domains/{name}/members/{user}` (`me`: leave).
+#[utoipa::path(
+    delete,
+    path = "/domains/{name}/members/{user}",
+    tag = "members",
+    operation_id = "members_remove",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("user" = String, Path, description = "The member's user id, or `me`"),
+    ),
+    responses(
+        (status = 204, description = "The member is gone"),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn remove(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -92,6 +178,24 @@ pub async fn remove(
 }
 
 /// `DELETE /domains/{name}/invitations/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/domains/{name}/invitations/{id}",
+    tag = "members",
+    operation_id = "members_revoke_invitation",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The invitation's id"),
+    ),
+    responses(
+        (status = 204, description = "The invitation is revoked"),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn revoke_invitation(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,

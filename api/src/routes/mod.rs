@@ -1,11 +1,15 @@
-//! Routes, one file per resource. Every route is added through [`Routes`], which remembers
-//! its path, so tests can list every route of the router (the authorization matrix fails
-//! on a route it has no row for).
+//! Routes, one file per resource. Every route is added through [`Routes::route`], which
+//! takes the handlers of one path as `utoipa_axum::routes!(...)`: each is routed for the
+//! method its `#[utoipa::path]` names, and that operation goes into the OpenAPI document, so
+//! no handler is routed undocumented. `Routes` also remembers the path it routed, so tests can
+//! list every route of the router (the authorization matrix fails on a route it has no row
+//! for; `tests/openapi.rs` on a method or path the document and the router disagree on).
 
 mod account;
 mod admin;
 mod audit;
 mod auth;
+mod docs;
 mod domains;
 mod health;
 mod history;
@@ -18,169 +22,215 @@ mod webhooks;
 mod zonefile;
 
 use axum::Router;
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use apex_core::changes::Change;
 use serde::Serialize;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::openapi::ApiDoc;
 
 /// The answer to a write that leaves no resource to show (a deletion).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ChangeOnly {
     change: Change,
 }
 
-/// A router that remembers the paths it was given.
+/// A router that documents what it routes and remembers the paths it was given.
 struct Routes {
-    router: Router<AppState>,
-    paths: Vec<&'static str>,
+    router: OpenApiRouter<AppState>,
+    paths: Vec<String>,
 }
 
 impl Routes {
     fn new() -> Self {
         Self {
-            router: Router::new(),
+            router: OpenApiRouter::new(),
             paths: Vec::new(),
         }
     }
 
-    fn route(mut self, path: &'static str, methods: MethodRouter<AppState>) -> Self {
-        self.paths.push(path);
+    /// Routes `handlers` (one `routes!(...)`, every handler of `path`) at `path`, and adds
+    /// their operations to the document under the path their annotations name: the two must
+    /// agree, which `tests/openapi.rs` checks.
+    fn route(mut self, path: &'static str, handlers: UtoipaMethodRouter<AppState>) -> Self {
+        let (schemas, operations, methods) = handlers;
+        self.paths.push(path.to_string());
         self.router = self.router.route(path, methods);
+        let doc = self.router.get_openapi_mut();
+        for (at, item) in operations.paths {
+            match doc.paths.paths.get_mut(&at) {
+                Some(existing) => existing.merge_operations(item),
+                None => {
+                    doc.paths.paths.insert(at, item);
+                }
+            }
+        }
+        doc.components
+            .get_or_insert_with(Default::default)
+            .schemas
+            .extend(schemas);
+        self
+    }
+
+    fn nest(mut self, prefix: &str, inner: Routes) -> Self {
+        self.paths
+            .extend(inner.paths.iter().map(|p| format!("{prefix}{p}")));
+        self.router = self.router.nest(prefix, inner.router);
         self
     }
 }
 
-/// The whole router, and the path of every route in it.
-pub fn router() -> (Router<AppState>, Vec<String>) {
-    let v1 = v1();
-    let mut paths = vec!["/healthz".to_string(), "/readyz".to_string()];
-    paths.extend(v1.paths.iter().map(|p| format!("/api/v1{p}")));
-    let router = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .nest("/api/v1", v1.router);
-    (router, paths)
+/// The whole API: its router, the path of every route in it, and its OpenAPI document.
+pub struct Api {
+    /// The router, without state.
+    pub router: Router<AppState>,
+    /// Every route's path, in the order they were added.
+    pub paths: Vec<String>,
+    /// The document of every operation the router answers.
+    pub openapi: utoipa::openapi::OpenApi,
+}
+
+/// The whole API.
+pub fn router() -> Api {
+    let root = Routes::new()
+        .route("/healthz", routes!(health::healthz))
+        .route("/readyz", routes!(health::readyz))
+        .nest("/api/v1", v1());
+    let (router, documented) = root.router.split_for_parts();
+    let mut openapi = ApiDoc::openapi();
+    openapi.merge(documented);
+    crate::openapi::every_operation_may_be_limited(&mut openapi);
+    Api {
+        router,
+        paths: root.paths,
+        openapi,
+    }
 }
 
 fn v1() -> Routes {
     use axum::extract::DefaultBodyLimit;
     let routes = Routes::new()
+        // This API's OpenAPI document.
+        .route("/openapi.json", routes!(docs::document))
         // Signing in and out, signing up, mailed links.
-        .route("/auth/signup", post(auth::signup))
-        .route("/auth/verify-email", post(auth::verify_email))
-        .route("/auth/verify-email/resend", post(auth::resend_verification))
-        .route("/auth/login", post(auth::login))
-        .route("/auth/login/2fa", post(auth::second_factor))
-        .route("/auth/logout", post(auth::logout))
-        .route("/auth/logout-all", post(auth::logout_all))
-        .route("/auth/password-reset", post(auth::password_reset))
+        .route("/auth/signup", routes!(auth::signup))
+        .route("/auth/verify-email", routes!(auth::verify_email))
+        .route(
+            "/auth/verify-email/resend",
+            routes!(auth::resend_verification),
+        )
+        .route("/auth/login", routes!(auth::login))
+        .route("/auth/login/2fa", routes!(auth::second_factor))
+        .route("/auth/logout", routes!(auth::logout))
+        .route("/auth/logout-all", routes!(auth::logout_all))
+        .route("/auth/password-reset", routes!(auth::password_reset))
         .route(
             "/auth/password-reset/confirm",
-            post(auth::password_reset_confirm),
+            routes!(auth::password_reset_confirm),
         )
-        .route("/auth/invitations/accept", post(auth::accept_invitation))
+        .route("/auth/invitations/accept", routes!(auth::accept_invitation))
         // One's own account and keys.
-        .route("/account", get(account::show).delete(account::delete))
-        .route("/account/password", post(account::change_password))
-        .route("/account/sessions", get(account::sessions))
-        .route("/account/sessions/{id}", delete(account::revoke_session))
+        .route("/account", routes!(account::show, account::delete))
+        .route("/account/password", routes!(account::change_password))
+        .route("/account/sessions", routes!(account::sessions))
+        .route("/account/sessions/{id}", routes!(account::revoke_session))
         .route(
             "/account/2fa/totp",
-            post(account::totp_start).delete(account::totp_disable),
+            routes!(account::totp_start, account::totp_disable),
         )
-        .route("/account/2fa/totp/confirm", post(account::totp_confirm))
-        .route("/account/2fa/recovery-codes", post(account::recovery_codes))
+        .route("/account/2fa/totp/confirm", routes!(account::totp_confirm))
+        .route(
+            "/account/2fa/recovery-codes",
+            routes!(account::recovery_codes),
+        )
         .route(
             "/account/template",
-            get(templates::own).put(templates::set_own),
+            routes!(templates::own, templates::set_own),
         )
-        .route("/keys", get(keys::list).post(keys::create))
+        .route("/keys", routes!(keys::list, keys::create))
         .route(
             "/keys/{id}",
-            get(keys::show).patch(keys::update).delete(keys::revoke),
+            routes!(keys::show, keys::update, keys::revoke),
         )
-        .route("/audit", get(audit::list))
+        .route("/audit", routes!(audit::list))
         // Platform administration.
-        .route("/admin/jobs", get(admin::jobs))
-        .route("/admin/jobs/{id}/retry", post(admin::retry))
-        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/jobs", routes!(admin::jobs))
+        .route("/admin/jobs/{id}/retry", routes!(admin::retry))
+        .route("/admin/users", routes!(admin::users, admin::create_user))
         .route(
             "/admin/users/{id}",
-            get(admin::user).patch(admin::update_user),
+            routes!(admin::user, admin::update_user),
         )
-        .route("/admin/users/{id}/reset-2fa", post(admin::reset_2fa))
-        .route("/admin/invitations", post(admin::invite))
+        .route("/admin/users/{id}/reset-2fa", routes!(admin::reset_2fa))
+        .route("/admin/invitations", routes!(admin::invite))
         .route(
             "/admin/template",
-            get(templates::platform).put(templates::set_platform),
+            routes!(templates::platform, templates::set_platform),
         )
         // Domains and what is in them.
-        .route("/domains", get(domains::list).post(domains::create))
+        .route("/domains", routes!(domains::list, domains::create))
         .route(
             "/domains/{name}",
-            get(domains::show)
-                .patch(domains::update)
-                .delete(domains::delete),
+            routes!(domains::show, domains::update, domains::delete),
         )
-        .route("/domains/{name}/changes", get(history::changes))
-        .route("/domains/{name}/changes/{id}", get(domains::change))
-        .route("/domains/{name}/versions", get(history::versions))
+        .route("/domains/{name}/changes", routes!(history::changes))
+        .route("/domains/{name}/changes/{id}", routes!(domains::change))
+        .route("/domains/{name}/versions", routes!(history::versions))
         .route(
             "/domains/{name}/versions/{serial}/export",
-            get(history::version_export),
+            routes!(history::version_export),
         )
-        .route("/domains/{name}/revert", post(history::revert))
-        .route("/domains/{name}/rrsets", get(rrsets::list).put(rrsets::put))
-        .route("/domains/{name}/dnssec", get(domains::dnssec))
+        .route("/domains/{name}/revert", routes!(history::revert))
+        .route("/domains/{name}/rrsets", routes!(rrsets::list, rrsets::put))
+        .route("/domains/{name}/dnssec", routes!(domains::dnssec))
         .route(
             "/domains/{name}/records",
-            get(records::list).post(records::create),
+            routes!(records::list, records::create),
         )
         .route(
             "/domains/{name}/records/{id}",
-            patch(records::update).delete(records::delete),
+            routes!(records::update, records::delete),
         )
         .route(
             "/domains/{name}/import",
-            post(zonefile::import).layer(DefaultBodyLimit::max(zonefile::MAX_UPLOAD)),
+            routes!(zonefile::import).layer(DefaultBodyLimit::max(zonefile::MAX_UPLOAD)),
         )
-        .route("/domains/{name}/export", get(zonefile::export))
+        .route("/domains/{name}/export", routes!(zonefile::export))
         .route(
             "/domains/{name}/webhooks",
-            get(webhooks::list).post(webhooks::create),
+            routes!(webhooks::list, webhooks::create),
         )
         .route(
             "/domains/{name}/webhooks/{id}",
-            get(webhooks::show).delete(webhooks::delete),
+            routes!(webhooks::show, webhooks::delete),
         )
         .route(
             "/domains/{name}/webhooks/{id}/deliveries",
-            get(webhooks::deliveries),
+            routes!(webhooks::deliveries),
         )
         .route(
             "/domains/{name}/members",
-            get(members::list).post(members::add),
+            routes!(members::list, members::add),
         )
         .route(
             "/domains/{name}/members/{user}",
-            patch(members::update).delete(members::remove),
+            routes!(members::update, members::remove),
         )
         .route(
             "/domains/{name}/invitations/{id}",
-            delete(members::revoke_invitation),
+            routes!(members::revoke_invitation),
         )
         .route(
             "/domains/{name}/keys",
-            get(keys::domain_list).post(keys::domain_create),
+            routes!(keys::domain_list, keys::domain_create),
         )
         .route(
             "/domains/{name}/keys/{id}",
-            get(keys::domain_show)
-                .patch(keys::domain_update)
-                .delete(keys::domain_revoke),
+            routes!(keys::domain_show, keys::domain_update, keys::domain_revoke),
         );
     Routes {
         router: routes

@@ -15,34 +15,40 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::etag::tagged;
 use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::openapi::problem;
 use crate::page;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RecordList {
     records: Vec<RecordView>,
     /// The next page, when there is one.
     next: Option<String>,
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Only this owner (relative or absolute).
+    /// Only this owner (relative or absolute). (The domain is the path's `name`.)
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
     /// Only this type.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    #[param(rename = "type")]
     rtype: Option<String>,
     /// Only records whose content contains this (any case).
     #[serde(skip_serializing_if = "Option::is_none")]
     content: Option<String>,
+    /// From the `next` link of the page before.
     #[serde(skip_serializing_if = "Option::is_none")]
     cursor: Option<String>,
+    /// Records per page (default 100).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RecordWithChange {
     record: RecordView,
     change: Change,
@@ -58,6 +64,26 @@ fn record_id(id: &str) -> Result<RecordId, ApiError> {
 }
 
 /// `GET /domains/{name}/records?name=&type=&content=&cursor=&limit=`: by owner, type, id.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/records",
+    tag = "records",
+    operation_id = "records_list",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ListQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of records, by owner, type and id", body = RecordList, headers(("ETag" = String, description = "The zone's serial, quoted: send it back as `If-Match`"))),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -103,6 +129,29 @@ pub async fn list(
     ))
 }
 
+/// `POST /domains/{name}/records`: adds a record.
+#[utoipa::path(
+    post,
+    path = "/domains/{name}/records",
+    tag = "records",
+    operation_id = "records_create",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    request_body(content = RecordInput, example = json!({"name": "www", "type": "A", "ttl": 300, "content": "192.0.2.1", "comment": "web server"})),
+    responses(
+        (status = 201, description = "The record and its change", body = RecordWithChange),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -123,6 +172,30 @@ pub async fn create(
     ))
 }
 
+/// `PATCH /domains/{name}/records/{id}`: changes a record.
+#[utoipa::path(
+    patch,
+    path = "/domains/{name}/records/{id}",
+    tag = "records",
+    operation_id = "records_update",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The record's id"),
+    ),
+    request_body(content = RecordPatch, example = json!({"content": "192.0.2.2"})),
+    responses(
+        (status = 200, description = "The record and its change", body = RecordWithChange),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn update(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -141,6 +214,26 @@ pub async fn update(
     ))
 }
 
+/// `DELETE /domains/{name}/records/{id}`: deletes a record.
+#[utoipa::path(
+    delete,
+    path = "/domains/{name}/records/{id}",
+    tag = "records",
+    operation_id = "records_delete",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The record's id"),
+    ),
+    responses(
+        (status = 200, description = "The change that removes it", body = ChangeOnly),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,

@@ -11,17 +11,24 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::etag::{IfMatch, tagged};
 use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::openapi::problem;
 use crate::page;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Only this owner.
+    /// Only this owner (relative or absolute). (The domain is the path's `name`.)
+    #[param(rename = "name")]
     name: Option<String>,
     /// Only this type.
     #[serde(rename = "type")]
+    #[param(rename = "type")]
     rtype: Option<String>,
+    /// From the `next` link of the page before.
     cursor: Option<String>,
+    /// RRsets per page (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
@@ -35,7 +42,7 @@ struct NextQuery<'a> {
     limit: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RrsetList {
     rrsets: Vec<RrsetView>,
     /// The next page, when there is one.
@@ -43,6 +50,24 @@ pub struct RrsetList {
 }
 
 /// `GET /domains/{name}/rrsets?name=&type=&cursor=&limit=`: RRsets by owner, then type.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/rrsets",
+    tag = "records",
+    operation_id = "rrsets_list",
+    summary = "List the zone's RRsets as served (disabled records left out), by owner then type",
+    params(("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"), ListQuery),
+    responses(
+        (status = 200, description = "A page of RRsets", body = RrsetList, headers(("ETag" = String, description = "The zone's serial, quoted: send it back as `If-Match`"))),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -88,14 +113,38 @@ pub async fn list(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct WriteQuery {
+    /// Check and show the diff, write nothing.
     dry_run: Option<bool>,
 }
 
 /// `PUT /domains/{name}/rrsets[?dry_run=true]`: set (or, with no records, delete) each RRset
 /// of the body, all in one change and one serial, or none.
+#[utoipa::path(
+    put,
+    path = "/domains/{name}/rrsets",
+    tag = "records",
+    operation_id = "rrsets_put",
+    summary = "Set or delete many RRsets at once, all or nothing, in one change and one serial",
+    params(("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"), WriteQuery, ("If-Match" = Option<String>, Header, description = "The zone serial the write was made against, as an entity tag (`\"2026120501\"`, from `ETag`): the write is refused with 412 when the zone has moved on")),
+    request_body(content = Vec<RrsetInput>, description = "The RRsets to set; `records: []` deletes one"),
+    responses(
+        (status = 200, description = "The RRsets that change, the change and the serial", body = Outcome, headers(("ETag" = String, description = "The zone's serial, quoted: send it back as `If-Match`"))),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::PreconditionFailed,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn put(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,

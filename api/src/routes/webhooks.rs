@@ -11,16 +11,17 @@ use serde::Serialize;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::openapi::problem;
 use crate::page::{self, PageQuery};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct WebhookList {
     webhooks: Vec<WebhookView>,
     /// The next page, when there is one.
     next: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DeliveryList {
     deliveries: Vec<DeliveryView>,
     /// The next page (older deliveries), when there is one.
@@ -33,6 +34,29 @@ fn webhook_id(id: &str) -> Result<WebhookId, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("webhook {id} not found")))
 }
 
+/// `POST /domains/{name}/webhooks`: adds a webhook; its signing secret is in the answer, once.
+#[utoipa::path(
+    post,
+    path = "/domains/{name}/webhooks",
+    tag = "webhooks",
+    operation_id = "webhooks_create",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    request_body(content = NewWebhook, example = json!({"url": "https://hooks.example.net/apex", "events": ["zone.published"], "description": "deploy hook"})),
+    responses(
+        (status = 201, description = "The webhook and its signing secret (shown once)", body = CreatedWebhook),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -43,6 +67,27 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+/// `GET /domains/{name}/webhooks`: the domain's webhooks.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/webhooks",
+    tag = "webhooks",
+    operation_id = "webhooks_list",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The webhooks", body = WebhookList),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -63,6 +108,25 @@ pub async fn list(
     ))
 }
 
+/// `GET /domains/{name}/webhooks/{id}`: one webhook.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "webhooks_show",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The webhook's id"),
+    ),
+    responses(
+        (status = 200, description = "The webhook", body = WebhookView),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn show(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -73,6 +137,25 @@ pub async fn show(
     ))
 }
 
+/// `DELETE /domains/{name}/webhooks/{id}`: removes a webhook.
+#[utoipa::path(
+    delete,
+    path = "/domains/{name}/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "webhooks_delete",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The webhook's id"),
+    ),
+    responses(
+        (status = 204, description = "The webhook is gone"),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -83,6 +166,27 @@ pub async fn delete(
 }
 
 /// `GET /domains/{name}/webhooks/{id}/deliveries?cursor=&limit=`: newest first.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    operation_id = "webhooks_deliveries",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The webhook's id"),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "Deliveries, newest first", body = DeliveryList),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn deliveries(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,

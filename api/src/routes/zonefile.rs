@@ -3,30 +3,72 @@
 use apex_core::zonefiles::{self, ImportMode, ImportOutcome};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::Authenticated;
+use crate::extract::{Authenticated, QueryParams};
+use crate::openapi::problem;
+
+/// How an import treats the records already there (the `mode` query parameter).
+#[derive(utoipa::ToSchema)]
+#[schema(as = ImportMode)]
+#[allow(dead_code)] // Only describes the parameter's values.
+#[serde(rename_all = "lowercase")]
+pub enum ImportModeParam {
+    /// The file becomes the zone.
+    Replace,
+    /// The file's records are added to the zone.
+    Merge,
+}
 
 /// Largest zone file accepted (a zone of a million records is about 40 MB).
 pub const MAX_UPLOAD: usize = apex_core::zonefiles::MAX_FILE;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
+    /// `replace` (the default): the file becomes the zone; `merge`: its records are added.
+    #[param(value_type = Option<ImportModeParam>, inline)]
     mode: Option<String>,
+    /// Only say what would change.
     dry_run: Option<bool>,
 }
 
+/// `POST /domains/{name}/import`: a zone file replaces (or merges into) the records.
+#[utoipa::path(
+    post,
+    path = "/domains/{name}/import",
+    tag = "zonefiles",
+    operation_id = "zonefiles_import",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ImportQuery,
+    ),
+    request_body(description = "A zone file (RFC 1035 master file)", content((String = "text/plain"), (String = "text/dns"), (String = "application/octet-stream"))),
+    responses(
+        (status = 200, description = "What changed (or would, with `dry_run`)", body = ImportOutcome),
+        (status = 413, description = "The file is larger than the limit", content_type = "text/plain", body = String),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Conflict,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn import(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
     Path(name): Path<String>,
-    Query(q): Query<ImportQuery>,
+    QueryParams(q): QueryParams<ImportQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<ImportOutcome>, ApiError> {
@@ -70,6 +112,24 @@ pub async fn import(
     ))
 }
 
+/// `GET /domains/{name}/export`: the zone as a zone file.
+#[utoipa::path(
+    get,
+    path = "/domains/{name}/export",
+    tag = "zonefiles",
+    operation_id = "zonefiles_export",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+    ),
+    responses(
+        (status = 200, description = "The zone file", content_type = "text/dns", body = String),
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn export(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,

@@ -30,7 +30,7 @@ const DESCRIPTION_MAX: usize = 100;
 const LIST_MAX: usize = 50;
 
 /// A key as asked for: `POST /api/v1/keys` and `POST /api/v1/domains/{name}/keys`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyInput {
     /// What it is for (`certbot on web1`).
@@ -64,7 +64,7 @@ pub struct KeyInput {
 
 /// A change to a key: fields left out keep their value; `null` clears an expiry, a
 /// domain list, record limits or networks.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPatch {
     /// New description.
@@ -101,7 +101,7 @@ fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
 }
 
 /// A key as the API shows it (never its token, except once at creation).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct KeyView {
     /// Id.
     pub id: ApiKeyId,
@@ -145,7 +145,7 @@ pub struct KeyView {
 }
 
 /// A key just made: the token is here and nowhere else, ever.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedKey {
     /// The key.
     #[serde(flatten)]

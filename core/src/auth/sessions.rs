@@ -199,7 +199,7 @@ pub async fn authenticate(core: &Core, token: &str, client: &Client) -> Result<A
 }
 
 /// A session as its user sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SessionView {
     /// Id.
     pub id: SessionId,

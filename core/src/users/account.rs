@@ -13,7 +13,7 @@ use crate::ids::UserId;
 use crate::{Core, CoreError};
 
 /// `GET /api/v1/account`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
     /// Id.
     pub id: UserId,
@@ -41,7 +41,7 @@ pub struct AccountView {
 }
 
 /// The state of the second factor.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TwoFactorView {
     /// TOTP is on.
     pub totp: bool,
@@ -100,7 +100,7 @@ pub async fn view(core: &Core, actor: &Actor) -> Result<AccountView, CoreError> 
 }
 
 /// `DELETE /api/v1/account`: proof that it is really the user.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteAccount {
     /// The password.

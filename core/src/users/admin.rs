@@ -20,7 +20,7 @@ use crate::ids::UserId;
 use crate::{Core, CoreError, mail};
 
 /// A user as administrators see them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     /// Id.
     pub id: UserId,
@@ -63,7 +63,7 @@ pub struct UserQuery {
 }
 
 /// A page of users, newest first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserPage {
     /// The users.
     pub users: Vec<UserView>,
@@ -73,7 +73,7 @@ pub struct UserPage {
 }
 
 /// `POST /api/v1/admin/users`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// Address.
@@ -86,7 +86,7 @@ pub struct NewUser {
 }
 
 /// `PATCH /api/v1/admin/users/{id}`: fields left out stay.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     /// Disable (true) or enable (false) the account.

@@ -65,7 +65,7 @@ pub enum Outcome {
 }
 
 /// What the second step sends: a TOTP code or a recovery code.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecondFactor {
     /// Six digits from the authenticator app.
@@ -78,7 +78,7 @@ pub struct SecondFactor {
 }
 
 /// Summary of a signed-in session, for the answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SignedIn {
     /// The session's id.
     pub session_id: SessionId,

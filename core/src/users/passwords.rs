@@ -15,7 +15,7 @@ use crate::ids::UserId;
 use crate::{Core, CoreError, mail};
 
 /// `POST /api/v1/account/password`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     /// The password now.
@@ -25,7 +25,7 @@ pub struct PasswordChange {
 }
 
 /// `POST /api/v1/auth/password-reset/confirm`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetConfirm {
     /// From the mailed link.

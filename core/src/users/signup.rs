@@ -17,7 +17,7 @@ use crate::config::Signup;
 use crate::{Core, CoreError, invitations, mail};
 
 /// `POST /api/v1/auth/signup`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupInput {
     /// The address to sign in with (the invitation's, when there is one).
@@ -29,7 +29,7 @@ pub struct SignupInput {
 }
 
 /// The answer: the same whether the account is new or existed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SignupView {
     /// `verification_sent`.
     pub status: &'static str,

@@ -23,7 +23,7 @@ use crate::{Core, CoreError, mail};
 const ISSUER: &str = "Apex";
 
 /// A started enrolment: what the user puts into their app.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Enrolment {
     /// The secret in base32, for typing in.
     pub secret: String,
@@ -34,14 +34,14 @@ pub struct Enrolment {
 }
 
 /// Recovery codes, shown once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RecoveryCodes {
     /// Ten codes, each good once.
     pub recovery_codes: Vec<String>,
 }
 
 /// A code from the app: `{"code": "123456"}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeInput {
     /// Six digits.
@@ -49,7 +49,7 @@ pub struct CodeInput {
 }
 
 /// Turning 2FA off: the password and a current code (or a recovery code).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DisableInput {
     /// The password.
