@@ -127,6 +127,9 @@ pub(crate) struct RecordFields {
     pub text: String,
     #[serde(default)]
     pub content: String,
+    /// Kept, not published (the checkbox sends `true` when ticked, nothing otherwise).
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 impl RecordFields {
@@ -149,6 +152,7 @@ impl RecordFields {
     /// The form of a stored record.
     pub(crate) fn of(r: &RecordView) -> Self {
         let mut f = Self::blank(&r.rtype);
+        f.disabled = r.disabled;
         f.name = r.name_unicode.clone().unwrap_or_else(|| r.name.clone());
         f.ttl = r.ttl.to_string();
         f.comment = r.comment.clone().unwrap_or_default();
@@ -243,7 +247,7 @@ impl RecordFields {
                 ttl,
                 content,
                 comment: Some(self.comment.clone()),
-                disabled: false,
+                disabled: self.disabled,
             })
         } else {
             Err(errors)

@@ -49,6 +49,8 @@ struct Row {
     ttl: u32,
     content: String,
     comment: Option<String>,
+    /// Kept, not published.
+    disabled: bool,
 }
 
 #[derive(Template)]
@@ -130,6 +132,7 @@ pub(crate) async fn show(
             rtype: r.rtype,
             ttl: r.ttl,
             comment: r.comment,
+            disabled: r.disabled,
         });
     }
     let view = RecordsPage {
@@ -359,7 +362,7 @@ pub(crate) async fn update(
         ttl: input.ttl,
         content: Some(input.content),
         comment: Some(input.comment.unwrap_or_default()),
-        disabled: None,
+        disabled: Some(input.disabled),
     };
     match records::update(&core, &viewer.actor, &name, id, &patch).await {
         Ok((_, change, warnings)) => saved(&viewer, &name, change.id, &warnings),
@@ -425,6 +428,7 @@ pub(crate) async fn delete(
                 ttl: r.ttl,
                 content: r.content,
                 comment: r.comment,
+                disabled: r.disabled,
             }),
             Err(e) => return failure_page(Failure::from(e), chrome),
         }
