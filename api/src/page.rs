@@ -18,15 +18,28 @@ pub const MAX_LIMIT: i64 = 1000;
 
 /// The page size asked for, checked.
 pub fn limit(asked: Option<i64>) -> Result<i64, ApiError> {
+    limit_at_most(asked, MAX_LIMIT)
+}
+
+/// The page size asked for, checked against a list's own maximum.
+pub fn limit_at_most(asked: Option<i64>, max: i64) -> Result<i64, ApiError> {
     match asked {
-        None => Ok(DEFAULT_LIMIT),
-        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        None => Ok(DEFAULT_LIMIT.min(max)),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
         Some(_) => Err(apex_core::CoreError::invalid(
             "limit",
-            format!("must be between 1 and {MAX_LIMIT}"),
+            format!("must be between 1 and {max}"),
         )
         .into()),
     }
+}
+
+/// The id a cursor of a list sorted by id names.
+pub fn id_of(cursor: &str) -> Result<i64, ApiError> {
+    parts(cursor, 1)?
+        .first()
+        .and_then(|id| id.parse::<i64>().ok())
+        .ok_or_else(bad_cursor)
 }
 
 /// A cursor naming a sort key of `parts`.
@@ -83,15 +96,7 @@ impl PageQuery {
     /// know whether there is a next one.
     pub fn by_id(&self) -> Result<(apex_core::page::Window<i64>, i64), ApiError> {
         let limit = limit(self.limit)?;
-        let after = match &self.cursor {
-            Some(c) => Some(
-                parts(c, 1)?
-                    .first()
-                    .and_then(|id| id.parse::<i64>().ok())
-                    .ok_or_else(bad_cursor)?,
-            ),
-            None => None,
-        };
+        let after = self.cursor.as_deref().map(id_of).transpose()?;
         Ok((apex_core::page::Window::new(after, limit + 1), limit))
     }
 
@@ -122,19 +127,27 @@ pub fn cut<T>(
     path: &str,
     key: impl Fn(&T) -> Vec<String>,
 ) -> Option<String> {
+    cut_with(items, limit, path, key, |cursor| PageQuery {
+        cursor: Some(cursor),
+        limit: Some(limit),
+    })
+}
+
+/// [`cut`] for a list with filters: `query` makes the next page's query string (the filters
+/// as given, and the cursor it is handed).
+pub fn cut_with<T, Q: Serialize>(
+    items: &mut Vec<T>,
+    limit: i64,
+    path: &str,
+    key: impl Fn(&T) -> Vec<String>,
+    query: impl FnOnce(String) -> Q,
+) -> Option<String> {
     let page = usize::try_from(limit).unwrap_or(0);
     if items.len() <= page {
         return None;
     }
     items.truncate(page);
-    let last = items.last()?;
-    let key = key(last);
+    let key = key(items.last()?);
     let key: Vec<&str> = key.iter().map(String::as_str).collect();
-    Some(next_link(
-        path,
-        &PageQuery {
-            cursor: Some(cursor(&key)),
-            limit: Some(limit),
-        },
-    ))
+    Some(next_link(path, &query(cursor(&key))))
 }

@@ -264,7 +264,7 @@ fn defaults() -> Defaults {
         rate_limit_anonymous_burst: 10,
         rate_limit_expensive_cost: 10,
         rate_limit_redis_timeout_ms: 50,
-        max_records_per_domain: 200_000,
+        max_records_per_domain: 1_000_000,
         max_webhooks_per_domain: 10,
         http_header_timeout: 10,
         http_body_timeout: 30,
@@ -953,7 +953,7 @@ mod tests {
                 Some((300, 30))
             );
             assert_eq!(limits.anonymous.map(|p| p.burst), Some(10));
-            assert_eq!(c.platform().unwrap().quotas.records_per_domain, 200_000);
+            assert_eq!(c.platform().unwrap().quotas.records_per_domain, 1_000_000);
             assert_eq!(c.http_server().unwrap().max_concurrent, 1024);
             jail.set_env("APEX_RATE_LIMIT", "false");
             jail.set_env("APEX_RATE_LIMIT_ADDRESS_PER_MINUTE", "0");

@@ -664,6 +664,36 @@ fn rrsets(before: &[RecordView], after: &[RecordView]) -> Vec<RrsetKey> {
     set.into_iter().collect()
 }
 
+/// Sets the TTL, comment and disabled flag of many records (id, TTL, comment, disabled) in one
+/// statement, in the caller's transaction.
+pub(crate) async fn update_many(
+    tx: &mut Transaction<'_, Postgres>,
+    updates: &[(RecordId, u32, Option<String>, bool)],
+) -> Result<(), CoreError> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = updates.iter().map(|u| u.0.0).collect();
+    let ttls: Vec<i32> = updates
+        .iter()
+        .map(|u| i32::try_from(u.1).unwrap_or(i32::MAX))
+        .collect();
+    let comments: Vec<Option<String>> = updates.iter().map(|u| u.2.clone()).collect();
+    let disabled: Vec<bool> = updates.iter().map(|u| u.3).collect();
+    sqlx::query!(
+        "UPDATE records r SET ttl = u.ttl, comment = u.comment, disabled = u.disabled, updated_at = now()
+           FROM UNNEST($1::bigint[], $2::int[], $3::text[], $4::bool[]) AS u(id, ttl, comment, disabled)
+          WHERE r.id = u.id",
+        &ids,
+        &ttls,
+        &comments as &[Option<String>],
+        &disabled,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// The exact diff of a change from the record views before and after it.
 fn record_diff(before: &[RecordView], after: &[RecordView]) -> changes::RecordDiff {
     let stored = |r: &RecordView| changes::StoredRecord {

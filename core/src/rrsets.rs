@@ -653,24 +653,7 @@ pub(crate) async fn apply(
         );
     }
     if !updates.is_empty() {
-        let ids: Vec<i64> = updates.iter().map(|u| u.0.0).collect();
-        let ttls: Vec<i32> = updates
-            .iter()
-            .map(|u| i32::try_from(u.1).unwrap_or(i32::MAX))
-            .collect();
-        let comments: Vec<Option<String>> = updates.iter().map(|u| u.2.clone()).collect();
-        let disabled: Vec<bool> = updates.iter().map(|u| u.3).collect();
-        sqlx::query!(
-            "UPDATE records r SET ttl = u.ttl, comment = u.comment, disabled = u.disabled, updated_at = now()
-               FROM UNNEST($1::bigint[], $2::int[], $3::text[], $4::bool[]) AS u(id, ttl, comment, disabled)
-              WHERE r.id = u.id",
-            &ids,
-            &ttls,
-            &comments as &[Option<String>],
-            &disabled,
-        )
-        .execute(&mut **tx)
-        .await?;
+        records::update_many(tx, &updates).await?;
         for (id, ttl, comment, disabled) in &updates {
             if let Some(r) = all_rows.get(id) {
                 before.push(view(r));

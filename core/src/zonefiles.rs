@@ -466,23 +466,12 @@ async fn write_diff(
             .execute(&mut **tx)
             .await?;
     }
-    if !update.is_empty() {
-        let ids: Vec<i64> = update.iter().map(|u| u.0).collect();
-        let ttls: Vec<i32> = update
-            .iter()
-            .map(|u| i32::try_from(u.1).unwrap_or(i32::MAX))
-            .collect();
-        let comments: Vec<Option<String>> = update.iter().map(|u| u.2.clone()).collect();
-        sqlx::query!(
-            "UPDATE records r SET ttl = u.ttl, comment = u.comment, disabled = false, updated_at = now()
-               FROM UNNEST($1::bigint[], $2::int[], $3::text[]) AS u(id, ttl, comment) WHERE r.id = u.id",
-            &ids,
-            &ttls,
-            &comments as &[Option<String>],
-        )
-        .execute(&mut **tx)
-        .await?;
-    }
+    // A record the file holds is published: an update enables it.
+    let update: Vec<(RecordId, u32, Option<String>, bool)> = update
+        .iter()
+        .map(|(id, ttl, comment)| (RecordId(*id), *ttl, comment.clone(), false))
+        .collect();
+    crate::records::update_many(tx, &update).await?;
     // Inserted in batches, each one statement.
     for chunk in add.chunks(10_000) {
         let names: Vec<String> = chunk.iter().map(|a| a.0.0.clone()).collect();

@@ -60,17 +60,7 @@ pub async fn list(
     AccountAuth(actor): AccountAuth,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let before = match &q.cursor {
-        Some(c) => Some(
-            page::parts(c, 1)?
-                .first()
-                .and_then(|id| id.parse::<i64>().ok())
-                .ok_or_else(|| {
-                    apex_core::CoreError::invalid("cursor", "not a cursor of this list")
-                })?,
-        ),
-        None => None,
-    };
+    let before = q.cursor.as_deref().map(page::id_of).transpose()?;
     let found = audit::list(
         &s.core,
         &actor,

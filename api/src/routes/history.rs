@@ -79,18 +79,13 @@ pub async fn changes(
     Path(name): Path<String>,
     QueryParams(q): QueryParams<ChangesQuery>,
 ) -> Result<Response, ApiError> {
-    let limit = page::limit(q.limit)?.min(500);
-    let before = match &q.cursor {
-        Some(c) => Some(ChangeId(
-            page::parts(c, 1)?
-                .first()
-                .and_then(|id| id.parse().ok())
-                .ok_or_else(|| {
-                    apex_core::CoreError::invalid("cursor", "not a cursor of this list")
-                })?,
-        )),
-        None => None,
-    };
+    let limit = page::limit_at_most(q.limit, 500)?;
+    let before = q
+        .cursor
+        .as_deref()
+        .map(page::id_of)
+        .transpose()?
+        .map(ChangeId);
     let filter = ChangeFilter {
         before,
         user: q.user.clone(),
@@ -101,21 +96,17 @@ pub async fn changes(
         limit: limit + 1,
     };
     let mut list = changes::list(&s.core.pool, &actor, &name, &filter).await?;
-    let next = if list.len() as i64 > limit {
-        list.truncate(usize::try_from(limit).unwrap_or(0));
-        list.last().map(|last| {
-            page::next_link(
-                &format!("/api/v1/domains/{name}/changes"),
-                &ChangesQuery {
-                    cursor: Some(page::cursor(&[&last.change.id.0.to_string()])),
-                    limit: Some(limit),
-                    ..q
-                },
-            )
-        })
-    } else {
-        None
-    };
+    let next = page::cut_with(
+        &mut list,
+        limit,
+        &format!("/api/v1/domains/{name}/changes"),
+        |c| vec![c.change.id.0.to_string()],
+        |cursor| ChangesQuery {
+            cursor: Some(cursor),
+            limit: Some(limit),
+            ..q
+        },
+    );
     Ok(page::linked(
         next.clone(),
         Json(ChangeList {

@@ -108,21 +108,17 @@ pub async fn list(
         window: Window::new(after, limit + 1),
     };
     let (mut records, serial) = records::list(&s.core, &actor, &name, &query).await?;
-    let next = if records.len() as i64 > limit {
-        records.truncate(usize::try_from(limit).unwrap_or(0));
-        records.last().map(|r| {
-            page::next_link(
-                &format!("/api/v1/domains/{name}/records"),
-                &ListQuery {
-                    cursor: Some(page::cursor(&[&r.fqdn, &r.rtype, &r.id.0.to_string()])),
-                    limit: Some(limit),
-                    ..q
-                },
-            )
-        })
-    } else {
-        None
-    };
+    let next = page::cut_with(
+        &mut records,
+        limit,
+        &format!("/api/v1/domains/{name}/records"),
+        |r| vec![r.fqdn.clone(), r.rtype.clone(), r.id.0.to_string()],
+        |cursor| ListQuery {
+            cursor: Some(cursor),
+            limit: Some(limit),
+            ..q
+        },
+    );
     Ok(tagged(
         serial,
         page::linked(next.clone(), Json(RecordList { records, next })),

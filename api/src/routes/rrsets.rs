@@ -91,22 +91,18 @@ pub async fn list(
         limit: limit + 1,
     };
     let (mut rrsets, serial) = rrsets::list(&s.core, &actor, &name, &filter).await?;
-    let next = if rrsets.len() as i64 > limit {
-        rrsets.truncate(usize::try_from(limit).unwrap_or(0));
-        rrsets.last().map(|last| {
-            page::next_link(
-                &format!("/api/v1/domains/{name}/rrsets"),
-                &NextQuery {
-                    name: q.name.as_deref(),
-                    rtype: q.rtype.as_deref(),
-                    cursor: page::cursor(&[&last.fqdn, &last.rtype]),
-                    limit,
-                },
-            )
-        })
-    } else {
-        None
-    };
+    let next = page::cut_with(
+        &mut rrsets,
+        limit,
+        &format!("/api/v1/domains/{name}/rrsets"),
+        |r| vec![r.fqdn.clone(), r.rtype.clone()],
+        |cursor| NextQuery {
+            name: q.name.as_deref(),
+            rtype: q.rtype.as_deref(),
+            cursor,
+            limit,
+        },
+    );
     Ok(tagged(
         serial,
         page::linked(next.clone(), Json(RrsetList { rrsets, next })),
