@@ -456,3 +456,134 @@ async fn disabled_records_are_kept_but_not_served(pool: PgPool) {
         .await;
     }
 }
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn an_alias_serves_its_targets_records(pool: PgPool) {
+    let (config, key) = test_config(&shared_redis(), 3600);
+    let env = Env::start(pool, config, key).await;
+    env.create_domain("target.example").await;
+    env.add_record("target.example", "www", "A", "192.0.2.1")
+        .await;
+    env.add_record("target.example", "@", "A", "192.0.2.10")
+        .await;
+    env.create_domain("alias.example").await;
+
+    // An alias holds no records of its own.
+    let other = env
+        .add_record("alias.example", "old", "A", "192.0.2.99")
+        .await;
+    let (s, b) = env
+        .api(
+            Method::PATCH,
+            "/api/v1/domains/alias.example",
+            Some(json!({"alias_of": "target.example"})),
+        )
+        .await;
+    assert_eq!(s, 409, "{b}");
+    assert!(
+        b["detail"].as_str().unwrap().contains("records of its own"),
+        "{b}"
+    );
+    let id = other["record"]["id"].as_i64().unwrap();
+    let (s, _) = env
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/domains/alias.example/records/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, b) = env
+        .api(
+            Method::PATCH,
+            "/api/v1/domains/alias.example",
+            Some(json!({"alias_of": "target.example"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["domain"]["alias_of"], "target.example");
+
+    // Served under its own name, with its own SOA.
+    for (name, want) in [
+        ("www.alias.example.", vec!["192.0.2.1"]),
+        ("alias.example.", vec!["192.0.2.10"]),
+    ] {
+        env.wait_for(name, RecordType::A, LIMIT, |m| a_records(m) == want)
+            .await;
+    }
+    let soa = env.query("alias.example.", RecordType::SOA).await;
+    assert_eq!(soa.answers[0].name.to_ascii(), "alias.example.");
+
+    // A change of the target reaches the alias.
+    let t = Instant::now();
+    env.add_record("target.example", "new", "A", "192.0.2.2")
+        .await;
+    let took = env
+        .wait_for("new.alias.example.", RecordType::A, LIMIT, |m| {
+            a_records(m) == ["192.0.2.2"]
+        })
+        .await;
+    eprintln!(
+        "a target's edit served by its alias {took:?} after the API call ({:?} in all)",
+        t.elapsed()
+    );
+
+    // Its records are its target's: writes go there; the target cannot go while aliased.
+    let (s, b) = env
+        .api(
+            Method::POST,
+            "/api/v1/domains/alias.example/records",
+            Some(json!({"name": "x", "type": "A", "content": "192.0.2.3"})),
+        )
+        .await;
+    assert_eq!(s, 409, "{b}");
+    assert!(
+        b["detail"].as_str().unwrap().contains("target.example"),
+        "{b}"
+    );
+    let (s, b) = env
+        .api(Method::DELETE, "/api/v1/domains/target.example", None)
+        .await;
+    assert_eq!(s, 409, "{b}");
+    // No chains.
+    env.create_domain("third.example").await;
+    let (s, b) = env
+        .api(
+            Method::PATCH,
+            "/api/v1/domains/third.example",
+            Some(json!({"alias_of": "alias.example"})),
+        )
+        .await;
+    assert_eq!(s, 409, "{b}");
+
+    // The export is what is served.
+    let export = env
+        .http
+        .get(env.url("/api/v1/domains/alias.example/export"))
+        .bearer_auth(&env.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        export.contains("new") && export.contains("192.0.2.2"),
+        "{export}"
+    );
+
+    // Ending the alias empties it.
+    let (s, b) = env
+        .api(
+            Method::PATCH,
+            "/api/v1/domains/alias.example",
+            Some(json!({"alias_of": null})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["domain"]["alias_of"].is_null(), "{b}");
+    env.wait_for("www.alias.example.", RecordType::A, LIMIT, |m| {
+        rcode(m) == ResponseCode::NXDomain
+    })
+    .await;
+}

@@ -39,6 +39,17 @@ pub struct Domain {
     pub settings: Settings,
     /// The domain's own secondaries outside the fleet.
     pub secondaries: Vec<crate::secondaries::Secondary>,
+    /// The domain whose records this one serves (an alias), if any.
+    pub alias_of: Option<AliasOf>,
+}
+
+/// The domain an alias serves the records of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasOf {
+    /// Its id.
+    pub id: DomainId,
+    /// Its name (A-labels, no final dot).
+    pub name: String,
 }
 
 /// The columns every domain query reads, mapped once into [`Domain`].
@@ -62,6 +73,8 @@ pub(crate) struct DomainRow {
     pub(crate) dnssec_split_keys: bool,
     pub(crate) dnssec_disabling_since: Option<DateTime<Utc>>,
     pub(crate) secondaries: serde_json::Value,
+    pub(crate) alias_of: Option<i64>,
+    pub(crate) alias_name: Option<String>,
 }
 
 impl DomainRow {
@@ -93,6 +106,13 @@ impl DomainRow {
                 ),
             },
             secondaries: crate::secondaries::from_db(self.secondaries),
+            alias_of: self
+                .alias_of
+                .zip(self.alias_name)
+                .map(|(id, name)| AliasOf {
+                    id: DomainId(id),
+                    name,
+                }),
         }
     }
 }
@@ -137,6 +157,9 @@ pub struct DomainView {
     /// The domain's own nameservers outside the platform: in the apex NS set, sent NOTIFY,
     /// allowed to transfer the zone from their addresses.
     pub secondaries: Vec<crate::secondaries::Secondary>,
+    /// The domain whose records this one serves, renamed into it (an alias), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias_of: Option<String>,
 }
 
 impl Domain {
@@ -180,6 +203,21 @@ impl Domain {
             soa: SoaView::of(&self.settings.soa.apply(&core.platform.soa)),
             dnssec: self.settings.dnssec.state,
             secondaries: self.secondaries.clone(),
+            alias_of: self.alias_of.as_ref().map(|a| a.name.clone()),
+        }
+    }
+
+    /// Refuses a write of records to an alias: its records are its target's.
+    pub fn holds_own_records(&self) -> Result<(), CoreError> {
+        match &self.alias_of {
+            None => Ok(()),
+            Some(target) => Err(CoreError::conflict(
+                "alias_of",
+                format!(
+                    "{} serves the records of {} (an alias): change them there, or end the alias with PATCH {{\"alias_of\": null}}",
+                    self.zone, target.name
+                ),
+            )),
         }
     }
 }
@@ -209,7 +247,8 @@ pub async fn load(
                   m.role AS "role: Role", d.serial_policy,
                   d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl,
                   d.dnssec_state, d.dnssec_algorithm, d.dnssec_denial, d.dnssec_split_keys,
-                  d.dnssec_disabling_since, d.secondaries
+                  d.dnssec_disabling_since, d.secondaries,
+                  d.alias_of, (SELECT t.name FROM domains t WHERE t.id = d.alias_of) AS "alias_name?"
              FROM domains d LEFT JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $2
             WHERE d.name = $1"#,
         zone.as_text(),
@@ -237,6 +276,7 @@ pub(crate) async fn lock_for_publish(
                   d.serial_policy, d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl,
                   d.dnssec_state, d.dnssec_algorithm, d.dnssec_denial, d.dnssec_split_keys,
                   d.dnssec_disabling_since, d.secondaries,
+                  d.alias_of, (SELECT t.name FROM domains t WHERE t.id = d.alias_of) AS "alias_name?",
                   d.dnssec_signed_at < now() - make_interval(secs => $2::double precision) AS "renewal_due: bool"
              FROM domains d WHERE d.id = $1 FOR UPDATE"#,
         id.0,
@@ -267,6 +307,8 @@ pub(crate) async fn lock_for_publish(
         dnssec_split_keys: r.dnssec_split_keys,
         dnssec_disabling_since: r.dnssec_disabling_since,
         secondaries: r.secondaries,
+        alias_of: r.alias_of,
+        alias_name: r.alias_name,
     };
     // Stored names were parsed on the way in; read them as the worker always has.
     let zone = apex_zone::Name::from_ascii(format!("{}.", row.name))
@@ -319,7 +361,25 @@ pub async fn bump_serial_with(
     )
     .execute(&mut **tx)
     .await?;
+    // Its aliases serve its records: they move on with it (the reconciler publishes them).
+    sqlx::query!(
+        "UPDATE domains SET wanted_serial = (wanted_serial + 1) % 4294967296, updated_at = now()
+          WHERE alias_of = $1",
+        domain.id.0,
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(next)
+}
+
+/// The domains serving the records of domain `id` (its aliases).
+pub async fn aliases_of(db: impl PgExecutor<'_>, id: DomainId) -> Result<Vec<DomainId>, CoreError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT id AS "id: DomainId" FROM domains WHERE alias_of = $1 ORDER BY id"#,
+        id.0
+    )
+    .fetch_all(db)
+    .await?)
 }
 
 /// The name of domain `id` (without the final dot), if it still exists.

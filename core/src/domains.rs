@@ -265,7 +265,8 @@ pub async fn list(
                   m.role AS "role?: Role", d.serial_policy,
                   d.soa_refresh, d.soa_retry, d.soa_expire, d.soa_minimum, d.soa_ttl,
                   d.dnssec_state, d.dnssec_algorithm, d.dnssec_denial, d.dnssec_split_keys,
-                  d.dnssec_disabling_since, d.secondaries
+                  d.dnssec_disabling_since, d.secondaries,
+                  d.alias_of, (SELECT t.name FROM domains t WHERE t.id = d.alias_of) AS "alias_name?"
              FROM domains d LEFT JOIN domain_members m ON m.domain_id = d.id AND m.user_id = $1
             WHERE (m.user_id IS NOT NULL OR d.id = $2) AND ($3::text IS NULL OR d.name > $3)
             ORDER BY d.name
@@ -312,6 +313,21 @@ pub async fn delete(core: &Core, actor: &Actor, name: &str) -> Result<Change, Co
         crate::fleet::lock_receipts(&mut tx, id).await?;
     }
     let domain = lock(&mut tx, actor, name, Action::Delete).await?;
+    if let Some(aliases) = sqlx::query_scalar!(
+        "SELECT string_agg(name, ', ') FROM domains WHERE alias_of = $1",
+        domain.id.0
+    )
+    .fetch_one(&mut *tx)
+    .await?
+    {
+        return Err(CoreError::conflict(
+            "name",
+            format!(
+                "{aliases} serve the records of {} (aliases): end those aliases or delete them first",
+                domain.zone
+            ),
+        ));
+    }
     let zone = domain.zone.as_text();
     let change = changes::append(
         &mut tx,
@@ -347,6 +363,61 @@ fn to_db(v: Option<u32>) -> Option<i32> {
     v.and_then(|v| i32::try_from(v).ok())
 }
 
+/// The domain `target` that `domain` may become an alias of: one the actor may write (an alias
+/// publishes its records), not `domain` itself, not an alias, while `domain` holds no records
+/// of its own and no domain is an alias of it (no chains). Locks `target`.
+async fn alias_target(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: &Actor,
+    domain: &Domain,
+    target: &str,
+) -> Result<DomainId, CoreError> {
+    let refuse = |message: String| CoreError::conflict("alias_of", message);
+    let target = match lock(tx, actor, target, Action::WriteZone).await {
+        Ok(t) => t,
+        Err(CoreError::NotFound { .. }) => {
+            return Err(CoreError::invalid(
+                "alias_of",
+                format!("no domain {target} that you may write"),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    if target.id == domain.id {
+        return Err(CoreError::invalid(
+            "alias_of",
+            "a domain cannot be an alias of itself",
+        ));
+    }
+    if let Some(t) = &target.alias_of {
+        return Err(refuse(format!(
+            "{} is itself an alias (of {}): make {} an alias of {} instead",
+            target.zone, t.name, domain.zone, t.name
+        )));
+    }
+    let (records, aliases) = sqlx::query!(
+        r#"SELECT (SELECT count(*) FROM records WHERE domain_id = $1) AS "records!",
+                  (SELECT string_agg(name, ', ') FROM domains WHERE alias_of = $1) AS aliases"#,
+        domain.id.0,
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .map(|r| (r.records, r.aliases))?;
+    if let Some(aliases) = aliases {
+        return Err(refuse(format!(
+            "{aliases} serve the records of {}: it cannot become an alias itself",
+            domain.zone
+        )));
+    }
+    if records > 0 {
+        return Err(refuse(format!(
+            "{} holds {records} records of its own; an alias serves only its target's: delete them first",
+            domain.zone
+        )));
+    }
+    Ok(target.id)
+}
+
 /// Changes a domain's settings (needs the admin role); the serial moves so the new SOA is
 /// published.
 pub async fn update(
@@ -380,7 +451,19 @@ pub async fn update(
             list
         }
     };
+    let alias_of = match &patch.alias_of {
+        None => domain.alias_of.as_ref().map(|a| a.id),
+        Some(None) => None,
+        Some(Some(target)) => Some(alias_target(&mut tx, actor, &domain, target).await?),
+    };
     let serial = domain::bump_serial_with(&mut tx, &domain, new.serial_policy).await?;
+    sqlx::query!(
+        "UPDATE domains SET alias_of = $2 WHERE id = $1",
+        domain.id.0,
+        alias_of.map(|a| a.0),
+    )
+    .execute(&mut *tx)
+    .await?;
     sqlx::query!(
         "UPDATE domains SET serial_policy = $2, soa_refresh = $3, soa_retry = $4, soa_expire = $5,
                 soa_minimum = $6, soa_ttl = $7, secondaries = $8 WHERE id = $1",
@@ -405,18 +488,28 @@ pub async fn update(
         )
         .await?;
     }
-    let json = |s: &Settings, secondaries: &[crate::secondaries::Secondary]| {
-        serde_json::json!({
-            "serial_policy": policy_name(s.serial_policy),
-            "soa": s.soa,
-            "dnssec": {
-                "state": s.dnssec.state.as_str(),
-                "algorithm": s.dnssec.algorithm.mnemonic(),
-                "denial": if s.dnssec.nsec3 { "nsec3" } else { "nsec" },
-            },
-            "secondaries": secondaries,
-        })
+    let target_name = match &patch.alias_of {
+        None => domain.alias_of.as_ref().map(|a| a.name.clone()),
+        Some(None) => None,
+        Some(Some(_)) => match alias_of {
+            Some(id) => domain::name_of(&mut *tx, id).await?,
+            None => None,
+        },
     };
+    let json =
+        |s: &Settings, secondaries: &[crate::secondaries::Secondary], alias: Option<&str>| {
+            serde_json::json!({
+                "alias_of": alias,
+                "serial_policy": policy_name(s.serial_policy),
+                "soa": s.soa,
+                "dnssec": {
+                    "state": s.dnssec.state.as_str(),
+                    "algorithm": s.dnssec.algorithm.mnemonic(),
+                    "denial": if s.dnssec.nsec3 { "nsec3" } else { "nsec" },
+                },
+                "secondaries": secondaries,
+            })
+        };
     let change = changes::append(
         &mut tx,
         actor,
@@ -425,8 +518,12 @@ pub async fn update(
             zone: &domain.zone.as_text(),
             action: crate::change_action::ChangeAction::DomainUpdate,
             serial: Some(serial),
-            before: Some(json(&domain.settings, &domain.secondaries)),
-            after: Some(json(&new, &secondaries)),
+            before: Some(json(
+                &domain.settings,
+                &domain.secondaries,
+                domain.alias_of.as_ref().map(|a| a.name.as_str()),
+            )),
+            after: Some(json(&new, &secondaries, target_name.as_deref())),
             rrsets: Vec::new(),
             records: None,
         },

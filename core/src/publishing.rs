@@ -54,6 +54,8 @@ pub struct Zone {
     pub renewal_due: bool,
     /// The domain's own secondaries: in the apex NS set, sent NOTIFY.
     pub secondaries: Vec<Secondary>,
+    /// The domain whose records this one serves, renamed into it (an alias).
+    pub alias_of: Option<crate::domain::AliasOf>,
 }
 
 impl Zone {
@@ -183,6 +185,7 @@ pub async fn open(core: &Core, domain: DomainId) -> Result<Opened, CoreError> {
         nsec3: dnssec.nsec3,
         renewal_due,
         secondaries: d.secondaries,
+        alias_of: d.alias_of,
         name: d.zone,
     };
     Ok(Opened::Behind(Box::new(Publish { tx, zone })))
@@ -192,6 +195,10 @@ impl Publish {
     /// What the changes not yet published touched, from what each change stored for
     /// publishing: its action and its RRsets.
     pub async fn touched(&mut self) -> Result<Touched, CoreError> {
+        if self.zone.alias_of.is_some() {
+            // Its target moved on: its own change log does not say how.
+            return Ok(Touched::Everything("an alias, following its target"));
+        }
         let changes = sqlx::query!(
             r#"SELECT action AS "action: ChangeAction", rrset_names, rrset_types FROM changes
                 WHERE domain_id = $1 AND published_at IS NULL ORDER BY id"#,
@@ -270,15 +277,29 @@ impl Publish {
     /// Every published record of the zone, as stored (the platform's SOA and NS are not
     /// among them, nor disabled records).
     pub async fn records(&mut self) -> Result<Vec<ZoneRecord>, CoreError> {
+        // An alias serves its target's records, renamed into it.
+        let source = self.zone.alias_of.as_ref().map_or(self.zone.id, |a| a.id);
         let rows = sqlx::query!(
             "SELECT id, name, type AS rtype, ttl, content FROM records WHERE domain_id = $1 AND NOT disabled",
-            self.zone.id.0
+            source.0
         )
         .fetch_all(&mut *self.tx)
         .await?;
         let origin = self.zone.origin();
+        let rename = self.zone.alias_of.as_ref().map(|a| {
+            (
+                format!("{}.", a.name),
+                format!("{}.", self.zone.name.as_text()),
+            )
+        });
         rows.into_iter()
-            .map(|r| crate::records::stored(&origin, r.id, &r.name, &r.rtype, r.ttl, &r.content))
+            .map(|r| {
+                let name = match &rename {
+                    Some((from, to)) => crate::records::renamed(&r.name, from, to),
+                    None => r.name,
+                };
+                crate::records::stored(&origin, r.id, &name, &r.rtype, r.ttl, &r.content)
+            })
             .collect()
     }
 

@@ -228,6 +228,16 @@ fn stored_name(text: &str) -> apex_zone::Name {
         .unwrap_or_default()
 }
 
+/// A stored owner `name` (absolute) of the zone `from` (`example.com.`) moved into the zone
+/// `to`: `www.example.com.` becomes `www.alias.example.` (for aliases).
+pub(crate) fn renamed(name: &str, from: &str, to: &str) -> String {
+    match name.strip_suffix(from) {
+        Some("") => to.to_string(),
+        Some(label) => format!("{label}{to}"),
+        None => name.to_string(),
+    }
+}
+
 /// A stored record read back as a zone record — for publishing, export and the rules over a
 /// whole zone. Records are checked on the way in, so one that does not parse is a bug or a
 /// hand edit: it is an error naming the record, never silently left out.
@@ -733,6 +743,7 @@ pub async fn create(
 ) -> Result<(RecordView, Change, Vec<String>), CoreError> {
     let mut tx = core.pool.begin().await?;
     let domain = domain::lock(&mut tx, actor, zone, Action::WriteRecords).await?;
+    domain.holds_own_records()?;
     let p = parse(core, &domain.zone, input)?;
     authorize_record(actor, &domain, &p.name.to_fqdn(), &type_name(p.rtype))?;
     check_rules(&mut tx, &domain, &p, None).await?;
@@ -809,6 +820,7 @@ pub async fn update(
 ) -> Result<(RecordView, Change, Vec<String>), CoreError> {
     let mut tx = core.pool.begin().await?;
     let domain = domain::lock(&mut tx, actor, zone, Action::WriteRecords).await?;
+    domain.holds_own_records()?;
     let old = fetch(&mut tx, &domain, id).await?;
     authorize_record(actor, &domain, &old.fqdn, &old.rtype)?;
     let input = RecordInput {
@@ -898,6 +910,7 @@ pub async fn delete_many(
     }
     let mut tx = core.pool.begin().await?;
     let domain = domain::lock(&mut tx, actor, zone, Action::WriteRecords).await?;
+    domain.holds_own_records()?;
     let mut old = Vec::with_capacity(ids.len());
     for &id in ids {
         let record = fetch(&mut tx, &domain, id).await?;

@@ -319,6 +319,7 @@ pub(crate) async fn apply(
         dry_run,
         check,
     } = how;
+    domain.holds_own_records()?;
     // One entry per RRset, each authorized on its own (a key may be limited to some names).
     let mut seen: HashMap<(String, RrType), &str> = HashMap::new();
     for t in &targets {

@@ -140,6 +140,15 @@ pub struct SettingsPatch {
     /// The domain's own secondaries outside the fleet: the whole list, replacing the one
     /// before (`[]` removes them all).
     pub secondaries: Option<Vec<crate::secondaries::SecondaryInput>>,
+    /// Serve the records of this other domain (an alias), renamed into this one; `null` ends
+    /// the alias.
+    #[serde(default, deserialize_with = "double_text")]
+    #[schema(value_type = Option<String>)]
+    pub alias_of: Option<Option<String>>,
+}
+
+fn double_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 fn timer(

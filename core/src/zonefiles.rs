@@ -233,6 +233,7 @@ async fn import_in(
     dry_run: bool,
 ) -> Result<(ImportOutcome, Domain), CoreError> {
     let domain = domain::lock(tx, actor, name, Action::WriteZone).await?;
+    domain.holds_own_records()?;
     let stored = sqlx::query_as!(
         StoredRow,
         r#"SELECT id AS "id: RecordId", name, type AS rtype, ttl, content, comment, disabled
@@ -510,16 +511,27 @@ pub async fn export(core: &Core, actor: &Actor, name: &str) -> Result<String, Co
     let origin = origin_of(&domain);
     let rows = sqlx::query!(
         "SELECT id, name, type AS rtype, ttl, content, comment FROM records WHERE domain_id = $1 AND NOT disabled",
-        domain.id.0
+        domain.alias_of.as_ref().map_or(domain.id, |a| a.id).0
     )
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
     let mut records = Vec::with_capacity(rows.len() + 4);
+    // An alias exports its target's records, renamed into it, as it serves them.
+    let rename = domain.alias_of.as_ref().map(|a| {
+        (
+            format!("{}.", a.name),
+            format!("{}.", domain.zone.as_text()),
+        )
+    });
     for r in rows {
+        let name = match &rename {
+            Some((from, to)) => crate::records::renamed(&r.name, from, to),
+            None => r.name,
+        };
         records.push(stored_record(
             &origin,
-            (r.id, &r.name, &r.rtype, r.ttl, &r.content),
+            (r.id, &name, &r.rtype, r.ttl, &r.content),
             r.comment,
         )?);
     }

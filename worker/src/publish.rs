@@ -142,6 +142,15 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
         None => ctx.notifier.announce(zone.name.name(), serial),
     }
     announced(ctx, domain, &zone.name, serial, &zone.secondaries).await?;
+
+    // Its aliases serve its records: they follow at once (an alias has no aliases itself).
+    if zone.alias_of.is_none() {
+        for alias in apex_core::domain::aliases_of(&ctx.core.pool, domain).await? {
+            if let Err(e) = Box::pin(publish_zone(ctx, alias)).await {
+                tracing::warn!(zone.id = %alias, error = %e, "publishing an alias failed; the reconciler retries");
+            }
+        }
+    }
     Ok(Outcome::Published { serial, records })
 }
 

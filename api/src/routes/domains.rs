@@ -219,6 +219,7 @@ pub async fn update(
         problem::Unauthenticated,
         problem::Forbidden,
         problem::NotFound,
+        problem::Conflict,
         problem::Internal,
     ),
     security(("api_key" = [])),
