@@ -406,7 +406,17 @@ pub struct Platform {
     /// API rate limits.
     pub rate_limits: crate::ratelimit::Settings,
     /// Platform defaults of the quotas per account.
-    pub quotas: crate::quotas::Defaults,
+    pub quotas: QuotaDefaults,
+}
+
+/// The platform's defaults of the quotas per account (0: no limit); an administrator sets
+/// others for one account (`crate::quotas`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaDefaults {
+    /// Records per domain.
+    pub records_per_domain: u32,
+    /// Webhooks per domain.
+    pub webhooks_per_domain: u32,
 }
 
 /// Who may sign up.
@@ -657,7 +667,7 @@ impl Config {
                 self.history_days
             },
             rate_limits: self.rate_limits()?,
-            quotas: crate::quotas::Defaults {
+            quotas: QuotaDefaults {
                 records_per_domain: self.max_records_per_domain,
                 webhooks_per_domain: self.max_webhooks_per_domain,
             },

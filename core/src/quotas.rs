@@ -13,14 +13,8 @@ use crate::domain::Domain;
 use crate::ids::DomainId;
 use crate::{Core, CoreError};
 
-/// The platform's defaults (0: no limit).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Defaults {
-    /// Records per domain.
-    pub records_per_domain: u32,
-    /// Webhooks per domain.
-    pub webhooks_per_domain: u32,
-}
+/// The platform's defaults (0: no limit), as configured.
+pub use crate::config::QuotaDefaults as Defaults;
 
 /// The limits of a domain's owner (`None`: no limit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
