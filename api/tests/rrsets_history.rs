@@ -121,6 +121,16 @@ async fn a_batch_is_one_change_and_one_serial(pool: PgPool) {
     assert_ne!(etag(&h), before);
     assert_eq!(b["change"]["action"], "rrsets.update");
     assert_eq!(b["change"]["serial"], serial);
+    // Every zone response carries the serial: the zone, its records, its export.
+    for uri in [
+        "/api/v1/domains/batch.example",
+        "/api/v1/domains/batch.example/records",
+        "/api/v1/domains/batch.example/rrsets",
+        "/api/v1/domains/batch.example/export",
+    ] {
+        let (_, _, h) = call(&api, "GET", uri, None, &[]).await;
+        assert_eq!(etag(&h), format!("\"{serial}\""), "{uri}");
+    }
     // One change for the three RRsets.
     let (_, changes, _) = call(
         &api,
@@ -756,6 +766,29 @@ async fn rrset_pages_miss_nothing_while_writes_happen(pool: PgPool) {
     assert_eq!(got, want);
 }
 
+/// Every record of `zone` as (content, disabled), in the list's order.
+async fn contents_and_flags(api: &Api, zone: &str) -> Vec<(String, bool)> {
+    let (_, list, _) = call(
+        api,
+        "GET",
+        &format!("/api/v1/domains/{zone}/records"),
+        None,
+        &[],
+    )
+    .await;
+    list["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["content"].as_str().unwrap().to_string(),
+                r["disabled"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
 #[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
 async fn disabled_records_are_kept_out_of_rrsets_and_come_back(pool: PgPool) {
     let api = setup(pool).await;
@@ -803,25 +836,7 @@ async fn disabled_records_are_kept_out_of_rrsets_and_come_back(pool: PgPool) {
         json!([{"name": "www", "type": "A", "records": ["192.0.2.3"]}]),
     )
     .await;
-    let (_, list, _) = call(
-        &api,
-        "GET",
-        "/api/v1/domains/off.example/records",
-        None,
-        &[],
-    )
-    .await;
-    let rows: Vec<(String, bool)> = list["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["content"].as_str().unwrap().to_string(),
-                r["disabled"].as_bool().unwrap(),
-            )
-        })
-        .collect();
+    let rows = contents_and_flags(&api, "off.example").await;
     assert_eq!(
         rows,
         vec![("192.0.2.2".into(), true), ("192.0.2.3".into(), false)]
@@ -872,24 +887,9 @@ async fn disabled_records_are_kept_out_of_rrsets_and_come_back(pool: PgPool) {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let (_, list, _) = call(
-        &api,
-        "GET",
-        "/api/v1/domains/off.example/records",
-        None,
-        &[],
-    )
-    .await;
-    let rows: Vec<(String, bool)> = list["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["content"].as_str().unwrap().to_string(),
-                r["disabled"].as_bool().unwrap(),
-            )
-        })
+    let rows: Vec<(String, bool)> = contents_and_flags(&api, "off.example")
+        .await
+        .into_iter()
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();

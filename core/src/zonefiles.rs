@@ -501,7 +501,7 @@ async fn write_diff(
 
 /// The zone as served, in canonical BIND form: the SOA (at the newest serial), the platform's
 /// apex NS set, and every record with its comment.
-pub async fn export(core: &Core, actor: &Actor, name: &str) -> Result<String, CoreError> {
+pub async fn export(core: &Core, actor: &Actor, name: &str) -> Result<(String, u32), CoreError> {
     // One snapshot: the serial and the records come from the same moment.
     let mut tx = core.pool.begin().await?;
     sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -546,6 +546,7 @@ pub async fn export(core: &Core, actor: &Actor, name: &str) -> Result<String, Co
     );
     let soa = platform_records.remove(0);
     records.extend(platform_records);
-    zonefile::write(&origin, Some(&soa), &mut records)
-        .map_err(|e| CoreError::Internal(e.to_string()))
+    let text = zonefile::write(&origin, Some(&soa), &mut records)
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    Ok((text, domain.wanted_serial))
 }

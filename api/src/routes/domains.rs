@@ -200,9 +200,12 @@ pub async fn update(
     Authenticated(actor): Authenticated,
     Path(name): Path<String>,
     JsonBody(body): JsonBody<SettingsPatch>,
-) -> Result<Json<DomainWithChange>, ApiError> {
+) -> Result<Response, ApiError> {
     let (domain, change) = domains::update(&s.core, &actor, &name, &body).await?;
-    Ok(Json(DomainWithChange { domain, change }))
+    Ok(tagged(
+        domain.serial,
+        Json(DomainWithChange { domain, change }),
+    ))
 }
 
 /// `DELETE /domains/{name}`: removes the domain from the nameservers and the platform.

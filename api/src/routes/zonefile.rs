@@ -5,7 +5,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -122,7 +122,8 @@ pub async fn import(
         ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
     ),
     responses(
-        (status = 200, description = "The zone file", content_type = "text/dns", body = String),
+        (status = 200, description = "The zone file", content_type = "text/dns", body = String,
+            headers(("ETag" = String, description = "The zone's serial, quoted: send it back as `If-Match`"))),
         problem::Unauthenticated,
         problem::Forbidden,
         problem::NotFound,
@@ -135,8 +136,8 @@ pub async fn export(
     Authenticated(actor): Authenticated,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let text = zonefiles::export(&s.core, &actor, &name).await?;
-    let mut resp = text.into_response();
+    let (text, serial) = zonefiles::export(&s.core, &actor, &name).await?;
+    let mut resp = crate::etag::tagged(serial, text);
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/dns"));
     Ok(resp)

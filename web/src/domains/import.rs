@@ -166,7 +166,7 @@ pub(crate) async fn export(
     Path(name): Path<String>,
 ) -> Response {
     match zonefiles::export(&core, &viewer.actor, &name).await {
-        Ok(text) => {
+        Ok((text, _)) => {
             let file = format!(
                 "attachment; filename=\"{}.zone\"",
                 name.trim_end_matches('.').replace(['"', '\\', '/'], "")
