@@ -25,9 +25,16 @@ SIGNED = os.environ.get("BATCH_SIGNED", "0") == "1"
 SIZE = 1000
 
 conn = http.client.HTTPConnection(API, timeout=600)
+last_used = time.monotonic()
 
 
 def call(method, path, body=None, ctype="application/json"):
+    global conn, last_used
+    # The server closes a connection idle for APEX_HTTP_HEADER_TIMEOUT (10 s): after a long
+    # wait, open a new one rather than write into a closed one.
+    if time.monotonic() - last_used > 5:
+        conn.close()
+        conn = http.client.HTTPConnection(API, timeout=600)
     headers = {"Authorization": f"Bearer {TOKEN}"}
     if body is not None:
         headers["Content-Type"] = ctype
@@ -36,6 +43,7 @@ def call(method, path, body=None, ctype="application/json"):
     conn.request(method, path, body=body, headers=headers)
     resp = conn.getresponse()
     data = resp.read()
+    last_used = time.monotonic()
     if resp.status >= 300:
         sys.exit(f"{method} {path}: {resp.status} {data[:500]!r}")
     return json.loads(data) if data and resp.getheader("Content-Type", "").endswith("json") else data
