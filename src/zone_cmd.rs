@@ -133,7 +133,12 @@ fn input(file: &PathBuf, origin: &str) -> Result<Input, Stop> {
 /// and, if asked, the zone in canonical form.
 fn check(i: &Input, canonical: bool) -> Result<(), Stop> {
     const SHOWN: usize = 20;
-    let checked = zonefile::check(&i.text, &i.origin, ParseOptions::default(), canonical)
+    // As an import reads it: the apex NS set is the platform's.
+    let options = ParseOptions {
+        platform_apex_ns: true,
+        ..ParseOptions::default()
+    };
+    let checked = zonefile::check(&i.text, &i.origin, options, canonical)
         .map_err(|errors| Stop::refused(&i.shown, &errors))?;
     for w in checked.warnings.iter().take(SHOWN) {
         eprintln!("{}:{}: warning: {}", i.shown, w.line, w.message);

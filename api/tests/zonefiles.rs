@@ -261,6 +261,30 @@ async fn cloudflare_export(pool: PgPool) {
         (Some(300), Some("cf_tags=cf-proxied:true"))
     );
     assert!(all.iter().all(|r| !(r["type"] == "NS" && r["name"] == "@")));
+
+    // The export of a zone not yet on Cloudflare's nameservers, with its placeholder apex NS,
+    // imports the same records, the placeholder left out with a warning at its line.
+    api.post("/api/v1/domains", json!({"name": "example.net"}))
+        .await;
+    let file = include_str!("../../zone/tests/corpus/cloudflare-placeholder.txt")
+        .replace("example.com", "example.net");
+    let (s, b) = api
+        .upload("/api/v1/domains/example.net/import", "text/plain", &file)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(
+        b["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["line"] == 32
+                && w["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("NS record(s) at the apex left out")),
+        "{b}"
+    );
+    assert_eq!(b["added"]["count"].as_u64(), Some(all.len() as u64), "{b}");
 }
 
 #[sqlx::test(migrator = "apex_core::db::MIGRATOR")]

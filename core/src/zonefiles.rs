@@ -212,8 +212,12 @@ async fn read(
     let owned_text = text.to_vec();
     let ttl = core.platform.ttl;
     tokio::task::spawn_blocking(move || {
-        let parsed =
-            zonefile::parse(&owned_text, &origin, ParseOptions::default()).map_err(problems)?;
+        // The apex NS set is the platform's: left out before its content is judged.
+        let options = ParseOptions {
+            platform_apex_ns: true,
+            ..ParseOptions::default()
+        };
+        let parsed = zonefile::parse(&owned_text, &origin, options).map_err(problems)?;
         prepare(&origin, parsed, ttl).map_err(problems)
     })
     .await

@@ -170,3 +170,43 @@ fn specific_hostile_messages() {
         first("long-line.zone")
     );
 }
+
+/// A Cloudflare export of a zone not yet on Cloudflare's nameservers holds the placeholder
+/// `REPLACE&ME$WITH^YOUR@NAMESERVER.` as its apex NS. Read as an import reads it (the apex NS
+/// set is the platform's), the file is accepted and the NS left out with a warning; read as a
+/// file to serve as it is, the placeholder is refused at its line.
+#[test]
+fn a_cloudflare_export_with_its_placeholder_nameserver() {
+    let text = std::fs::read(corpus("cloudflare-placeholder.txt")).unwrap();
+    let zone = origin("example.com.");
+    let import = ParseOptions {
+        platform_apex_ns: true,
+        ..ParseOptions::default()
+    };
+    let parsed = parse(&text, &zone, import).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        parsed
+            .warnings
+            .iter()
+            .any(|w| w.line == 32 && w.message.contains("1 NS record(s) at the apex left out")),
+        "{:?}",
+        parsed.warnings
+    );
+    let ns = apex_zone::rdata::RrType::NS;
+    assert!(
+        !parsed
+            .records
+            .iter()
+            .any(|r| r.rtype == ns && r.name == zone)
+    );
+    // Everything else of the file is there, as the export without the placeholder has it.
+    let full = parse(
+        &std::fs::read(corpus("cloudflare-export.txt")).unwrap(),
+        &zone,
+        import,
+    )
+    .unwrap();
+    assert_eq!(parsed.records.len(), full.records.len());
+    let errors = parse(&text, &zone, ParseOptions::default()).unwrap_err();
+    assert_eq!(errors[0].line, 32, "{errors:?}");
+}

@@ -21,6 +21,11 @@ pub struct ParseOptions {
     /// Keep the records a signer makes (RRSIG, NSEC, NSEC3, NSEC3PARAM, apex DNSKEY), to
     /// serve a zone signed elsewhere; by default they are dropped with a warning.
     pub keep_dnssec: bool,
+    /// The apex NS set is the platform's (an import into Apex): apex NS records are left out,
+    /// with one warning, before their content is read, so a provider's placeholder (a
+    /// Cloudflare export's `REPLACE&ME$WITH^YOUR@NAMESERVER.`) does not refuse the file. Off by
+    /// default: a file signed or served as it is keeps its apex NS set.
+    pub platform_apex_ns: bool,
 }
 
 impl Default for ParseOptions {
@@ -30,6 +35,7 @@ impl Default for ParseOptions {
             max_generate: 65_536,
             max_errors: 100,
             keep_dnssec: false,
+            platform_apex_ns: false,
         }
     }
 }
@@ -59,6 +65,9 @@ struct State {
     apex_without_dot_noted: bool,
     notes: Vec<Warning>,
     keep_dnssec: bool,
+    platform_apex_ns: bool,
+    /// The first line and the number of the apex NS records left out (`platform_apex_ns`).
+    apex_ns_left_out: Option<(u32, usize)>,
     /// Line of a second SOA, which makes the file invalid.
     second_soa: Option<u32>,
 }
@@ -82,6 +91,8 @@ pub fn parse(
         apex_without_dot_noted: false,
         notes: Vec::new(),
         keep_dnssec: options.keep_dnssec,
+        platform_apex_ns: options.platform_apex_ns,
+        apex_ns_left_out: None,
         second_soa: None,
         dropped: Vec::new(),
     };
@@ -153,6 +164,14 @@ pub fn parse(
         return Err(errors);
     }
     out.warnings.append(&mut st.notes);
+    if let Some((line, count)) = st.apex_ns_left_out {
+        out.warnings.push(Warning {
+            line,
+            message: format!(
+                "{count} NS record(s) at the apex left out: the platform's nameservers serve the zone"
+            ),
+        });
+    }
     for (rtype, first_line, count) in st.dropped {
         out.warnings.push(Warning {
             line: first_line,
@@ -198,6 +217,10 @@ fn push(st: &mut State, out: &mut ParsedZone, r: Option<ZoneRecord>) {
             Some((_, _, n)) => *n += 1,
             None => st.dropped.push((r.rtype, r.line, 1)),
         }
+        return;
+    }
+    if st.platform_apex_ns && r.rtype == RrType::NS && r.name == st.zone {
+        st.apex_ns_left_out.get_or_insert((r.line, 0)).1 += 1;
         return;
     }
     if r.rtype == RrType::SOA {
@@ -408,8 +431,10 @@ fn record(
             rtype,
             RrType::RRSIG | RrType::NSEC | RrType::NSEC3 | RrType::NSEC3PARAM | RrType::ZONEMD
         );
+    // The apex NS set is the platform's: left out before its content is read (see `push`).
+    let platform_ns = st.platform_apex_ns && rtype == RrType::NS && owner == st.zone;
     st.scratch.clear();
-    if !signer_made {
+    if !signer_made && !platform_ns {
         rdata::parse_into(
             rtype,
             &toks[i + 1..],
