@@ -350,3 +350,83 @@ async fn settings_shape_the_soa(pool: PgPool) {
         (StatusCode::OK, Some(3600))
     );
 }
+
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn the_signers_apex_records_are_the_platforms(pool: PgPool) {
+    let api = setup(pool).await;
+    api.post("/api/v1/domains", json!({"name": "example.com"}))
+        .await;
+    let state = api.state().await;
+    // A write member may not publish DNSKEY, CDS or CDNSKEY at the apex (a parent that
+    // bootstraps from CDS would install its DS), by record or by batch.
+    for (rtype, content) in [
+        (
+            "CDS",
+            "12345 13 2 0000000000000000000000000000000000000000000000000000000000000000",
+        ),
+        (
+            "CDNSKEY",
+            "257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==",
+        ),
+        (
+            "DNSKEY",
+            "257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==",
+        ),
+    ] {
+        let (s, b) = api
+            .post(
+                "/api/v1/domains/example.com/records",
+                json!({"name": "@", "type": rtype, "content": content}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{rtype}: {b}");
+        assert_eq!(b["errors"][0]["pointer"], "/type", "{b}");
+        assert!(
+            b["detail"]
+                .as_str()
+                .unwrap()
+                .contains("managed by the platform"),
+            "{b}"
+        );
+        let (s, b, _) = api
+            .call(
+                "PUT",
+                "/api/v1/domains/example.com/rrsets",
+                Some(&json!([{"name": "@", "type": rtype, "records": [content]}]).to_string()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{rtype}: {b}");
+        // Below the apex they are a child's data like any other.
+        let (s, b) = api
+            .post(
+                "/api/v1/domains/example.com/records",
+                json!({"name": "child", "type": rtype, "content": content}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{rtype}: {b}");
+    }
+    assert_eq!(api.state().await.0, state.0 + 3);
+
+    // An imported file's apex CDS and CDNSKEY are left out with a warning.
+    let file = "$ORIGIN example.com.\n$TTL 300\n\
+                @ CDS 12345 13 2 0000000000000000000000000000000000000000000000000000000000000000\n\
+                @ CDNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==\n\
+                www A 192.0.2.1\n";
+    let (s, b) = api.upload(URL, "text/dns", file).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(
+        b["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["message"]
+                .as_str()
+                .unwrap()
+                .contains("2 DNSKEY, CDS or CDNSKEY record(s) at the apex left out")),
+        "{b}"
+    );
+    let (_, recs, _) = api
+        .call("GET", "/api/v1/domains/example.com/records?name=%40", None)
+        .await;
+    assert_eq!(recs["records"], json!([]), "{recs}");
+}

@@ -36,9 +36,16 @@ pub fn prepare(apex: &DName, parsed: ParsedZone, ttl: TtlBounds) -> Result<Prepa
     }
     let mut records = Vec::with_capacity(parsed.records.len());
     let (mut apex_ns, mut auto_ttl) = (Vec::new(), 0usize);
+    let mut apex_dnssec: Vec<u32> = Vec::new();
     for mut r in parsed.records {
         if r.rtype == RrType::NS && r.name == *apex {
             apex_ns.push(r.line);
+            continue;
+        }
+        // The signer's apex records are the platform's (a DNSKEY there is already dropped by
+        // the reader, unless it keeps DNSSEC records).
+        if matches!(r.rtype, RrType::DNSKEY | RrType::CDS | RrType::CDNSKEY) && r.name == *apex {
+            apex_dnssec.push(r.line);
             continue;
         }
         if !user_may_create(r.rtype) {
@@ -69,6 +76,15 @@ pub fn prepare(apex: &DName, parsed: ParsedZone, ttl: TtlBounds) -> Result<Prepa
             message: format!(
                 "{} NS record(s) at the apex left out: the platform's nameservers serve the zone",
                 apex_ns.len()
+            ),
+        });
+    }
+    if let Some(first) = apex_dnssec.first() {
+        warnings.push(Warning {
+            line: *first,
+            message: format!(
+                "{} DNSKEY, CDS or CDNSKEY record(s) at the apex left out: the platform publishes them when it signs the zone",
+                apex_dnssec.len()
             ),
         });
     }

@@ -81,6 +81,16 @@ pub enum RrsetError {
     /// The apex NS set is built from the platform's nameservers.
     #[error("the NS records at the zone apex are managed by the platform")]
     ApexNs,
+    /// DNSKEY, CDS and CDNSKEY at the apex are the signer's: the platform publishes them when
+    /// it signs the zone, and a parent that bootstraps from CDS (RFC 8078, RFC 9615) must only
+    /// ever see the platform's.
+    #[error(
+        "the {rtype} records at the zone apex are managed by the platform: it publishes them when it signs the zone (turn DNSSEC on in the domain's settings)"
+    )]
+    ApexDnssec {
+        /// The type.
+        rtype: String,
+    },
     /// The same record twice.
     #[error("{name} already has this {rtype} record")]
     Duplicate {
@@ -98,6 +108,7 @@ impl RrsetError {
             Self::CnameAtApex | Self::DnameAtApex | Self::ApexNs | Self::BelowDname { .. } => {
                 "name"
             }
+            Self::ApexDnssec { .. } => "type",
             Self::CnameBesideData { .. }
             | Self::DataBesideCname { .. }
             | Self::TwoDnames { .. }
@@ -125,6 +136,11 @@ pub fn check_add(near: &Neighbourhood<'_>, rtype: RrType, content: &str) -> Resu
             RrType::CNAME => return Err(RrsetError::CnameAtApex),
             RrType::DNAME => return Err(RrsetError::DnameAtApex),
             RrType::NS => return Err(RrsetError::ApexNs),
+            RrType::DNSKEY | RrType::CDS | RrType::CDNSKEY => {
+                return Err(RrsetError::ApexDnssec {
+                    rtype: type_name(rtype),
+                });
+            }
             _ => {}
         }
     }
@@ -187,6 +203,17 @@ mod tests {
         Sibling {
             rtype: RrType::A,
             content: "192.0.2.1".into(),
+        }
+    }
+
+    #[test]
+    fn the_signers_apex_records_are_the_platforms() {
+        for t in [RrType::DNSKEY, RrType::CDS, RrType::CDNSKEY] {
+            let err = check_add(&near("@", vec![]), t, "0 3 0 AA==").unwrap_err();
+            assert!(matches!(err, RrsetError::ApexDnssec { .. }), "{err}");
+            assert_eq!(err.field(), "type");
+            // Below the apex they are data like any other (a child's keys, for example).
+            assert!(check_add(&near("child", vec![]), t, "0 3 0 AA==").is_ok());
         }
     }
 
