@@ -41,13 +41,6 @@ pub enum RevertTo {
     Change(ChangeId),
 }
 
-/// A change after the target, as history keeps it.
-struct Later {
-    id: ChangeId,
-    action: ChangeAction,
-    diff: Option<RecordDiff>,
-}
-
 /// Reverts zone `zone` as `to` says, in one new change (`zone.revert`).
 pub async fn revert(
     core: &Core,
@@ -122,23 +115,18 @@ async fn since_serial(
     .await?;
     let mut undo = Vec::with_capacity(rows.len());
     for r in rows {
-        let later = Later {
-            id: r.id,
-            action: r.action,
-            diff: decode(r.record_diff)?,
-        };
-        if later.action.moves_settings() {
+        if r.action.moves_settings() {
             return Err(CoreError::RevertRefused(format!(
                 "change {} ({}) after serial {serial} changed the zone's settings or DNSSEC state, which a revert does not take back; undo single changes with {{\"change\": id}} instead",
-                later.id, later.action
+                r.id, r.action
             )));
         }
-        match later.diff {
+        match decode(r.record_diff)? {
             Some(diff) => undo.push(diff),
-            None if moves_records(later.action) => {
+            None if moves_records(r.action) => {
                 return Err(CoreError::RevertRefused(format!(
                     "the records change {} ({}) made are no longer kept (history keeps {} days, and nothing from before history was kept): serial {serial} is too far back",
-                    later.id, later.action, core.platform.history_days
+                    r.id, r.action, core.platform.history_days
                 )));
             }
             // Re-signing and the like move no records.
