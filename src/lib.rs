@@ -64,6 +64,42 @@ pub fn tsig_key(config: &Config) -> anyhow::Result<apex_net::TsigKey> {
     apex_net::TsigKey::parse(&key.config_text()).context("APEX_TSIG_KEY")
 }
 
+/// Every fleet key of `config`: `APEX_TSIG_KEY`, then `APEX_TSIG_KEYS`.
+pub fn tsig_keys(config: &Config) -> anyhow::Result<Vec<apex_net::TsigKey>> {
+    config
+        .tsig_keys()?
+        .iter()
+        .map(|k| apex_net::TsigKey::parse(&k.config_text()).context("APEX_TSIG_KEYS"))
+        .collect()
+}
+
+/// The fleet nameservers of `APEX_NOTIFY`, each with the key that signs its NOTIFYs.
+pub fn fleet(config: &Config) -> anyhow::Result<Vec<apex_worker::notify::FleetTarget>> {
+    let keys = tsig_keys(config)?;
+    config
+        .notify_targets()?
+        .into_iter()
+        .map(|ns| {
+            let key = match &ns.key {
+                None => keys.first(),
+                Some(name) => keys.iter().find(|k| {
+                    k.name()
+                        .to_ascii()
+                        .trim_end_matches('.')
+                        .eq_ignore_ascii_case(name)
+                }),
+            }
+            .cloned()
+            .with_context(|| format!("APEX_NOTIFY: no key for {}", ns.name))?;
+            Ok(apex_worker::notify::FleetTarget {
+                name: ns.name,
+                addr: ns.addr,
+                key,
+            })
+        })
+        .collect()
+}
+
 /// The worker's mail settings from `config`.
 pub fn mail_settings(config: &Config) -> apex_worker::mail::Settings {
     apex_worker::mail::Settings {
@@ -78,8 +114,8 @@ pub fn mail_settings(config: &Config) -> apex_worker::mail::Settings {
 pub async fn start_worker(config: &Config, pool: PgPool) -> anyhow::Result<apex_worker::Running> {
     let worker = apex_worker::WorkerConfig {
         transfer_listen: config.transfer_listen,
-        notify: config.notify_targets()?,
-        tsig: tsig_key(config)?,
+        notify: fleet(config)?,
+        tsig_keys: tsig_keys(config)?,
         keep_versions: config.keep_versions,
         reconcile_interval: std::time::Duration::from_secs(config.reconcile_interval),
         webhooks: apex_worker::webhooks::Settings {
@@ -90,6 +126,9 @@ pub async fn start_worker(config: &Config, pool: PgPool) -> anyhow::Result<apex_
     };
     apex_worker::start(core(config, pool)?, worker).await
 }
+
+/// What change receipts call the embedded nameserver of `apex all`.
+pub const EMBEDDED_NAMESERVER: &str = "embedded";
 
 /// Everything of `apex all`, running.
 pub struct Platform {
@@ -102,12 +141,24 @@ pub struct Platform {
     http_task: JoinHandle<()>,
     worker: apex_worker::Running,
     nameserver: apex_dnsserver::Running,
+    fleet_key: apex_net::TsigKey,
 }
 
 impl Platform {
-    /// Adds a nameserver for the worker to NOTIFY (secondaries outside the platform).
-    pub fn add_notify_target(&self, target: SocketAddr) {
-        self.worker.add_notify_target(target);
+    /// Adds a fleet nameserver for the worker to NOTIFY and watch, called `name` in
+    /// receipts; its NOTIFYs are signed with `key` (none: the fleet key).
+    pub fn add_notify_target(
+        &self,
+        name: &str,
+        target: SocketAddr,
+        key: Option<apex_net::TsigKey>,
+    ) {
+        self.worker
+            .add_notify_target(apex_worker::notify::FleetTarget {
+                name: name.to_string(),
+                addr: target,
+                key: key.unwrap_or_else(|| self.fleet_key.clone()),
+            });
     }
 
     /// Runs until one part stops.
@@ -145,7 +196,11 @@ pub async fn start_all(config: &Config, pool: PgPool) -> anyhow::Result<Platform
         .local_addrs()
         .first()
         .context("the nameserver bound no address")?;
-    worker.add_notify_target(dns);
+    worker.add_notify_target(apex_worker::notify::FleetTarget {
+        name: EMBEDDED_NAMESERVER.to_string(),
+        addr: dns,
+        key: tsig_key(config)?,
+    });
     let (http, http_task) = start_http_with(
         core(config, pool)?,
         config.http_listen,
@@ -159,5 +214,6 @@ pub async fn start_all(config: &Config, pool: PgPool) -> anyhow::Result<Platform
         http_task,
         worker,
         nameserver,
+        fleet_key: tsig_key(config)?,
     })
 }

@@ -136,7 +136,7 @@ fn check(i: &Input, canonical: bool) -> Result<(), Stop> {
     // As an import reads it: the apex NS set is the platform's.
     let options = ParseOptions {
         platform_apex_ns: true,
-        ..ParseOptions::default()
+        ..ParseOptions::for_upload(i.text.len())
     };
     let checked = zonefile::check(&i.text, &i.origin, options, canonical)
         .map_err(|errors| Stop::refused(&i.shown, &errors))?;

@@ -62,7 +62,8 @@ async fn knot_and_bind_follow_the_catalog(pool: PgPool) {
         })
         .collect();
     for s in &secondaries {
-        env.platform.add_notify_target(s.addr);
+        env.platform
+            .add_notify_target(&format!("secondary-{}", s.addr), s.addr, None);
     }
     for s in &secondaries {
         wait(s, "the domain never reached the secondary", |m| {

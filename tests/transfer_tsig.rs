@@ -199,3 +199,139 @@ async fn ixfr_sends_the_difference(pool: PgPool) {
     let full = answer_lines(&ixfr(old.wrapping_sub(1000)).await).len();
     assert_eq!(full, 3005);
 }
+
+/// A NOTIFY for `zone`, signed with `key` if given, sent from 127.0.0.1 (the primary's own
+/// address) to `server`: the reply's rcode.
+async fn notify_rcode(
+    server: std::net::SocketAddr,
+    zone: &str,
+    key: Option<&TsigKey>,
+) -> ResponseCode {
+    use hickory_proto::op::{Message, MessageType, OpCode, Query};
+    let mut m = Message::new(0x4242, MessageType::Query, OpCode::Notify);
+    m.metadata.authoritative = true;
+    m.add_query(Query::query(
+        Name::from_ascii(zone).unwrap(),
+        RecordType::SOA,
+    ));
+    if let Some(key) = key {
+        let (tsig, _) = key
+            .signer()
+            .sign_message(&m, apex_net::tsig::now())
+            .unwrap();
+        m.set_signature(tsig);
+    }
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.send_to(&m.to_vec().unwrap(), server).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let (len, _) = tokio::time::timeout(Duration::from_secs(2), socket.recv_from(&mut buf))
+        .await
+        .expect("no reply to NOTIFY")
+        .unwrap();
+    Message::from_vec(&buf[..len])
+        .unwrap()
+        .metadata
+        .response_code
+}
+
+/// Hardening item 5: each fleet nameserver has its own key. A second nameserver, `ns2`,
+/// holds only its key: it transfers with it, the worker signs its NOTIFYs with it, and the
+/// receipts name it. Spoofed NOTIFY from the primary's own address, unsigned, is refused
+/// (TSIG is required by default), and so is one signed with another nameserver's key: a
+/// compromised nameserver cannot drive the others' transfers.
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn every_nameserver_has_its_own_key(pool: PgPool) {
+    let (mut config, fleet_key) = test_config(&shared_redis(), 3600);
+    let ns2_text = TsigKey::generate_text("ns2-2026");
+    config.tsig_keys = Some(secrecy::SecretString::from(ns2_text.clone()));
+    let ns2_key = TsigKey::parse(&ns2_text).unwrap();
+    let env = Env::start(pool, config.clone(), fleet_key.clone()).await;
+
+    let catalog = apex_dnsserver::CatalogConfig::new(
+        &config.platform().unwrap().catalog,
+        vec![env.platform.transfer],
+        ns2_key.clone(),
+    );
+    let ns2 = apex_dnsserver::start(apex_dnsserver::Config::new(
+        vec!["127.0.0.1:0".parse().unwrap()],
+        catalog,
+    ))
+    .await
+    .unwrap();
+    let ns2_addr = ns2.local_addrs()[0];
+    env.platform
+        .add_notify_target("ns2.example.net", ns2_addr, Some(ns2_key.clone()));
+
+    env.create_domain("example.com").await;
+    let b = env.add_record("example.com", "www", "A", "192.0.2.1").await;
+    let path = format!(
+        "/api/v1/domains/example.com/changes/{}",
+        b["change"]["id"].as_i64().unwrap()
+    );
+    // Both nameservers serve it: ns2 transferred with its own key after a NOTIFY signed
+    // with it.
+    let start = std::time::Instant::now();
+    let c = loop {
+        let (_, c) = env.api(reqwest::Method::GET, &path, None).await;
+        if c["state"] == "in_sync" {
+            break c;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "not in sync on both: {c}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut names: Vec<String> = c["nameservers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["nameserver"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["embedded", "ns2.example.net"], "{c}");
+    assert!(!c.to_string().contains(&ns2_addr.to_string()), "{c}");
+
+    // The transfer server accepts both keys, and no other.
+    let zone = Name::from_ascii("example.com.").unwrap();
+    for key in [&fleet_key, &ns2_key] {
+        axfr(
+            env.platform.transfer,
+            &zone,
+            Some(key),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    }
+    let stranger = TsigKey::parse(&TsigKey::generate_text("stranger")).unwrap();
+    let out = dig(&[
+        &format!("@{}", env.platform.transfer.ip()),
+        "-p",
+        &env.platform.transfer.port().to_string(),
+        "example.com",
+        "AXFR",
+        "-y",
+        &stranger.dig_arg(),
+    ])
+    .await;
+    assert!(
+        answer_lines(&out).is_empty() && out.contains("BADKEY"),
+        "{out}"
+    );
+
+    // At ns2: unsigned from the primary's address, refused; signed with the other
+    // nameserver's (the fleet) key, NOTAUTH (BADKEY); signed with its own, accepted.
+    assert_eq!(
+        notify_rcode(ns2_addr, "example.com.", None).await,
+        ResponseCode::Refused
+    );
+    assert_eq!(
+        notify_rcode(ns2_addr, "example.com.", Some(&fleet_key)).await,
+        ResponseCode::NotAuth
+    );
+    assert_eq!(
+        notify_rcode(ns2_addr, "example.com.", Some(&ns2_key)).await,
+        ResponseCode::NoError
+    );
+}

@@ -171,6 +171,13 @@ impl ApiError {
                 e.to_string(),
                 vec![],
             ),
+            ApiError::Core(CoreError::Busy { detail, .. }) => p(
+                "urn:apex:problem:busy",
+                "Too much at once",
+                StatusCode::TOO_MANY_REQUESTS,
+                detail.clone(),
+                vec![],
+            ),
             ApiError::TooManyRequests { detail, .. } => p(
                 "urn:apex:problem:too-many-requests",
                 "Too many requests",
@@ -328,7 +335,8 @@ impl IntoResponse for ApiError {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let ApiError::TooManyRequests { retry_after, .. }
-        | ApiError::Core(CoreError::Throttled(retry_after)) = &self
+        | ApiError::Core(CoreError::Throttled(retry_after))
+        | ApiError::Core(CoreError::Busy { retry_after, .. }) = &self
         {
             // Whole seconds, rounded up: a client that waits this long gets in.
             let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);

@@ -33,6 +33,10 @@ pub struct Config {
     pub transfer_listen: SocketAddr,
     /// `APEX_TSIG_KEY`: the fleet's TSIG key, `name:hmac-sha256:base64secret`.
     pub tsig_key: Option<SecretString>,
+    /// `APEX_TSIG_KEYS`: more fleet keys (comma-separated, same form): a nameserver's own key
+    /// (named in its `APEX_NOTIFY` entry) and a new key during a rollover. The transfer server
+    /// accepts each of them and `APEX_TSIG_KEY`.
+    pub tsig_keys: Option<SecretString>,
     /// `APEX_MASTER_KEY`: 32 random bytes in base64 that seal DNSSEC private keys and webhook
     /// secrets at rest. Without it DNSSEC cannot be turned on nor webhooks created.
     pub master_key: Option<SecretString>,
@@ -51,7 +55,9 @@ pub struct Config {
     pub hostmaster: String,
     /// `APEX_CATALOG_ZONE`: name of the catalog zone the fleet follows.
     pub catalog_zone: String,
-    /// `APEX_NOTIFY`: fleet nameservers to NOTIFY (`host:port`, comma-separated).
+    /// `APEX_NOTIFY`: the fleet nameservers to NOTIFY and watch, comma-separated, each
+    /// `[name=]address:port[/key-name]`: the name is what change receipts show (never the
+    /// address), the key (one of `APEX_TSIG_KEYS`) signs its NOTIFYs instead of `APEX_TSIG_KEY`.
     #[serde(deserialize_with = "list")]
     pub notify: Vec<String>,
     /// `APEX_SOA_REFRESH`, seconds.
@@ -376,6 +382,17 @@ impl TsigKeyData {
     }
 }
 
+/// A fleet nameserver of `APEX_NOTIFY`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetNameserver {
+    /// What change receipts call it.
+    pub name: String,
+    /// Where NOTIFY and the sync watcher's SOA queries go.
+    pub addr: SocketAddr,
+    /// The name of the key that signs its NOTIFYs; `None`: `APEX_TSIG_KEY`.
+    pub key: Option<String>,
+}
+
 /// The platform's zone-building settings, parsed.
 #[derive(Debug, Clone)]
 pub struct Platform {
@@ -562,15 +579,82 @@ impl Config {
         TsigKeyData::parse(text).map_err(|e| err("APEX_TSIG_KEY", e))
     }
 
-    /// NOTIFY targets.
-    pub fn notify_targets(&self) -> Result<Vec<SocketAddr>, ConfigError> {
-        self.notify
-            .iter()
-            .map(|s| {
-                s.parse()
-                    .map_err(|_| err("APEX_NOTIFY", format!("{s:?} is not an address:port")))
-            })
-            .collect()
+    /// Every fleet key: `APEX_TSIG_KEY` first, then `APEX_TSIG_KEYS`. Names are unique.
+    pub fn tsig_keys(&self) -> Result<Vec<TsigKeyData>, ConfigError> {
+        let mut keys = vec![self.tsig()?];
+        let more = self
+            .tsig_keys
+            .as_ref()
+            .map(|s| s.expose_secret().to_string())
+            .unwrap_or_default();
+        for (i, text) in more
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .enumerate()
+        {
+            // The error names the entry by position: its text holds a secret.
+            let key = TsigKeyData::parse(text)
+                .map_err(|e| err("APEX_TSIG_KEYS", format!("entry {}: {e}", i + 1)))?;
+            if keys.iter().any(|k| k.name.eq_ignore_ascii_case(&key.name)) {
+                return Err(err(
+                    "APEX_TSIG_KEYS",
+                    format!(
+                        "entry {}: a key named {:?} is already configured",
+                        i + 1,
+                        key.name
+                    ),
+                ));
+            }
+            keys.push(key);
+        }
+        Ok(keys)
+    }
+
+    /// The fleet nameservers of `APEX_NOTIFY`. An entry without a name is named
+    /// `nameserver-N` by its position, so receipts never show an address.
+    pub fn notify_targets(&self) -> Result<Vec<FleetNameserver>, ConfigError> {
+        let key_names: Vec<String> = match self.tsig_keys() {
+            Ok(keys) => keys.into_iter().map(|k| k.name).collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut fleet: Vec<FleetNameserver> = Vec::new();
+        for (i, entry) in self.notify.iter().enumerate() {
+            let bad = |m: String| err("APEX_NOTIFY", format!("{entry:?}: {m}"));
+            let (name, rest) = match entry.split_once('=') {
+                Some((n, rest)) => (n.trim().to_string(), rest),
+                None => (format!("nameserver-{}", i + 1), entry.as_str()),
+            };
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            {
+                return Err(bad(
+                    "the name may hold letters, digits, '.', '-' and '_'".into()
+                ));
+            }
+            let (addr, key) = match rest.split_once('/') {
+                Some((a, k)) => (a, Some(k.trim().to_string())),
+                None => (rest, None),
+            };
+            let addr: SocketAddr = addr
+                .trim()
+                .parse()
+                .map_err(|_| bad(format!("{addr:?} is not an address:port")))?;
+            if let Some(k) = &key
+                && !key_names.iter().any(|n| n.eq_ignore_ascii_case(k))
+            {
+                return Err(bad(format!(
+                    "no key named {k:?} in APEX_TSIG_KEY or APEX_TSIG_KEYS"
+                )));
+            }
+            if fleet.iter().any(|f| f.name == name || f.addr == addr) {
+                return Err(bad("named twice (each name and address once)".into()));
+            }
+            fleet.push(FleetNameserver { name, addr, key });
+        }
+        Ok(fleet)
     }
 
     /// The zone-building settings.
@@ -862,7 +946,7 @@ impl Config {
             problems.push(e);
         }
         if needs_worker {
-            if let Err(e) = self.tsig() {
+            if let Err(e) = self.tsig_keys() {
                 problems.push(e);
             }
             if let Err(e) = self.notify_targets() {
@@ -1024,5 +1108,42 @@ mod tests {
         assert!(fails(":hmac-sha256:AAAA").contains("not a valid domain name"));
         assert!(fails("k:hmac-md5:AAAA").contains("not supported"));
         assert!(fails("k:hmac-sha256:AAAA").contains("at least 16 bytes"));
+    }
+
+    #[test]
+    fn fleet_nameservers_have_names_and_their_own_keys() {
+        let secret = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        let mut c = Config::defaults();
+        c.tsig_key = Some(SecretString::from(format!("fleet:hmac-sha256:{secret}")));
+        c.tsig_keys = Some(SecretString::from(format!(
+            "ns1-2026:hmac-sha256:{secret}, ns1-2027:hmac-sha512:{secret}"
+        )));
+        c.notify = vec![
+            "ns1.example.net=192.0.2.1:53/ns1-2027".into(),
+            "[2001:db8::2]:5353".into(),
+        ];
+        let keys = c.tsig_keys().unwrap();
+        let names: Vec<_> = keys.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names, ["fleet", "ns1-2026", "ns1-2027"]);
+        let fleet = c.notify_targets().unwrap();
+        assert_eq!(fleet[0].name, "ns1.example.net");
+        assert_eq!(fleet[0].addr, "192.0.2.1:53".parse().unwrap());
+        assert_eq!(fleet[0].key.as_deref(), Some("ns1-2027"));
+        assert_eq!(fleet[1].name, "nameserver-2");
+        assert_eq!(fleet[1].key, None);
+
+        c.notify = vec!["ns1=192.0.2.1:53/nobody".into()];
+        let e = c.notify_targets().unwrap_err();
+        assert!(e.message.contains("no key named \"nobody\""), "{e}");
+        c.notify = vec!["a=192.0.2.1:53".into(), "a=192.0.2.2:53".into()];
+        assert!(c.notify_targets().unwrap_err().message.contains("twice"));
+        c.tsig_keys = Some(SecretString::from(format!("fleet:hmac-sha256:{secret}")));
+        let e = c.tsig_keys().unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("APEX_TSIG_KEYS: entry 1: a key named"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains(secret));
     }
 }

@@ -322,6 +322,10 @@ pub(crate) async fn lock_for_publish(
 
 /// Loads and locks a domain for a write in `tx`: concurrent writes to one zone queue up here,
 /// so rules across records (CNAME exclusivity) and serials stay consistent.
+///
+/// The caller is authorized before the row lock is taken, so nobody can make a domain's
+/// writers queue (or learn that it exists) without a role on it; and again after, on the
+/// locked row, since a role may have changed while it waited.
 pub async fn lock(
     tx: &mut Transaction<'_, Postgres>,
     actor: &Actor,
@@ -329,6 +333,7 @@ pub async fn lock(
     action: Action<'_>,
 ) -> Result<Domain, CoreError> {
     let zone = ZoneName::parse(name).map_err(|_| not_found(name))?;
+    load(&mut **tx, actor, name, action).await?;
     sqlx::query!(
         "SELECT id FROM domains WHERE name = $1 FOR UPDATE",
         zone.as_text()

@@ -299,20 +299,24 @@ pub async fn list(
 /// Deletes a domain and its records. Its change stays in the log; the catalog moves on so
 /// the fleet drops the zone.
 pub async fn delete(core: &Core, actor: &Actor, name: &str) -> Result<Change, CoreError> {
+    // Authorized before any lock: a caller without the role must not make the zone's
+    // publishing and receipts wait on it.
+    let found = load(&core.pool, actor, name, Action::Delete).await?;
     let mut tx = core.pool.begin().await?;
-    // The receipt lock first, before the row locks the delete cascades to (see
+    // The receipt lock next, before the row locks the delete cascades to (see
     // `fleet::lock_receipts`).
-    if let Ok(zone) = ZoneName::parse(name)
-        && let Some(id) = sqlx::query_scalar!(
-            r#"SELECT id AS "id: DomainId" FROM domains WHERE name = $1"#,
-            zone.as_text()
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-    {
-        crate::fleet::lock_receipts(&mut tx, id).await?;
-    }
+    crate::fleet::lock_receipts(&mut tx, found.id).await?;
     let domain = lock(&mut tx, actor, name, Action::Delete).await?;
+    if domain.id != found.id {
+        // Deleted and created again meanwhile: the receipt lock held is not this one's.
+        return Err(CoreError::conflict(
+            "name",
+            format!(
+                "{} changed while it was being deleted; try again",
+                domain.zone
+            ),
+        ));
+    }
     if let Some(aliases) = sqlx::query_scalar!(
         "SELECT string_agg(name, ', ') FROM domains WHERE alias_of = $1",
         domain.id.0

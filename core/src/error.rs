@@ -44,6 +44,14 @@ pub enum CoreError {
     /// A zone file with problems, each at its line and column.
     #[error("the zone file has {} problem(s)", .0.len())]
     ZoneFile(Vec<LineProblem>),
+    /// Too much of one kind of work is running (imports, at once): try again after this long.
+    #[error("{detail}")]
+    Busy {
+        /// What is running, and the limit.
+        detail: String,
+        /// When to try again.
+        retry_after: std::time::Duration,
+    },
     /// Too many failed attempts (passwords, codes): try again after this long.
     #[error("too many failed attempts: try again in {} seconds", .0.as_secs().max(1))]
     Throttled(std::time::Duration),

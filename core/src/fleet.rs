@@ -18,7 +18,7 @@ use crate::{Core, CoreError, authz};
 /// One nameserver's progress on the version that carries a change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct NameserverSync {
-    /// The nameserver, as the worker reaches it (address:port).
+    /// The nameserver's configured name (`APEX_NOTIFY`), never its address.
     pub nameserver: String,
     /// The serial it was seen serving (this version's or newer); none while waiting.
     pub serial: Option<u32>,
@@ -30,7 +30,7 @@ pub struct NameserverSync {
 /// serving yet (none: in sync).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NameserverLag {
-    /// The nameserver, as the worker reaches it (address:port).
+    /// The nameserver's configured name (`APEX_NOTIFY`).
     pub nameserver: String,
     /// Zone versions it has not been seen serving yet.
     pub versions_waiting: i64,

@@ -162,7 +162,8 @@ pub async fn import(
     // Authorization first (cheap), then the file is read and checked completely, on a
     // blocking thread and before the zone is locked: a large file holds up no other writer.
     let origin = origin_of(&domain::load(&core.pool, actor, name, Action::WriteZone).await?);
-    let prepared = read(core, origin, text).await?;
+    let slot = ImportSlot::claim(&account_of(actor, name))?;
+    let prepared = read(core, origin, text, slot).await?;
     let mut tx = core.pool.begin().await?;
     let (outcome, domain) = import_in(&mut tx, core, actor, name, prepared, mode, dry_run).await?;
     if let Some(change) = &outcome.change {
@@ -184,7 +185,8 @@ pub async fn create_from(
     text: &[u8],
 ) -> Result<(domain::DomainView, Change), CoreError> {
     let zone = domain::parse_zone(name)?;
-    let prepared = read(core, DName::from_name(zone.name()), text).await?;
+    let slot = ImportSlot::claim(&account_of(actor, name))?;
+    let prepared = read(core, DName::from_name(zone.name()), text, slot).await?;
     let mut tx = core.pool.begin().await?;
     let (domain, created) = domains::create_in(&mut tx, core, actor, name).await?;
     let (outcome, _) = import_in(
@@ -203,19 +205,91 @@ pub async fn create_from(
     Ok((domain.view(core), outcome.change.unwrap_or(created)))
 }
 
-/// Reads and checks the file on a blocking thread.
+/// Zone files read at once by this process, overall: each may take a few hundred megabytes
+/// while it is read and planned.
+pub const MAX_IMPORTS: usize = 4;
+/// Zone files read at once for one account (a user, or a domain key's domain).
+pub const MAX_IMPORTS_PER_ACCOUNT: usize = 1;
+
+/// Imports running, by account, and their total.
+static IMPORTS: std::sync::LazyLock<std::sync::Mutex<(usize, HashMap<String, usize>)>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Whose imports count together: the user's, or (a domain key) the domain's.
+fn account_of(actor: &Actor, name: &str) -> String {
+    match actor.user_id {
+        Some(user) => format!("user:{}", user.0),
+        None => format!("domain:{}", name.trim_end_matches('.').to_ascii_lowercase()),
+    }
+}
+
+/// A place among the imports running; given back when dropped.
+struct ImportSlot {
+    account: String,
+}
+
+impl ImportSlot {
+    fn claim(account: &str) -> Result<Self, CoreError> {
+        let busy = |detail: String| CoreError::Busy {
+            detail,
+            retry_after: std::time::Duration::from_secs(2),
+        };
+        let mut imports = IMPORTS
+            .lock()
+            .map_err(|_| CoreError::Internal("import slots poisoned".into()))?;
+        let (total, by_account) = &mut *imports;
+        let mine = by_account.get(account).copied().unwrap_or(0);
+        if mine >= MAX_IMPORTS_PER_ACCOUNT {
+            return Err(busy(format!(
+                "{mine} zone file import(s) of this account are being read; at most {MAX_IMPORTS_PER_ACCOUNT} at once: try again when it is done"
+            )));
+        }
+        if *total >= MAX_IMPORTS {
+            return Err(busy(format!(
+                "{total} zone file imports are being read on this server, the most it reads at once: try again in a moment"
+            )));
+        }
+        *total += 1;
+        *by_account.entry(account.to_string()).or_insert(0) += 1;
+        Ok(Self {
+            account: account.to_string(),
+        })
+    }
+}
+
+impl Drop for ImportSlot {
+    fn drop(&mut self) {
+        if let Ok(mut imports) = IMPORTS.lock() {
+            let (total, by_account) = &mut *imports;
+            *total = total.saturating_sub(1);
+            if let Some(n) = by_account.get_mut(&self.account) {
+                *n -= 1;
+                if *n == 0 {
+                    by_account.remove(&self.account);
+                }
+            }
+        }
+    }
+}
+
+/// Reads and checks the file on a blocking thread, holding `slot` until it is done (even if
+/// the request is dropped meanwhile).
 async fn read(
     core: &Core,
     origin: DName,
     text: &[u8],
+    slot: ImportSlot,
 ) -> Result<apex_zone::import::Prepared, CoreError> {
     let owned_text = text.to_vec();
     let ttl = core.platform.ttl;
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         // The apex NS set is the platform's: left out before its content is judged.
+        // The records a file may make are bounded by its size (`$GENERATE` and `\#` data
+        // make more than they take).
         let options = ParseOptions {
             platform_apex_ns: true,
-            ..ParseOptions::default()
+            ..ParseOptions::for_upload(owned_text.len())
         };
         let parsed = zonefile::parse(&owned_text, &origin, options).map_err(problems)?;
         prepare(&origin, parsed, ttl).map_err(problems)
@@ -553,4 +627,37 @@ pub async fn export(core: &Core, actor: &Actor, name: &str) -> Result<(String, u
     let text = zonefile::write(&origin, Some(&soa), &mut records)
         .map_err(|e| CoreError::Internal(e.to_string()))?;
     Ok((text, domain.wanted_serial))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One import per account at a time, and at most [`MAX_IMPORTS`] in all; a slot is given
+    /// back when dropped.
+    #[test]
+    fn imports_at_once_are_limited() {
+        let first = ImportSlot::claim("test:alice").unwrap();
+        let e = ImportSlot::claim("test:alice").err().unwrap();
+        assert!(
+            matches!(&e, CoreError::Busy { detail, .. } if detail.contains("of this account")),
+            "{e}"
+        );
+        drop(first);
+        let again = ImportSlot::claim("test:alice").unwrap();
+        let mut others = Vec::new();
+        let refused = (0..MAX_IMPORTS + 1)
+            .find_map(|i| match ImportSlot::claim(&format!("test:other-{i}")) {
+                Ok(slot) => {
+                    others.push(slot);
+                    None
+                }
+                Err(e) => Some(e),
+            })
+            .expect("more than MAX_IMPORTS imports at once");
+        assert!(refused.to_string().contains("on this server"), "{refused}");
+        assert!(others.len() < MAX_IMPORTS);
+        drop(again);
+        drop(others);
+    }
 }

@@ -114,9 +114,22 @@ pub struct CatalogConfig {
     /// these addresses is accepted even unsigned.
     pub primaries: Vec<SocketAddr>,
     /// The TSIG key (`name:algorithm:base64secret`): signs transfers and SOA queries, and
-    /// authenticates NOTIFY from anywhere.
+    /// authenticates NOTIFY for the catalog and its members.
     #[serde(deserialize_with = "de_key")]
     pub tsig_key: TsigKey,
+    /// More keys NOTIFY may be signed with (same form): the other key of a rollover, so the
+    /// primary can switch to signing with the new key before or after this server does.
+    #[serde(default, deserialize_with = "de_keys")]
+    pub accept_tsig_keys: Vec<TsigKey>,
+    /// NOTIFY must be signed with one of this catalog's keys (default). Off: an unsigned
+    /// NOTIFY from a primary's address is accepted too, which anyone able to spoof that
+    /// address can use to make this server ask for transfers.
+    #[serde(default = "yes")]
+    pub notify_requires_tsig: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl CatalogConfig {
@@ -126,7 +139,16 @@ impl CatalogConfig {
             name: DName::from_name(name),
             primaries,
             tsig_key,
+            accept_tsig_keys: Vec::new(),
+            notify_requires_tsig: true,
         }
+    }
+
+    /// Every key of this catalog: the signing key first.
+    pub fn keys(&self) -> Vec<TsigKey> {
+        std::iter::once(self.tsig_key.clone())
+            .chain(self.accept_tsig_keys.iter().cloned())
+            .collect()
     }
 }
 
@@ -442,6 +464,13 @@ fn de_name<'de, D: Deserializer<'de>>(d: D) -> Result<DName, D::Error> {
 fn de_key<'de, D: Deserializer<'de>>(d: D) -> Result<TsigKey, D::Error> {
     let text = String::deserialize(d)?;
     TsigKey::parse(&text).map_err(serde::de::Error::custom)
+}
+
+fn de_keys<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<TsigKey>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|t| TsigKey::parse(t).map_err(serde::de::Error::custom))
+        .collect()
 }
 
 #[cfg(test)]

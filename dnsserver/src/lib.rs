@@ -133,10 +133,41 @@ impl Drop for Running {
     }
 }
 
-/// Reads and builds the zones served from files.
-fn load_static(zones: &[config::StaticZone]) -> anyhow::Result<Vec<Zone>> {
+/// A `[[zone]]` file that could not be loaded: the zone is listed but answers SERVFAIL.
+#[derive(Debug, Clone)]
+pub struct StaticFailure {
+    /// The zone.
+    pub zone: DName,
+    /// Why, naming the file (and the lines at fault).
+    pub error: String,
+}
+
+/// Reads and builds the zones served from files. A file that cannot be read or loaded does
+/// not stop the others (NSD and Knot behave the same): it comes back as a failure.
+fn load_static(zones: &[config::StaticZone]) -> (Vec<Zone>, Vec<StaticFailure>) {
     let mut out = Vec::with_capacity(zones.len());
+    let mut failures = Vec::new();
     for z in zones {
+        match load_one(z) {
+            Ok(zone) => {
+                tracing::info!(zone.name = %z.name, serial = zone.serial(), records = zone.record_count(), bytes = zone.heap_bytes(), file = %z.file.display(), "zone loaded from file");
+                out.push(zone);
+            }
+            Err(e) => {
+                let error = format!("{e:#}");
+                tracing::error!(zone.name = %z.name, file = %z.file.display(), error = %error, "zone file not loaded: the zone answers SERVFAIL");
+                failures.push(StaticFailure {
+                    zone: z.name.clone(),
+                    error,
+                });
+            }
+        }
+    }
+    (out, failures)
+}
+
+fn load_one(z: &config::StaticZone) -> anyhow::Result<Zone> {
+    {
         let text = std::fs::read(&z.file)
             .with_context(|| format!("zone {}: cannot read {}", z.name, z.file.display()))?;
         let read = || {
@@ -164,18 +195,26 @@ fn load_static(zones: &[config::StaticZone]) -> anyhow::Result<Vec<Zone>> {
             records.extend(parsed.soa);
             Ok::<_, String>(records)
         };
-        let zone = Zone::build_compact(z.name.clone(), read)
+        Zone::build_compact(z.name.clone(), read)
             .map_err(|e| anyhow::anyhow!("zone {}: {e}", z.name))?
-            .with_context(|| format!("zone {}", z.name))?;
-        tracing::info!(zone.name = %z.name, serial = zone.serial(), records = zone.record_count(), bytes = zone.heap_bytes(), file = %z.file.display(), "zone loaded from file");
-        out.push(zone);
+            .with_context(|| format!("zone {}", z.name))
     }
-    Ok(out)
 }
 
-/// Reads every `[[zone]]` file as start-up would (for `--check-config`); the number of zones.
+/// Reads every `[[zone]]` file as start-up would (for `--check-config`): the number of zones
+/// loaded, or an error listing every zone that failed (start-up would serve the others).
 pub fn check_zone_files(config: &Config) -> anyhow::Result<usize> {
-    Ok(load_static(&config.zones)?.len())
+    let (zones, failures) = load_static(&config.zones);
+    if failures.is_empty() {
+        return Ok(zones.len());
+    }
+    let listed: Vec<String> = failures.iter().map(|f| f.error.clone()).collect();
+    anyhow::bail!(
+        "{} of {} zone files cannot be loaded (the nameserver would answer SERVFAIL for them):\n{}",
+        failures.len(),
+        config.zones.len(),
+        listed.join("\n")
+    )
 }
 
 /// Binds UDP (`threads` sockets) and TCP on `addr`, the same port for both.
@@ -218,10 +257,19 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }
     let store = Arc::new(Store::new());
     let statics_config = config.zones.clone();
-    let statics = tokio::task::spawn_blocking(move || load_static(&statics_config)).await??;
-    let static_names: HashSet<DName> = statics.iter().map(|z| z.apex().clone()).collect();
+    let (statics, failures) =
+        tokio::task::spawn_blocking(move || load_static(&statics_config)).await?;
+    let mut static_names: HashSet<DName> = statics.iter().map(|z| z.apex().clone()).collect();
     for zone in statics {
         store.insert(zone);
+    }
+    // A zone whose file failed stays ours (no catalog may take it) and answers SERVFAIL, so
+    // resolvers ask the other nameservers, until the file is fixed and the server restarted.
+    for f in &failures {
+        let slot = Arc::new(store::ZoneSlot::new());
+        slot.set_expired(true);
+        store.change(&[], &[(f.zone.clone(), slot)]);
+        static_names.insert(f.zone.clone());
     }
     let engine = Engine::new(
         store.clone(),
@@ -235,6 +283,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         tracing::info!(zones = store.len(), elapsed = ?restored.elapsed(), "copies on disk loaded");
     }
     let metrics = Arc::new(Metrics::default());
+    metrics.set_static_failures(failures.iter().map(|f| f.zone.to_string()).collect());
     let server = Arc::new(Server::new(
         store.clone(),
         engine.clone(),

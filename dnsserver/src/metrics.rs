@@ -102,9 +102,19 @@ impl Shard {
 #[derive(Debug, Default)]
 pub struct Metrics {
     shards: Mutex<Vec<Arc<Shard>>>,
+    /// `[[zone]]` files that could not be loaded at start.
+    static_failures: Mutex<Vec<String>>,
 }
 
 impl Metrics {
+    /// Records the zones whose files failed to load at start.
+    pub fn set_static_failures(&self, zones: Vec<String>) {
+        *self
+            .static_failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = zones;
+    }
+
     /// A new shard for one thread.
     pub fn shard(&self) -> Arc<Shard> {
         let shard = Arc::new(Shard::default());
@@ -225,6 +235,19 @@ impl Metrics {
         let _ = writeln!(out, "apex_dns_zones{{state=\"listed\"}} {}", slots.len());
         let _ = writeln!(out, "apex_dns_zones{{state=\"loaded\"}} {loaded}");
         let _ = writeln!(out, "apex_dns_zones{{state=\"expired\"}} {expired}");
+        let failed = self
+            .static_failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let _ = writeln!(
+            out,
+            "# HELP apex_dns_zone_file_failed A [[zone]] file that could not be loaded (the zone answers SERVFAIL)."
+        );
+        let _ = writeln!(out, "# TYPE apex_dns_zone_file_failed gauge");
+        for zone in &failed {
+            let _ = writeln!(out, "apex_dns_zone_file_failed{{zone=\"{zone}\"}} 1");
+        }
         per_zone.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let rest: u64 = per_zone.iter().skip(MAX_ZONE_SERIES).map(|z| z.1).sum();
         per_zone.truncate(MAX_ZONE_SERIES);

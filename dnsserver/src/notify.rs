@@ -3,16 +3,21 @@
 use std::net::IpAddr;
 
 use hickory_proto::op::{Message, Metadata, ResponseCode};
-use hickory_proto::rr::{DNSClass, RecordType};
+use hickory_proto::rr::{DNSClass, Name, RecordType};
 
 use crate::answer::EDNS_PAYLOAD;
 use crate::secondary::{Engine, NotifyOutcome};
 use apex_zone::dname::DName;
 
-/// The reply to a NOTIFY request from `source`. `signed` is true when the request carried a
-/// TSIG that verified with our key. Accepted notifications wake the zone's task and return at
-/// once: the refresh itself runs in the background.
-pub fn handle(engine: &Engine, request: &Message, source: IpAddr, signed: bool) -> Message {
+/// The reply to a NOTIFY request from `source`. `signed_by` names the key whose TSIG verified
+/// on it, if any. Accepted notifications wake the zone's task and return at once: the refresh
+/// itself runs in the background.
+pub fn handle(
+    engine: &Engine,
+    request: &Message,
+    source: IpAddr,
+    signed_by: Option<&Name>,
+) -> Message {
     let mut reply = Message::response(request.metadata.id, request.metadata.op_code);
     reply.metadata = Metadata::response_from_request(&request.metadata);
     reply.queries = request.queries.clone();
@@ -21,13 +26,18 @@ pub fn handle(engine: &Engine, request: &Message, source: IpAddr, signed: bool) 
         edns.set_max_payload(EDNS_PAYLOAD);
         reply.edns = Some(edns);
     }
-    let rcode = check(engine, request, source.to_canonical(), signed);
+    let rcode = check(engine, request, source.to_canonical(), signed_by);
     reply.metadata.response_code = rcode;
     reply.metadata.authoritative = rcode == ResponseCode::NoError;
     reply
 }
 
-fn check(engine: &Engine, request: &Message, source: IpAddr, signed: bool) -> ResponseCode {
+fn check(
+    engine: &Engine,
+    request: &Message,
+    source: IpAddr,
+    signed_by: Option<&Name>,
+) -> ResponseCode {
     let [query] = request.queries.as_slice() else {
         return ResponseCode::FormErr;
     };
@@ -39,7 +49,8 @@ fn check(engine: &Engine, request: &Message, source: IpAddr, signed: bool) -> Re
         // RFC 1996 defines NOTIFY for SOA only.
         return ResponseCode::NotImp;
     }
-    match engine.notify(&zone, source, signed) {
+    let signed = signed_by.is_some();
+    match engine.notify(&zone, source, signed_by) {
         NotifyOutcome::Accepted => {
             tracing::info!(zone.name = %zone, source = %source, signed, "NOTIFY accepted");
             ResponseCode::NoError
@@ -49,7 +60,7 @@ fn check(engine: &Engine, request: &Message, source: IpAddr, signed: bool) -> Re
             ResponseCode::NotAuth
         }
         NotifyOutcome::Refused => {
-            tracing::warn!(zone.name = %zone, source = %source, "NOTIFY refused: unsigned and not from a primary of the zone");
+            tracing::warn!(zone.name = %zone, source = %source, signed, "NOTIFY refused: not signed with a key of the zone's catalog");
             ResponseCode::Refused
         }
     }

@@ -63,6 +63,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Source {
     name: DName,
     primaries: Arc<Primaries>,
+    /// The keys NOTIFY for this catalog and its members may be signed with.
+    keys: Vec<apex_net::TsigKey>,
+    /// NOTIFY must be signed with one of `keys` (else a primary's address suffices).
+    notify_requires_tsig: bool,
     trigger: Arc<Notify>,
     /// The catalog's current copy.
     zone: Mutex<Option<Arc<Zone>>>,
@@ -140,6 +144,8 @@ impl Engine {
                 .map(|c| Source {
                     name: c.name.clone(),
                     primaries: Arc::new(Primaries::new(c.primaries.clone(), c.tsig_key.clone())),
+                    keys: c.keys(),
+                    notify_requires_tsig: c.notify_requires_tsig,
                     trigger: Arc::new(Notify::new()),
                     zone: Mutex::new(None),
                     listing: Mutex::new(BTreeMap::new()),
@@ -154,10 +160,13 @@ impl Engine {
 
     /// The keys NOTIFY and transfer requests may be signed with.
     pub fn keys(&self) -> Vec<apex_net::TsigKey> {
-        self.sources
-            .iter()
-            .map(|s| s.primaries.key().clone())
-            .collect()
+        let mut keys: Vec<apex_net::TsigKey> = Vec::new();
+        for k in self.sources.iter().flat_map(|s| s.keys.iter()) {
+            if !keys.iter().any(|o| o.name() == k.name()) {
+                keys.push(k.clone());
+            }
+        }
+        keys
     }
 
     /// Serves what `data_dir` holds: every catalog's copy, and the copies of the members it
@@ -218,13 +227,28 @@ impl Engine {
             .collect()
     }
 
-    /// Wakes the task of `zone` after a NOTIFY from `source` (`signed`: with a TSIG that
-    /// verified with one of our keys).
-    pub fn notify(&self, zone: &DName, source: std::net::IpAddr, signed: bool) -> NotifyOutcome {
-        let allowed =
-            |p: &Primaries| signed || p.addrs().iter().any(|a| a.ip().to_canonical() == source);
+    /// Wakes the task of `zone` after a NOTIFY from `source`. `signed_by`: the name of the
+    /// key whose TSIG verified on it, if any. Accepted when that is a key of the zone's
+    /// catalog, or, where the catalog allows unsigned NOTIFY, when it comes from one of its
+    /// primaries' addresses: a key of another catalog does not do.
+    pub fn notify(
+        &self,
+        zone: &DName,
+        source: std::net::IpAddr,
+        signed_by: Option<&hickory_proto::rr::Name>,
+    ) -> NotifyOutcome {
+        let allowed = |s: &Source| match signed_by {
+            Some(key) => s.keys.iter().any(|k| k.name() == key),
+            None => {
+                !s.notify_requires_tsig
+                    && s.primaries
+                        .addrs()
+                        .iter()
+                        .any(|a| a.ip().to_canonical() == source)
+            }
+        };
         if let Some(s) = self.sources.iter().find(|s| &s.name == zone) {
-            if !allowed(&s.primaries) {
+            if !allowed(s) {
                 return NotifyOutcome::Refused;
             }
             s.trigger.notify_one();
@@ -234,7 +258,7 @@ impl Engine {
         let Some(member) = members.get(zone) else {
             return NotifyOutcome::NotOurs;
         };
-        if !allowed(&self.sources[member.owner].primaries) {
+        if !allowed(&self.sources[member.owner]) {
             return NotifyOutcome::Refused;
         }
         member.trigger.notify_one();

@@ -149,7 +149,8 @@ impl Server {
         };
         match message.metadata.op_code {
             OpCode::Notify => {
-                let reply = notify::handle(&self.engine, &message, src.ip(), signer.is_some());
+                let key = signer.as_ref().map(|s| s.key_name().clone());
+                let reply = notify::handle(&self.engine, &message, src.ip(), key.as_ref());
                 let Ok(mut bytes) = reply.to_vec() else {
                     return Action::Drop;
                 };

@@ -102,8 +102,9 @@ impl Default for Store {
 pub struct Found {
     /// The zone's slot (for its expired mark and counters).
     pub slot: Arc<ZoneSlot>,
-    /// The zone's contents at the time of the lookup.
-    pub zone: Arc<Zone>,
+    /// The zone's contents at the time of the lookup; `None` only for an expired slot that
+    /// never had any (a `[[zone]]` file that failed to load), which answers SERVFAIL.
+    pub zone: Option<Arc<Zone>>,
     /// Which suffix of the query name is the apex (0: the name itself).
     pub apex_label: usize,
 }
@@ -117,7 +118,8 @@ impl Store {
     /// The most specific loaded zone containing a name, given the name's suffixes from the
     /// longest (`suffix(0)`, the name itself) to the root (`suffix(labels)`): one hash lookup
     /// per label. Zones listed but not yet transferred are passed over, so a parent zone
-    /// answers (with its referral) until the child arrives.
+    /// answers (with its referral) until the child arrives; a zone marked expired is found
+    /// even empty (it answers SERVFAIL).
     pub fn find<'n>(&self, labels: usize, suffix: impl Fn(usize) -> &'n [u8]) -> Option<Found> {
         self.find_from(0, labels, suffix)
     }
@@ -135,7 +137,10 @@ impl Store {
         }
         (first..=labels).find_map(|i| {
             let slot = table.get(suffix(i))?;
-            let zone = slot.zone()?;
+            let zone = slot.zone();
+            if zone.is_none() && !slot.is_expired() {
+                return None;
+            }
             Some(Found {
                 slot: slot.clone(),
                 zone,

@@ -102,11 +102,6 @@ impl Primaries {
         &self.addrs
     }
 
-    /// The key.
-    pub fn key(&self) -> &TsigKey {
-        &self.key
-    }
-
     /// Brings `zone` up to date from the first primary that can: nothing when its serial is
     /// not newer than `current` (RFC 1982), IXFR when we hold a copy, AXFR otherwise or when
     /// IXFR fails.

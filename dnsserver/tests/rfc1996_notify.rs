@@ -33,10 +33,48 @@ async fn notify_makes_a_change_visible_within_two_seconds() {
     assert_eq!(server.zone_serial(&n("example.com.")), Some(2));
 }
 
+/// An unsigned NOTIFY from the primary's own address is refused by default (a spoofed source
+/// address is cheap), and causes no refresh.
 #[tokio::test]
-async fn unsigned_notify_from_a_primary_address_is_accepted() {
+async fn unsigned_notify_from_a_primary_address_is_refused() {
     let (primary, server, _key) = setup(&[("z1", "example.com.")]).await;
     let addr = server.local_addrs()[0];
+    primary.set_zone(zone("example.com.", 3, vec![("www.example.com.", a(3))]));
+    let soa_before = primary.soa_queries();
+    let reply = exchange_udp(addr, &notify_message("Example.COM.", None)).await;
+    assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
+    assert!(!reply.metadata.authoritative);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        primary.soa_queries(),
+        soa_before,
+        "a refused NOTIFY caused a refresh"
+    );
+    assert_eq!(server.zone_serial(&n("example.com.")), Some(1));
+}
+
+/// With `notify_requires_tsig = false`, an unsigned NOTIFY from a primary's address is
+/// accepted (a primary that cannot sign).
+#[tokio::test]
+async fn unsigned_notify_from_a_primary_address_when_allowed() {
+    let key = key();
+    let primary = FakePrimary::start(&key).await;
+    primary.set_zone(catalog(1, &[("z1", "example.com.")]));
+    primary.set_zone(zone("example.com.", 1, vec![("www.example.com.", a(1))]));
+    let mut catalog = apex_dnsserver::CatalogConfig::new(&n(CATALOG), vec![primary.addr], key);
+    catalog.notify_requires_tsig = false;
+    let server = apex_dnsserver::start(apex_dnsserver::Config::new(
+        vec!["127.0.0.1:0".parse().unwrap()],
+        catalog,
+    ))
+    .await
+    .unwrap();
+    let addr = server.local_addrs()[0];
+    let loaded = eventually(Duration::from_secs(5), move || async move {
+        addresses(&ask(addr, "www.example.com.", RecordType::A).await) == ["192.0.2.1"]
+    })
+    .await;
+    assert!(loaded);
     primary.set_zone(zone("example.com.", 3, vec![("www.example.com.", a(3))]));
     let reply = exchange_udp(addr, &notify_message("Example.COM.", None)).await;
     assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
@@ -48,6 +86,53 @@ async fn unsigned_notify_from_a_primary_address_is_accepted() {
     })
     .await;
     assert!(changed);
+}
+
+/// A key rollover: the server signs with the new key and still accepts NOTIFY signed with
+/// the old one (`accept_tsig_keys`) until it is removed; any third key is NOTAUTH.
+#[tokio::test]
+async fn notify_during_a_key_rollover() {
+    let new_key = key();
+    let old_key = other_key("apex-fleet-2025");
+    let primary = FakePrimary::start(&new_key).await;
+    primary.set_zone(catalog(1, &[("z1", "example.com.")]));
+    primary.set_zone(zone("example.com.", 1, vec![("www.example.com.", a(1))]));
+    let mut catalog =
+        apex_dnsserver::CatalogConfig::new(&n(CATALOG), vec![primary.addr], new_key.clone());
+    catalog.accept_tsig_keys = vec![old_key.clone()];
+    let server = apex_dnsserver::start(apex_dnsserver::Config::new(
+        vec!["127.0.0.1:0".parse().unwrap()],
+        catalog,
+    ))
+    .await
+    .unwrap();
+    let addr = server.local_addrs()[0];
+    let loaded = eventually(Duration::from_secs(5), move || async move {
+        addresses(&ask(addr, "www.example.com.", RecordType::A).await) == ["192.0.2.1"]
+    })
+    .await;
+    assert!(loaded, "the new key did not transfer");
+    primary.set_zone(zone("example.com.", 2, vec![("www.example.com.", a(2))]));
+    let reply = exchange_udp_from(
+        "127.0.0.2:0",
+        addr,
+        &notify_message("example.com.", Some(&old_key)),
+    )
+    .await;
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    let changed = eventually(Duration::from_secs(2), move || async move {
+        addresses(&ask(addr, "www.example.com.", RecordType::A).await) == ["192.0.2.2"]
+    })
+    .await;
+    assert!(changed, "NOTIFY signed with the old key did not refresh");
+    let third = other_key("apex-fleet-2024");
+    let reply = exchange_udp_from(
+        "127.0.0.2:0",
+        addr,
+        &notify_message("example.com.", Some(&third)),
+    )
+    .await;
+    assert_eq!(reply.metadata.response_code, ResponseCode::NotAuth);
 }
 
 #[tokio::test]

@@ -107,3 +107,73 @@ async fn rate_limited_responses_are_dropped_or_slipped_and_counted() {
         5
     );
 }
+
+/// Hardening item 11: one `[[zone]]` file that cannot be loaded (a syntax error, a missing
+/// file) does not stop the server: the good zone is served, the bad ones answer SERVFAIL,
+/// the failure is in the metrics, and `--check-config` names every bad file and line.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_zone_file_does_not_stop_the_others() {
+    let dir = TempDir::new("badzone");
+    let good = dir.path().join("example.com.zone");
+    std::fs::write(&good, ZONE).unwrap();
+    let bad = dir.path().join("example.org.zone");
+    std::fs::write(
+        &bad,
+        "$ORIGIN example.org.\n$TTL 300\n@ SOA ns1 host 5 3600 600 86400 300\n@ NS ns1\nwww A 192.0.2.300\n",
+    )
+    .unwrap();
+    let missing = dir.path().join("example.net.zone");
+    let toml = format!(
+        "listen = [\"127.0.0.1:0\"]\nudp_threads = 1\nmetrics = \"127.0.0.1:0\"\n\
+         [[zone]]\nname = \"example.org\"\nfile = \"{}\"\n\
+         [[zone]]\nname = \"example.com\"\nfile = \"{}\"\n\
+         [[zone]]\nname = \"example.net\"\nfile = \"{}\"\n",
+        bad.display(),
+        good.display(),
+        missing.display()
+    );
+    let config = Config::from_toml(&toml).unwrap();
+
+    let e = format!(
+        "{:#}",
+        apex_dnsserver::check_zone_files(&config).unwrap_err()
+    );
+    assert!(e.contains("2 of 3 zone files"), "{e}");
+    assert!(e.contains(&format!("{}:5:", bad.display())), "{e}");
+    assert!(e.contains("example.net"), "{e}");
+
+    let server = apex_dnsserver::start(config).await.unwrap();
+    let addr = server.local_addrs()[0];
+    let rcode = |name: &str| {
+        let name = name.to_string();
+        async move {
+            common::ask(addr, &name, RecordType::A)
+                .await
+                .metadata
+                .response_code
+        }
+    };
+    assert_eq!(
+        rcode("www.example.com.").await,
+        hickory_proto::op::ResponseCode::NoError
+    );
+    assert_eq!(
+        rcode("www.example.org.").await,
+        hickory_proto::op::ResponseCode::ServFail
+    );
+    assert_eq!(
+        rcode("www.example.net.").await,
+        hickory_proto::op::ResponseCode::ServFail
+    );
+    let text = metrics(server.metrics_addr().unwrap()).await;
+    assert_eq!(
+        value(&text, "apex_dns_zone_file_failed{zone=\"example.org.\"}"),
+        1
+    );
+    assert_eq!(
+        value(&text, "apex_dns_zone_file_failed{zone=\"example.net.\"}"),
+        1
+    );
+    assert_eq!(value(&text, "apex_dns_zones{state=\"loaded\"}"), 1);
+    assert_eq!(value(&text, "apex_dns_zones{state=\"expired\"}"), 2);
+}

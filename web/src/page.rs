@@ -273,6 +273,7 @@ impl From<CoreError> for Failure {
             ),
             e @ CoreError::NotFound { .. } => (StatusCode::NOT_FOUND, None, e.to_string()),
             e @ CoreError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, None, e.to_string()),
+            CoreError::Busy { detail, .. } => (StatusCode::TOO_MANY_REQUESTS, None, detail),
             e @ CoreError::PreconditionFailed { .. } => {
                 (StatusCode::PRECONDITION_FAILED, None, e.to_string())
             }

@@ -24,7 +24,6 @@ use apex_core::records::{RecordInput, RecordPatch};
 use apex_core::settings::SettingsPatch;
 use apex_core::zonefiles::ImportMode;
 use apex_core::{Core, domains, records, users, versions, zonefiles};
-use apex_net::TsigKey;
 use apex_worker::Context;
 use apex_worker::notify::Notifier;
 use apex_worker::publish::{Outcome, SNAPSHOT_EVERY, SNAPSHOT_LIMIT, publish_zone};
@@ -101,8 +100,7 @@ async fn main() {
             .await
             .unwrap(),
     );
-    let key = TsigKey::parse(&TsigKey::generate_text("apex-fleet")).unwrap();
-    let ctx = Context::new(core, Notifier::new(Vec::new(), key), 10);
+    let ctx = Context::new(core, Notifier::new(Vec::new()), 10);
 
     let t = Instant::now();
     let first = publish_zone(&ctx, domain).await.unwrap();

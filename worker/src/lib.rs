@@ -54,10 +54,11 @@ use crate::notify::Notifier;
 pub struct WorkerConfig {
     /// Where the transfer server listens (port 0 picks one).
     pub transfer_listen: SocketAddr,
-    /// Fleet nameservers to NOTIFY.
-    pub notify: Vec<SocketAddr>,
-    /// The fleet's TSIG key.
-    pub tsig: TsigKey,
+    /// Fleet nameservers to NOTIFY, each with its name and key.
+    pub notify: Vec<notify::FleetTarget>,
+    /// The fleet's TSIG keys: the transfer server accepts each of them (a nameserver's own
+    /// key, both keys of a rollover).
+    pub tsig_keys: Vec<TsigKey>,
     /// Zone versions kept per zone.
     pub keep_versions: u32,
     /// Seconds between reconciler passes.
@@ -112,7 +113,7 @@ impl Running {
     }
 
     /// Adds a nameserver to NOTIFY (the embedded one of `apex all`, bound after the worker).
-    pub fn add_notify_target(&self, target: SocketAddr) {
+    pub fn add_notify_target(&self, target: notify::FleetTarget) {
         self.context.notifier.add_target(target);
     }
 
@@ -130,14 +131,14 @@ impl Running {
 pub async fn start(core: Core, config: WorkerConfig) -> anyhow::Result<Running> {
     // Checked before anything starts: a bad SMTP URL or sender stops the worker here.
     let mailer = mail::Mailer::new(&config.mail)?;
-    let notifier = Notifier::new(config.notify.clone(), config.tsig.clone());
+    let notifier = Notifier::new(config.notify.clone());
     let context = Arc::new(Context::new(core, notifier, config.keep_versions));
     let mut tasks = JoinSet::new();
     let transfer_addr = transfer::start(
         &mut tasks,
         context.clone(),
         config.transfer_listen,
-        config.tsig.clone(),
+        config.tsig_keys.clone(),
     )
     .await?;
     tasks.spawn(consumer::run(context.clone()));

@@ -13,10 +13,21 @@ use hickory_proto::rr::Name;
 /// Tries per target before giving up (the SOA refresh timer is the fallback after that).
 const ATTEMPTS: u32 = 5;
 
+/// A fleet nameserver: its name (what receipts show), address, and the key signing its
+/// NOTIFYs (its own, or the fleet's).
+#[derive(Debug, Clone)]
+pub struct FleetTarget {
+    /// Its configured name.
+    pub name: String,
+    /// Where NOTIFY and SOA queries go.
+    pub addr: SocketAddr,
+    /// Signs its NOTIFYs.
+    pub key: TsigKey,
+}
+
 /// Sends NOTIFY to every fleet nameserver.
 pub struct Notifier {
-    targets: RwLock<Vec<SocketAddr>>,
-    key: TsigKey,
+    targets: RwLock<Vec<FleetTarget>>,
     /// NOTIFYs to nameservers outside the fleet still being retried, by zone and target, with
     /// the newest serial to announce: a target that does not answer gets one retry loop, not
     /// one per publish (customers choose these addresses).
@@ -24,48 +35,60 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// A notifier for `targets`, signing with `key`.
-    pub fn new(targets: Vec<SocketAddr>, key: TsigKey) -> Self {
+    /// A notifier for `targets`.
+    pub fn new(targets: Vec<FleetTarget>) -> Self {
         Self {
             targets: RwLock::new(targets),
-            key,
             outside: Arc::default(),
         }
     }
 
-    /// Adds a target.
-    pub fn add_target(&self, target: SocketAddr) {
+    /// Adds a target, unless one of that name or address is there.
+    pub fn add_target(&self, target: FleetTarget) {
         if let Ok(mut t) = self.targets.write()
-            && !t.contains(&target)
+            && !t
+                .iter()
+                .any(|o| o.name == target.name || o.addr == target.addr)
         {
             t.push(target);
         }
     }
 
-    /// The fleet, as `address:port` texts (what change receipts name).
+    /// The fleet, by name (what change receipts show).
     pub fn fleet(&self) -> Vec<String> {
         self.targets
             .read()
-            .map(|t| t.iter().map(ToString::to_string).collect())
+            .map(|t| t.iter().map(|t| t.name.clone()).collect())
             .unwrap_or_default()
+    }
+
+    /// The fleet nameserver named `name`.
+    pub fn target(&self, name: &str) -> Option<FleetTarget> {
+        self.targets
+            .read()
+            .ok()
+            .and_then(|t| t.iter().find(|t| t.name == name).cloned())
     }
 
     /// Announces `zone` at `serial` to one fleet nameserver, once, in the background (the
     /// sync watcher's reminder to a nameserver that has not caught up).
-    pub fn remind(&self, target: SocketAddr, zone: &Name, serial: u32) {
+    pub fn remind(&self, target: &FleetTarget, zone: &Name, serial: u32) {
         let zone = zone.clone();
-        let key = self.key.clone();
+        let FleetTarget { addr, key, .. } = target.clone();
         tokio::spawn(async move {
-            if let Err(e) = notify_with_retries(target, &zone, serial, Some(&key), 1).await {
-                tracing::debug!(zone.name = %zone, serial, %target, error = %e, "reminder NOTIFY not acknowledged");
+            if let Err(e) = notify_with_retries(addr, &zone, serial, Some(&key), 1).await {
+                tracing::debug!(zone.name = %zone, serial, target = %addr, error = %e, "reminder NOTIFY not acknowledged");
             }
         });
     }
 
-    /// Announces `zone` at `serial` to every fleet nameserver, in the background.
+    /// Announces `zone` at `serial` to every fleet nameserver, each signed with its key, in
+    /// the background.
     pub fn announce(&self, zone: &Name, serial: u32) {
         let targets = self.targets.read().map(|t| t.clone()).unwrap_or_default();
-        Self::send(zone, serial, targets, Some(self.key.clone()));
+        for t in targets {
+            Self::send(zone, serial, vec![t.addr], Some(t.key));
+        }
     }
 
     /// Announces `zone` at `serial` to nameservers outside the fleet (a domain's own

@@ -12,7 +12,6 @@
 //! killed), and without a reminder it would wait for the SOA retry timer.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -143,14 +142,16 @@ async fn watch_zone(
         let mut asks = tokio::task::JoinSet::new();
         for ns in servers.into_keys() {
             let zone = zone.clone();
+            // A nameserver no longer in the fleet is not asked (its rows go with the version).
+            let target = notifier.target(&ns);
             asks.spawn(async move {
-                let serial = match ns.parse::<SocketAddr>() {
-                    Ok(addr) => query_soa(addr, &zone, None, QUERY_TIMEOUT)
+                let serial = match target {
+                    Some(t) => query_soa(t.addr, &zone, None, QUERY_TIMEOUT)
                         .await
                         .ok()
                         .flatten()
                         .map(|s| s.serial),
-                    Err(_) => None,
+                    None => None,
                 };
                 (ns, serial)
             });
@@ -161,7 +162,7 @@ async fn watch_zone(
             let behind = targets.get(&ns).is_some_and(|&want| {
                 serial.is_none_or(|s| s != want && !apex_zone::serial::serial_gt(s, want))
             });
-            if behind && let (Some(&want), Ok(addr)) = (targets.get(&ns), ns.parse::<SocketAddr>())
+            if behind && let (Some(&want), Some(target)) = (targets.get(&ns), notifier.target(&ns))
             {
                 let now = tokio::time::Instant::now();
                 let (due, gap) = reminders
@@ -169,7 +170,7 @@ async fn watch_zone(
                     .or_insert((started + Duration::from_secs(1), Duration::from_secs(1)));
                 if now >= *due {
                     tracing::info!(zone.name = %zone, serial = want, nameserver = %ns, "nameserver behind; NOTIFY again");
-                    notifier.remind(addr, zone, want);
+                    notifier.remind(&target, zone, want);
                     *gap = (*gap * 2).min(MAX_REMIND);
                     *due = now + *gap;
                 }

@@ -1,7 +1,7 @@
 //! The transfer server, the fleet's hidden primary: SOA queries and AXFR (RFC 5936) of the
 //! published zone versions and of the catalog zone, TSIG-signed (RFC 8945).
 //!
-//! - AXFR and IXFR need the fleet key; without it: REFUSED, except from an address of one of
+//! - AXFR and IXFR need a fleet key (any of `APEX_TSIG_KEY` and `APEX_TSIG_KEYS`); without it: REFUSED, except from an address of one of
 //!   the zone's own secondaries (`domains.secondaries`, set by the customer), which gets the
 //!   zone unsigned; with a bad key: NOTAUTH.
 //!   IXFR (RFC 1995) is answered from the diffs stored with each version: the SOA alone when
@@ -36,7 +36,7 @@ const MESSAGE_TARGET: usize = 16 * 1024;
 
 struct TransferServer {
     ctx: Arc<Context>,
-    key: TsigKey,
+    keys: Vec<TsigKey>,
 }
 
 /// Binds the transfer server's UDP and TCP sockets and starts serving in `tasks`.
@@ -44,10 +44,10 @@ pub async fn start(
     tasks: &mut JoinSet<()>,
     ctx: Arc<Context>,
     listen: SocketAddr,
-    key: TsigKey,
+    keys: Vec<TsigKey>,
 ) -> anyhow::Result<SocketAddr> {
     let (udp, tcp, addr) = bind_both(listen).await?;
-    let handler = Arc::new(TransferServer { ctx, key });
+    let handler = Arc::new(TransferServer { ctx, keys });
     tasks.spawn(serve_udp(udp, handler.clone()));
     tasks.spawn(serve_tcp(tcp, handler, TcpLimits::default()));
     Ok(addr)
@@ -76,7 +76,7 @@ fn finish(m: Message, signer: Option<&mut ResponseSigner>) -> Reply {
 impl DnsHandler for TransferServer {
     async fn handle(&self, request: Request) -> Reply {
         let msg = &request.message;
-        let mut signer = match verify_request(&request.raw, msg, std::slice::from_ref(&self.key)) {
+        let mut signer = match verify_request(&request.raw, msg, &self.keys) {
             RequestAuth::Unsigned => None,
             RequestAuth::Signed(s) => Some(s),
             RequestAuth::Failed(failure) => {

@@ -248,7 +248,7 @@ async fn without_smtp_mail_is_logged_and_kept(pool: PgPool) {
     let config = WorkerConfig {
         transfer_listen: "127.0.0.1:0".parse().unwrap(),
         notify: vec![],
-        tsig: TsigKey::parse(&TsigKey::generate_text("apex-fleet")).unwrap(),
+        tsig_keys: vec![TsigKey::parse(&TsigKey::generate_text("apex-fleet")).unwrap()],
         keep_versions: 3,
         reconcile_interval: Duration::from_secs(60),
         webhooks: webhooks::Settings {

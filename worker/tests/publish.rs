@@ -44,7 +44,11 @@ async fn fixture(pool: PgPool) -> Fixture {
     };
     let notify_rx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let key = TsigKey::parse(&TsigKey::generate_text("apex-fleet")).unwrap();
-    let notifier = Notifier::new(vec![notify_rx.local_addr().unwrap()], key.clone());
+    let notifier = Notifier::new(vec![apex_worker::notify::FleetTarget {
+        name: "ns1.example.net".into(),
+        addr: notify_rx.local_addr().unwrap(),
+        key: key.clone(),
+    }]);
     let user = users::create_user(&pool, "w@example.com", "a long enough password", false)
         .await
         .unwrap();

@@ -89,13 +89,26 @@ impl<'a> Tok<'a> {
 
     /// The raw token as text, for messages (lossy).
     pub fn show(&self) -> String {
-        String::from_utf8_lossy(self.raw).into_owned()
+        cut_text(self.raw)
     }
 
     /// Case-insensitive comparison of the raw token with an ASCII word.
     pub fn is(&self, word: &str) -> bool {
         !self.quoted && self.raw.eq_ignore_ascii_case(word.as_bytes())
     }
+}
+
+/// Longest piece of a file quoted in an error message; longer tokens are cut, with `…`.
+pub const MAX_QUOTED: usize = 100;
+
+/// `raw` as text for an error message: at most [`MAX_QUOTED`] bytes of it, then `…`.
+pub fn cut_text(raw: &[u8]) -> String {
+    if raw.len() <= MAX_QUOTED {
+        return String::from_utf8_lossy(raw).into_owned();
+    }
+    let mut text = String::from_utf8_lossy(&raw[..MAX_QUOTED]).into_owned();
+    text.push('…');
+    text
 }
 
 /// Resolves the escape at `raw[i] == b'\\'`: (byte, bytes consumed).

@@ -331,12 +331,14 @@ fn answer(store: &Store, q: &Query<'_>, out: &mut Vec<u8>, udp: bool, reserve: u
         .slot
         .queries
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if found.slot.is_expired() {
-        simple(out, SERVFAIL);
-        outcome.rcode = u16::from(SERVFAIL);
-        return outcome;
-    }
-    let zone = &*found.zone;
+    let zone = match &found.zone {
+        Some(zone) if !found.slot.is_expired() => &**zone,
+        _ => {
+            simple(out, SERVFAIL);
+            outcome.rcode = u16::from(SERVFAIL);
+            return outcome;
+        }
+    };
     let mut ctx = Ctx {
         zone,
         qtype: q.qtype,

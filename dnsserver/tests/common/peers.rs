@@ -349,7 +349,7 @@ pub fn primary(
         }
         PrimaryKind::Bind => {
             let mut conf = format!(
-                "options {{\n  directory \"{d}\";\n  listen-on port {port} {{ 127.0.0.1; }};\n  listen-on-v6 {{ none; }};\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n  recursion no;\n  dnssec-validation no;\n  notify explicit;\n  also-notify {{ {} port {}; }};\n  ixfr-from-differences yes;\n  max-ixfr-ratio unlimited;\n  allow-transfer {{ key {key_name}; }};\n}};\nkey \"{key_name}\" {{ algorithm hmac-sha256; secret \"{secret}\"; }};\ncontrols {{ }};\n",
+                "options {{\n  directory \"{d}\";\n  listen-on port {port} {{ 127.0.0.1; }};\n  listen-on-v6 {{ none; }};\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n  recursion no;\n  dnssec-validation no;\n  notify explicit;\n  also-notify {{ {} port {} key {key_name}; }};\n  ixfr-from-differences yes;\n  max-ixfr-ratio unlimited;\n  allow-transfer {{ key {key_name}; }};\n}};\nkey \"{key_name}\" {{ algorithm hmac-sha256; secret \"{secret}\"; }};\ncontrols {{ }};\n",
                 notify.ip(),
                 notify.port()
             );

@@ -26,8 +26,12 @@ fn text_of<'a>(
 
 pub fn parse_a(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> P {
     let (tok, text) = text_of(f, "IPv4 address")?;
-    let addr = Ipv4Addr::from_str(&text)
-        .map_err(|_| Fields::err(&tok, format!("{text:?} is not a valid IPv4 address")))?;
+    let addr = Ipv4Addr::from_str(&text).map_err(|_| {
+        Fields::err(
+            &tok,
+            format!("{:?} is not a valid IPv4 address", tok.show()),
+        )
+    })?;
     out.extend_from_slice(&addr.octets());
     Ok(())
 }
@@ -40,8 +44,12 @@ pub fn format_a(w: &mut Wire<'_>, out: &mut String) -> F {
 
 pub fn parse_aaaa(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> P {
     let (tok, text) = text_of(f, "IPv6 address")?;
-    let addr = Ipv6Addr::from_str(&text)
-        .map_err(|_| Fields::err(&tok, format!("{text:?} is not a valid IPv6 address")))?;
+    let addr = Ipv6Addr::from_str(&text).map_err(|_| {
+        Fields::err(
+            &tok,
+            format!("{:?} is not a valid IPv6 address", tok.show()),
+        )
+    })?;
     out.extend_from_slice(&addr.octets());
     Ok(())
 }
@@ -484,7 +492,7 @@ pub fn check_uri(wire: &[u8]) -> Result<(), String> {
     if !target.contains(&b':') || target.iter().any(|b| b.is_ascii_whitespace()) {
         return Err(format!(
             "{:?} is not a URI",
-            String::from_utf8_lossy(target)
+            crate::presentation::cut_text(target)
         ));
     }
     Ok(())

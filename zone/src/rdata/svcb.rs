@@ -125,7 +125,7 @@ pub fn parse(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), SyntaxErro
                 format!(
                     "unknown SvcParam key {:?} (known: mandatory, alpn, no-default-alpn, port, \
                      ipv4hint, ech, ipv6hint, dohpath, ohttp, or keyNNNNN)",
-                    String::from_utf8_lossy(key_raw)
+                    crate::presentation::cut_text(key_raw)
                 ),
             )
         })?;

@@ -6,9 +6,59 @@ use std::io::Write;
 
 use crate::presentation::{SyntaxError, Tok};
 
-/// The record lines a `$GENERATE` stands for (bytes, so text in any encoding passes through
-/// untouched), each with the counter value.
-pub fn expand(toks: &[Tok<'_>], max: u64) -> Result<Vec<(Vec<u8>, u64)>, SyntaxError> {
+/// The record lines a `$GENERATE` stands for, made one at a time as they are read (bytes, so
+/// text in any encoding passes through untouched): a range of 65,536 lines of 100 KB each
+/// never exists at once, and the reader's limits stop it after the first lines too many.
+pub struct Lines<'t, 'a> {
+    templates: &'t [Tok<'a>],
+    next: u64,
+    stop: u64,
+    step: u64,
+}
+
+impl Lines<'_, '_> {
+    /// About how many bytes of text the lines make in all: what the templates take, times
+    /// the number of lines (a counter's digits aside).
+    pub fn estimated_bytes(&self) -> u64 {
+        let per_line: u64 = self.templates.iter().map(|t| t.raw.len() as u64 + 1).sum();
+        let count = if self.next > self.stop {
+            0
+        } else {
+            (self.stop - self.next) / self.step + 1
+        };
+        count.saturating_mul(per_line)
+    }
+
+    /// Writes the next line into `line` (cleared first); its counter value, or `None` after
+    /// the last.
+    pub fn next_into(&mut self, line: &mut Vec<u8>) -> Option<Result<u64, SyntaxError>> {
+        if self.next > self.stop {
+            return None;
+        }
+        let value = self.next;
+        self.next += self.step;
+        line.clear();
+        for (i, t) in self.templates.iter().enumerate() {
+            if i > 0 {
+                line.push(b' ');
+            }
+            if t.quoted {
+                line.push(b'"');
+            }
+            if let Err(e) = substitute(t, value, line) {
+                return Some(Err(e));
+            }
+            if t.quoted {
+                line.push(b'"');
+            }
+        }
+        Some(Ok(value))
+    }
+}
+
+/// Reads a `$GENERATE` line: its range is checked (at most `max` records) and its lines are
+/// made on demand by the [`Lines`] returned.
+pub fn expand<'t, 'a>(toks: &'t [Tok<'a>], max: u64) -> Result<Lines<'t, 'a>, SyntaxError> {
     let word = &toks[0];
     let range = toks
         .get(1)
@@ -27,27 +77,12 @@ pub fn expand(toks: &[Tok<'_>], max: u64) -> Result<Vec<(Vec<u8>, u64)>, SyntaxE
             format!("$GENERATE range makes {count} records; at most {max} are allowed"),
         ));
     }
-    let templates = &toks[2..];
-    let mut out = Vec::with_capacity(count as usize);
-    let mut value = start;
-    while value <= stop {
-        let mut line = Vec::new();
-        for (i, t) in templates.iter().enumerate() {
-            if i > 0 {
-                line.push(b' ');
-            }
-            if t.quoted {
-                line.push(b'"');
-            }
-            substitute(t, value, &mut line)?;
-            if t.quoted {
-                line.push(b'"');
-            }
-        }
-        out.push((line, value));
-        value += step;
-    }
-    Ok(out)
+    Ok(Lines {
+        templates: &toks[2..],
+        next: start,
+        stop,
+        step,
+    })
 }
 
 fn number(tok: &Tok<'_>, text: &str) -> Result<u64, SyntaxError> {
@@ -66,10 +101,10 @@ fn number(tok: &Tok<'_>, text: &str) -> Result<u64, SyntaxError> {
 }
 
 fn parse_range(tok: &Tok<'_>) -> Result<(u64, u64, u64), SyntaxError> {
-    let text = String::from_utf8_lossy(tok.raw);
+    let text = tok.show();
     let (range, step) = match text.split_once('/') {
         Some((r, s)) => (r, number(tok, s)?),
-        None => (text.as_ref(), 1),
+        None => (text.as_str(), 1),
     };
     let (a, b) = range.split_once('-').ok_or_else(|| {
         SyntaxError::at(tok, format!("$GENERATE range {text:?} must be start-stop"))
@@ -109,7 +144,7 @@ fn substitute(tok: &Tok<'_>, value: u64, out: &mut Vec<u8>) -> Result<(), Syntax
                     .iter()
                     .position(|&b| b == b'}')
                     .ok_or_else(|| SyntaxError::at(tok, "${ without a closing }"))?;
-                let spec = String::from_utf8_lossy(&raw[i + 2..i + end]);
+                let spec = crate::presentation::cut_text(&raw[i + 2..i + end]);
                 modified(tok, &spec, value, out)?;
                 i += end + 1;
             }
@@ -182,13 +217,14 @@ mod tests {
 
     fn lines(text: &str) -> Result<Vec<String>, String> {
         let toks = tokens(text).unwrap();
-        expand(&toks, 1000)
-            .map(|v| {
-                v.into_iter()
-                    .map(|(l, _)| String::from_utf8(l).unwrap())
-                    .collect()
-            })
-            .map_err(|e| e.message)
+        let mut made = expand(&toks, 1000).map_err(|e| e.message)?;
+        let mut out = Vec::new();
+        let mut line = Vec::new();
+        while let Some(r) = made.next_into(&mut line) {
+            r.map_err(|e| e.message)?;
+            out.push(String::from_utf8(line.clone()).unwrap());
+        }
+        Ok(out)
     }
 
     #[test]

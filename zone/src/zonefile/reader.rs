@@ -18,6 +18,9 @@ pub struct ParseOptions {
     pub max_generate: u64,
     /// Most errors collected before giving up.
     pub max_errors: usize,
+    /// Most bytes of records a file may make (owners, data and comments): `$GENERATE` and
+    /// `\#` data can make far more than the file holds. See [`ParseOptions::for_upload`].
+    pub max_bytes: usize,
     /// Keep the records a signer makes (RRSIG, NSEC, NSEC3, NSEC3PARAM, apex DNSKEY), to
     /// serve a zone signed elsewhere; by default they are dropped with a warning.
     pub keep_dnssec: bool,
@@ -34,8 +37,31 @@ impl Default for ParseOptions {
             max_records: 2_000_000,
             max_generate: 65_536,
             max_errors: 100,
+            max_bytes: MAX_BYTES,
             keep_dnssec: false,
             platform_apex_ns: false,
+        }
+    }
+}
+
+/// The most bytes of records any file may make.
+pub const MAX_BYTES: usize = 512 * 1024 * 1024;
+/// A file may make [`BYTES_PER_UPLOADED_BYTE`] times its own size in records, and at least
+/// this much (a few `$GENERATE` lines make a reverse zone).
+pub const MIN_BYTES: usize = 32 * 1024 * 1024;
+/// How many bytes of records each byte of a file may make.
+pub const BYTES_PER_UPLOADED_BYTE: usize = 8;
+
+impl ParseOptions {
+    /// The defaults, with the bytes of records a file of `len` bytes may make:
+    /// [`BYTES_PER_UPLOADED_BYTE`] times its size, at least [`MIN_BYTES`], at most
+    /// [`MAX_BYTES`]. An upload's memory then stays a small multiple of its size.
+    pub fn for_upload(len: usize) -> Self {
+        Self {
+            max_bytes: len
+                .saturating_mul(BYTES_PER_UPLOADED_BYTE)
+                .clamp(MIN_BYTES, MAX_BYTES),
+            ..Self::default()
         }
     }
 }
@@ -70,6 +96,8 @@ struct State {
     apex_ns_left_out: Option<(u32, usize)>,
     /// Line of a second SOA, which makes the file invalid.
     second_soa: Option<u32>,
+    /// Bytes of the records read so far ([`record_bytes`]), kept or not.
+    bytes: usize,
 }
 
 /// Reads `text` as the zone `zone`. On failure, every error found (up to a limit), each with
@@ -95,6 +123,7 @@ pub fn parse(
         apex_ns_left_out: None,
         second_soa: None,
         dropped: Vec::new(),
+        bytes: 0,
     };
     let mut out = ParsedZone::default();
     let mut errors: Vec<SyntaxError> = Vec::new();
@@ -141,14 +170,11 @@ pub fn parse(
                 break;
             }
         }
-        if out.records.len() > options.max_records {
+        if let Some(message) = too_large(&st, &out, options) {
             errors.push(SyntaxError {
                 line: entry.line,
                 column: 1,
-                message: format!(
-                    "more than {} records: the zone is too large",
-                    options.max_records
-                ),
+                message,
             });
             break;
         }
@@ -185,6 +211,28 @@ pub fn parse(
     Ok(out)
 }
 
+/// Why the records read so far are more than `options` allow, if they are.
+fn too_large(st: &State, out: &ParsedZone, options: ParseOptions) -> Option<String> {
+    if out.records.len() > options.max_records {
+        return Some(format!(
+            "more than {} records: the zone is too large",
+            options.max_records
+        ));
+    }
+    if st.bytes > options.max_bytes {
+        return Some(format!(
+            "the records read so far take more than {} bytes: the zone is too large for this file (a file may make at most {} bytes of records)",
+            options.max_bytes, options.max_bytes
+        ));
+    }
+    None
+}
+
+/// Bytes a record takes, roughly as stored: owner, data, comment, and fixed fields.
+fn record_bytes(r: &ZoneRecord) -> usize {
+    r.name.wire().len() + r.rdata.len() + r.comment.as_ref().map_or(0, String::len) + 16
+}
+
 /// Longest comment kept with a record (as the API allows); the rest is cut.
 pub const MAX_COMMENT: usize = 500;
 
@@ -207,6 +255,7 @@ fn append_comment(to: &mut String, text: &str) {
 
 fn push(st: &mut State, out: &mut ParsedZone, r: Option<ZoneRecord>) {
     let Some(r) = r else { return };
+    st.bytes += record_bytes(&r);
     let signer_made = !st.keep_dnssec
         && (matches!(
             r.rtype,
@@ -270,15 +319,32 @@ fn directive(
             "$INCLUDE is not supported: paste the included file's records in its place",
         ))
     } else if word.is("$GENERATE") {
-        let lines = generate::expand(toks, options.max_generate)?;
-        for (text, _) in &lines {
-            // An error in a produced line, said of the `$GENERATE` with the line it produced.
+        let mut lines = generate::expand(toks, options.max_generate)?;
+        // Refused before the first line is made when its lines alone would pass the bytes
+        // the file may make.
+        let room = options.max_bytes.saturating_sub(st.bytes) as u64;
+        if lines.estimated_bytes() > room {
+            return Err(SyntaxError::at(
+                word,
+                format!(
+                    "$GENERATE would make about {} bytes of records: the zone is too large for this file (a file may make at most {} bytes of records)",
+                    lines.estimated_bytes(),
+                    options.max_bytes
+                ),
+            ));
+        }
+        let mut text = Vec::new();
+        while let Some(made) = lines.next_into(&mut text) {
+            made?;
+            let text = &text;
+            // An error in a produced line, said of the `$GENERATE` with (the start of) the
+            // line it produced.
             let produced = |err: SyntaxError| {
                 SyntaxError::at(
                     word,
                     format!(
                         "$GENERATE produced {:?}: {}",
-                        String::from_utf8_lossy(text),
+                        crate::presentation::cut_text(text),
                         err.message
                     ),
                 )
@@ -292,14 +358,8 @@ fn directive(
             }
             let r = record(st, &e_toks, false, None).map_err(produced)?;
             push(st, out, r);
-            if out.records.len() > options.max_records {
-                return Err(SyntaxError::at(
-                    word,
-                    format!(
-                        "more than {} records: the zone is too large",
-                        options.max_records
-                    ),
-                ));
+            if let Some(message) = too_large(st, out, options) {
+                return Err(SyntaxError::at(word, message));
             }
         }
         Ok(())

@@ -174,3 +174,46 @@ fn review_regressions() {
     assert_eq!(show(&z)[0], "1.example.com. 300 CNAME 1.0/26.example.com.");
     assert_eq!(z.records[1].name.to_string(), "0/26.example.com.");
 }
+
+/// A `$GENERATE` whose lines would pass the bytes a file may make is refused before any line
+/// is made; records that pass it one by one stop the file there.
+#[test]
+fn generated_and_listed_records_are_bounded_in_bytes() {
+    let opts = |max_bytes| ParseOptions {
+        max_bytes,
+        ..ParseOptions::default()
+    };
+    let text = format!("$TTL 300\n$GENERATE 0-999 h$ TXT \"{}\"\n", "x".repeat(200));
+    let e = parse(text.as_bytes(), &origin(), opts(100_000)).unwrap_err();
+    assert!(
+        e[0].message.contains("$GENERATE would make about"),
+        "{:?}",
+        e
+    );
+    if let Err(e) = parse(text.as_bytes(), &origin(), opts(1_000_000)) {
+        panic!("{e:?}");
+    }
+
+    let mut text = String::from("$TTL 300\n");
+    for i in 0..1000 {
+        text.push_str(&format!("h{i} TXT \"{}\"\n", "x".repeat(200)));
+    }
+    let e = parse(text.as_bytes(), &origin(), opts(100_000)).unwrap_err();
+    assert!(e[0].message.contains("too large"), "{:?}", e);
+    assert!(e[0].line < 1000, "{:?}", e);
+
+    // Upload sizes: eight times the file, at least 32 MiB, at most 512 MiB.
+    assert_eq!(ParseOptions::for_upload(1000).max_bytes, 32 << 20);
+    assert_eq!(ParseOptions::for_upload(16 << 20).max_bytes, 128 << 20);
+    assert_eq!(ParseOptions::for_upload(1 << 30).max_bytes, 512 << 20);
+}
+
+/// Errors quote at most about 100 bytes of a token.
+#[test]
+fn errors_quote_tokens_cut_short() {
+    let long = "1".repeat(5000);
+    let text = format!("$TTL 300\nwww A {long}\n");
+    let e = parse(text.as_bytes(), &origin(), ParseOptions::default()).unwrap_err();
+    assert!(e[0].message.len() < 200, "{}", e[0].message);
+    assert!(e[0].message.contains('…'), "{}", e[0].message);
+}

@@ -1,0 +1,85 @@
+//! The hardening issue through the router: each test does what an attacker or a careless
+//! tenant did, and checks that it now hurts nobody.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use apex_core::auth::keys;
+use apex_core::users;
+use axum::http::StatusCode;
+use common::{Client, accounts_config, router_for};
+use serde_json::json;
+use sqlx::PgPool;
+
+async fn person(pool: &PgPool, router: &axum::Router, email: &str) -> Client {
+    let id = users::create_user(pool, email, "a long enough password", false)
+        .await
+        .unwrap();
+    let (_, key) = keys::create_full(pool, id, "test").await.unwrap();
+    Client::with_key(router, &key)
+}
+
+/// Item 9: a stranger's DELETE of someone else's domain is refused before it takes any lock.
+/// The owner's transaction holds the domain's row lock and its receipt lock (as publishing
+/// and receipt marking do); the stranger gets 404 at once instead of queuing behind it, and
+/// nothing is locked on their behalf.
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn a_stranger_cannot_lock_a_domain_by_deleting_it(pool: PgPool) {
+    let router = router_for(&pool, &accounts_config());
+    let mut alice = person(&pool, &router, "alice@example.com").await;
+    let mut mallory = person(&pool, &router, "mallory@example.com").await;
+    let a = alice
+        .post("/api/v1/domains", json!({"name": "example.com"}))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let id: i64 = sqlx::query_scalar("SELECT id FROM domains WHERE name = 'example.com'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+
+    let mut busy = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(5155, ($1::bigint % 2147483647)::int)")
+        .bind(id)
+        .execute(&mut *busy)
+        .await
+        .unwrap();
+    sqlx::query("SELECT id FROM domains WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(&mut *busy)
+        .await
+        .unwrap();
+
+    for (method, uri, body) in [
+        ("DELETE", "/api/v1/domains/example.com", None),
+        (
+            "POST",
+            "/api/v1/domains/example.com/records",
+            Some(json!({"name": "www", "type": "A", "content": "192.0.2.1"})),
+        ),
+        (
+            "PATCH",
+            "/api/v1/domains/example.com",
+            Some(json!({"soa": {"refresh": 7200}})),
+        ),
+    ] {
+        let a = tokio::time::timeout(Duration::from_secs(3), mallory.send(method, uri, body))
+            .await
+            .unwrap_or_else(|_| panic!("{method} {uri} waited on the owner's lock"));
+        assert_eq!(
+            a.status,
+            StatusCode::NOT_FOUND,
+            "{method} {uri}: {}",
+            a.body
+        );
+    }
+    busy.rollback().await.unwrap();
+
+    // The owner still can, once the lock is free.
+    let a = alice
+        .send("DELETE", "/api/v1/domains/example.com", None)
+        .await;
+    assert!(a.status.is_success(), "{}", a.body);
+}
