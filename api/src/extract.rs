@@ -186,6 +186,11 @@ fn check_origin(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
     }
 }
 
+/// Largest JSON body most endpoints take (axum's default body limit).
+pub const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
+/// Largest body of `PUT /domains/{name}/rrsets` (up to 10,000 RRsets).
+pub const RRSETS_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
 /// A JSON body whose errors name the field (`/ttl: invalid type: string "x", expected i64`).
 pub struct JsonBody<T>(pub T);
 
@@ -205,12 +210,25 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::BadBody {
-                detail: e.body_text(),
-                pointer: None,
-            })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::Refused {
+                    kind: "urn:apex:problem:too-large",
+                    title: "Request body too large",
+                    status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    detail: format!(
+                        "the body is larger than this endpoint takes ({} MiB; RRset batches {} MiB): send less at once",
+                        JSON_BODY_LIMIT >> 20,
+                        RRSETS_BODY_LIMIT >> 20
+                    ),
+                }
+            } else {
+                ApiError::BadBody {
+                    detail: e.body_text(),
+                    pointer: None,
+                }
+            }
+        })?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(body_error)?;
         de.end().map_err(|e| ApiError::BadBody {

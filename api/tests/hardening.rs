@@ -83,3 +83,44 @@ async fn a_stranger_cannot_lock_a_domain_by_deleting_it(pool: PgPool) {
         .await;
     assert!(a.status.is_success(), "{}", a.body);
 }
+
+/// Item 12: bodies are limited per route. A 3 MB record is refused with 413 and a problem
+/// naming the limit; an RRset batch of the same size (10,000 RRsets) is taken.
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn request_bodies_are_limited_per_route(pool: PgPool) {
+    let router = router_for(&pool, &accounts_config());
+    let mut alice = person(&pool, &router, "alice@example.com").await;
+    alice
+        .post("/api/v1/domains", json!({"name": "example.com"}))
+        .await;
+    let a = alice
+        .post(
+            "/api/v1/domains/example.com/records",
+            json!({"name": "www", "type": "TXT", "content": "x".repeat(3 << 20)}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", a.body);
+    assert_eq!(a.body["type"], "urn:apex:problem:too-large", "{}", a.body);
+
+    let rrsets: Vec<_> = (0..10_000)
+        .map(|i| {
+            json!({"name": format!("h{i}"), "type": "TXT", "ttl": 300,
+                   "records": [format!("\"{}\"", "y".repeat(250))]})
+        })
+        .collect();
+    let body = json!(rrsets);
+    assert!(body.to_string().len() > 2 << 20);
+    let a = alice
+        .send(
+            "PUT",
+            "/api/v1/domains/example.com/rrsets?dry_run=true",
+            Some(body),
+        )
+        .await;
+    assert_eq!(
+        a.status,
+        StatusCode::OK,
+        "{}",
+        a.body.to_string().chars().take(500).collect::<String>()
+    );
+}

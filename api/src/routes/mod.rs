@@ -185,7 +185,11 @@ fn v1() -> Routes {
             routes!(history::version_export),
         )
         .route("/domains/{name}/revert", routes!(history::revert))
-        .route("/domains/{name}/rrsets", routes!(rrsets::list, rrsets::put))
+        .route(
+            "/domains/{name}/rrsets",
+            routes!(rrsets::list, rrsets::put)
+                .layer(DefaultBodyLimit::max(crate::extract::RRSETS_BODY_LIMIT)),
+        )
         .route("/domains/{name}/dnssec", routes!(domains::dnssec))
         .route(
             "/domains/{name}/records",
