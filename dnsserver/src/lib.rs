@@ -30,6 +30,7 @@ mod membership;
 pub mod metrics;
 mod notify;
 pub mod persist;
+mod quiet;
 pub mod rrl;
 mod secondary;
 mod server;

@@ -80,8 +80,15 @@ impl Rrl {
             Kind::Negative => 3,
             Kind::Error => 4,
         };
+        // Errors (REFUSED, FORMERR, NOTAUTH, ...) to one network share one budget whatever
+        // the name, as in BIND: a flood of names we do not serve is one stream.
+        let name_hash = if outcome.kind == Kind::Error {
+            0
+        } else {
+            outcome.name_hash
+        };
         // The name hash is already well mixed; fold the network and the kind into it.
-        let mut h = outcome.name_hash ^ kind.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut h = name_hash ^ kind.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         h ^= (net as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         h ^= ((net >> 64) as u64).wrapping_mul(0x94d0_49bb_1331_11eb);
         h ^ (h >> 31)

@@ -97,24 +97,10 @@ impl Server {
         match handled {
             Handled::Reply => {
                 shard.count(&outcome);
-                if let Some(rrl) = rrl {
-                    match rrl.check(src.ip(), &outcome) {
-                        Verdict::Send => {}
-                        Verdict::Slip => {
-                            shard
-                                .rrl_slipped
-                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            slip(out);
-                        }
-                        Verdict::Drop => {
-                            shard
-                                .rrl_dropped
-                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            return Action::Drop;
-                        }
-                    }
+                match rrl {
+                    Some(rrl) => limit(rrl, shard, src, &outcome, out),
+                    None => Action::Send,
                 }
-                Action::Send
             }
             Handled::Drop => {
                 shard
@@ -122,35 +108,70 @@ impl Server {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 Action::Drop
             }
-            Handled::SlowPath => self.slow(request, out, shard),
+            Handled::SlowPath => {
+                let (action, signed) = self.slow(request, out, shard);
+                // Over UDP the slow path's replies (FORMERR, REFUSED, NOTAUTH, NOTIMP, refused
+                // NOTIFY) are rate limited like errors: one budget per client network. Replies
+                // to requests signed with our key are not: their senders are our peers.
+                match (rrl, udp && !signed, action) {
+                    (Some(rrl), true, Action::Send) => {
+                        let error = answer::Outcome {
+                            kind: answer::Kind::Error,
+                            ..answer::Outcome::default()
+                        };
+                        limit(rrl, shard, src, &error, out)
+                    }
+                    (_, _, action) => action,
+                }
+            }
         }
     }
 
-    fn slow(&self, request: Incoming<'_>, out: &mut Vec<u8>, shard: &Shard) -> Action {
-        let Incoming { packet, src, udp } = request;
+    /// The slow path: the action, and whether the request was signed with one of our keys.
+    fn slow(&self, request: Incoming<'_>, out: &mut Vec<u8>, shard: &Shard) -> (Action, bool) {
+        let Incoming { packet, src, .. } = request;
         let message = match Message::from_vec(packet) {
             Ok(m) if m.metadata.message_type == MessageType::Query => m,
-            Ok(_) => return Action::Drop,
-            Err(_) => return error_reply(packet, ResponseCode::FormErr, out),
+            Ok(_) => return (Action::Drop, false),
+            Err(_) => return (error_reply(packet, ResponseCode::FormErr, out), false),
         };
         let signer = match verify_request(packet, &message, &self.keys) {
             RequestAuth::Unsigned => None,
             RequestAuth::Signed(signer) => Some(signer),
             RequestAuth::Failed(failure) => {
-                tracing::warn!(source = %src, error = ?failure.error, "request TSIG did not verify");
-                return match failure.reply(&message) {
+                if crate::quiet::allow() {
+                    tracing::warn!(source = %src, error = ?failure.error, "request TSIG did not verify");
+                }
+                let action = match failure.reply(&message) {
                     Some(bytes) => {
                         *out = bytes;
                         Action::Send
                     }
                     None => Action::Drop,
                 };
+                return (action, false);
             }
         };
+        let signed = signer.is_some();
+        (
+            self.slow_message(request, &message, signer, out, shard),
+            signed,
+        )
+    }
+
+    fn slow_message(
+        &self,
+        request: Incoming<'_>,
+        message: &Message,
+        signer: Option<ResponseSigner>,
+        out: &mut Vec<u8>,
+        shard: &Shard,
+    ) -> Action {
+        let Incoming { packet, src, udp } = request;
         match message.metadata.op_code {
             OpCode::Notify => {
                 let key = signer.as_ref().map(|s| s.key_name().clone());
-                let reply = notify::handle(&self.engine, &message, src.ip(), key.as_ref());
+                let reply = notify::handle(&self.engine, message, src.ip(), key.as_ref());
                 let Ok(mut bytes) = reply.to_vec() else {
                     return Action::Drop;
                 };
@@ -165,7 +186,7 @@ impl Server {
             OpCode::Query => {
                 let qtype = message.queries.first().map(|q| q.query_type());
                 if matches!(qtype, Some(RecordType::AXFR | RecordType::IXFR)) {
-                    return self.transfer_out(request, &message, signer, out);
+                    return self.transfer_out(request, message, signer, out);
                 }
                 // A signed query: answered by the fast path from the request without its TSIG,
                 // then signed.
@@ -215,7 +236,9 @@ impl Server {
             Action::Send
         };
         if !allowed {
-            tracing::info!(source = %src, "zone transfer refused: not allowed");
+            if crate::quiet::allow() {
+                tracing::info!(source = %src, "zone transfer refused: not allowed");
+            }
             return refuse(ResponseCode::Refused, signer, out);
         }
         let Some(q) = message.queries.first() else {
@@ -249,6 +272,32 @@ impl Server {
         tracing::info!(source = %src, zone.name = %zone_name, serial = zone.serial(), "zone transfer out");
         let head = packet[..question_end].to_vec();
         Action::Transfer(Box::new(move || xfr_messages(&zone, &head, signer)))
+    }
+}
+
+/// Applies rate limiting to the reply in `out` about `outcome`, sent to `src`.
+fn limit(
+    rrl: &mut Rrl,
+    shard: &Shard,
+    src: SocketAddr,
+    outcome: &answer::Outcome,
+    out: &mut Vec<u8>,
+) -> Action {
+    match rrl.check(src.ip(), outcome) {
+        Verdict::Send => Action::Send,
+        Verdict::Slip => {
+            shard
+                .rrl_slipped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            slip(out);
+            Action::Send
+        }
+        Verdict::Drop => {
+            shard
+                .rrl_dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Action::Drop
+        }
     }
 }
 

@@ -177,3 +177,112 @@ async fn a_bad_zone_file_does_not_stop_the_others() {
     assert_eq!(value(&text, "apex_dns_zones{state=\"loaded\"}"), 1);
     assert_eq!(value(&text, "apex_dns_zones{state=\"expired\"}"), 2);
 }
+
+/// Sends `queries` (id, name, type) at once from one socket; answers the replies received
+/// within half a second after the last: (full answers, slipped, bytes received).
+async fn flood(
+    addr: std::net::SocketAddr,
+    queries: &[(String, RecordType)],
+) -> (usize, usize, usize) {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for (id, (name, rtype)) in queries.iter().enumerate() {
+        let m = common::query_message(name, *rtype, Some(1232));
+        let mut bytes = m.to_vec().unwrap();
+        bytes[0..2].copy_from_slice(&(id as u16).to_be_bytes());
+        socket.send_to(&bytes, addr).await.unwrap();
+    }
+    let (mut full, mut slipped, mut bytes) = (0, 0, 0);
+    let mut buf = [0u8; 4096];
+    while let Ok(Ok((len, _))) =
+        tokio::time::timeout(Duration::from_millis(500), socket.recv_from(&mut buf)).await
+    {
+        bytes += len;
+        let m = Message::from_vec(&buf[..len]).unwrap();
+        if m.metadata.truncation {
+            slipped += 1;
+        } else {
+            full += 1;
+        }
+    }
+    (full, slipped, bytes)
+}
+
+/// Hardening item 4: random labels under a big wildcard, or under a delegation, share one
+/// budget (the wildcard's, the delegation point's), and so do errors from the slow path
+/// (here: unsigned NOTIFYs, refused). Before, each random name had a budget of its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn random_labels_under_a_wildcard_or_a_delegation_share_one_budget() {
+    let dir = TempDir::new("rrl-amp");
+    let file = dir.path().join("example.com.zone");
+    // Five TXT strings of 200 bytes: an RRset of about 1,050 bytes on the wire, which still
+    // fits a 1,232-byte UDP reply.
+    let big: Vec<String> = (0..5)
+        .map(|i| format!("\"{}\"", char::from(b'a' + i).to_string().repeat(200)))
+        .collect();
+    let mut zone = ZONE.to_string();
+    for s in &big {
+        zone.push_str(&format!("*.amp TXT {s}\n"));
+    }
+    zone.push_str("sub NS ns.sub\nns.sub A 192.0.2.99\n");
+    std::fs::write(&file, zone).unwrap();
+    let toml = format!(
+        "listen = [\"127.0.0.1:0\"]\nudp_threads = 1\nmetrics = \"127.0.0.1:0\"\n[[zone]]\nname = \"example.com\"\nfile = \"{}\"\n[rrl]\nresponses_per_second = 10\nslip = 2\n",
+        file.display()
+    );
+    let server = apex_dnsserver::start(Config::from_toml(&toml).unwrap())
+        .await
+        .unwrap();
+    let addr = server.local_addrs()[0];
+
+    let amp: Vec<_> = (0..300)
+        .map(|i| {
+            (
+                format!("r{i}x{}.amp.example.com.", i * 7919),
+                RecordType::TXT,
+            )
+        })
+        .collect();
+    let (full, slipped, bytes) = flood(addr, &amp).await;
+    eprintln!("wildcard flood: {full} full, {slipped} slipped, {bytes} bytes for 300 queries");
+    assert!(
+        full <= 12,
+        "{full} full answers for a budget of 10 per second"
+    );
+    assert!(slipped >= 100, "{slipped} slipped");
+    // 300 amplified answers would be over 300 KB.
+    assert!(bytes < 12 * 1232 + slipped * 100, "{bytes} bytes sent");
+
+    let referrals: Vec<_> = (0..300)
+        .map(|i| (format!("r{i}.sub.example.com."), RecordType::A))
+        .collect();
+    let (full, _, _) = flood(addr, &referrals).await;
+    assert!(full <= 12, "{full} referrals for a budget of 10 per second");
+
+    let notifies: Vec<Vec<u8>> = (0..300u16)
+        .map(|id| {
+            let mut m = common::notify_message("example.com.", None);
+            m.metadata.id = id;
+            m.to_vec().unwrap()
+        })
+        .collect();
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for n in &notifies {
+        socket.send_to(n, addr).await.unwrap();
+    }
+    let mut replies = 0;
+    let mut buf = [0u8; 512];
+    while let Ok(Ok(_)) =
+        tokio::time::timeout(Duration::from_millis(500), socket.recv_from(&mut buf)).await
+    {
+        replies += 1;
+    }
+    // At most the budget plus every second one slipped: not 300.
+    assert!(
+        replies <= 12 + 150,
+        "{replies} replies to 300 refused NOTIFYs"
+    );
+    assert!(replies < 200, "{replies}");
+
+    let text = metrics(server.metrics_addr().unwrap()).await;
+    assert!(value(&text, "apex_dns_rrl_dropped_total") >= 300, "{text}");
+}

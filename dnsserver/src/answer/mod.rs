@@ -96,8 +96,9 @@ pub struct Outcome {
     pub truncated: bool,
     /// The kind of response.
     pub kind: Kind,
-    /// A hash of the name the response is about: the query name for answers, the zone for
-    /// negative answers (so a random-subdomain flood is one stream, as in NSD and BIND).
+    /// A hash of the name the response is about: the query name for answers (the wildcard
+    /// for a wildcard answer), the delegation point for referrals, the zone for negative
+    /// answers (so a random-subdomain flood is one stream, as in NSD and BIND).
     pub name_hash: u64,
 }
 
@@ -276,6 +277,10 @@ struct Ctx<'z> {
     depth: usize,
     /// NS RRsets whose in-zone targets' addresses go in additional: (node, required glue).
     glue_for: Option<(u32, bool)>,
+    /// The name rate limiting accounts the response to when it is not the query name: the
+    /// wildcard that answered, or the delegation point of a referral (as NSD does), so
+    /// random labels under either share one budget.
+    rrl_name: Option<u64>,
 }
 
 fn answer(store: &Store, q: &Query<'_>, out: &mut Vec<u8>, udp: bool, reserve: usize) -> Outcome {
@@ -349,6 +354,7 @@ fn answer(store: &Store, q: &Query<'_>, out: &mut Vec<u8>, udp: bool, reserve: u
         negative: false,
         depth: 0,
         glue_for: None,
+        rrl_name: None,
     };
     let mut w = Writer::new(out, q, NOERROR, flag::AA);
     let max = limit(q, udp, reserve);
@@ -422,6 +428,11 @@ fn answer(store: &Store, q: &Query<'_>, out: &mut Vec<u8>, udp: bool, reserve: u
     } else {
         Kind::Answer
     };
+    if let Some(h) = ctx.rrl_name
+        && !ctx.negative
+    {
+        outcome.name_hash = h;
+    }
     outcome
 }
 
@@ -483,6 +494,9 @@ fn resolve(
         wild.extend_from_slice(b"\x01*");
         wild.extend_from_slice(name.suffix(encloser));
         if let Some((wid, wnode)) = zone.lookup(&wild) {
+            if ctx.depth == 0 {
+                ctx.rrl_name = Some(hash_name(&wild));
+            }
             if ctx.dnssec_ok {
                 // The name itself does not exist (RFC 4035 section 3.1.3.3, RFC 5155 7.2.6).
                 dnssec::wildcard_answer_proof(ctx, name, encloser);
@@ -574,12 +588,11 @@ fn nodata(ctx: &mut Ctx<'_>, name: &Current, id: u32, wildcard: bool) -> Next {
 
 /// A referral to the delegation at `name`'s suffix `j` (node `id`).
 fn referral(ctx: &mut Ctx<'_>, name: &Current, j: usize, id: u32, _w: &mut Writer<'_>) {
-    let _ = name;
-    let _ = j;
     // AA is about the query name: a chain that leads into a delegation keeps it set
     // (RFC 1035 section 4.1.1).
     if ctx.depth == 0 {
         ctx.authoritative = false;
+        ctx.rrl_name = Some(hash_name(name.suffix(j)));
     }
     ctx.auth.push(Auth::Rrset(id, T_NS));
     // DS and its proofs come from signed zones only (RFC 4035 section 3.1.4).
