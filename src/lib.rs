@@ -113,7 +113,22 @@ pub fn mail_settings(config: &Config) -> apex_worker::mail::Settings {
 /// Starts the worker (transfer server, queue consumer, reconciler, webhooks, mail).
 pub async fn start_worker(config: &Config, pool: PgPool) -> anyhow::Result<apex_worker::Running> {
     let worker = apex_worker::WorkerConfig {
-        transfer_listen: config.transfer_listen,
+        transfer: apex_worker::transfer::Listeners {
+            fleet: config.transfer_listen,
+            fleet_allow: apex_net::server::Allow(
+                config
+                    .transfer_allow()?
+                    .iter()
+                    .map(|n| (n.addr(), n.prefix_len()))
+                    .collect(),
+            ),
+            customers: config.transfer_customer_listen,
+            tcp: apex_net::server::TcpLimits::default(),
+            udp: apex_net::server::UdpLimits {
+                per_client_per_second: config.transfer_udp_per_client,
+                ..apex_net::server::UdpLimits::default()
+            },
+        },
         notify: fleet(config)?,
         tsig_keys: tsig_keys(config)?,
         keep_versions: config.keep_versions,
@@ -138,6 +153,8 @@ pub struct Platform {
     pub dns: SocketAddr,
     /// The transfer server (hidden primary).
     pub transfer: SocketAddr,
+    /// Its listener for customers' secondaries, if configured.
+    pub customer_transfer: Option<SocketAddr>,
     http_task: JoinHandle<()>,
     worker: apex_worker::Running,
     nameserver: apex_dnsserver::Running,
@@ -211,6 +228,7 @@ pub async fn start_all(config: &Config, pool: PgPool) -> anyhow::Result<Platform
         http,
         dns,
         transfer,
+        customer_transfer: worker.customer_transfer_addr(),
         http_task,
         worker,
         nameserver,

@@ -31,6 +31,16 @@ pub struct Config {
     pub dns_listen: SocketAddr,
     /// `APEX_TRANSFER_LISTEN`: the worker's transfer server (the hidden primary).
     pub transfer_listen: SocketAddr,
+    /// `APEX_TRANSFER_ALLOW`: networks that may use `APEX_TRANSFER_LISTEN` (the fleet's),
+    /// comma-separated (`192.0.2.0/24, 2001:db8::53`); empty: anyone.
+    #[serde(deserialize_with = "list")]
+    pub transfer_allow: Vec<String>,
+    /// `APEX_TRANSFER_CUSTOMER_LISTEN`: a second listener of the transfer server for
+    /// customers' own secondaries, with connection slots of its own; none by default.
+    pub transfer_customer_listen: Option<SocketAddr>,
+    /// `APEX_TRANSFER_UDP_PER_CLIENT`: UDP requests a second the transfer server answers per
+    /// client (an IPv4 address, an IPv6 /64); 0: no limit.
+    pub transfer_udp_per_client: u32,
     /// `APEX_TSIG_KEY`: the fleet's TSIG key, `name:hmac-sha256:base64secret`.
     pub tsig_key: Option<SecretString>,
     /// `APEX_TSIG_KEYS`: more fleet keys (comma-separated, same form): a nameserver's own key
@@ -170,6 +180,8 @@ struct Defaults {
     http_listen: &'static str,
     dns_listen: &'static str,
     transfer_listen: &'static str,
+    transfer_allow: Vec<&'static str>,
+    transfer_udp_per_client: u32,
     nameservers: Vec<&'static str>,
     hostmaster: &'static str,
     catalog_zone: &'static str,
@@ -225,6 +237,8 @@ fn defaults() -> Defaults {
         http_listen: "127.0.0.1:8080",
         dns_listen: "127.0.0.1:5300",
         transfer_listen: "127.0.0.1:5399",
+        transfer_allow: vec![],
+        transfer_udp_per_client: 1_000,
         nameservers: vec!["ns1.apex.test.", "ns2.apex.test."],
         hostmaster: "hostmaster.apex.test.",
         catalog_zone: "catalog.apex.invalid.",
@@ -828,6 +842,23 @@ impl Config {
         })
     }
 
+    /// The networks of `APEX_TRANSFER_ALLOW` (an address alone is a /32 or /128).
+    pub fn transfer_allow(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.transfer_allow
+            .iter()
+            .map(|t| {
+                t.parse::<ipnet::IpNet>()
+                    .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        err(
+                            "APEX_TRANSFER_ALLOW",
+                            format!("{t:?} is not an address or network (192.0.2.0/24)"),
+                        )
+                    })
+            })
+            .collect()
+    }
+
     /// The account settings.
     pub fn accounts(&self) -> Result<Accounts, ConfigError> {
         let url = url::Url::parse(&self.public_url)
@@ -947,6 +978,9 @@ impl Config {
         }
         if needs_worker {
             if let Err(e) = self.tsig_keys() {
+                problems.push(e);
+            }
+            if let Err(e) = self.transfer_allow() {
                 problems.push(e);
             }
             if let Err(e) = self.notify_targets() {

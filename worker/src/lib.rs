@@ -52,8 +52,8 @@ use crate::notify::Notifier;
 /// What a worker needs beyond the platform core.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    /// Where the transfer server listens (port 0 picks one).
-    pub transfer_listen: SocketAddr,
+    /// Where the transfer server listens (port 0 picks one), who may use it, and its limits.
+    pub transfer: transfer::Listeners,
     /// Fleet nameservers to NOTIFY, each with its name and key.
     pub notify: Vec<notify::FleetTarget>,
     /// The fleet's TSIG keys: the transfer server accepts each of them (a nameserver's own
@@ -83,6 +83,8 @@ pub struct Context {
     pub cache: cache::ZoneCache,
     /// Zones whose snapshot is being written (one at a time per zone).
     pub snapshots: Arc<std::sync::Mutex<std::collections::HashSet<DomainId>>>,
+    /// The SOA answers of the transfer server, kept briefly.
+    pub soa_cache: transfer::SoaCache,
 }
 
 impl Context {
@@ -95,6 +97,7 @@ impl Context {
             sync: sync::Watchers::default(),
             cache: cache::ZoneCache::new(publish::CACHE_RECORDS),
             snapshots: Arc::default(),
+            soa_cache: transfer::SoaCache::default(),
         }
     }
 }
@@ -102,6 +105,7 @@ impl Context {
 /// A running worker: its tasks stop when this is dropped.
 pub struct Running {
     transfer_addr: SocketAddr,
+    customer_transfer_addr: Option<SocketAddr>,
     context: Arc<Context>,
     tasks: JoinSet<()>,
 }
@@ -110,6 +114,11 @@ impl Running {
     /// The transfer server's address.
     pub fn transfer_addr(&self) -> SocketAddr {
         self.transfer_addr
+    }
+
+    /// The transfer server's listener for customers' secondaries, if configured.
+    pub fn customer_transfer_addr(&self) -> Option<SocketAddr> {
+        self.customer_transfer_addr
     }
 
     /// Adds a nameserver to NOTIFY (the embedded one of `apex all`, bound after the worker).
@@ -134,10 +143,10 @@ pub async fn start(core: Core, config: WorkerConfig) -> anyhow::Result<Running> 
     let notifier = Notifier::new(config.notify.clone());
     let context = Arc::new(Context::new(core, notifier, config.keep_versions));
     let mut tasks = JoinSet::new();
-    let transfer_addr = transfer::start(
+    let (transfer_addr, customer_transfer_addr) = transfer::start(
         &mut tasks,
         context.clone(),
-        config.transfer_listen,
+        config.transfer.clone(),
         config.tsig_keys.clone(),
     )
     .await?;
@@ -148,6 +157,7 @@ pub async fn start(core: Core, config: WorkerConfig) -> anyhow::Result<Running> 
     tracing::info!(transfer = %transfer_addr, "worker started");
     Ok(Running {
         transfer_addr,
+        customer_transfer_addr,
         context,
         tasks,
     })

@@ -139,7 +139,10 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     // transferred when they join it), so only zones already listed get a NOTIFY of their own.
     match stored.catalog_serial {
         Some(cs) => announce_catalog(ctx, cs).await?,
-        None => ctx.notifier.announce(zone.name.name(), serial),
+        None => {
+            ctx.soa_cache.forget(zone.name.name());
+            ctx.notifier.announce(zone.name.name(), serial);
+        }
     }
     announced(ctx, domain, &zone.name, serial, &zone.secondaries).await?;
 
@@ -393,6 +396,7 @@ pub async fn announce_zone(
     serial: u32,
 ) -> Result<(), PublishError> {
     let zone = zone_name(name)?;
+    ctx.soa_cache.forget(zone.name());
     ctx.notifier.announce(zone.name(), serial);
     let secondaries = apex_core::domain::secondaries_of(&ctx.core.pool, &zone)
         .await?
@@ -419,12 +423,14 @@ fn notify_secondaries(ctx: &Context, zone: &ZoneName, serial: u32, list: &[Secon
         .map(|ip| std::net::SocketAddr::new(ip, platform.secondary_notify_port))
         .collect();
     if !targets.is_empty() {
+        ctx.soa_cache.forget(zone.name());
         ctx.notifier.announce_unsigned(zone.name(), serial, targets);
     }
 }
 
 /// Announces the catalog at `serial` and records that it was.
 pub async fn announce_catalog(ctx: &Context, serial: u32) -> Result<(), PublishError> {
+    ctx.soa_cache.forget(&ctx.core.platform.catalog);
     ctx.notifier.announce(&ctx.core.platform.catalog, serial);
     catalog::mark_notified(&ctx.core.pool, serial).await?;
     tracing::info!(zone.name = %ctx.core.platform.catalog, serial, "catalog announced");

@@ -19,12 +19,14 @@ use std::sync::Arc;
 use apex_core::versions;
 use apex_net::TsigKey;
 use apex_net::server::{
-    DnsHandler, Reply, Request, TcpLimits, Transport, bind_both, serve_tcp, serve_udp,
+    Allow, DnsHandler, Reply, Request, TcpLimits, Transport, UdpLimits, bind_both, serve_tcp,
+    serve_udp,
 };
 use apex_net::tsig::{RequestAuth, ResponseSigner, verify_request};
 use apex_zone::name::ZoneName;
 use apex_zone::{RData, Record, RecordType, catalog, render, wire};
 use hickory_proto::op::{Message, OpCode, ResponseCode};
+use hickory_proto::rr::Name;
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -39,18 +41,125 @@ struct TransferServer {
     keys: Vec<TsigKey>,
 }
 
-/// Binds the transfer server's UDP and TCP sockets and starts serving in `tasks`.
+/// Where the transfer server listens, and who may use each listener.
+#[derive(Debug, Clone)]
+pub struct Listeners {
+    /// The fleet's listener (`APEX_TRANSFER_LISTEN`).
+    pub fleet: SocketAddr,
+    /// Networks allowed on the fleet's listener (`APEX_TRANSFER_ALLOW`); empty: anyone.
+    pub fleet_allow: Allow,
+    /// A listener for customers' own secondaries (`APEX_TRANSFER_CUSTOMER_LISTEN`), with
+    /// connection slots of its own, so the fleet's transfers never queue behind theirs.
+    pub customers: Option<SocketAddr>,
+    /// TCP limits of each listener.
+    pub tcp: TcpLimits,
+    /// UDP limits of each listener.
+    pub udp: UdpLimits,
+}
+
+impl Listeners {
+    /// One listener on `addr`, open to anyone, with the default limits.
+    pub fn on(addr: SocketAddr) -> Self {
+        Self {
+            fleet: addr,
+            fleet_allow: Allow::default(),
+            customers: None,
+            tcp: TcpLimits::default(),
+            udp: UdpLimits::default(),
+        }
+    }
+}
+
+/// Binds the transfer server's UDP and TCP sockets and starts serving in `tasks`: the bound
+/// fleet address, and the customers' one if asked for.
 pub async fn start(
     tasks: &mut JoinSet<()>,
     ctx: Arc<Context>,
-    listen: SocketAddr,
+    listeners: Listeners,
     keys: Vec<TsigKey>,
-) -> anyhow::Result<SocketAddr> {
-    let (udp, tcp, addr) = bind_both(listen).await?;
+) -> anyhow::Result<(SocketAddr, Option<SocketAddr>)> {
     let handler = Arc::new(TransferServer { ctx, keys });
-    tasks.spawn(serve_udp(udp, handler.clone()));
-    tasks.spawn(serve_tcp(tcp, handler, TcpLimits::default()));
-    Ok(addr)
+    let (udp, tcp, fleet) = bind_both(listeners.fleet).await?;
+    tasks.spawn(serve_udp(
+        udp,
+        handler.clone(),
+        listeners.udp,
+        listeners.fleet_allow.clone(),
+    ));
+    tasks.spawn(serve_tcp(
+        tcp,
+        handler.clone(),
+        listeners.tcp,
+        listeners.fleet_allow,
+    ));
+    let customers = match listeners.customers {
+        None => None,
+        Some(addr) => {
+            let (udp, tcp, bound) = bind_both(addr).await?;
+            tasks.spawn(serve_udp(
+                udp,
+                handler.clone(),
+                listeners.udp,
+                Allow::default(),
+            ));
+            tasks.spawn(serve_tcp(tcp, handler, listeners.tcp, Allow::default()));
+            Some(bound)
+        }
+    };
+    Ok((fleet, customers))
+}
+
+/// How long a SOA answer is kept. This worker forgets a zone's entry before it announces a
+/// new version; another worker's publish is seen within this long.
+const SOA_KEPT: std::time::Duration = std::time::Duration::from_millis(250);
+/// Entries kept at most (zones asked about, existing or not); beyond, the table starts over.
+const SOA_ENTRIES: usize = 100_000;
+
+/// SOA answers by zone, kept for [`SOA_KEPT`]: a flood of SOA queries (for zones that exist
+/// or not) costs one Postgres query per zone and quarter second, not one per datagram.
+#[derive(Debug, Default)]
+pub struct SoaCache {
+    entries:
+        std::sync::Mutex<std::collections::HashMap<Name, (std::time::Instant, Option<Record>)>>,
+}
+
+impl SoaCache {
+    /// Forgets `zone` (its new version is about to be announced).
+    pub fn forget(&self, zone: &Name) {
+        if let Ok(mut e) = self.entries.lock() {
+            e.remove(&zone.to_lowercase());
+        }
+    }
+
+    fn get(&self, zone: &Name) -> Option<Option<Record>> {
+        let e = self.entries.lock().ok()?;
+        let (at, soa) = e.get(&zone.to_lowercase())?;
+        (at.elapsed() < SOA_KEPT).then(|| soa.clone())
+    }
+
+    fn put(&self, zone: &Name, soa: Option<Record>) {
+        if let Ok(mut e) = self.entries.lock() {
+            if e.len() >= SOA_ENTRIES {
+                e.clear();
+            }
+            e.insert(zone.to_lowercase(), (std::time::Instant::now(), soa));
+        }
+    }
+}
+
+/// Whether a log line about a refused request may be written now: at most 20 a second, so
+/// a flood of them is not a flood of log lines.
+fn quiet() -> bool {
+    static WINDOW: std::sync::Mutex<(Option<std::time::Instant>, u32)> =
+        std::sync::Mutex::new((None, 0));
+    let Ok(mut w) = WINDOW.lock() else {
+        return false;
+    };
+    if w.0.is_none_or(|s| s.elapsed().as_secs() >= 1) {
+        *w = (Some(std::time::Instant::now()), 0);
+    }
+    w.1 += 1;
+    w.1 <= 20
 }
 
 fn reply_to(request: &Message, rcode: ResponseCode) -> Message {
@@ -80,7 +189,9 @@ impl DnsHandler for TransferServer {
             RequestAuth::Unsigned => None,
             RequestAuth::Signed(s) => Some(s),
             RequestAuth::Failed(failure) => {
-                tracing::warn!(peer = %request.src, error = ?failure.error, "transfer request with a bad TSIG");
+                if quiet() {
+                    tracing::warn!(peer = %request.src, error = ?failure.error, "transfer request with a bad TSIG");
+                }
                 return failure.reply(msg).map_or(Reply::None, Reply::One);
             }
         };
@@ -99,7 +210,9 @@ impl DnsHandler for TransferServer {
                 match self.own_secondary(&zone, request.src).await {
                     Ok(true) => {}
                     Ok(false) => {
-                        tracing::warn!(peer = %request.src, zone.name = %zone, "unsigned transfer request refused");
+                        if quiet() {
+                            tracing::warn!(peer = %request.src, zone.name = %zone, "unsigned transfer request refused");
+                        }
                         return finish(reply_to(msg, ResponseCode::Refused), None);
                     }
                     Err(e) => {
@@ -183,8 +296,18 @@ impl TransferServer {
     }
 
     /// The SOA of the newest published version, without loading the zone: SOA queries are
-    /// frequent (every secondary's refresh check) and must stay cheap.
+    /// frequent (every secondary's refresh check) and must stay cheap, so answers are kept
+    /// briefly ([`SoaCache`]).
     async fn soa(&self, zone: &ZoneName) -> anyhow::Result<Option<Record>> {
+        if let Some(soa) = self.ctx.soa_cache.get(zone.name()) {
+            return Ok(soa);
+        }
+        let soa = self.soa_now(zone).await?;
+        self.ctx.soa_cache.put(zone.name(), soa.clone());
+        Ok(soa)
+    }
+
+    async fn soa_now(&self, zone: &ZoneName) -> anyhow::Result<Option<Record>> {
         let core = &self.ctx.core;
         if zone.name() == &core.platform.catalog {
             let (serial, _) = apex_core::catalog::serials(&core.pool).await?;

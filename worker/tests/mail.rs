@@ -246,7 +246,7 @@ async fn without_smtp_mail_is_logged_and_kept(pool: PgPool) {
     tx.commit().await.unwrap();
 
     let config = WorkerConfig {
-        transfer_listen: "127.0.0.1:0".parse().unwrap(),
+        transfer: apex_worker::transfer::Listeners::on("127.0.0.1:0".parse().unwrap()),
         notify: vec![],
         tsig_keys: vec![TsigKey::parse(&TsigKey::generate_text("apex-fleet")).unwrap()],
         keep_versions: 3,

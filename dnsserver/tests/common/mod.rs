@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use apex_dnsserver::{CatalogConfig, Config, Running};
 use apex_net::TsigKey;
-use apex_net::server::{DnsHandler, Reply, Request, TcpLimits, bind_both, serve_tcp, serve_udp};
+use apex_net::server::{
+    Allow, DnsHandler, Reply, Request, TcpLimits, UdpLimits, bind_both, serve_tcp, serve_udp,
+};
 use apex_net::tsig::{RequestAuth, verify_request};
 use apex_zone::catalog::{Member, render};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
@@ -177,8 +179,18 @@ impl FakePrimary {
             key: key.clone(),
         });
         let mut tasks = JoinSet::new();
-        tasks.spawn(serve_udp(udp, handler.clone()));
-        tasks.spawn(serve_tcp(tcp, handler, TcpLimits::default()));
+        tasks.spawn(serve_udp(
+            udp,
+            handler.clone(),
+            UdpLimits::default(),
+            Allow::default(),
+        ));
+        tasks.spawn(serve_tcp(
+            tcp,
+            handler,
+            TcpLimits::default(),
+            Allow::default(),
+        ));
         Self {
             addr,
             state,
