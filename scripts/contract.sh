@@ -88,6 +88,7 @@ APEX_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
 export APEX_MASTER_KEY
 # The fixtures' webhooks point at a closed loopback port: nothing outside is called.
 export APEX_WEBHOOK_ALLOW_PRIVATE=true
+export APEX_WEBHOOK_PORTS="*"
 # Schemathesis sends thousands of requests a minute: with the rate limits on, most would be
 # 429 (which every operation documents) and the operations themselves would go untested.
 export APEX_RATE_LIMIT=false

@@ -39,6 +39,10 @@ struct Received {
 struct Receiver {
     got: Arc<Mutex<Vec<Received>>>,
     answers: Arc<Mutex<VecDeque<StatusCode>>>,
+    /// Answers every request this late.
+    delay: Arc<Mutex<Duration>>,
+    /// Answers every request with this status once `answers` is spent (200 by default).
+    then: Arc<Mutex<Option<StatusCode>>>,
 }
 
 impl Receiver {
@@ -54,17 +58,22 @@ impl Receiver {
         (r, addr)
     }
 
-    async fn hook(State(r): State<Self>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    async fn hook(
+        State(r): State<Self>,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> (StatusCode, &'static str) {
         r.got.lock().unwrap().push(Received {
             headers,
             body,
             at: Instant::now(),
         });
-        r.answers
-            .lock()
-            .unwrap()
-            .pop_front()
-            .unwrap_or(StatusCode::OK)
+        let delay = *r.delay.lock().unwrap();
+        tokio::time::sleep(delay).await;
+        let then = r.then.lock().unwrap().unwrap_or(StatusCode::OK);
+        let status = r.answers.lock().unwrap().pop_front().unwrap_or(then);
+        // A body the platform must not keep.
+        (status, "stack trace: password=hunter2")
     }
 
     /// Waits until `n` requests arrived.
@@ -89,6 +98,8 @@ impl Receiver {
 async fn env(pool: PgPool, allow_private: bool) -> Env {
     let (mut config, key) = test_config(&shared_redis(), 3600);
     config.webhook_allow_private = allow_private;
+    // The receivers listen on ports picked by the system.
+    config.webhook_ports = vec!["*".into()];
     config.webhook_first_retry = 1;
     Env::start(pool, config, key).await
 }
@@ -348,4 +359,112 @@ async fn targets_are_checked_again_at_delivery(pool: PgPool) {
         assert!(d["next_attempt_at"].is_string());
     }
     assert!(receiver.got.lock().unwrap().is_empty());
+}
+
+/// Hardening item 7: a slow target holds up no other webhook (there are no batches that wait
+/// for their slowest delivery); a target that has failed for a day is disabled, its domain's
+/// admins are told, and only the status and its reason are kept, not the answer's body.
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn a_slow_target_holds_up_nobody_and_a_dead_one_is_disabled(pool: PgPool) {
+    let env = env(pool.clone(), true).await;
+    let (slow, slow_addr) = Receiver::start(&[]).await;
+    *slow.delay.lock().unwrap() = Duration::from_secs(4);
+    let (fast, fast_addr) = Receiver::start(&[]).await;
+    let (dead, dead_addr) = Receiver::start(&[]).await;
+    *dead.then.lock().unwrap() = Some(StatusCode::INTERNAL_SERVER_ERROR);
+    published_domain(&env, "slow.example").await;
+    published_domain(&env, "fast.example").await;
+    let published = json!(["zone.published"]);
+    create_webhook(
+        &env,
+        "slow.example",
+        json!({"url": format!("http://{slow_addr}/hook"), "events": published}),
+    )
+    .await;
+    create_webhook(
+        &env,
+        "fast.example",
+        json!({"url": format!("http://{fast_addr}/hook"), "events": published}),
+    )
+    .await;
+    let dead_hook = create_webhook(
+        &env,
+        "fast.example",
+        json!({"url": format!("http://{dead_addr}/hook?token=abc"), "events": published}),
+    )
+    .await;
+    let dead_id = dead_hook["id"].as_i64().unwrap();
+    // It has been failing for a day already.
+    sqlx::query("UPDATE webhooks SET failing_since = now() - interval '25 hours' WHERE id = $1")
+        .bind(dead_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    // The slow target is being called (for four seconds) ...
+    env.add_record("slow.example", "a", "A", "192.0.2.1").await;
+    slow.wait_for(1, Duration::from_secs(10)).await;
+    // ... when the other domain changes: its webhook is called at once.
+    let t = Instant::now();
+    env.add_record("fast.example", "b", "A", "192.0.2.2").await;
+    fast.wait_for(1, Duration::from_secs(10)).await;
+    let waited = t.elapsed();
+    eprintln!("fast target called {waited:?} after the edit, the slow one still answering");
+    assert!(
+        waited < Duration::from_secs(2),
+        "waited {waited:?} behind the slow target"
+    );
+
+    // The dead target failed once more: disabled, with the reason, and the admin told.
+    let d = delivery_when(&env, "fast.example", dead_id, |d| {
+        d["attempts"].as_i64() >= Some(1)
+    })
+    .await;
+    assert_eq!(d["last_status"], 500, "{d}");
+    assert_eq!(d["last_error"], "HTTP 500 Internal Server Error", "{d}");
+    let (_, h) = env
+        .api(
+            Method::GET,
+            &format!("/api/v1/domains/fast.example/webhooks/{dead_id}"),
+            None,
+        )
+        .await;
+    assert!(h["disabled_at"].is_string(), "{h}");
+    assert!(
+        h["disabled_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("failed for a day") && r.contains("HTTP 500")),
+        "{h}"
+    );
+    let (_, subject, body) =
+        apex_core::mail::latest_to(&pool, "admin@example.com", "notice.webhook")
+            .await
+            .unwrap()
+            .expect("no notice to the admin");
+    assert!(subject.contains("fast.example"), "{subject}");
+    assert!(body.contains(&format!("http://{dead_addr}/hook")), "{body}");
+    assert!(!body.contains("token=abc"), "{body}");
+    let kept: Vec<String> =
+        sqlx::query_scalar("SELECT coalesce(last_error, '') FROM webhook_deliveries")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(kept.iter().all(|e| !e.contains("hunter2")), "{kept:?}");
+
+    // Nothing more is sent to it; an admin turns it on again.
+    let before = dead.got.lock().unwrap().len();
+    env.add_record("fast.example", "c", "A", "192.0.2.3").await;
+    fast.wait_for(2, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(dead.got.lock().unwrap().len(), before);
+    let (s, h) = env
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/domains/fast.example/webhooks/{dead_id}"),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(s, 200, "{h}");
+    assert_eq!(h["disabled_at"], Value::Null);
+    assert_eq!(h["failing_since"], Value::Null);
 }

@@ -490,6 +490,12 @@ fn rows() -> Vec<(&'static str, &'static str, BTreeMap<Col, u16>, bool)> {
             false,
         ),
         (
+            "PATCH",
+            "/api/v1/domains/{name}/webhooks/{id}",
+            dom(Need::Admin, 200),
+            false,
+        ),
+        (
             "DELETE",
             "/api/v1/domains/{name}/webhooks/{id}",
             dom(Need::Admin, 204),
@@ -602,6 +608,7 @@ fn config() -> Config {
     let mut config = common::accounts_config();
     config.signup = "open".into();
     config.webhook_allow_private = true;
+    config.webhook_ports = vec!["*".into()];
     // Every webhook route's row makes a webhook on the same domain.
     config.max_webhooks_per_domain = 0;
     config
@@ -1015,6 +1022,10 @@ async fn request(
                 None,
             )
         }
+        ("PATCH", "/api/v1/domains/{name}/webhooks/{id}") => (
+            format!("/api/v1/domains/{d}/webhooks/{}", w.webhook_id),
+            json(json!({"enabled": false})),
+        ),
         (_, p) if p.starts_with("/api/v1/domains/{name}/webhooks/{id}") => (
             p.replace("{name}", d)
                 .replace("{id}", &w.webhook_id.to_string()),

@@ -16,6 +16,7 @@ const DOMAIN: &str = "/api/v1/domains/example.com";
 fn config() -> apex_core::config::Config {
     let mut c = common::accounts_config();
     c.webhook_allow_private = true;
+    c.webhook_ports = vec!["*".into()];
     c
 }
 

@@ -25,6 +25,10 @@ async fn platform(pool: PgPool, allow_private: bool) -> Api {
         apex_core::sealing::MasterKey::generate_text(),
     ));
     config.webhook_allow_private = allow_private;
+    if allow_private {
+        // Local receivers listen on any port.
+        config.webhook_ports = vec!["*".into()];
+    }
     let api = setup_with(pool, config).await;
     let (s, b) = api
         .post("/api/v1/domains", json!({"name": "example.com"}))
@@ -101,7 +105,12 @@ async fn private_targets_are_refused(pool: PgPool) {
         ("http://169.254.169.254/latest/meta-data", "link-local"),
         ("http://100.64.1.1/", "carrier-grade NAT"),
         ("http://[fd00::1]/", "unique local"),
-        ("http://[::ffff:127.0.0.1]/", "loopback"),
+        ("http://[::ffff:127.0.0.1]/", "IPv4-mapped"),
+        ("http://[::ffff:1.1.1.1]/", "IPv4-mapped"),
+        ("http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "Teredo"),
+        // Public, on a port webhooks may not call (80, 443 and APEX_WEBHOOK_PORTS).
+        ("https://1.1.1.1:8443/hook", "port 8443 is not allowed"),
+        ("http://1.1.1.1:6379/", "port 6379 is not allowed"),
         ("http://0.0.0.0/", "unspecified"),
         ("http://localhost:9000/", "local host"),
         ("http://hooks.localhost/", "local host"),

@@ -2,8 +2,8 @@
 //! URLs, a domain's own secondaries), and those connections start inside the platform's
 //! network, so unless the operator allows it only public addresses are accepted: not
 //! loopback, private, link-local, shared (CGNAT), unique-local, multicast, documentation or
-//! otherwise reserved ones, nor IPv4 addresses of those kinds inside IPv6 (mapped, NAT64,
-//! 6to4).
+//! otherwise reserved ones, nor IPv4 addresses of those kinds inside IPv6 (NAT64, 6to4), nor
+//! IPv4-mapped or -translated addresses or Teredo at all.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -39,10 +39,15 @@ fn refused_v6(ip: Ipv6Addr) -> Option<&'static str> {
         let [c, d] = lo.to_be_bytes();
         Ipv4Addr::new(a, b, c, d)
     };
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return refused_v4(v4);
+    if ip.to_ipv4_mapped().is_some() {
+        // A socket would reach the IPv4 address inside: give that address itself.
+        return Some("an IPv4-mapped address (::ffff:0:0/96)");
     }
     Some(match s {
+        // IPv4-translated (RFC 2765).
+        [0, 0, 0, 0, 0xffff, 0, _, _] => "an IPv4-translated address (::ffff:0:0:0/96)",
+        // Teredo (RFC 4380): tunnels to an IPv4 server and client it hides.
+        [0x2001, 0, ..] => "a Teredo address (2001::/32)",
         [0, 0, 0, 0, 0, 0, 0, 0] => "an unspecified address",
         [0, 0, 0, 0, 0, 0, 0, 1] => "a loopback address",
         // IPv4-compatible (deprecated, RFC 4291 section 2.5.5.1).
@@ -113,9 +118,12 @@ mod tests {
             ("ff02::1", "multicast"),
             ("2001:db8::1", "documentation"),
             ("3fff:0::1", "documentation"),
-            ("::ffff:127.0.0.1", "loopback"),
-            ("::ffff:10.0.0.1", "private"),
-            ("::ffff:169.254.169.254", "link-local"),
+            ("::ffff:127.0.0.1", "IPv4-mapped"),
+            ("::ffff:10.0.0.1", "IPv4-mapped"),
+            ("::ffff:169.254.169.254", "IPv4-mapped"),
+            ("::ffff:8.8.8.8", "IPv4-mapped"),
+            ("::ffff:0:8.8.8.8", "IPv4-translated"),
+            ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"),
             ("64:ff9b::7f00:1", "loopback"),
             ("2002:c0a8:0101::1", "private"),
             ("::127.0.0.1", "IPv4-compatible"),

@@ -99,6 +99,10 @@ pub struct Config {
     /// other non-public addresses (a platform on a private network, tests). Off by default, so
     /// customers cannot make the worker call into the platform's own network.
     pub webhook_allow_private: bool,
+    /// `APEX_WEBHOOK_PORTS`: ports webhooks may call besides 80 and 443 (comma-separated;
+    /// `*`: any).
+    #[serde(deserialize_with = "list")]
+    pub webhook_ports: Vec<String>,
     /// `APEX_WEBHOOK_FIRST_RETRY`: seconds before the first retry of a failed webhook
     /// delivery; each later retry waits twice as long, up to an hour.
     pub webhook_first_retry: u64,
@@ -202,6 +206,7 @@ struct Defaults {
     dnssec_refresh_days: u32,
     dnssec_removal_hours: u32,
     webhook_allow_private: bool,
+    webhook_ports: Vec<&'static str>,
     webhook_first_retry: u64,
     secondary_allow_private: bool,
     secondary_notify_port: u16,
@@ -259,6 +264,7 @@ fn defaults() -> Defaults {
         dnssec_refresh_days: 7,
         dnssec_removal_hours: 48,
         webhook_allow_private: false,
+        webhook_ports: vec![],
         secondary_allow_private: false,
         secondary_notify_port: 53,
         webhook_first_retry: 5,
@@ -425,6 +431,8 @@ pub struct Platform {
     pub dnssec: DnssecTimes,
     /// Webhooks may target non-public addresses (`APEX_WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_allow_private: bool,
+    /// The ports webhooks may call (`APEX_WEBHOOK_PORTS`).
+    pub webhook_ports: crate::webhooks::target::Ports,
     /// A domain's own secondaries may have non-public addresses
     /// (`APEX_SECONDARY_ALLOW_PRIVATE`).
     pub secondary_allow_private: bool,
@@ -753,6 +761,7 @@ impl Config {
                 }
             },
             webhook_allow_private: self.webhook_allow_private,
+            webhook_ports: self.webhook_ports()?,
             secondary_allow_private: self.secondary_allow_private,
             secondary_notify_port: self.secondary_notify_port,
             accounts: self.accounts()?,
@@ -840,6 +849,25 @@ impl Config {
             request_timeout: secs("APEX_HTTP_REQUEST_TIMEOUT", self.http_request_timeout)?,
             max_concurrent: self.http_max_concurrent as usize,
         })
+    }
+
+    /// The ports of `APEX_WEBHOOK_PORTS`.
+    pub fn webhook_ports(&self) -> Result<crate::webhooks::target::Ports, ConfigError> {
+        let mut ports = crate::webhooks::target::Ports::default();
+        for p in &self.webhook_ports {
+            if p == "*" {
+                ports.any = true;
+                continue;
+            }
+            let port = p.parse::<u16>().ok().filter(|&n| n > 0).ok_or_else(|| {
+                err(
+                    "APEX_WEBHOOK_PORTS",
+                    format!("{p:?} is not a port (1 to 65535) nor *"),
+                )
+            })?;
+            ports.extra.push(port);
+        }
+        Ok(ports)
     }
 
     /// The networks of `APEX_TRANSFER_ALLOW` (an address alone is a /32 or /128).

@@ -75,6 +75,19 @@ pub struct WebhookView {
     pub created_at: DateTime<Utc>,
     /// Set when disabled: nothing more is sent.
     pub disabled_at: Option<DateTime<Utc>>,
+    /// Why it was disabled (by the platform after a day of failures, or by an admin).
+    pub disabled_reason: Option<String>,
+    /// Deliveries have been failing since then (none while they succeed); after a day of
+    /// failures the platform disables the webhook and tells the domain's admins.
+    pub failing_since: Option<DateTime<Utc>>,
+}
+
+/// A change to a webhook: turning it off, or on again after it was disabled.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookPatch {
+    /// `false` disables it (nothing more is sent), `true` enables it again.
+    pub enabled: bool,
 }
 
 /// A new webhook and its secret, the one time the secret is shown.
@@ -214,6 +227,8 @@ pub async fn create(
     target::check(&url, core.platform.webhook_allow_private)
         .await
         .map_err(|e| CoreError::invalid("url", e))?;
+    target::check_port(&url, &core.platform.webhook_ports)
+        .map_err(|e| CoreError::invalid("url", e))?;
     let master = core.platform.master_key.as_ref().ok_or_else(|| {
         CoreError::invalid(
             "url",
@@ -255,6 +270,8 @@ pub async fn create(
             description,
             created_at,
             disabled_at: None,
+            disabled_reason: None,
+            failing_since: None,
         },
         secret: secret_text(&secret),
     })
@@ -270,7 +287,8 @@ pub async fn list(
     let domain = domain::load(&core.pool, actor, zone, Action::Read).await?;
     Ok(sqlx::query_as!(
         WebhookView,
-        r#"SELECT id AS "id: WebhookId", url, events, description, created_at, disabled_at
+        r#"SELECT id AS "id: WebhookId", url, events, description, created_at, disabled_at,
+                  disabled_reason, failing_since
              FROM webhooks WHERE domain_id = $1 AND ($2::bigint IS NULL OR id > $2)
             ORDER BY id LIMIT $3"#,
         domain.id.0,
@@ -284,7 +302,8 @@ pub async fn list(
 async fn find(core: &Core, domain: &Domain, id: WebhookId) -> Result<WebhookView, CoreError> {
     sqlx::query_as!(
         WebhookView,
-        r#"SELECT id AS "id: WebhookId", url, events, description, created_at, disabled_at
+        r#"SELECT id AS "id: WebhookId", url, events, description, created_at, disabled_at,
+                  disabled_reason, failing_since
              FROM webhooks WHERE id = $1 AND domain_id = $2"#,
         id.0,
         domain.id.0,
@@ -302,6 +321,43 @@ pub async fn get(
     id: WebhookId,
 ) -> Result<WebhookView, CoreError> {
     let domain = domain::load(&core.pool, actor, zone, Action::Read).await?;
+    find(core, &domain, id).await
+}
+
+/// Enables or disables a webhook (needs the admin role). Enabling clears the reason and the
+/// failure streak; deliveries queued while it was off were not sent.
+pub async fn set_enabled(
+    core: &Core,
+    actor: &Actor,
+    zone: &str,
+    id: WebhookId,
+    patch: &WebhookPatch,
+) -> Result<WebhookView, CoreError> {
+    let domain = domain::load(&core.pool, actor, zone, Action::Administer).await?;
+    let changed = if patch.enabled {
+        sqlx::query!(
+            "UPDATE webhooks SET disabled_at = NULL, disabled_reason = NULL, failing_since = NULL
+              WHERE id = $1 AND domain_id = $2",
+            id.0,
+            domain.id.0
+        )
+        .execute(&core.pool)
+        .await?
+    } else {
+        sqlx::query!(
+            "UPDATE webhooks SET disabled_at = coalesce(disabled_at, now()),
+                    disabled_reason = coalesce(disabled_reason, 'disabled by an administrator')
+              WHERE id = $1 AND domain_id = $2",
+            id.0,
+            domain.id.0
+        )
+        .execute(&core.pool)
+        .await?
+    };
+    if changed.rows_affected() == 0 {
+        return Err(not_found(id));
+    }
+    tracing::info!(zone.name = %domain.zone, webhook.id = %id, enabled = patch.enabled, key.id = ?actor.api_key_id(), user.id = ?actor.user_id, "webhook enabled or disabled");
     find(core, &domain, id).await
 }
 

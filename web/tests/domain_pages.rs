@@ -19,6 +19,7 @@ const OWNER: &str = "owner@example.org";
 fn web(pool: PgPool) -> Web {
     let mut c = config("invite");
     c.webhook_allow_private = true;
+    c.webhook_ports = vec!["*".into()];
     Web::new(pool, &c)
 }
 

@@ -17,7 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apex_core::CoreError;
-use apex_core::webhooks::delivery::{self, DueDelivery};
+use apex_core::ids::WebhookId;
+use apex_core::webhooks::delivery::{self, DueDelivery, Fairness, InFlight};
 use apex_core::webhooks::{self, target};
 use chrono::{SecondsFormat, Utc};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -26,14 +27,18 @@ use tokio::task::JoinSet;
 use crate::Context;
 use crate::retry::{after_failure, chain};
 
-/// Most deliveries one pass takes.
-const BATCH: i64 = 32;
+/// Most attempts in flight at once in one worker.
+const IN_FLIGHT: usize = 64;
+/// In flight at once per webhook and per tenant (a domain's owner): one slow target, or one
+/// tenant's backlog, never takes every slot.
+const FAIR: Fairness = Fairness {
+    per_webhook: 2,
+    per_tenant: 8,
+};
 /// An attempt's time limit.
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a taken delivery is left alone by other workers: the time limit and some slack.
 const LEASE_SECONDS: f64 = 60.0;
-/// Most bytes of a failed answer's body kept in `last_error`.
-const ERROR_BODY: usize = 200;
 
 /// How the delivery loop runs.
 #[derive(Debug, Clone, Copy)]
@@ -73,60 +78,62 @@ fn client(allow_private: bool) -> reqwest::Result<reqwest::Client> {
         .build()
 }
 
-/// Sends due deliveries forever.
+/// Sends due deliveries forever: as attempts end, their slots are filled again at once, so
+/// no delivery waits for a slow one of another target (there are no batches).
 pub async fn run(ctx: Arc<Context>, settings: Settings) {
     let mut http = None;
+    let mut attempts: JoinSet<(WebhookId, i64)> = JoinSet::new();
+    let mut busy = InFlight::default();
     loop {
+        while let Some(ended) = attempts.try_join_next() {
+            if let Ok((webhook, tenant)) = ended {
+                busy.end(webhook, tenant);
+            }
+        }
         if http.is_none() {
             match client(ctx.core.platform.webhook_allow_private) {
                 Ok(c) => http = Some(c),
                 Err(e) => tracing::error!(error = %e, "cannot build the webhook HTTP client"),
             }
         }
-        let busy = match &http {
-            Some(c) => match pass(&ctx, c, settings).await {
-                Ok(taken) => taken == BATCH,
-                Err(e) => {
-                    tracing::warn!(error = %chain(&e), "webhook delivery pass failed");
-                    false
+        let free = IN_FLIGHT.saturating_sub(attempts.len());
+        if let Some(http) = &http
+            && free > 0
+        {
+            match delivery::take_due(&ctx.core.pool, free as i64, LEASE_SECONDS, &busy, FAIR).await
+            {
+                Ok(due) => {
+                    for d in due {
+                        busy.start(&d);
+                        let (ctx, http) = (ctx.clone(), http.clone());
+                        attempts.spawn(async move {
+                            let result = if d.disabled {
+                                Err(Failure::permanent("the webhook is disabled"))
+                            } else {
+                                attempt(&ctx, &http, &d).await
+                            };
+                            if let Err(e) = record(&ctx, &d, result, settings.first_retry).await {
+                                tracing::warn!(webhook.id = %d.webhook_id, delivery.id = %d.id, error = %chain(&e),
+                                    "cannot record a webhook attempt; it is retried after its lease");
+                            }
+                            (d.webhook_id, d.tenant)
+                        });
+                    }
                 }
-            },
-            None => false,
-        };
-        if !busy {
-            tokio::time::sleep(settings.poll).await;
+                Err(e) => tracing::warn!(error = %chain(&e), "cannot take due webhook deliveries"),
+            }
+        }
+        // Wait for an attempt to end (a slot, or a webhook's or tenant's turn, frees up) or
+        // for the next poll.
+        tokio::select! {
+            ended = attempts.join_next(), if !attempts.is_empty() => {
+                if let Some(Ok((webhook, tenant))) = ended {
+                    busy.end(webhook, tenant);
+                }
+            }
+            () = tokio::time::sleep(settings.poll) => {}
         }
     }
-}
-
-/// A delivery taken for an attempt.
-type Due = DueDelivery;
-
-/// Takes the due deliveries and attempts them all at once; returns how many it took.
-pub async fn pass(
-    ctx: &Arc<Context>,
-    http: &reqwest::Client,
-    settings: Settings,
-) -> Result<i64, CoreError> {
-    let due = delivery::take_due(&ctx.core.pool, BATCH, LEASE_SECONDS).await?;
-    let taken = i64::try_from(due.len()).unwrap_or(BATCH);
-    let mut attempts = JoinSet::new();
-    for d in due {
-        let (ctx, http) = (ctx.clone(), http.clone());
-        attempts.spawn(async move {
-            let result = if d.disabled {
-                Err(Failure::permanent("the webhook is disabled"))
-            } else {
-                attempt(&ctx, &http, &d).await
-            };
-            if let Err(e) = record(&ctx, &d, result, settings.first_retry).await {
-                tracing::warn!(webhook.id = %d.webhook_id, delivery.id = %d.id, error = %chain(&e),
-                    "cannot record a webhook attempt; it is retried after its lease");
-            }
-        });
-    }
-    while attempts.join_next().await.is_some() {}
-    Ok(taken)
 }
 
 /// Why an attempt failed.
@@ -156,7 +163,7 @@ impl Failure {
 }
 
 /// The body: `{"type", "timestamp", "data"}`, the same on every attempt.
-fn body(d: &Due) -> Vec<u8> {
+fn body(d: &DueDelivery) -> Vec<u8> {
     serde_json::json!({
         "type": d.event,
         "timestamp": d.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
@@ -167,9 +174,10 @@ fn body(d: &Due) -> Vec<u8> {
 }
 
 /// One POST; Ok with the 2xx status.
-async fn attempt(ctx: &Context, http: &reqwest::Client, d: &Due) -> Result<u16, Failure> {
+async fn attempt(ctx: &Context, http: &reqwest::Client, d: &DueDelivery) -> Result<u16, Failure> {
     let platform = &ctx.core.platform;
     let url = target::parse(&d.url).map_err(Failure::permanent)?;
+    target::check_port(&url, &platform.webhook_ports).map_err(Failure::permanent)?;
     // Address literals never reach the resolver; check them here.
     if !platform.webhook_allow_private {
         let literal = match url.host() {
@@ -190,7 +198,7 @@ async fn attempt(ctx: &Context, http: &reqwest::Client, d: &Due) -> Result<u16, 
     let body = body(d);
     let timestamp = Utc::now().timestamp();
     let signature = webhooks::sign(&secret, &d.msg_id, timestamp, &body);
-    let mut resp = http
+    let resp = http
         .post(url)
         .header("webhook-id", &d.msg_id)
         .header("webhook-timestamp", timestamp.to_string())
@@ -204,24 +212,16 @@ async fn attempt(ctx: &Context, http: &reqwest::Client, d: &Due) -> Result<u16, 
     if status.is_success() {
         return Ok(status.as_u16());
     }
-    let mut error = format!("HTTP {status}");
-    if let Ok(Some(chunk)) = resp.chunk().await {
-        let text = String::from_utf8_lossy(&chunk[..chunk.len().min(ERROR_BODY)]);
-        let text = text.trim();
-        if !text.is_empty() {
-            error.push_str(": ");
-            error.push_str(text);
-        }
-    }
+    // The status and its reason only: the body is the receiver's, not ours to keep.
     Err(Failure {
         status: Some(status.as_u16()),
-        ..Failure::new(error)
+        ..Failure::new(format!("HTTP {status}"))
     })
 }
 
 async fn record(
     ctx: &Context,
-    d: &Due,
+    d: &DueDelivery,
     result: Result<u16, Failure>,
     first_retry: Duration,
 ) -> Result<(), CoreError> {
@@ -234,7 +234,16 @@ async fn record(
         }
         Err(f) => {
             let next = after_failure(f.permanent, attempts, d.id.0, d.created_at, first_retry);
-            delivery::mark_failed(&ctx.core.pool, d.id, attempts, f.status, next, &f.error).await?;
+            delivery::mark_failed(
+                &ctx.core.pool,
+                d.id,
+                attempts,
+                f.status,
+                next,
+                &f.error,
+                &ctx.core.platform.accounts.public_url,
+            )
+            .await?;
             match next {
                 Some(at) => tracing::info!(webhook.id = %d.webhook_id, delivery.id = %d.id,
                     attempts, error = %f.error, retry_at = %at, "webhook attempt failed"),

@@ -210,7 +210,7 @@ fn v1() -> Routes {
         )
         .route(
             "/domains/{name}/webhooks/{id}",
-            routes!(webhooks::show, webhooks::delete),
+            routes!(webhooks::show, webhooks::update, webhooks::delete),
         )
         .route(
             "/domains/{name}/webhooks/{id}/deliveries",

@@ -1,7 +1,9 @@
 //! `/api/v1/domains/{name}/webhooks`
 
 use apex_core::ids::WebhookId;
-use apex_core::webhooks::{self, CreatedWebhook, DeliveryView, NewWebhook, WebhookView};
+use apex_core::webhooks::{
+    self, CreatedWebhook, DeliveryView, NewWebhook, WebhookPatch, WebhookView,
+};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -134,6 +136,41 @@ pub async fn show(
 ) -> Result<Json<WebhookView>, ApiError> {
     Ok(Json(
         webhooks::get(&s.core, &actor, &name, webhook_id(&id)?).await?,
+    ))
+}
+
+/// `PATCH /domains/{name}/webhooks/{id}`: `{"enabled": false}` turns a webhook off,
+/// `{"enabled": true}` on again (after the platform disabled it for a day of failures).
+#[utoipa::path(
+    patch,
+    path = "/domains/{name}/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "webhooks_update",
+    params(
+        ("name" = String, Path, description = "The domain: `example.com`, in Unicode or A-labels"),
+        ("id" = i64, Path, description = "The webhook's id"),
+    ),
+    request_body = WebhookPatch,
+    responses(
+        (status = 200, description = "The webhook", body = WebhookView),
+        problem::BadRequest,
+        problem::Unauthenticated,
+        problem::Forbidden,
+        problem::NotFound,
+        problem::UnsupportedMediaType,
+        problem::Invalid,
+        problem::Internal,
+    ),
+    security(("api_key" = [])),
+)]
+pub async fn update(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+    JsonBody(patch): JsonBody<WebhookPatch>,
+) -> Result<Json<WebhookView>, ApiError> {
+    Ok(Json(
+        webhooks::set_enabled(&s.core, &actor, &name, webhook_id(&id)?, &patch).await?,
     ))
 }
 

@@ -34,6 +34,30 @@ pub fn parse(text: &str) -> Result<Url, String> {
 
 pub use crate::address::refused;
 
+/// The ports webhooks may call: 80 and 443, and those the operator adds
+/// (`APEX_WEBHOOK_PORTS`; `*` allows any).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ports {
+    /// Any port.
+    pub any: bool,
+    /// Ports allowed besides 80 and 443.
+    pub extra: Vec<u16>,
+}
+
+/// Checks the port `url` leads to (its own, or its scheme's).
+pub fn check_port(url: &Url, ports: &Ports) -> Result<(), String> {
+    let port = url.port_or_known_default().unwrap_or(0);
+    if ports.any || port == 80 || port == 443 || ports.extra.contains(&port) {
+        return Ok(());
+    }
+    let mut allowed = vec!["80".to_string(), "443".to_string()];
+    allowed.extend(ports.extra.iter().map(u16::to_string));
+    Err(format!(
+        "port {port} is not allowed; webhooks may call ports {}",
+        allowed.join(", ")
+    ))
+}
+
 /// Checks one address against the rule.
 pub fn check_ip(ip: IpAddr) -> Result<(), String> {
     match refused(ip) {
@@ -93,6 +117,32 @@ pub async fn check(url: &Url, allow_private: bool) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ports() {
+        let ports = Ports {
+            any: false,
+            extra: vec![8443],
+        };
+        for ok in [
+            "https://e.com/",
+            "http://e.com/",
+            "https://e.com:8443/",
+            "http://e.com:443/",
+        ] {
+            assert!(check_port(&parse(ok).unwrap(), &ports).is_ok(), "{ok}");
+        }
+        let e = check_port(&parse("https://e.com:25/").unwrap(), &ports).unwrap_err();
+        assert!(
+            e.contains("port 25 is not allowed") && e.contains("80, 443, 8443"),
+            "{e}"
+        );
+        let any = Ports {
+            any: true,
+            extra: vec![],
+        };
+        assert!(check_port(&parse("http://e.com:6379/").unwrap(), &any).is_ok());
+    }
 
     #[test]
     fn urls() {

@@ -14,7 +14,7 @@
 //! | `/domains/{name}/history`              | changes with their diffs   | –                         |
 //! | `/domains/{name}/sharing`              | members, invitations       | `…/members[/{user}[/remove]]`, `…/invitations/{id}/revoke` |
 //! | `/domains/{name}/settings`             | SOA, secondaries, delete   | `…/settings`, `…/secondaries`, `…/delete` |
-//! | `/domains/{name}/webhooks[/{id}]`      | webhooks; one's deliveries | create (secret shown once), `…/{id}/delete` |
+//! | `/domains/{name}/webhooks[/{id}]`      | webhooks; one's deliveries | create (secret shown once), `…/{id}/enable`, `…/{id}/disable`, `…/{id}/delete` |
 //! | `/domains/{name}/keys[/{id}]`          | domain keys; one to change | create (secret shown once), change, `…/{id}/revoke` |
 //! | `/domains/{name}/changes/{id}`         | the receipt, live          | –                         |
 
@@ -98,6 +98,14 @@ pub(crate) fn routes() -> Router<Core> {
         .route(
             "/domains/{name}/webhooks/{id}/delete",
             post(webhooks::delete),
+        )
+        .route(
+            "/domains/{name}/webhooks/{id}/enable",
+            post(webhooks::enable),
+        )
+        .route(
+            "/domains/{name}/webhooks/{id}/disable",
+            post(webhooks::disable),
         )
         .route("/domains/{name}/members", post(sharing::invite))
         .route("/domains/{name}/members/{user}", post(sharing::change))

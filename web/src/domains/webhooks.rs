@@ -1,5 +1,5 @@
 //! `/domains/{name}/webhooks`: the domain's webhooks (created with their secret shown once,
-//! deleted), and each one's deliveries.
+//! disabled and enabled again, deleted), and each one's deliveries.
 
 use apex_core::Core;
 use apex_core::actor::Role;
@@ -141,6 +141,41 @@ pub(crate) async fn create(
             page(&core, &viewer, &name, None, f, errors, fl.status).await
         }
     }
+}
+
+/// `POST /domains/{name}/webhooks/{id}/enable` and `…/disable`.
+pub(crate) async fn set_enabled(
+    core: &Core,
+    viewer: &Viewer,
+    name: &str,
+    id: i64,
+    enabled: bool,
+) -> Response {
+    let patch = webhooks::WebhookPatch { enabled };
+    match webhooks::set_enabled(core, &viewer.actor, name, WebhookId(id), &patch).await {
+        Ok(_) => Redirect::to(&format!("/domains/{}/webhooks", path_segment(name))).into_response(),
+        Err(e) => failure_page(Failure::from(e), viewer.chrome.at("domains")),
+    }
+}
+
+/// `POST /domains/{name}/webhooks/{id}/enable`.
+pub(crate) async fn enable(
+    State(core): State<Core>,
+    viewer: Viewer,
+    Path((name, id)): Path<(String, i64)>,
+    Posted(_): Posted<Empty>,
+) -> Response {
+    set_enabled(&core, &viewer, &name, id, true).await
+}
+
+/// `POST /domains/{name}/webhooks/{id}/disable`.
+pub(crate) async fn disable(
+    State(core): State<Core>,
+    viewer: Viewer,
+    Path((name, id)): Path<(String, i64)>,
+    Posted(_): Posted<Empty>,
+) -> Response {
+    set_enabled(&core, &viewer, &name, id, false).await
 }
 
 /// `POST /domains/{name}/webhooks/{id}/delete`.
