@@ -71,6 +71,11 @@ enum Admin {
         #[arg(long)]
         email: String,
     },
+    /// Re-seal every sealed secret (DNSSEC private keys, webhook secrets, second-factor
+    /// secrets, the platform's own) under the first key of `APEX_MASTER_KEY`, opening each
+    /// with whichever key of that list sealed it, in one transaction. To change the key: set
+    /// `APEX_MASTER_KEY=NEW,OLD` everywhere, run this, then set `APEX_MASTER_KEY=NEW`.
+    RotateMasterKey,
     /// Create an API key for a user, with everything the user may do, and print it (it is
     /// shown only this once).
     CreateApiKey {
@@ -202,6 +207,21 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
         }
         Command::Zone(_) => anyhow::bail!("zone commands run without a database"),
+        Command::Admin(Admin::RotateMasterKey) => {
+            let master = config
+                .master_key()?
+                .ok_or_else(|| anyhow::anyhow!("APEX_MASTER_KEY is not set"))?;
+            let done = apex_core::sealing::rotate(&pool, &master).await?;
+            println!(
+                "re-sealed under master key {}: {} DNSSEC keys, {} webhook secrets, {} second-factor secrets, {} platform secrets; {} were sealed under it already",
+                master.id_hex(),
+                done.dnssec_keys,
+                done.webhooks,
+                done.totp,
+                done.platform,
+                done.current
+            );
+        }
         Command::Admin(Admin::CreateApiKey { email, name }) => {
             let user = users::find_by_email(&pool, &email).await?;
             let (_, token) = auth::keys::create_full(&pool, user, &name).await?;

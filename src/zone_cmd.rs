@@ -265,10 +265,26 @@ fn keep_keys(dir: &std::path::Path, origin: &DName, keys: &[SigningKey]) -> Resu
             k.algorithm().number(),
             k.tag()
         ));
-        std::fs::write(&path, k.pkcs8())
+        write_private(&path, k.pkcs8())
             .map_err(|e| Stop::failed(format!("{}: {e}", path.display())))?;
     }
     Ok(())
+}
+
+/// Writes a private key readable by its owner only (mode 0600 from the moment the file
+/// exists; an existing file is truncated and set to 0600 too).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// The DS records for the parent, on standard error.

@@ -71,3 +71,44 @@ fn check_config_accepts_a_complete_config() {
         "{err}"
     );
 }
+
+/// Hardening item 10: `apex zone sign --key-dir` writes private keys readable by their owner
+/// only, whatever the umask.
+#[test]
+fn signing_keys_are_written_for_the_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = std::env::temp_dir().join(format!("apex-keys-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    let zone = dir.join("example.com.zone");
+    std::fs::write(
+        &zone,
+        "$TTL 300\n@ SOA ns1 host 1 3600 600 86400 300\n@ NS ns1.example.net.\nwww A 192.0.2.1\n",
+    )
+    .unwrap();
+    let (code, _, err) = apex(
+        &[
+            "zone",
+            "sign",
+            zone.to_str().unwrap(),
+            "--origin",
+            "example.com",
+            "--key-dir",
+            dir.join("keys").to_str().unwrap(),
+            "--format",
+            "none",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let keys: Vec<_> = std::fs::read_dir(dir.join("keys"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!keys.is_empty());
+    for k in &keys {
+        let mode = std::fs::metadata(k).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} has mode {mode:o}", k.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -23,6 +23,12 @@ pub struct Config {
     pub database_url: Option<SecretString>,
     /// `APEX_REDIS_URL`: Redis, for worker wake-ups.
     pub redis_url: Option<SecretString>,
+    /// `APEX_DATABASE_URL_FILE`, `APEX_REDIS_URL_FILE`, `APEX_TSIG_KEY_FILE`,
+    /// `APEX_TSIG_KEYS_FILE`, `APEX_MASTER_KEY_FILE`, `APEX_SMTP_URL_FILE`: each secret read
+    /// from a file instead (Docker and systemd credentials); the file may be read by its
+    /// owner only.
+    #[serde(flatten)]
+    pub secret_files: SecretFiles,
     /// `APEX_REDIS_PREFIX`: prefix of every Redis key, so installations can share a Redis.
     pub redis_prefix: String,
     /// `APEX_HTTP_LISTEN`: API and dashboard.
@@ -512,6 +518,57 @@ impl Accounts {
     }
 }
 
+/// Files holding secrets, one per secret setting (`APEX_…_FILE`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SecretFiles {
+    /// `APEX_DATABASE_URL_FILE`.
+    pub database_url_file: Option<std::path::PathBuf>,
+    /// `APEX_REDIS_URL_FILE`.
+    pub redis_url_file: Option<std::path::PathBuf>,
+    /// `APEX_TSIG_KEY_FILE`.
+    pub tsig_key_file: Option<std::path::PathBuf>,
+    /// `APEX_TSIG_KEYS_FILE`.
+    pub tsig_keys_file: Option<std::path::PathBuf>,
+    /// `APEX_MASTER_KEY_FILE`.
+    pub master_key_file: Option<std::path::PathBuf>,
+    /// `APEX_SMTP_URL_FILE`.
+    pub smtp_url_file: Option<std::path::PathBuf>,
+}
+
+/// Reads a secret from `path` for the setting `var` (`APEX_MASTER_KEY_FILE`): refused when
+/// the file may be read by its group or others, or is empty. One final newline is dropped.
+pub fn secret_from_file(var: &str, path: &Path) -> Result<SecretString, ConfigError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| err(var, format!("cannot read {}: {e}", path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(err(
+                var,
+                format!(
+                    "{} may be read by its group or others (mode {mode:o}): chmod 600 it",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    if !meta.is_file() {
+        return Err(err(var, format!("{} is not a file", path.display())));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(var, format!("cannot read {}: {e}", path.display())))?;
+    let text = text
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(&text);
+    if text.trim().is_empty() {
+        return Err(err(var, format!("{} is empty", path.display())));
+    }
+    Ok(SecretString::from(text.to_string()))
+}
+
 /// The HTTP server's limits against slow and greedy clients.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpServer {
@@ -550,14 +607,50 @@ impl Config {
             figment = figment.merge(Toml::file(path));
         }
         figment = figment.merge(Env::prefixed("APEX_").ignore(&["CONFIG"]));
-        figment.extract().map_err(|e| {
+        let mut config: Self = figment.extract().map_err(|e| {
             let var = e
                 .path
                 .first()
                 .map(|p| format!("APEX_{}", p.to_uppercase()))
                 .unwrap_or_else(|| "config".into());
             err(&var, e.kind.to_string())
-        })
+        })?;
+        config.read_secret_files()?;
+        Ok(config)
+    }
+
+    /// Fills each secret whose `APEX_…_FILE` is set from that file; setting both a secret and
+    /// its file is an error.
+    pub fn read_secret_files(&mut self) -> Result<(), ConfigError> {
+        let files = self.secret_files.clone();
+        let pairs: [(&str, Option<std::path::PathBuf>, &mut Option<SecretString>); 6] = [
+            (
+                "APEX_DATABASE_URL",
+                files.database_url_file,
+                &mut self.database_url,
+            ),
+            ("APEX_REDIS_URL", files.redis_url_file, &mut self.redis_url),
+            ("APEX_TSIG_KEY", files.tsig_key_file, &mut self.tsig_key),
+            ("APEX_TSIG_KEYS", files.tsig_keys_file, &mut self.tsig_keys),
+            (
+                "APEX_MASTER_KEY",
+                files.master_key_file,
+                &mut self.master_key,
+            ),
+            ("APEX_SMTP_URL", files.smtp_url_file, &mut self.smtp_url),
+        ];
+        for (var, file, value) in pairs {
+            let Some(path) = file else { continue };
+            let file_var = format!("{var}_FILE");
+            if value
+                .as_ref()
+                .is_some_and(|v| !v.expose_secret().is_empty())
+            {
+                return Err(err(&file_var, format!("set {var} or {file_var}, not both")));
+            }
+            *value = Some(secret_from_file(&file_var, &path)?);
+        }
+        Ok(())
     }
 
     /// The built-in defaults alone, ignoring the environment (tests, examples).
@@ -1046,6 +1139,39 @@ mod tests {
             assert_eq!(p.apex_ns.hosts[1].to_ascii(), "ns2.example.net.");
             assert_eq!(p.soa.rname.to_ascii(), "dns\\.admin.example.net.");
             assert!(c.check(true).is_empty());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_come_from_files_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        figment::Jail::expect_with(|jail| {
+            let key = crate::sealing::MasterKey::generate_text();
+            jail.create_file("master.key", &format!("{key}\n"))?;
+            jail.create_file("db.url", "postgres://apex:s3cret@db/apex\n")?;
+            let dir = jail.directory().to_path_buf();
+            let chmod = |name: &str, mode: u32| {
+                std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(mode))
+                    .unwrap();
+            };
+            chmod("master.key", 0o600);
+            chmod("db.url", 0o400);
+            jail.set_env("APEX_MASTER_KEY_FILE", "master.key");
+            jail.set_env("APEX_DATABASE_URL_FILE", "db.url");
+            let c = Config::load(None).unwrap();
+            assert_eq!(c.database_url().unwrap(), "postgres://apex:s3cret@db/apex");
+            assert!(c.master_key().unwrap().is_some());
+
+            chmod("master.key", 0o640);
+            let e = Config::load(None).unwrap_err();
+            assert_eq!(e.var, "APEX_MASTER_KEY_FILE");
+            assert!(e.message.contains("chmod 600"), "{e}");
+            chmod("master.key", 0o600);
+
+            jail.set_env("APEX_DATABASE_URL", "postgres://other");
+            let e = Config::load(None).unwrap_err();
+            assert!(e.message.contains("not both"), "{e}");
             Ok(())
         });
     }

@@ -223,7 +223,7 @@ pub enum KeyChange {
     Drop,
 }
 
-fn context(domain: DomainId, tag: u16) -> Vec<u8> {
+pub(crate) fn seal_context(domain: DomainId, tag: u16) -> Vec<u8> {
     let mut c = b"apex-dnssec-key:".to_vec();
     c.extend_from_slice(&domain.0.to_be_bytes());
     c.extend_from_slice(&tag.to_be_bytes());
@@ -272,7 +272,7 @@ pub async fn store(
             for &f in flags {
                 let (key, pkcs8) = SigningKey::generate(settings.algorithm, f)
                     .map_err(|e| CoreError::Internal(e.to_string()))?;
-                let sealed = master.seal(&context(domain, key.tag()), &pkcs8)?;
+                let sealed = master.seal(&seal_context(domain, key.tag()), &pkcs8)?;
                 sqlx::query!(
                     "INSERT INTO dnssec_keys (domain_id, algorithm, flags, key_tag, dnskey, private_key)
                      VALUES ($1, $2, $3, $4, $5, $6)",
@@ -321,7 +321,7 @@ pub async fn signing_keys(
                     CoreError::Internal(format!("stored key algorithm {}", r.algorithm))
                 })?;
             let tag = u16::try_from(r.key_tag).unwrap_or_default();
-            let pkcs8 = master.open(&context(domain, tag), &r.private_key)?;
+            let pkcs8 = master.open(&seal_context(domain, tag), &r.private_key)?;
             SigningKey::from_pkcs8(
                 algorithm,
                 u16::try_from(r.flags).unwrap_or_default(),

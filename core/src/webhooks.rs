@@ -128,7 +128,7 @@ pub struct DeliveryView {
 }
 
 /// The associated data that binds a sealed secret to its webhook and domain.
-fn seal_context(webhook: WebhookId, domain: DomainId) -> Vec<u8> {
+pub(crate) fn seal_context(webhook: WebhookId, domain: DomainId) -> Vec<u8> {
     let mut c = b"apex-webhook-secret:".to_vec();
     c.extend_from_slice(&webhook.0.to_be_bytes());
     c.extend_from_slice(&domain.0.to_be_bytes());

@@ -105,7 +105,7 @@ pub struct StaticZone {
 
 /// Which catalog zone to follow (RFC 9432) and the primaries serving it and its members.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "CatalogToml")]
 pub struct CatalogConfig {
     /// The catalog zone's name, e.g. `catalog.apex.invalid.`.
     #[serde(deserialize_with = "de_name")]
@@ -114,18 +114,67 @@ pub struct CatalogConfig {
     /// these addresses is accepted even unsigned.
     pub primaries: Vec<SocketAddr>,
     /// The TSIG key (`name:algorithm:base64secret`): signs transfers and SOA queries, and
-    /// authenticates NOTIFY for the catalog and its members.
-    #[serde(deserialize_with = "de_key")]
+    /// authenticates NOTIFY for the catalog and its members. In the file as `tsig_key`, or
+    /// read from `tsig_key_file` (a file its owner alone may read).
     pub tsig_key: TsigKey,
     /// More keys NOTIFY may be signed with (same form): the other key of a rollover, so the
     /// primary can switch to signing with the new key before or after this server does.
-    #[serde(default, deserialize_with = "de_keys")]
     pub accept_tsig_keys: Vec<TsigKey>,
     /// NOTIFY must be signed with one of this catalog's keys (default). Off: an unsigned
     /// NOTIFY from a primary's address is accepted too, which anyone able to spoof that
     /// address can use to make this server ask for transfers.
-    #[serde(default = "yes")]
     pub notify_requires_tsig: bool,
+}
+
+/// A `[catalog]` table as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogToml {
+    #[serde(deserialize_with = "de_name")]
+    name: DName,
+    primaries: Vec<SocketAddr>,
+    #[serde(default)]
+    tsig_key: Option<String>,
+    #[serde(default)]
+    tsig_key_file: Option<PathBuf>,
+    #[serde(default, deserialize_with = "de_keys")]
+    accept_tsig_keys: Vec<TsigKey>,
+    #[serde(default = "yes")]
+    notify_requires_tsig: bool,
+}
+
+impl TryFrom<CatalogToml> for CatalogConfig {
+    type Error = String;
+
+    fn try_from(t: CatalogToml) -> Result<Self, String> {
+        let text = match (t.tsig_key, t.tsig_key_file) {
+            (Some(_), Some(_)) => return Err("give tsig_key or tsig_key_file, not both".into()),
+            (None, None) => return Err("tsig_key (or tsig_key_file) is required".into()),
+            (Some(text), None) => text,
+            (None, Some(path)) => secret_file(&path)?,
+        };
+        Ok(Self {
+            name: t.name,
+            primaries: t.primaries,
+            tsig_key: TsigKey::parse(text.trim()).map_err(|e| format!("tsig_key: {e}"))?,
+            accept_tsig_keys: t.accept_tsig_keys,
+            notify_requires_tsig: t.notify_requires_tsig,
+        })
+    }
+}
+
+/// A secret read from `path`, which its owner alone may read.
+fn secret_file(path: &Path) -> Result<String, String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("tsig_key_file {shown}: {e}"))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "tsig_key_file {shown} may be read by its group or others (mode {mode:o}): chmod 600 it"
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|e| format!("tsig_key_file {shown}: {e}"))
 }
 
 fn yes() -> bool {
@@ -461,11 +510,6 @@ fn de_name<'de, D: Deserializer<'de>>(d: D) -> Result<DName, D::Error> {
         .map_err(|e| serde::de::Error::custom(format!("not a domain name: {e}")))
 }
 
-fn de_key<'de, D: Deserializer<'de>>(d: D) -> Result<TsigKey, D::Error> {
-    let text = String::deserialize(d)?;
-    TsigKey::parse(&text).map_err(serde::de::Error::custom)
-}
-
 fn de_keys<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<TsigKey>, D::Error> {
     Vec::<String>::deserialize(d)?
         .iter()
@@ -502,6 +546,26 @@ mod tests {
     }
 
     #[test]
+    fn the_key_can_come_from_a_file_its_owner_alone_reads() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = std::env::temp_dir().join(format!("apex-dns-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("fleet.key");
+        std::fs::write(&file, format!("{}\n", key_text())).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let toml = format!(
+            "listen = [\"127.0.0.1:0\"]\n[catalog]\nname = \"catalog.apex.invalid\"\nprimaries = [\"127.0.0.1:1\"]\ntsig_key_file = \"{}\"\n",
+            file.display()
+        );
+        let config = Config::from_toml(&toml).unwrap();
+        assert_eq!(config.catalogs[0].tsig_key.name().to_ascii(), "apex-fleet.");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = Config::from_toml(&toml).unwrap_err().to_string();
+        assert!(e.contains("chmod 600"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQ=";
         let bad_key = toml_with(
@@ -510,7 +574,7 @@ mod tests {
             &format!("k:hmac-md5:{secret}"),
         );
         let e = Config::from_toml(&bad_key).unwrap_err().to_string();
-        assert!(e.starts_with("line 5: catalog.tsig_key: "), "{e}");
+        assert!(e.contains("catalog: tsig_key: "), "{e}");
         assert!(!e.contains(secret), "the secret leaked into {e}");
 
         let bad_addr = toml_with(r#"["localhost"]"#, r#"["127.0.0.1:1"]"#, &key_text());
