@@ -5,12 +5,12 @@
 //! cap on queries per connection, and zone transfers built off the async threads and sent
 //! message by message.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use apex_net::frame::{Oversize, read_length, write_frame};
+use apex_net::server::{ClientSlot, PerClient};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -19,46 +19,10 @@ use crate::config::TcpConfig;
 use crate::metrics::Shard;
 use crate::server::{Action, Incoming, Server};
 
-/// Connections open per client.
-type PerClient = Arc<Mutex<HashMap<IpAddr, usize>>>;
-
-/// The client a connection counts against: the IPv4 address, or the IPv6 /64 (one host
-/// usually holds a whole /64).
-fn client_of(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V6(v6) => {
-            let bits = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(bits.into())
-        }
-        v4 => v4,
-    }
-}
-
-/// Releases a client's connection slot when the connection ends.
-struct Slot {
-    per_client: PerClient,
-    ip: IpAddr,
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut map = self
-            .per_client
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = map.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                map.remove(&self.ip);
-            }
-        }
-    }
-}
-
 /// Accepts and serves connections until the task is dropped.
 pub async fn serve(listener: TcpListener, server: Arc<Server>, limits: TcpConfig) {
     let total = Arc::new(Semaphore::new(limits.max_connections));
-    let per_client: PerClient = Arc::new(Mutex::new(HashMap::new()));
+    let per_client: PerClient = PerClient::default();
     let shard = server.metrics().shard();
     // The connections: dropped (and so closed) with this task.
     let mut connections = tokio::task::JoinSet::new();
@@ -78,19 +42,9 @@ pub async fn serve(listener: TcpListener, server: Arc<Server>, limits: TcpConfig
             tracing::debug!(client = %peer, "TCP connection refused: server at its limit");
             continue;
         };
-        let ip = client_of(peer.ip());
-        {
-            let mut map = per_client.lock().unwrap_or_else(PoisonError::into_inner);
-            let n = map.entry(ip).or_insert(0);
-            if *n >= limits.max_per_client {
-                tracing::debug!(client = %peer, "TCP connection refused: client at its limit");
-                continue;
-            }
-            *n += 1;
-        }
-        let slot = Slot {
-            per_client: per_client.clone(),
-            ip,
+        let Some(slot) = ClientSlot::take(&per_client, peer.ip(), limits.max_per_client) else {
+            tracing::debug!(client = %peer, "TCP connection refused: client at its limit");
+            continue;
         };
         let server = server.clone();
         let shard = shard.clone();

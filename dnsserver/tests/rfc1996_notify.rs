@@ -1,5 +1,7 @@
 //! RFC 1996 NOTIFY: the fast path by which changes reach the nameserver, and who may use it.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;
@@ -33,6 +35,33 @@ async fn notify_makes_a_change_visible_within_two_seconds() {
     assert_eq!(server.zone_serial(&n("example.com.")), Some(2));
 }
 
+/// A primary serving example.com (`www` at 192.0.2.1), signing with `key`, and a nameserver
+/// following it whose catalog settings `tweak` changes, once it serves the zone.
+async fn serving(
+    key: &apex_net::TsigKey,
+    tweak: impl FnOnce(&mut apex_dnsserver::CatalogConfig),
+) -> (FakePrimary, apex_dnsserver::Running) {
+    let primary = FakePrimary::start(key).await;
+    primary.set_zone(catalog(1, &[("z1", "example.com.")]));
+    primary.set_zone(zone("example.com.", 1, vec![("www.example.com.", a(1))]));
+    let mut catalog =
+        apex_dnsserver::CatalogConfig::new(&n(CATALOG), vec![primary.addr], key.clone());
+    tweak(&mut catalog);
+    let server = apex_dnsserver::start(apex_dnsserver::Config::new(
+        vec!["127.0.0.1:0".parse().unwrap()],
+        catalog,
+    ))
+    .await
+    .unwrap();
+    let addr = server.local_addrs()[0];
+    let loaded = eventually(Duration::from_secs(5), move || async move {
+        addresses(&ask(addr, "www.example.com.", RecordType::A).await) == ["192.0.2.1"]
+    })
+    .await;
+    assert!(loaded, "the zone was not transferred");
+    (primary, server)
+}
+
 /// An unsigned NOTIFY from the primary's own address is refused by default (a spoofed source
 /// address is cheap), and causes no refresh.
 #[tokio::test]
@@ -58,23 +87,8 @@ async fn unsigned_notify_from_a_primary_address_is_refused() {
 #[tokio::test]
 async fn unsigned_notify_from_a_primary_address_when_allowed() {
     let key = key();
-    let primary = FakePrimary::start(&key).await;
-    primary.set_zone(catalog(1, &[("z1", "example.com.")]));
-    primary.set_zone(zone("example.com.", 1, vec![("www.example.com.", a(1))]));
-    let mut catalog = apex_dnsserver::CatalogConfig::new(&n(CATALOG), vec![primary.addr], key);
-    catalog.notify_requires_tsig = false;
-    let server = apex_dnsserver::start(apex_dnsserver::Config::new(
-        vec!["127.0.0.1:0".parse().unwrap()],
-        catalog,
-    ))
-    .await
-    .unwrap();
+    let (primary, server) = serving(&key, |c| c.notify_requires_tsig = false).await;
     let addr = server.local_addrs()[0];
-    let loaded = eventually(Duration::from_secs(5), move || async move {
-        addresses(&ask(addr, "www.example.com.", RecordType::A).await) == ["192.0.2.1"]
-    })
-    .await;
-    assert!(loaded);
     primary.set_zone(zone("example.com.", 3, vec![("www.example.com.", a(3))]));
     let reply = exchange_udp(addr, &notify_message("Example.COM.", None)).await;
     assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
@@ -94,24 +108,9 @@ async fn unsigned_notify_from_a_primary_address_when_allowed() {
 async fn notify_during_a_key_rollover() {
     let new_key = key();
     let old_key = other_key("apex-fleet-2025");
-    let primary = FakePrimary::start(&new_key).await;
-    primary.set_zone(catalog(1, &[("z1", "example.com.")]));
-    primary.set_zone(zone("example.com.", 1, vec![("www.example.com.", a(1))]));
-    let mut catalog =
-        apex_dnsserver::CatalogConfig::new(&n(CATALOG), vec![primary.addr], new_key.clone());
-    catalog.accept_tsig_keys = vec![old_key.clone()];
-    let server = apex_dnsserver::start(apex_dnsserver::Config::new(
-        vec!["127.0.0.1:0".parse().unwrap()],
-        catalog,
-    ))
-    .await
-    .unwrap();
+    let accepted = old_key.clone();
+    let (primary, server) = serving(&new_key, |c| c.accept_tsig_keys = vec![accepted]).await;
     let addr = server.local_addrs()[0];
-    let loaded = eventually(Duration::from_secs(5), move || async move {
-        addresses(&ask(addr, "www.example.com.", RecordType::A).await) == ["192.0.2.1"]
-    })
-    .await;
-    assert!(loaded, "the new key did not transfer");
     primary.set_zone(zone("example.com.", 2, vec![("www.example.com.", a(2))]));
     let reply = exchange_udp_from(
         "127.0.0.2:0",

@@ -129,7 +129,7 @@ fn within(ip: IpAddr, net: IpAddr, len: u8) -> bool {
 
 /// The client a connection or datagram counts against: the IPv4 address, or the IPv6 /64
 /// (one host usually holds a whole /64).
-fn client_of(ip: IpAddr) -> IpAddr {
+pub fn client_of(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
         IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
         v4 => v4,
@@ -243,13 +243,30 @@ impl ClientRates {
     }
 }
 
-/// Connections open per client.
-type PerClient = Arc<Mutex<HashMap<IpAddr, usize>>>;
+/// Connections open per client ([`client_of`]).
+pub type PerClient = Arc<Mutex<HashMap<IpAddr, usize>>>;
 
-/// Gives a client's connection back when the connection ends.
-struct ClientSlot {
+/// A client's place among the connections open, given back when dropped.
+pub struct ClientSlot {
     per_client: PerClient,
     ip: IpAddr,
+}
+
+impl ClientSlot {
+    /// Takes a place for the client of `peer` if it has fewer than `max` connections open.
+    pub fn take(per_client: &PerClient, peer: IpAddr, max: usize) -> Option<Self> {
+        let ip = client_of(peer);
+        let mut map = per_client.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = map.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Self {
+            per_client: per_client.clone(),
+            ip,
+        })
+    }
 }
 
 impl Drop for ClientSlot {
@@ -296,18 +313,8 @@ pub async fn serve_tcp<H: DnsHandler>(
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             continue;
         };
-        let ip = client_of(src.ip());
-        {
-            let mut map = per_client.lock().unwrap_or_else(PoisonError::into_inner);
-            let n = map.entry(ip).or_insert(0);
-            if *n >= limits.max_per_client {
-                continue;
-            }
-            *n += 1;
-        }
-        let slot = ClientSlot {
-            per_client: per_client.clone(),
-            ip,
+        let Some(slot) = ClientSlot::take(&per_client, src.ip(), limits.max_per_client) else {
+            continue;
         };
         let handler = handler.clone();
         connections.spawn(async move {

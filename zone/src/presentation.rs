@@ -251,6 +251,9 @@ impl<'a> Lexer<'a> {
                                 cut -= 1;
                             }
                             c.push_str(&text[..cut]);
+                            // A cut may end in whitespace the full text had inside: drop it,
+                            // as reading the written comment back would.
+                            c.truncate(c.trim_end().len());
                         }
                     }
                     self.pos = end;

@@ -251,6 +251,8 @@ fn append_comment(to: &mut String, text: &str) {
         cut -= 1;
     }
     to.push_str(&text[..cut]);
+    // A cut may end in whitespace: dropped, as reading the written comment back would.
+    to.truncate(to.trim_end().len());
 }
 
 fn push(st: &mut State, out: &mut ParsedZone, r: Option<ZoneRecord>) {
