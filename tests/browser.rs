@@ -344,8 +344,19 @@ async fn sign_in(b: &Browser, email: &str, secret: Option<&[u8]>, shots: bool) {
         }
         b.click("main button[type=submit]").await;
     }
+    // The sign-in page has an h1 too: wait for the browser to leave it, not for an h1.
+    let started = std::time::Instant::now();
+    while b.path().await.starts_with("/login") && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     b.wait_for("h1", Duration::from_secs(10)).await;
-    assert_eq!(b.path().await, "/domains");
+    let path = b.path().await;
+    assert_eq!(
+        path,
+        "/domains",
+        "{}",
+        b.client.source().await.unwrap_or_default()
+    );
 }
 
 #[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
