@@ -81,12 +81,14 @@ async fn the_secret_is_shown_once(pool: PgPool) {
     let (_, one, _) = api.call("GET", &format!("{HOOKS}/{id}"), None).await;
     assert_eq!(one["url"], b["url"]);
 
-    // At rest it is sealed: nonce, ciphertext, tag; not the key itself.
+    // At rest it is sealed: a format byte, the master key's id, nonce, ciphertext, tag; not
+    // the key itself.
     let sealed: Vec<u8> = sqlx::query_scalar("SELECT secret FROM webhooks")
         .fetch_one(&api.pool)
         .await
         .unwrap();
-    assert_eq!(sealed.len(), 12 + key.len() + 16);
+    assert_eq!(sealed.len(), 1 + 8 + 12 + key.len() + 16);
+    assert_eq!(sealed[0], 1);
     assert!(!sealed.windows(key.len()).any(|w| w == key.as_slice()));
 
     // A second webhook gets a secret of its own.
