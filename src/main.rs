@@ -211,7 +211,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let master = config
                 .master_key()?
                 .ok_or_else(|| anyhow::anyhow!("APEX_MASTER_KEY is not set"))?;
-            let done = apex_core::sealing::rotate(&pool, &master).await?;
+            let done = apex_core::rekey::rotate(&pool, &master).await?;
             println!(
                 "re-sealed under master key {}: {} DNSSEC keys, {} webhook secrets, {} second-factor secrets, {} platform secrets; {} were sealed under it already",
                 master.id_hex(),

@@ -130,7 +130,8 @@ async fn request_bodies_are_limited_per_route(pool: PgPool) {
 /// `rotate` re-seals every secret under NEW in one go, and then NEW alone opens them all.
 #[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
 async fn the_master_key_is_rotated(pool: PgPool) {
-    use apex_core::sealing::{MasterKey, rotate};
+    use apex_core::rekey::rotate;
+    use apex_core::sealing::MasterKey;
     let old_text = MasterKey::generate_text();
     let new_text = MasterKey::generate_text();
     let mut config = accounts_config();

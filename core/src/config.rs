@@ -408,6 +408,16 @@ impl TsigKeyData {
     }
 }
 
+/// The ports webhooks may call: 80 and 443, and those the operator adds
+/// (`APEX_WEBHOOK_PORTS`; `*` allows any).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookPorts {
+    /// Any port.
+    pub any: bool,
+    /// Ports allowed besides 80 and 443.
+    pub extra: Vec<u16>,
+}
+
 /// A fleet nameserver of `APEX_NOTIFY`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FleetNameserver {
@@ -438,7 +448,7 @@ pub struct Platform {
     /// Webhooks may target non-public addresses (`APEX_WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_allow_private: bool,
     /// The ports webhooks may call (`APEX_WEBHOOK_PORTS`).
-    pub webhook_ports: crate::webhooks::target::Ports,
+    pub webhook_ports: WebhookPorts,
     /// A domain's own secondaries may have non-public addresses
     /// (`APEX_SECONDARY_ALLOW_PRIVATE`).
     pub secondary_allow_private: bool,
@@ -945,8 +955,8 @@ impl Config {
     }
 
     /// The ports of `APEX_WEBHOOK_PORTS`.
-    pub fn webhook_ports(&self) -> Result<crate::webhooks::target::Ports, ConfigError> {
-        let mut ports = crate::webhooks::target::Ports::default();
+    pub fn webhook_ports(&self) -> Result<WebhookPorts, ConfigError> {
+        let mut ports = WebhookPorts::default();
         for p in &self.webhook_ports {
             if p == "*" {
                 ports.any = true;

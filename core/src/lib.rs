@@ -37,6 +37,7 @@ pub mod queue;
 pub mod quotas;
 pub mod ratelimit;
 pub mod records;
+pub mod rekey;
 pub mod revert;
 pub mod rrsets;
 pub mod sealing;

@@ -34,15 +34,7 @@ pub fn parse(text: &str) -> Result<Url, String> {
 
 pub use crate::address::refused;
 
-/// The ports webhooks may call: 80 and 443, and those the operator adds
-/// (`APEX_WEBHOOK_PORTS`; `*` allows any).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Ports {
-    /// Any port.
-    pub any: bool,
-    /// Ports allowed besides 80 and 443.
-    pub extra: Vec<u16>,
-}
+pub use crate::config::WebhookPorts as Ports;
 
 /// Checks the port `url` leads to (its own, or its scheme's).
 pub fn check_port(url: &Url, ports: &Ports) -> Result<(), String> {
