@@ -30,7 +30,6 @@ mod membership;
 pub mod metrics;
 mod notify;
 pub mod persist;
-mod quiet;
 pub mod rrl;
 mod secondary;
 mod server;

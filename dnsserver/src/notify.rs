@@ -56,14 +56,14 @@ fn check(
             ResponseCode::NoError
         }
         NotifyOutcome::NotOurs => {
-            if !crate::quiet::allow() {
+            if !apex_net::quiet::allow() {
                 return ResponseCode::NotAuth;
             }
             tracing::info!(zone.name = %zone, source = %source, "NOTIFY for a zone we do not follow");
             ResponseCode::NotAuth
         }
         NotifyOutcome::Refused => {
-            if !crate::quiet::allow() {
+            if !apex_net::quiet::allow() {
                 return ResponseCode::Refused;
             }
             tracing::warn!(zone.name = %zone, source = %source, signed, "NOTIFY refused: not signed with a key of the zone's catalog");

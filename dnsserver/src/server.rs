@@ -139,7 +139,7 @@ impl Server {
             RequestAuth::Unsigned => None,
             RequestAuth::Signed(signer) => Some(signer),
             RequestAuth::Failed(failure) => {
-                if crate::quiet::allow() {
+                if apex_net::quiet::allow() {
                     tracing::warn!(source = %src, error = ?failure.error, "request TSIG did not verify");
                 }
                 let action = match failure.reply(&message) {
@@ -236,7 +236,7 @@ impl Server {
             Action::Send
         };
         if !allowed {
-            if crate::quiet::allow() {
+            if apex_net::quiet::allow() {
                 tracing::info!(source = %src, "zone transfer refused: not allowed");
             }
             return refuse(ResponseCode::Refused, signer, out);

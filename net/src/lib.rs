@@ -13,6 +13,7 @@
 pub mod client;
 pub mod frame;
 pub mod message;
+pub mod quiet;
 pub mod server;
 pub mod tsig;
 pub mod xfr;

@@ -147,21 +147,6 @@ impl SoaCache {
     }
 }
 
-/// Whether a log line about a refused request may be written now: at most 20 a second, so
-/// a flood of them is not a flood of log lines.
-fn quiet() -> bool {
-    static WINDOW: std::sync::Mutex<(Option<std::time::Instant>, u32)> =
-        std::sync::Mutex::new((None, 0));
-    let Ok(mut w) = WINDOW.lock() else {
-        return false;
-    };
-    if w.0.is_none_or(|s| s.elapsed().as_secs() >= 1) {
-        *w = (Some(std::time::Instant::now()), 0);
-    }
-    w.1 += 1;
-    w.1 <= 20
-}
-
 fn reply_to(request: &Message, rcode: ResponseCode) -> Message {
     let mut m = Message::response(request.metadata.id, request.metadata.op_code);
     m.metadata.response_code = rcode;
@@ -189,7 +174,7 @@ impl DnsHandler for TransferServer {
             RequestAuth::Unsigned => None,
             RequestAuth::Signed(s) => Some(s),
             RequestAuth::Failed(failure) => {
-                if quiet() {
+                if apex_net::quiet::allow() {
                     tracing::warn!(peer = %request.src, error = ?failure.error, "transfer request with a bad TSIG");
                 }
                 return failure.reply(msg).map_or(Reply::None, Reply::One);
@@ -210,7 +195,7 @@ impl DnsHandler for TransferServer {
                 match self.own_secondary(&zone, request.src).await {
                     Ok(true) => {}
                     Ok(false) => {
-                        if quiet() {
+                        if apex_net::quiet::allow() {
                             tracing::warn!(peer = %request.src, zone.name = %zone, "unsigned transfer request refused");
                         }
                         return finish(reply_to(msg, ResponseCode::Refused), None);

@@ -35,6 +35,8 @@ const FAIR: Fairness = Fairness {
     per_webhook: 2,
     per_tenant: 8,
 };
+/// Least time between two takes of due deliveries.
+const MIN_TAKE_GAP: Duration = Duration::from_millis(100);
 /// An attempt's time limit.
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a taken delivery is left alone by other workers: the time limit and some slack.
@@ -84,6 +86,9 @@ pub async fn run(ctx: Arc<Context>, settings: Settings) {
     let mut http = None;
     let mut attempts: JoinSet<(WebhookId, i64)> = JoinSet::new();
     let mut busy = InFlight::default();
+    let mut last_take = tokio::time::Instant::now()
+        .checked_sub(MIN_TAKE_GAP)
+        .unwrap_or_else(tokio::time::Instant::now);
     loop {
         while let Some(ended) = attempts.try_join_next() {
             if let Ok((webhook, tenant)) = ended {
@@ -97,9 +102,17 @@ pub async fn run(ctx: Arc<Context>, settings: Settings) {
             }
         }
         let free = IN_FLIGHT.saturating_sub(attempts.len());
+        // Each take reads every due delivery (to share them out fairly): at most one a
+        // tenth of a second, however fast attempts end.
+        let since = last_take.elapsed();
+        if since < MIN_TAKE_GAP {
+            tokio::time::sleep(MIN_TAKE_GAP - since).await;
+            continue;
+        }
         if let Some(http) = &http
             && free > 0
         {
+            last_take = tokio::time::Instant::now();
             match delivery::take_due(&ctx.core.pool, free as i64, LEASE_SECONDS, &busy, FAIR).await
             {
                 Ok(due) => {

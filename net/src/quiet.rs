@@ -1,7 +1,8 @@
 //! A budget for log lines about what outsiders send (refused NOTIFY, bad TSIG, refused
-//! transfers): a flood of such requests must not become a flood of log lines. At most
-//! [`PER_SECOND`] such lines a second are written; the lines held back are counted and said
-//! in one line when logging resumes.
+//! transfers), shared by the nameserver and the transfer server: a flood of such requests
+//! must not become a flood of log lines. At most [`PER_SECOND`] such lines a second are
+//! written in a process; the lines held back are counted and said in one line when logging
+//! resumes.
 
 use std::sync::Mutex;
 use std::time::Instant;
