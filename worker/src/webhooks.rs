@@ -12,6 +12,7 @@
 //! addresses it checked, so a name cannot resolve to a public address for the check and to
 //! `127.0.0.1` for the connection. Redirects are not followed and no proxy is used.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,16 +85,16 @@ fn client(allow_private: bool) -> reqwest::Result<reqwest::Client> {
 /// no delivery waits for a slow one of another target (there are no batches).
 pub async fn run(ctx: Arc<Context>, settings: Settings) {
     let mut http = None;
-    let mut attempts: JoinSet<(WebhookId, i64)> = JoinSet::new();
+    let mut attempts: JoinSet<()> = JoinSet::new();
+    // Each attempt's webhook and tenant, by task: counted out when it ends, even by a panic.
+    let mut owners: HashMap<tokio::task::Id, (WebhookId, i64)> = HashMap::new();
     let mut busy = InFlight::default();
     let mut last_take = tokio::time::Instant::now()
         .checked_sub(MIN_TAKE_GAP)
         .unwrap_or_else(tokio::time::Instant::now);
     loop {
-        while let Some(ended) = attempts.try_join_next() {
-            if let Ok((webhook, tenant)) = ended {
-                busy.end(webhook, tenant);
-            }
+        while let Some(ended) = attempts.try_join_next_with_id() {
+            end(&mut owners, &mut busy, ended);
         }
         if http.is_none() {
             match client(ctx.core.platform.webhook_allow_private) {
@@ -118,8 +119,9 @@ pub async fn run(ctx: Arc<Context>, settings: Settings) {
                 Ok(due) => {
                     for d in due {
                         busy.start(&d);
+                        let owner = (d.webhook_id, d.tenant);
                         let (ctx, http) = (ctx.clone(), http.clone());
-                        attempts.spawn(async move {
+                        let task = attempts.spawn(async move {
                             let result = if d.disabled {
                                 Err(Failure::permanent("the webhook is disabled"))
                             } else {
@@ -129,8 +131,8 @@ pub async fn run(ctx: Arc<Context>, settings: Settings) {
                                 tracing::warn!(webhook.id = %d.webhook_id, delivery.id = %d.id, error = %chain(&e),
                                     "cannot record a webhook attempt; it is retried after its lease");
                             }
-                            (d.webhook_id, d.tenant)
                         });
+                        owners.insert(task.id(), owner);
                     }
                 }
                 Err(e) => tracing::warn!(error = %chain(&e), "cannot take due webhook deliveries"),
@@ -139,13 +141,31 @@ pub async fn run(ctx: Arc<Context>, settings: Settings) {
         // Wait for an attempt to end (a slot, or a webhook's or tenant's turn, frees up) or
         // for the next poll.
         tokio::select! {
-            ended = attempts.join_next(), if !attempts.is_empty() => {
-                if let Some(Ok((webhook, tenant))) = ended {
-                    busy.end(webhook, tenant);
+            ended = attempts.join_next_with_id(), if !attempts.is_empty() => {
+                if let Some(ended) = ended {
+                    end(&mut owners, &mut busy, ended);
                 }
             }
             () = tokio::time::sleep(settings.poll) => {}
         }
+    }
+}
+
+/// Counts an ended attempt out of `busy`.
+fn end(
+    owners: &mut HashMap<tokio::task::Id, (WebhookId, i64)>,
+    busy: &mut InFlight,
+    ended: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+) {
+    let id = match ended {
+        Ok((id, ())) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "a webhook attempt failed");
+            e.id()
+        }
+    };
+    if let Some((webhook, tenant)) = owners.remove(&id) {
+        busy.end(webhook, tenant);
     }
 }
 
