@@ -123,6 +123,7 @@ pub async fn start_worker(config: &Config, pool: PgPool) -> anyhow::Result<apex_
                     .collect(),
             ),
             customers: config.transfer_customer_listen,
+            update: config.update_listen,
             tcp: apex_net::server::TcpLimits::default(),
             udp: apex_net::server::UdpLimits {
                 per_client_per_second: config.transfer_udp_per_client,

@@ -46,6 +46,7 @@ pub const PAGE_PATH: &str = "/api/docs";
         (name = "zonefiles", description = "Zone files in and out"),
         (name = "members", description = "Sharing a domain"),
         (name = "webhooks", description = "Webhooks of a domain and their deliveries"),
+        (name = "tsig-keys", description = "TSIG keys of a domain, for RFC 2136 UPDATE and zone transfers"),
         (name = "health", description = "Liveness and readiness"),
         (name = "meta", description = "This document"),
     )

@@ -157,6 +157,13 @@ async fn the_master_key_is_rotated(pool: PgPool) {
         )
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = alice
+        .post(
+            "/api/v1/domains/example.com/tsig-keys",
+            json!({"name": "ddns"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     let old = MasterKey::parse(&old_text).unwrap();
     apex_core::auth::device::signing_key(&pool, &old)
         .await
@@ -174,6 +181,12 @@ async fn the_master_key_is_rotated(pool: PgPool) {
                 .unwrap(),
         );
         all.extend(
+            sqlx::query_scalar::<_, Vec<u8>>("SELECT secret FROM tsig_keys")
+                .fetch_all(&pool)
+                .await
+                .unwrap(),
+        );
+        all.extend(
             sqlx::query_scalar::<_, Vec<u8>>("SELECT secret FROM platform_secrets")
                 .fetch_all(&pool)
                 .await
@@ -182,12 +195,13 @@ async fn the_master_key_is_rotated(pool: PgPool) {
         all
     };
     let before = blobs().await;
-    assert!(before.len() >= 3, "{}", before.len());
+    assert!(before.len() >= 4, "{}", before.len());
     assert!(before.iter().all(|b| old.is_current(b)));
 
     let ring = MasterKey::parse(&format!("{new_text},{old_text}")).unwrap();
     let done = rotate(&pool, &ring).await.unwrap();
     assert_eq!(done.webhooks, 1);
+    assert_eq!(done.tsig_keys, 1);
     assert_eq!(done.platform, 1);
     assert!(done.dnssec_keys >= 1);
     let new = MasterKey::parse(&new_text).unwrap();
@@ -195,7 +209,10 @@ async fn the_master_key_is_rotated(pool: PgPool) {
     assert!(after.iter().all(|b| new.is_current(b)));
     // Twice is harmless.
     let again = rotate(&pool, &ring).await.unwrap();
-    assert_eq!(again.dnssec_keys + again.webhooks + again.platform, 0);
+    assert_eq!(
+        again.dnssec_keys + again.webhooks + again.tsig_keys + again.platform,
+        0
+    );
 
     // With the new key alone: the zone's signing keys open, and so does the cookie key.
     let domain: i64 = sqlx::query_scalar("SELECT id FROM domains WHERE name = 'example.com'")

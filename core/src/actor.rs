@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::CoreError;
-use crate::ids::{ApiKeyId, DomainId, SessionId, UserId};
+use crate::ids::{ApiKeyId, DomainId, SessionId, TsigKeyId, UserId};
 
 /// A user's role on a shared domain, from least to most powerful (MyDNSHost's levels).
 #[derive(
@@ -73,6 +73,8 @@ pub enum Via {
     Web,
     /// The `apex` command line.
     Cli,
+    /// An RFC 2136 UPDATE message, signed with a TSIG key.
+    DnsUpdate,
 }
 
 impl Via {
@@ -82,6 +84,7 @@ impl Via {
             Via::Api => "api",
             Via::Web => "web",
             Via::Cli => "cli",
+            Via::DnsUpdate => "dns-update",
         }
     }
 }
@@ -264,17 +267,32 @@ pub enum Credential {
         /// The records it may write; `None`: any.
         records: Option<Vec<RecordScope>>,
     },
+    /// A domain's TSIG key, on a DNS message (UPDATE, a zone transfer).
+    TsigKey {
+        /// The key.
+        id: TsigKeyId,
+        /// Its DNS name (`certbot.example.com.`).
+        name: String,
+        /// The domain it belongs to.
+        domain: DomainId,
+        /// May send UPDATE (write records); otherwise it reads (transfers) only.
+        may_update: bool,
+        /// The records it may write; `None`: any.
+        records: Option<Vec<RecordScope>>,
+    },
     /// The operator on the `apex` command line (or a test), as the given user.
     Cli,
 }
 
 impl Credential {
-    /// For the audit log and change records: `session:12`, `api_key:5`, `domain_key:7`, `cli`.
+    /// For the audit log and change records: `session:12`, `api_key:5`, `domain_key:7`,
+    /// `tsig_key:3`, `cli`.
     pub fn label(&self) -> String {
         match self {
             Credential::Session(id) => format!("session:{id}"),
             Credential::UserKey { id, .. } => format!("api_key:{id}"),
             Credential::DomainKey { id, .. } => format!("domain_key:{id}"),
+            Credential::TsigKey { id, .. } => format!("tsig_key:{id}"),
             Credential::Cli => "cli".into(),
         }
     }
@@ -331,6 +349,14 @@ impl Actor {
     pub fn api_key_id(&self) -> Option<ApiKeyId> {
         match &self.credential {
             Credential::UserKey { id, .. } | Credential::DomainKey { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// The TSIG key used, by name, if any.
+    pub fn tsig_key_name(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::TsigKey { name, .. } => Some(name),
             _ => None,
         }
     }

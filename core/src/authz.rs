@@ -167,7 +167,7 @@ fn roles_usable(actor: &Actor) -> bool {
     let through = match &actor.credential {
         Credential::Session(_) | Credential::Cli => true,
         Credential::UserKey { scope, .. } => scope.platform_roles && !scope.limited(),
-        Credential::DomainKey { .. } => false,
+        Credential::DomainKey { .. } | Credential::TsigKey { .. } => false,
     };
     through && !actor.needs_2fa && actor.impersonator.is_none()
 }
@@ -205,6 +205,11 @@ pub fn effective_role(actor: &Actor, domain: &DomainAccess<'_>) -> Option<Role> 
         Credential::DomainKey {
             domain: own, role, ..
         } => (*own == domain.id).then_some(*role),
+        Credential::TsigKey {
+            domain: own,
+            may_update,
+            ..
+        } => (*own == domain.id).then_some(if *may_update { Role::Write } else { Role::Read }),
     }?;
     Some(if record_limits(actor).is_some() {
         role.min(Role::Write)
@@ -217,7 +222,9 @@ pub fn effective_role(actor: &Actor, domain: &DomainAccess<'_>) -> Option<Role> 
 fn record_limits(actor: &Actor) -> Option<&[RecordScope]> {
     match &actor.credential {
         Credential::UserKey { scope, .. } => scope.records.as_deref(),
-        Credential::DomainKey { records, .. } => records.as_deref(),
+        Credential::DomainKey { records, .. } | Credential::TsigKey { records, .. } => {
+            records.as_deref()
+        }
         Credential::Session(_) | Credential::Cli => None,
     }
 }
@@ -302,7 +309,7 @@ pub fn authorize(actor: &Actor, request: Request<'_>) -> Result<(), CoreError> {
                         Ok(())
                     }
                 }
-                Credential::DomainKey { .. } => {
+                Credential::DomainKey { .. } | Credential::TsigKey { .. } => {
                     Err(forbidden("a domain key may not create domains"))
                 }
             }
@@ -473,7 +480,7 @@ fn account_action(actor: &Actor, what: AccountAction) -> Result<(), CoreError> {
             AccountAction::Read | AccountAction::Manage => scope.manage_account,
             AccountAction::ReadKeys | AccountAction::ManageKeys => scope.manage_keys,
         },
-        Credential::DomainKey { .. } => {
+        Credential::DomainKey { .. } | Credential::TsigKey { .. } => {
             return Err(forbidden(
                 "a domain key acts on its domain only, not on an account",
             ));

@@ -3,7 +3,7 @@
 //! publishing name the same values without importing each other.
 
 crate::text_enum! {
-    /// What a change did (`changes.action`, whose CHECK lists the same eleven).
+    /// What a change did (`changes.action`, whose CHECK lists the same twelve).
     pub enum ChangeAction {
         /// A domain was created (with its records, when created from a zone file).
         DomainCreate = "domain.create",
@@ -27,6 +27,8 @@ crate::text_enum! {
         RrsetsUpdate = "rrsets.update",
         /// Records were taken back to an earlier serial, or one change was undone.
         ZoneRevert = "zone.revert",
+        /// Records were changed by an RFC 2136 UPDATE signed with one of the domain's TSIG keys.
+        DnsUpdate = "dns.update",
     }
 }
 
@@ -41,6 +43,7 @@ impl ChangeAction {
                 | Self::RecordDelete
                 | Self::RrsetsUpdate
                 | Self::ZoneRevert
+                | Self::DnsUpdate
         )
     }
 

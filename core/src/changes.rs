@@ -138,6 +138,8 @@ pub struct ChangeActor {
     pub impersonator: Option<String>,
     /// `api`, `web`, `cli`, `import`, `dns-update`.
     pub via: String,
+    /// The TSIG key that signed the DNS UPDATE, by name (for `via: dns-update`).
+    pub tsig_key: Option<String>,
 }
 
 /// What a write records.
@@ -184,8 +186,8 @@ pub async fn append(
     let row = sqlx::query!(
         r#"INSERT INTO changes (domain_id, zone, action, serial, actor_user_id, actor_api_key_id,
                                 actor_session_id, impersonator_user_id, via, before, after,
-                                rrset_names, rrset_types, record_diff)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                                rrset_names, rrset_types, record_diff, actor_tsig_key)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
            RETURNING id AS "id: ChangeId", created_at,
                      (SELECT email FROM users WHERE id = $5) AS user_email"#,
         c.domain_id.0,
@@ -202,6 +204,7 @@ pub async fn append(
         names.as_deref(),
         types.as_deref(),
         record_diff,
+        actor.tsig_key_name(),
     )
     .fetch_one(&mut **tx)
     .await?;
@@ -221,6 +224,7 @@ pub async fn append(
             session_id: actor.session_id(),
             impersonator: actor.impersonator.as_ref().map(|i| i.email.clone()),
             via: actor.via.as_str().to_string(),
+            tsig_key: actor.tsig_key_name().map(str::to_string),
         },
     })
 }
@@ -235,7 +239,7 @@ pub async fn get(
     let domain = crate::domain::load(pool, actor, zone, Action::Read).await?;
     let row = sqlx::query!(
         r#"SELECT c.id AS "id: ChangeId", c.zone, c.action AS "action: ChangeAction", c.serial, c.created_at, c.published_at,
-                  c.in_sync_at, c.via, c.actor_api_key_id AS "api_key_id: ApiKeyId",
+                  c.in_sync_at, c.via, c.actor_tsig_key, c.actor_api_key_id AS "api_key_id: ApiKeyId",
                   c.actor_session_id AS "session_id: SessionId",
                   u.email AS "user_email?", i.email AS "impersonator_email?"
              FROM changes c
@@ -274,6 +278,7 @@ pub async fn get(
             session_id: row.session_id,
             impersonator: row.impersonator_email,
             via: row.via,
+            tsig_key: row.actor_tsig_key,
         },
     })
 }
@@ -378,7 +383,7 @@ pub async fn list(
     let domain = crate::domain::load(pool, actor, zone, Action::Read).await?;
     let rows = sqlx::query!(
         r#"SELECT c.id AS "id: ChangeId", c.zone, c.action AS "action: ChangeAction", c.serial, c.created_at, c.published_at,
-                  c.in_sync_at, c.via, c.actor_api_key_id AS "api_key_id: ApiKeyId",
+                  c.in_sync_at, c.via, c.actor_tsig_key, c.actor_api_key_id AS "api_key_id: ApiKeyId",
                   c.actor_session_id AS "session_id: SessionId",
                   u.email AS "user_email?", i.email AS "impersonator_email?",
                   c.before, c.after, c.record_diff
@@ -429,6 +434,7 @@ pub async fn list(
                         session_id: row.session_id,
                         impersonator: row.impersonator_email,
                         via: row.via,
+                        tsig_key: row.actor_tsig_key,
                     },
                 },
                 before: row.before,

@@ -44,6 +44,10 @@ pub struct Config {
     /// `APEX_TRANSFER_CUSTOMER_LISTEN`: a second listener of the transfer server for
     /// customers' own secondaries, with connection slots of its own; none by default.
     pub transfer_customer_listen: Option<SocketAddr>,
+    /// `APEX_UPDATE_LISTEN`: a listener of the transfer server for RFC 2136 UPDATE, open to
+    /// anyone (UPDATE needs a domain's TSIG key), for when `APEX_TRANSFER_ALLOW` keeps the
+    /// fleet's listener to the fleet; none by default (UPDATE is accepted on every listener).
+    pub update_listen: Option<SocketAddr>,
     /// `APEX_TRANSFER_UDP_PER_CLIENT`: UDP requests a second the transfer server answers per
     /// client (an IPv4 address, an IPv6 /64); 0: no limit.
     pub transfer_udp_per_client: u32,

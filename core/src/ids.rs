@@ -47,6 +47,10 @@ id_type!(
     DeliveryId
 );
 id_type!(
+    /// A TSIG key of a domain.
+    TsigKeyId
+);
+id_type!(
     /// A dashboard session.
     SessionId
 );

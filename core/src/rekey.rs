@@ -14,6 +14,8 @@ pub struct Resealed {
     pub webhooks: usize,
     /// Second-factor secrets (active and pending).
     pub totp: usize,
+    /// Domains' TSIG key secrets.
+    pub tsig_keys: usize,
     /// The platform's own secrets (the cookie signing key).
     pub platform: usize,
     /// Already under the first key: left alone.
@@ -81,6 +83,29 @@ pub async fn rotate(pool: &sqlx::PgPool, master: &MasterKey) -> Result<Resealed,
                 .execute(&mut *tx)
                 .await?;
                 done.webhooks += 1;
+            }
+        }
+    }
+
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id: crate::ids::TsigKeyId", domain_id AS "domain: crate::ids::DomainId", secret
+             FROM tsig_keys ORDER BY id FOR UPDATE"#
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for r in rows {
+        let context = crate::tsig_keys::seal_context(r.id, r.domain);
+        match reseal(&context, &r.secret, &format!("TSIG key {}", r.id))? {
+            None => done.current += 1,
+            Some(sealed) => {
+                sqlx::query!(
+                    "UPDATE tsig_keys SET secret = $2 WHERE id = $1",
+                    r.id.0,
+                    sealed
+                )
+                .execute(&mut *tx)
+                .await?;
+                done.tsig_keys += 1;
             }
         }
     }

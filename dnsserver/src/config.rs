@@ -90,6 +90,22 @@ pub struct Config {
     /// Outgoing zone transfers (AXFR) to other servers: refused unless configured.
     #[serde(default)]
     pub transfer: TransferConfig,
+    /// Where RFC 2136 UPDATE messages are forwarded, untouched (the primary's UPDATE
+    /// listener, `APEX_UPDATE_LISTEN`, or its transfer server). Left out: the first primary of
+    /// the first catalog; with no catalog, UPDATE is refused.
+    #[serde(default)]
+    pub update_forward: Option<SocketAddr>,
+}
+
+impl Config {
+    /// Where UPDATE goes: [`Config::update_forward`], or the first catalog's first primary.
+    pub fn update_target(&self) -> Option<SocketAddr> {
+        self.update_forward.or_else(|| {
+            self.catalogs
+                .first()
+                .and_then(|c| c.primaries.first().copied())
+        })
+    }
 }
 
 /// A zone served from a file.
@@ -332,6 +348,7 @@ impl Config {
             rrl: RrlConfig::default(),
             tcp: TcpConfig::default(),
             transfer: TransferConfig::default(),
+            update_forward: None,
         }
     }
 

@@ -26,6 +26,7 @@
 
 pub mod answer;
 pub mod config;
+mod forward;
 mod membership;
 pub mod metrics;
 mod notify;
@@ -289,6 +290,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         engine.clone(),
         config.transfer.allow.clone(),
         metrics.clone(),
+        config.update_target(),
     ));
     // Built first so that a bind failure part-way drops (and stops) what was started.
     let mut running = Running {

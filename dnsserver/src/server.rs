@@ -13,6 +13,7 @@ use hickory_proto::rr::RecordType;
 
 use crate::answer::{self, Handled};
 use crate::config::Net;
+use crate::forward::Forwarder;
 use crate::metrics::{Metrics, Shard};
 use crate::notify;
 use crate::rrl::{Rrl, Verdict};
@@ -29,6 +30,9 @@ pub enum Action {
     /// Build a zone transfer with this (off the async threads) and send its messages in
     /// order (TCP only).
     Transfer(Box<dyn FnOnce() -> Vec<Vec<u8>> + Send>),
+    /// Forward the request (an UPDATE) to the primary and relay its answer; the slot is
+    /// held until then.
+    Forward(Forwarder, tokio::sync::OwnedSemaphorePermit),
 }
 
 /// One request as it came in.
@@ -50,6 +54,7 @@ pub struct Server {
     keys: Vec<TsigKey>,
     allow_xfr: Vec<Net>,
     metrics: Arc<Metrics>,
+    forward: Option<Forwarder>,
 }
 
 /// Room left in a UDP reply for the TSIG record appended after encoding: owner (the key name),
@@ -62,12 +67,14 @@ fn tsig_room(signer: &ResponseSigner) -> usize {
 const XFR_MESSAGE: usize = 16_000;
 
 impl Server {
-    /// A handler over `store`.
+    /// A handler over `store`; UPDATE goes to `update_forward` (none: refused). Made inside
+    /// the runtime that forwards.
     pub fn new(
         store: Arc<Store>,
         engine: Arc<Engine>,
         allow_xfr: Vec<Net>,
         metrics: Arc<Metrics>,
+        update_forward: Option<SocketAddr>,
     ) -> Self {
         let keys = engine.keys();
         Self {
@@ -76,6 +83,7 @@ impl Server {
             keys,
             allow_xfr,
             metrics,
+            forward: update_forward.map(Forwarder::new),
         }
     }
 
@@ -130,6 +138,17 @@ impl Server {
     /// The slow path: the action, and whether the request was signed with one of our keys.
     fn slow(&self, request: Incoming<'_>, out: &mut Vec<u8>, shard: &Shard) -> (Action, bool) {
         let Incoming { packet, src, .. } = request;
+        // UPDATE is the primary's to judge, signature and all (RFC 2136 section 6).
+        if (packet[2] >> 3) & 0x0f == answer::parse::OPCODE_UPDATE {
+            let action = match &self.forward {
+                None => error_reply(packet, ResponseCode::Refused, out),
+                Some(f) => match f.slot() {
+                    Some(slot) => Action::Forward(f.clone(), slot),
+                    None => error_reply(packet, ResponseCode::ServFail, out),
+                },
+            };
+            return (action, false);
+        }
         let message = match Message::from_vec(packet) {
             Ok(m) if m.metadata.message_type == MessageType::Query => m,
             Ok(_) => return (Action::Drop, false),
@@ -332,6 +351,27 @@ fn question_end(msg: &[u8]) -> Option<usize> {
 }
 
 /// A reply with `rcode`, the question echoed when it can be read.
+/// The relayed answer to a forwarded request, or SERVFAIL when the primary gave none.
+pub(crate) async fn forwarded(
+    forwarder: &Forwarder,
+    packet: &[u8],
+    src: SocketAddr,
+) -> Option<Vec<u8>> {
+    match forwarder.relay(packet).await {
+        Ok(reply) => Some(reply),
+        Err(e) => {
+            if apex_net::quiet::allow() {
+                tracing::warn!(client = %src, primary = %forwarder.to(), error = %e, "UPDATE not forwarded");
+            }
+            let mut out = Vec::new();
+            match error_reply(packet, ResponseCode::ServFail, &mut out) {
+                Action::Send => Some(out),
+                _ => None,
+            }
+        }
+    }
+}
+
 fn error_reply(packet: &[u8], rcode: ResponseCode, out: &mut Vec<u8>) -> Action {
     if packet.len() < 12 || packet[2] & 0x80 != 0 {
         return Action::Drop;

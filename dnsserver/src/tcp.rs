@@ -99,6 +99,13 @@ async fn connection(
                 within(idle, frame(&mut writer, &out)).await?;
             }
             Action::Drop => {}
+            Action::Forward(forwarder, slot) => {
+                let reply = crate::server::forwarded(&forwarder, body, peer).await;
+                drop(slot);
+                if let Some(reply) = reply {
+                    within(idle, frame(&mut writer, &reply)).await?;
+                }
+            }
             Action::Transfer(build) => {
                 let messages = tokio::task::spawn_blocking(build)
                     .await

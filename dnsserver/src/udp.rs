@@ -78,6 +78,8 @@ impl Drop for UdpThreads {
 
 fn run(socket: &UdpSocket, server: &Server, mut rrl: Option<Rrl>, stop: &AtomicBool) {
     let shard = server.metrics().shard();
+    // Forwarded UPDATE answers are sent from a task, through a handle on the same socket.
+    let replies = socket.try_clone().ok().map(Arc::new);
     let mut buf = vec![0u8; 65_535];
     let mut out: Vec<u8> = Vec::with_capacity(4096);
     while !stop.load(Ordering::Relaxed) {
@@ -111,6 +113,20 @@ fn run(socket: &UdpSocket, server: &Server, mut rrl: Option<Rrl>, stop: &AtomicB
                 if let Err(e) = socket.send_to(&out, src) {
                     tracing::debug!(error = %e, client = %src, "UDP send failed");
                 }
+            }
+            Action::Forward(forwarder, slot) => {
+                let Some(replies) = replies.clone() else {
+                    continue;
+                };
+                let packet = buf[..len].to_vec();
+                forwarder.runtime().clone().spawn(async move {
+                    let _slot = slot;
+                    if let Some(reply) = crate::server::forwarded(&forwarder, &packet, src).await
+                        && let Err(e) = replies.send_to(&reply, src)
+                    {
+                        tracing::debug!(error = %e, client = %src, "UDP send failed");
+                    }
+                });
             }
             Action::Drop | Action::Transfer(_) => {}
         }

@@ -139,46 +139,150 @@ fn expand_rdata(
     Ok(())
 }
 
-/// The records of the answer section (the question is skipped).
-pub fn answers(msg: &[u8]) -> Result<Vec<RawRecord>, MessageError> {
-    let h = header(msg)?;
-    let mut pos = 12;
-    let mut scratch = Vec::with_capacity(256);
-    for _ in 0..h.counts[0] {
-        scratch.clear();
-        pos = read_name(msg, pos, &mut scratch)? + 4;
+/// One question: name, type, class (for UPDATE: the zone section).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Question {
+    /// Name, lowercase.
+    pub name: DName,
+    /// Type.
+    pub rtype: u16,
+    /// Class.
+    pub class: u16,
+}
+
+/// Every section of a message. For UPDATE (RFC 2136 section 2) the same four sections are
+/// the zone, the prerequisites, the updates and the additional data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sections {
+    /// The header.
+    pub header: Header,
+    /// Question (zone) section.
+    pub questions: Vec<Question>,
+    /// Answer (prerequisite) section.
+    pub answers: Vec<RawRecord>,
+    /// Authority (update) section.
+    pub authorities: Vec<RawRecord>,
+    /// Additional section, the TSIG record included.
+    pub additionals: Vec<RawRecord>,
+}
+
+/// Reads names, questions and records from a message in order.
+struct Reader<'a> {
+    msg: &'a [u8],
+    pos: usize,
+    scratch: Vec<u8>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(msg: &'a [u8]) -> Self {
+        Self {
+            msg,
+            pos: 12,
+            scratch: Vec::with_capacity(256),
+        }
     }
-    let mut out = Vec::with_capacity(h.counts[1] as usize);
-    for _ in 0..h.counts[1] {
-        scratch.clear();
-        pos = read_name(msg, pos, &mut scratch)?;
-        let name = DName::from_wire(&scratch)
+
+    fn name(&mut self) -> Result<DName, MessageError> {
+        self.scratch.clear();
+        self.pos = read_name(self.msg, self.pos, &mut self.scratch)?;
+        DName::from_wire(&self.scratch)
             .map(|(n, _)| n)
-            .ok_or(MessageError("bad owner name"))?;
-        let fixed = msg
-            .get(pos..pos + 10)
+            .ok_or(MessageError("bad owner name"))
+    }
+
+    fn u16_at(&self, at: usize) -> Result<u16, MessageError> {
+        self.msg
+            .get(at..at + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .ok_or(MessageError("record runs past the end"))
+    }
+
+    fn question(&mut self) -> Result<Question, MessageError> {
+        let name = self.name()?;
+        let rtype = self.u16_at(self.pos)?;
+        let class = self.u16_at(self.pos + 2)?;
+        self.pos += 4;
+        Ok(Question { name, rtype, class })
+    }
+
+    fn skip_question(&mut self) -> Result<(), MessageError> {
+        self.scratch.clear();
+        self.pos = read_name(self.msg, self.pos, &mut self.scratch)? + 4;
+        Ok(())
+    }
+
+    fn record(&mut self) -> Result<RawRecord, MessageError> {
+        let name = self.name()?;
+        let fixed = self
+            .msg
+            .get(self.pos..self.pos + 10)
             .ok_or(MessageError("record runs past the end"))?;
         let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
         let class = u16::from_be_bytes([fixed[2], fixed[3]]);
         let ttl = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
         let len = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
-        let start = pos + 10;
+        let start = self.pos + 10;
         let end = start + len;
-        if end > msg.len() {
+        if end > self.msg.len() {
             return Err(MessageError("record data runs past the end"));
         }
         let mut rdata = Vec::with_capacity(len + 16);
-        expand_rdata(msg, rtype, start, end, &mut rdata)?;
-        out.push(RawRecord {
+        // Empty data (UPDATE's deletions, RFC 2136 section 2.5) has no names to expand.
+        if len > 0 {
+            expand_rdata(self.msg, rtype, start, end, &mut rdata)?;
+        }
+        self.pos = end;
+        Ok(RawRecord {
             name,
             rtype,
             class,
             ttl,
             rdata,
-        });
-        pos = end;
+        })
     }
-    Ok(out)
+
+    fn records(&mut self, count: u16) -> Result<Vec<RawRecord>, MessageError> {
+        // Each record takes at least 11 octets: a count beyond what the message can hold is
+        // not an allocation to make.
+        let room = self.msg.len().saturating_sub(self.pos) / 11;
+        let mut out = Vec::with_capacity(usize::from(count).min(room));
+        for _ in 0..count {
+            out.push(self.record()?);
+        }
+        Ok(out)
+    }
+}
+
+/// The records of the answer section (the question is skipped).
+pub fn answers(msg: &[u8]) -> Result<Vec<RawRecord>, MessageError> {
+    let h = header(msg)?;
+    let mut r = Reader::new(msg);
+    for _ in 0..h.counts[0] {
+        r.skip_question()?;
+    }
+    r.records(h.counts[1])
+}
+
+/// Every section of the message; bytes after the last record are an error.
+pub fn sections(msg: &[u8]) -> Result<Sections, MessageError> {
+    let header = header(msg)?;
+    let mut r = Reader::new(msg);
+    let questions = (0..header.counts[0])
+        .map(|_| r.question())
+        .collect::<Result<Vec<_>, _>>()?;
+    let answers = r.records(header.counts[1])?;
+    let authorities = r.records(header.counts[2])?;
+    let additionals = r.records(header.counts[3])?;
+    if r.pos != msg.len() {
+        return Err(MessageError("bytes after the last record"));
+    }
+    Ok(Sections {
+        header,
+        questions,
+        answers,
+        authorities,
+        additionals,
+    })
 }
 
 #[cfg(test)]
@@ -204,6 +308,28 @@ mod tests {
             b"\x00\x0a\x04mail\x07Example\x03com\x00".to_vec()
         );
         assert_eq!(rs[1].rdata, vec![0xc0, 12]);
+    }
+
+    #[test]
+    fn every_section_of_an_update() {
+        // UPDATE for example.com: zone, one prerequisite (NS example.com, class ANY, no data:
+        // "RRset exists"), one update (delete all A at www, class ANY, no data), no additional.
+        let mut m = vec![0, 7, 0x28, 0, 0, 1, 0, 1, 0, 1, 0, 0];
+        m.extend_from_slice(b"\x07example\x03com\x00\x00\x06\x00\x01");
+        m.extend_from_slice(&[0xc0, 12, 0, 2, 0, 255, 0, 0, 0, 0, 0, 0]);
+        m.extend_from_slice(b"\x03www");
+        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 255, 0, 0, 0, 0, 0, 0]);
+        let s = sections(&m).unwrap();
+        assert_eq!(s.questions[0].name.to_string(), "example.com.");
+        assert_eq!(s.questions[0].rtype, 6);
+        assert_eq!(s.answers[0].rtype, 2);
+        assert_eq!(s.answers[0].class, 255);
+        assert!(s.answers[0].rdata.is_empty());
+        assert_eq!(s.authorities[0].name.to_string(), "www.example.com.");
+        assert!(s.additionals.is_empty());
+        let mut trailing = m.clone();
+        trailing.push(0);
+        assert!(sections(&trailing).is_err());
     }
 
     #[test]

@@ -106,6 +106,7 @@ impl Context {
 pub struct Running {
     transfer_addr: SocketAddr,
     customer_transfer_addr: Option<SocketAddr>,
+    update_addr: Option<SocketAddr>,
     context: Arc<Context>,
     tasks: JoinSet<()>,
 }
@@ -119,6 +120,11 @@ impl Running {
     /// The transfer server's listener for customers' secondaries, if configured.
     pub fn customer_transfer_addr(&self) -> Option<SocketAddr> {
         self.customer_transfer_addr
+    }
+
+    /// The transfer server's UPDATE listener, if configured.
+    pub fn update_addr(&self) -> Option<SocketAddr> {
+        self.update_addr
     }
 
     /// Adds a nameserver to NOTIFY (the embedded one of `apex all`, bound after the worker).
@@ -143,13 +149,14 @@ pub async fn start(core: Core, config: WorkerConfig) -> anyhow::Result<Running> 
     let notifier = Notifier::new(config.notify.clone());
     let context = Arc::new(Context::new(core, notifier, config.keep_versions));
     let mut tasks = JoinSet::new();
-    let (transfer_addr, customer_transfer_addr) = transfer::start(
+    let bound = transfer::start(
         &mut tasks,
         context.clone(),
         config.transfer.clone(),
         config.tsig_keys.clone(),
     )
     .await?;
+    let transfer_addr = bound.fleet;
     tasks.spawn(consumer::run(context.clone()));
     tasks.spawn(reconciler::run(context.clone(), config.reconcile_interval));
     tasks.spawn(webhooks::run(context.clone(), config.webhooks));
@@ -157,7 +164,8 @@ pub async fn start(core: Core, config: WorkerConfig) -> anyhow::Result<Running> 
     tracing::info!(transfer = %transfer_addr, "worker started");
     Ok(Running {
         transfer_addr,
-        customer_transfer_addr,
+        customer_transfer_addr: bound.customers,
+        update_addr: bound.update,
         context,
         tasks,
     })

@@ -9,6 +9,11 @@
 //!   far, the whole zone in AXFR form otherwise (section 4 allows it).
 //! - SOA is answered to anyone (it is what secondaries poll, and harmless), signed when asked
 //!   with the key.
+//! - A domain's own TSIG keys ([`apex_core::tsig_keys`], looked up by the name a message is
+//!   signed with): a key that may transfer gets AXFR and IXFR of its own zone and no other;
+//!   a key that may update gets RFC 2136 UPDATE of its zone ([`apex_core::dns_update`]), the
+//!   answer signed with it. Every use is audited (`tsig_key.use`).
+//! - UPDATE unsigned, or signed with a fleet key: REFUSED.
 //! - Anything else: REFUSED. This is not a public nameserver.
 //!
 //! Transfers go out over TCP in messages of at most ~16 KiB, each signed in turn.
@@ -51,6 +56,9 @@ pub struct Listeners {
     /// A listener for customers' own secondaries (`APEX_TRANSFER_CUSTOMER_LISTEN`), with
     /// connection slots of its own, so the fleet's transfers never queue behind theirs.
     pub customers: Option<SocketAddr>,
+    /// A listener for RFC 2136 UPDATE from anywhere (`APEX_UPDATE_LISTEN`), when the fleet's
+    /// listener is kept to the fleet (the nameservers forward UPDATE to either).
+    pub update: Option<SocketAddr>,
     /// TCP limits of each listener.
     pub tcp: TcpLimits,
     /// UDP limits of each listener.
@@ -64,20 +72,31 @@ impl Listeners {
             fleet: addr,
             fleet_allow: Allow::default(),
             customers: None,
+            update: None,
             tcp: TcpLimits::default(),
             udp: UdpLimits::default(),
         }
     }
 }
 
-/// Binds the transfer server's UDP and TCP sockets and starts serving in `tasks`: the bound
-/// fleet address, and the customers' one if asked for.
+/// The addresses the transfer server listens on.
+#[derive(Debug, Clone, Copy)]
+pub struct Bound {
+    /// The fleet's.
+    pub fleet: SocketAddr,
+    /// The customers' secondaries', if configured.
+    pub customers: Option<SocketAddr>,
+    /// UPDATE's, if configured.
+    pub update: Option<SocketAddr>,
+}
+
+/// Binds the transfer server's UDP and TCP sockets and starts serving in `tasks`.
 pub async fn start(
     tasks: &mut JoinSet<()>,
     ctx: Arc<Context>,
     listeners: Listeners,
     keys: Vec<TsigKey>,
-) -> anyhow::Result<(SocketAddr, Option<SocketAddr>)> {
+) -> anyhow::Result<Bound> {
     let handler = Arc::new(TransferServer { ctx, keys });
     let (udp, tcp, fleet) = bind_both(listeners.fleet).await?;
     tasks.spawn(serve_udp(
@@ -92,21 +111,30 @@ pub async fn start(
         listeners.tcp,
         listeners.fleet_allow,
     ));
-    let customers = match listeners.customers {
-        None => None,
-        Some(addr) => {
-            let (udp, tcp, bound) = bind_both(addr).await?;
-            tasks.spawn(serve_udp(
-                udp,
-                handler.clone(),
-                listeners.udp,
-                Allow::default(),
-            ));
-            tasks.spawn(serve_tcp(tcp, handler, listeners.tcp, Allow::default()));
-            Some(bound)
-        }
+    let mut open = async |addr: Option<SocketAddr>| -> anyhow::Result<Option<SocketAddr>> {
+        let Some(addr) = addr else { return Ok(None) };
+        let (udp, tcp, bound) = bind_both(addr).await?;
+        tasks.spawn(serve_udp(
+            udp,
+            handler.clone(),
+            listeners.udp,
+            Allow::default(),
+        ));
+        tasks.spawn(serve_tcp(
+            tcp,
+            handler.clone(),
+            listeners.tcp,
+            Allow::default(),
+        ));
+        Ok(Some(bound))
     };
-    Ok((fleet, customers))
+    let customers = open(listeners.customers).await?;
+    let update = open(listeners.update).await?;
+    Ok(Bound {
+        fleet,
+        customers,
+        update,
+    })
 }
 
 /// How long a SOA answer is kept. This worker forgets a zone's entry before it announces a
@@ -170,16 +198,26 @@ fn finish(m: Message, signer: Option<&mut ResponseSigner>) -> Reply {
 impl DnsHandler for TransferServer {
     async fn handle(&self, request: Request) -> Reply {
         let msg = &request.message;
-        let mut signer = match verify_request(&request.raw, msg, &self.keys) {
+        let (auth, customer) = match self.verify(&request).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(peer = %request.src, error = %e, "could not look up a TSIG key");
+                return finish(reply_to(msg, ResponseCode::ServFail), None);
+            }
+        };
+        let mut signer = match auth {
             RequestAuth::Unsigned => None,
             RequestAuth::Signed(s) => Some(s),
             RequestAuth::Failed(failure) => {
                 if apex_net::quiet::allow() {
-                    tracing::warn!(peer = %request.src, error = ?failure.error, "transfer request with a bad TSIG");
+                    tracing::warn!(peer = %request.src, error = ?failure.error, "request with a bad TSIG");
                 }
                 return failure.reply(msg).map_or(Reply::None, Reply::One);
             }
         };
+        if msg.metadata.op_code == OpCode::Update {
+            return self.update(&request, customer.as_ref(), signer).await;
+        }
         if msg.metadata.op_code != OpCode::Query {
             return finish(reply_to(msg, ResponseCode::NotImp), signer.as_mut());
         }
@@ -188,6 +226,27 @@ impl DnsHandler for TransferServer {
         };
         let zone = ZoneName::from_name(query.name().clone());
         let qtype = query.query_type();
+        if let Some(key) = &customer {
+            // A domain's own key: its zone alone, and transfers only when it may.
+            let own = zone.as_text() == key.zone;
+            let allowed = match qtype {
+                RecordType::SOA => own,
+                RecordType::AXFR | RecordType::IXFR => own && key.transfer,
+                _ => false,
+            };
+            if qtype != RecordType::SOA {
+                let detail = serde_json::json!({
+                    "op": qtype.to_string(), "zone": zone.as_text(), "allowed": allowed,
+                });
+                self.audit(key, &request, allowed, detail).await;
+            }
+            if !allowed {
+                if apex_net::quiet::allow() {
+                    tracing::warn!(peer = %request.src, zone.name = %zone, tsig_key.name = %key.name, "request outside the key's scope refused");
+                }
+                return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut());
+            }
+        }
         match qtype {
             RecordType::SOA => {}
             RecordType::AXFR | RecordType::IXFR if signer.is_some() => {}
@@ -258,6 +317,113 @@ impl DnsHandler for TransferServer {
 }
 
 impl TransferServer {
+    /// Checks the request's TSIG: against the fleet's keys when it names one of them, else
+    /// against the domain key of that name (returned too, when the message verifies).
+    async fn verify(
+        &self,
+        request: &Request,
+    ) -> anyhow::Result<(RequestAuth, Option<apex_core::tsig_keys::LoadedKey>)> {
+        let msg = &request.message;
+        let Some(tsig) = msg.signature() else {
+            return Ok((RequestAuth::Unsigned, None));
+        };
+        let name = tsig.name.to_lowercase();
+        if self.keys.iter().any(|k| k.name() == &name) {
+            return Ok((verify_request(&request.raw, msg, &self.keys), None));
+        }
+        let core = &self.ctx.core;
+        let loaded = apex_core::tsig_keys::by_name(
+            &core.pool,
+            core.platform.master_key.as_ref(),
+            &name.to_ascii(),
+        )
+        .await?;
+        let Some(loaded) = loaded else {
+            return Ok((verify_request(&request.raw, msg, &[]), None));
+        };
+        let key = TsigKey::parse(&loaded.config_text())?;
+        match verify_request(&request.raw, msg, std::slice::from_ref(&key)) {
+            RequestAuth::Signed(s) => Ok((RequestAuth::Signed(s), Some(loaded))),
+            other => Ok((other, None)),
+        }
+    }
+
+    /// Notes a use of a domain's key (audit log and last use); a failure to write is logged.
+    async fn audit(
+        &self,
+        key: &apex_core::tsig_keys::LoadedKey,
+        request: &Request,
+        success: bool,
+        detail: serde_json::Value,
+    ) {
+        if let Err(e) = apex_core::tsig_keys::record_use(
+            &self.ctx.core.pool,
+            key,
+            Some(request.src.ip()),
+            success,
+            detail,
+        )
+        .await
+        {
+            tracing::error!(tsig_key.name = %key.name, error = %e, "could not audit a TSIG key's use");
+        }
+    }
+
+    /// RFC 2136 UPDATE: signed with a domain's key that may update, applied through
+    /// apex-core; the answer signed with the same key.
+    async fn update(
+        &self,
+        request: &Request,
+        key: Option<&apex_core::tsig_keys::LoadedKey>,
+        mut signer: Option<ResponseSigner>,
+    ) -> Reply {
+        let msg = &request.message;
+        let Some(key) = key else {
+            if apex_net::quiet::allow() {
+                tracing::warn!(peer = %request.src, signed = signer.is_some(), "UPDATE without a domain's TSIG key refused");
+            }
+            return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut());
+        };
+        let parsed = match update_message(&request.raw) {
+            Ok(m) => m,
+            Err(e) => {
+                let detail = serde_json::json!({"op": "UPDATE", "rcode": "FORMERR", "reason": e});
+                self.audit(key, request, false, detail).await;
+                return finish(reply_to(msg, ResponseCode::FormErr), signer.as_mut());
+            }
+        };
+        let actor = key.actor(Some(request.src.ip()));
+        let verdict = match apex_core::dns_update::apply(&self.ctx.core, &actor, &key.zone, &parsed)
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(zone.name = %key.zone, tsig_key.name = %key.name, error = %e, "UPDATE failed");
+                apex_core::dns_update::Verdict {
+                    rcode: apex_core::dns_update::Rcode::ServFail,
+                    reason: "the server could not apply the update".into(),
+                    change: None,
+                }
+            }
+        };
+        let rcode = ResponseCode::from_low(verdict.rcode as u8);
+        tracing::info!(peer = %request.src, zone.name = %key.zone, tsig_key.name = %key.name, rcode = %rcode, reason = %verdict.reason, "UPDATE");
+        let detail = serde_json::json!({
+            "op": "UPDATE",
+            "rcode": rcode.to_str(),
+            "reason": verdict.reason,
+            "change": verdict.change,
+        });
+        self.audit(
+            key,
+            request,
+            verdict.rcode == apex_core::dns_update::Rcode::NoError,
+            detail,
+        )
+        .await;
+        finish(reply_to(msg, rcode), signer.as_mut())
+    }
+
     /// Whether `peer` is an address of one of `zone`'s own secondaries (never for the
     /// catalog, which only the fleet may read).
     async fn own_secondary(&self, zone: &ZoneName, peer: SocketAddr) -> anyhow::Result<bool> {
@@ -365,6 +531,29 @@ impl TransferServer {
         };
         Ok(Some(wire::decode(&version.data)?))
     }
+}
+
+/// An UPDATE message's sections, as apex-core evaluates them: the zone, the prerequisites,
+/// the updates (names and data read at the byte level, so nothing is lost to decoding).
+fn update_message(raw: &[u8]) -> Result<apex_core::dns_update::Message, String> {
+    let s = apex_net::message::sections(raw).map_err(|e| e.to_string())?;
+    let [zone] = s.questions.as_slice() else {
+        return Err("the zone section must hold exactly one zone".into());
+    };
+    let rr = |r: apex_net::message::RawRecord| apex_core::dns_update::Rr {
+        name: r.name,
+        rtype: r.rtype,
+        class: r.class,
+        ttl: r.ttl,
+        rdata: r.rdata,
+    };
+    Ok(apex_core::dns_update::Message {
+        zone: zone.name.clone(),
+        zone_type: zone.rtype,
+        zone_class: zone.class,
+        prerequisites: s.answers.into_iter().map(rr).collect(),
+        updates: s.authorities.into_iter().map(rr).collect(),
+    })
 }
 
 /// Sends `records`, in order, as a sequence of messages, each signed when the request was.

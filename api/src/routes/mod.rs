@@ -18,6 +18,7 @@ mod members;
 mod records;
 mod rrsets;
 mod templates;
+mod tsig_keys;
 mod webhooks;
 mod zonefile;
 
@@ -211,6 +212,14 @@ fn v1() -> Routes {
         .route(
             "/domains/{name}/webhooks/{id}",
             routes!(webhooks::show, webhooks::update, webhooks::delete),
+        )
+        .route(
+            "/domains/{name}/tsig-keys",
+            routes!(tsig_keys::list, tsig_keys::create),
+        )
+        .route(
+            "/domains/{name}/tsig-keys/{id}",
+            routes!(tsig_keys::show, tsig_keys::delete),
         )
         .route(
             "/domains/{name}/webhooks/{id}/deliveries",

@@ -189,7 +189,9 @@ fn expiry(at: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>, CoreError>
     }
 }
 
-fn records(input: Option<Vec<RecordScope>>) -> Result<Option<Vec<RecordScope>>, CoreError> {
+pub(crate) fn records(
+    input: Option<Vec<RecordScope>>,
+) -> Result<Option<Vec<RecordScope>>, CoreError> {
     let Some(list) = input else { return Ok(None) };
     if list.is_empty() || list.len() > LIST_MAX {
         return Err(CoreError::invalid(

@@ -85,6 +85,8 @@ pub enum Parsed<'a> {
 
 const OPCODE_QUERY: u8 = 0;
 const OPCODE_NOTIFY: u8 = 4;
+/// RFC 2136 UPDATE.
+pub const OPCODE_UPDATE: u8 = 5;
 /// FORMERR.
 pub const FORMERR: u8 = 1;
 /// NOTIMP.
@@ -96,7 +98,7 @@ pub fn parse(packet: &[u8]) -> Parsed<'_> {
         return Parsed::Drop;
     }
     let opcode = (packet[2] >> 3) & 0x0f;
-    if opcode == OPCODE_NOTIFY {
+    if opcode == OPCODE_NOTIFY || opcode == OPCODE_UPDATE {
         return Parsed::SlowPath;
     }
     let qdcount = u16::from_be_bytes([packet[4], packet[5]]);

@@ -263,10 +263,10 @@ fn header_errors() {
         reply(&store, &two, true).metadata.response_code,
         ResponseCode::FormErr
     );
-    let mut update = request("example.com.", RecordType::SOA);
-    update.metadata.op_code = OpCode::Update;
+    let mut status = request("example.com.", RecordType::SOA);
+    status.metadata.op_code = OpCode::Status;
     assert_eq!(
-        reply(&store, &update, true).metadata.response_code,
+        reply(&store, &status, true).metadata.response_code,
         ResponseCode::NotImp
     );
     let mut chaos = request("version.bind.", RecordType::TXT);

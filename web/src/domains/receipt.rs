@@ -118,6 +118,7 @@ pub(crate) fn action_words(action: ChangeAction) -> &'static str {
         ChangeAction::DnssecRenew => "Signatures renewed",
         ChangeAction::DnssecRemove => "DNSSEC removed",
         ChangeAction::RrsetsUpdate => "Records changed",
+        ChangeAction::DnsUpdate => "Records changed by DNS UPDATE",
         ChangeAction::ZoneRevert => "Records reverted",
     }
 }
