@@ -17,11 +17,16 @@ command -v cargo >/dev/null || die "cargo is needed: install Rust from https://r
 # test zones, nsd for the nameserver's differential test, named and knotd as interop peers,
 # ldns-verify-zone (with dnssec-verify) to check what Apex signs, python3 for aiosmtpd;
 # pebble (a test ACME CA) and certbot, whose hooks use curl and jq, and openssl for Pebble's
-# certificate, to get a real certificate through a scoped key (tests/acme_certbot.rs).
-ensure_packages dig:bind9-dnsutils redis-server:redis-server redis-cli:redis-tools pg_isready:postgresql-client \
+# certificate, to get a real certificate through a scoped key (tests/acme_certbot.rs), and
+# nsupdate and certbot's RFC 2136 plugin for DNS UPDATE (tests/dns_update.rs, the same file).
+ensure_packages dig:bind9-dnsutils nsupdate:bind9-dnsutils redis-server:redis-server redis-cli:redis-tools pg_isready:postgresql-client \
   named-checkzone:bind9-utils kzonecheck:knot-dnssecutils dnssec-signzone:bind9-utils \
   nsd:nsd named:bind9 knotd:knot ldns-verify-zone:ldnsutils python3:python3 \
   pebble:pebble certbot:certbot curl:curl jq:jq openssl:openssl
+certbot_python=$(head -n1 "$(command -v certbot)" | sed 's/^#! *//')
+if ! $certbot_python -c 'import certbot_dns_rfc2136' 2>/dev/null; then
+  apt_install python3-certbot-dns-rfc2136
+fi
 
 # The dashboard's browser tests (tests/browser.rs): Debian's Chromium driven by chromedriver,
 # and axe-core (from npm, into target/, pinned below) for the accessibility check.

@@ -237,6 +237,133 @@ async fn certbot_gets_a_certificate_with_a_challenge_only_key(pool: PgPool) {
     );
 }
 
+/// certbot's own RFC 2136 plugin (python3-certbot-dns-rfc2136), unmodified, with a TSIG key
+/// that may write `_acme-challenge.*` TXT records only, sent to Apex's nameserver as it would
+/// be to a zone's MNAME: the nameserver forwards the UPDATE to the primary.
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn certbot_rfc2136_plugin_with_a_challenge_only_tsig_key(pool: PgPool) {
+    // The plugin must be importable by certbot's own Python (its `#!` line).
+    let certbot_python = in_path("certbot")
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| {
+            t.lines()
+                .next()
+                .map(|l| l.trim_start_matches("#!").trim().to_string())
+        })
+        .unwrap_or_else(|| "python3".into());
+    let plugin_installed = Command::new(&certbot_python)
+        .args(["-c", "import certbot_dns_rfc2136"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ["pebble", "certbot"].iter().any(|p| in_path(p).is_none()) || !plugin_installed {
+        eprintln!(
+            "SKIPPED certbot_rfc2136_plugin_with_a_challenge_only_tsig_key: pebble, certbot or \
+             python3-certbot-dns-rfc2136 not installed (scripts/test.sh installs them)"
+        );
+        return;
+    }
+    let started = Instant::now();
+    let (config, key) = test_config(&shared_redis(), 1);
+    let env = Env::start(pool, config, key).await;
+    env.create_domain(ZONE).await;
+    let (s, created) = env
+        .api(
+            Method::POST,
+            &format!("/api/v1/domains/{ZONE}/tsig-keys"),
+            Some(json!({
+                "name": "certbot",
+                "algorithm": "hmac-sha512",
+                "records": [{"name": "_acme-challenge.*", "types": ["TXT"]}],
+            })),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    let dir = TempDir::new("acme-rfc2136");
+    let credentials = dir.path().join("rfc2136.ini");
+    std::fs::write(
+        &credentials,
+        format!(
+            "dns_rfc2136_server = {}\ndns_rfc2136_port = {}\ndns_rfc2136_name = {}\n\
+             dns_rfc2136_secret = {}\ndns_rfc2136_algorithm = HMAC-SHA512\n",
+            env.platform.dns.ip(),
+            env.platform.dns.port(),
+            created["name"].as_str().unwrap(),
+            created["secret"].as_str().unwrap(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&credentials, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let pebble = Pebble::start(dir.path(), env.platform.dns).await;
+    let certbot = Certbot {
+        dir: dir.path(),
+        pebble: &pebble,
+        api: env.url(""),
+        token: String::new(),
+        cleanup_hook: PathBuf::new(),
+        hook_log: dir.path().join("hooks.log"),
+    };
+    let plugin = [
+        "--dns-rfc2136".into(),
+        "--dns-rfc2136-credentials".into(),
+        credentials.as_os_str().to_owned(),
+        // The change is on every nameserver within a second (the e2e tests measure it).
+        "--dns-rfc2136-propagation-seconds".into(),
+        "2".into(),
+    ];
+    let certbot_started = Instant::now();
+    let out = certbot
+        .run_with(&plugin, &[ZONE, &format!("www.{ZONE}")])
+        .await;
+    let certbot_took = certbot_started.elapsed();
+    assert!(out.status.success(), "{}", certbot.report(&out));
+    let fullchain = dir.path().join(format!("config/live/{ZONE}/fullchain.pem"));
+    let pem = std::fs::read_to_string(&fullchain)
+        .unwrap_or_else(|e| panic!("no {}: {e}", fullchain.display()));
+    assert!(pem.contains("-----BEGIN CERTIFICATE-----"), "{pem}");
+
+    // The plugin added and removed the challenges through UPDATE, as the key's changes show.
+    let (_, changes) = env
+        .api(
+            Method::GET,
+            &format!("/api/v1/domains/{ZONE}/changes"),
+            None,
+        )
+        .await;
+    let by_key: Vec<&Value> = changes["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["by"]["tsig_key"] == format!("certbot.{ZONE}."))
+        .collect();
+    assert!(by_key.len() >= 4, "{changes}");
+    assert!(by_key.iter().all(|c| c["by"]["via"] == "dns-update"));
+    let (_, records) = env
+        .api(
+            Method::GET,
+            &format!("/api/v1/domains/{ZONE}/records"),
+            None,
+        )
+        .await;
+    assert!(
+        !records.to_string().contains("_acme-challenge"),
+        "challenges left behind: {records}"
+    );
+    for name in [ZONE.to_string(), format!("www.{ZONE}")] {
+        env.wait_for(
+            &format!("_acme-challenge.{name}."),
+            RecordType::TXT,
+            Duration::from_secs(5),
+            |m| rcode(m) == ResponseCode::NXDomain && m.answers.is_empty(),
+        )
+        .await;
+    }
+    eprintln!(
+        "certbot --dns-rfc2136 {certbot_took:?}, total {:?}",
+        started.elapsed()
+    );
+}
+
 /// Where `name` is on `PATH`.
 fn in_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
@@ -265,14 +392,29 @@ struct Certbot<'a> {
 }
 
 impl Certbot<'_> {
-    /// `certbot certonly` for `names`, which must be done within 60 s.
+    /// `certbot certonly --manual` with the hooks for `names`, which must be done within 60 s.
     async fn run(&self, auth_hook: &Path, names: &[&str]) -> std::process::Output {
+        let manual = [
+            "--manual".into(),
+            "--preferred-challenges".into(),
+            "dns".into(),
+            "--manual-auth-hook".into(),
+            auth_hook.as_os_str().to_owned(),
+            "--manual-cleanup-hook".into(),
+            self.cleanup_hook.as_os_str().to_owned(),
+        ];
+        self.run_with(&manual, names).await
+    }
+
+    /// `certbot certonly` with the authenticator `plugin` (its arguments) for `names`.
+    async fn run_with(
+        &self,
+        plugin: &[std::ffi::OsString],
+        names: &[&str],
+    ) -> std::process::Output {
         let mut cmd = tokio::process::Command::new("certbot");
-        cmd.args(["certonly", "--manual", "--preferred-challenges", "dns"])
-            .arg("--manual-auth-hook")
-            .arg(auth_hook)
-            .arg("--manual-cleanup-hook")
-            .arg(&self.cleanup_hook)
+        cmd.arg("certonly")
+            .args(plugin)
             .args(["--server", &self.pebble.directory()])
             .arg("--config-dir")
             .arg(self.dir.join("config"))

@@ -10,6 +10,7 @@ use apex_net::TsigKey;
 use apex_net::tsig::{RequestAuth, ResponseSigner, verify_request};
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::RecordType;
+use hickory_proto::rr::rdata::tsig::TsigError;
 
 use crate::answer::{self, Handled};
 use crate::config::Net;
@@ -140,14 +141,7 @@ impl Server {
         let Incoming { packet, src, .. } = request;
         // UPDATE is the primary's to judge, signature and all (RFC 2136 section 6).
         if (packet[2] >> 3) & 0x0f == answer::parse::OPCODE_UPDATE {
-            let action = match &self.forward {
-                None => error_reply(packet, ResponseCode::Refused, out),
-                Some(f) => match f.slot() {
-                    Some(slot) => Action::Forward(f.clone(), slot),
-                    None => error_reply(packet, ResponseCode::ServFail, out),
-                },
-            };
-            return (action, false);
+            return (self.forward(packet, out), false);
         }
         let message = match Message::from_vec(packet) {
             Ok(m) if m.metadata.message_type == MessageType::Query => m,
@@ -157,6 +151,17 @@ impl Server {
         let signer = match verify_request(packet, &message, &self.keys) {
             RequestAuth::Unsigned => None,
             RequestAuth::Signed(signer) => Some(signer),
+            // A SOA query signed with a key this server does not have: a domain's key, used by
+            // an UPDATE client to find the zone before it sends (certbot's RFC 2136 plugin
+            // signs it). The primary knows the domain's keys: it answers, signed.
+            RequestAuth::Failed(failure)
+                if failure.error == TsigError::BadKey
+                    && message.metadata.op_code == OpCode::Query
+                    && matches!(message.queries.as_slice(), [q] if q.query_type() == RecordType::SOA)
+                    && self.forward.is_some() =>
+            {
+                return (self.forward(packet, out), false);
+            }
             RequestAuth::Failed(failure) => {
                 if apex_net::quiet::allow() {
                     tracing::warn!(source = %src, error = ?failure.error, "request TSIG did not verify");
@@ -229,6 +234,18 @@ impl Server {
                 Action::Send
             }
             _ => error_reply(packet, ResponseCode::NotImp, out),
+        }
+    }
+
+    /// Forwards the request to the primary (a slot permitting), or refuses it when there is
+    /// none to forward to.
+    fn forward(&self, packet: &[u8], out: &mut Vec<u8>) -> Action {
+        match &self.forward {
+            None => error_reply(packet, ResponseCode::Refused, out),
+            Some(f) => match f.slot() {
+                Some(slot) => Action::Forward(f.clone(), slot),
+                None => error_reply(packet, ResponseCode::ServFail, out),
+            },
         }
     }
 
