@@ -509,6 +509,30 @@ fn rows() -> Vec<(&'static str, &'static str, BTreeMap<Col, u16>, bool)> {
         ),
         (
             "GET",
+            "/api/v1/domains/{name}/tsig-keys",
+            dom(Need::Keys, 200),
+            false,
+        ),
+        (
+            "POST",
+            "/api/v1/domains/{name}/tsig-keys",
+            dom(Need::Keys, 201),
+            false,
+        ),
+        (
+            "GET",
+            "/api/v1/domains/{name}/tsig-keys/{id}",
+            dom(Need::Keys, 200),
+            false,
+        ),
+        (
+            "DELETE",
+            "/api/v1/domains/{name}/tsig-keys/{id}",
+            dom(Need::Keys, 204),
+            false,
+        ),
+        (
+            "GET",
             "/api/v1/domains/{name}/members",
             dom(Need::Read, 200),
             false,
@@ -581,6 +605,7 @@ struct World {
     change_id: i64,
     webhook_id: i64,
     domain_key_id: i64,
+    tsig_key_id: i64,
     domain_id: i64,
     other_session: i64,
 }
@@ -835,6 +860,24 @@ impl Fixture {
             ("sam", sam),
             ("root", root),
         ]);
+        let tsig_key_id = apex_core::tsig_keys::create(
+            &self.core,
+            &as_alice,
+            &domain,
+            apex_core::tsig_keys::NewTsigKey {
+                name: "tool".into(),
+                algorithm: None,
+                update: None,
+                records: None,
+                transfer: None,
+                description: None,
+            },
+        )
+        .await
+        .unwrap()
+        .key
+        .id
+        .0;
         World {
             n,
             domain,
@@ -845,6 +888,7 @@ impl Fixture {
             change_id,
             webhook_id: hook.webhook.id.0,
             domain_key_id: dk.key.id.0,
+            tsig_key_id,
             domain_id,
             other_session,
         }
@@ -1072,6 +1116,35 @@ async fn request(
                 None,
             )
         }
+        ("POST", "/api/v1/domains/{name}/tsig-keys") => (
+            format!("/api/v1/domains/{d}/tsig-keys"),
+            json(json!({"name": format!("t{i}")})),
+        ),
+        ("DELETE", "/api/v1/domains/{name}/tsig-keys/{id}") => {
+            let k = apex_core::tsig_keys::create(
+                &f.core,
+                &Actor::cli(alice.0, PlatformRoles::default()),
+                d,
+                apex_core::tsig_keys::NewTsigKey {
+                    name: format!("gone{i}"),
+                    algorithm: None,
+                    update: None,
+                    records: None,
+                    transfer: None,
+                    description: None,
+                },
+            )
+            .await
+            .unwrap();
+            (
+                format!("/api/v1/domains/{d}/tsig-keys/{}", k.key.id.0),
+                None,
+            )
+        }
+        ("GET", "/api/v1/domains/{name}/tsig-keys/{id}") => (
+            format!("/api/v1/domains/{d}/tsig-keys/{}", w.tsig_key_id),
+            None,
+        ),
         ("POST", "/api/v1/domains/{name}/keys") => (
             format!("/api/v1/domains/{d}/keys"),
             json(json!({"description": format!("dk{i}"), "role": "read"})),

@@ -344,14 +344,15 @@ pub async fn create(
     })
 }
 
-/// A domain's TSIG keys, oldest first (needs `admin`: a key's limits tell what it can reach).
+/// A domain's TSIG keys, oldest first (managing keys, as for the domain's API keys: a key's
+/// limits tell what it can reach).
 pub async fn list(
     core: &Core,
     actor: &Actor,
     zone: &str,
     window: &crate::page::Window<i64>,
 ) -> Result<Vec<TsigKeyView>, CoreError> {
-    let domain = domain::load(&core.pool, actor, zone, Action::Administer).await?;
+    let domain = domain::load(&core.pool, actor, zone, Action::ManageKeys).await?;
     let rows = sqlx::query!(
         r#"SELECT id AS "id: TsigKeyId", name, algorithm, may_update, update_records, may_transfer,
                   description, created_at, last_used_at
