@@ -387,12 +387,17 @@ pub async fn get(
     zone: &str,
     id: TsigKeyId,
 ) -> Result<TsigKeyView, CoreError> {
+    // Ids are positive: the smallest i64 has no predecessor to list after.
+    let Some(after) = id.0.checked_sub(1) else {
+        domain::load(&core.pool, actor, zone, Action::ManageKeys).await?;
+        return Err(not_found(id));
+    };
     let all = list(
         core,
         actor,
         zone,
         &crate::page::Window {
-            after: Some(id.0 - 1),
+            after: Some(after),
             limit: 1,
         },
     )
