@@ -162,7 +162,7 @@ pub async fn import(
     // Authorization first (cheap), then the file is read and checked completely, on a
     // blocking thread and before the zone is locked: a large file holds up no other writer.
     let origin = origin_of(&domain::load(&core.pool, actor, name, Action::WriteZone).await?);
-    let slot = ImportSlot::claim(&account_of(actor, name))?;
+    let slot = ImportSlot::claim(&account_of(core, actor, name))?;
     let prepared = read(core, origin, text, slot).await?;
     let mut tx = core.pool.begin().await?;
     let (outcome, domain) = import_in(&mut tx, core, actor, name, prepared, mode, dry_run).await?;
@@ -185,7 +185,7 @@ pub async fn create_from(
     text: &[u8],
 ) -> Result<(domain::DomainView, Change), CoreError> {
     let zone = domain::parse_zone(name)?;
-    let slot = ImportSlot::claim(&account_of(actor, name))?;
+    let slot = ImportSlot::claim(&account_of(core, actor, name))?;
     let prepared = read(core, DName::from_name(zone.name()), text, slot).await?;
     let mut tx = core.pool.begin().await?;
     let (domain, created) = domains::create_in(&mut tx, core, actor, name).await?;
@@ -215,11 +215,21 @@ pub const MAX_IMPORTS_PER_ACCOUNT: usize = 1;
 static IMPORTS: std::sync::LazyLock<std::sync::Mutex<(usize, HashMap<String, usize>)>> =
     std::sync::LazyLock::new(Default::default);
 
-/// Whose imports count together: the user's, or (a domain key) the domain's.
-fn account_of(actor: &Actor, name: &str) -> String {
+/// Whose imports count together: the user's, or (a domain key) the domain's, of this
+/// database (a process serving several, as the tests do, must not mix their user ids).
+fn account_of(core: &Core, actor: &Actor, name: &str) -> String {
+    let db = core
+        .pool
+        .connect_options()
+        .get_database()
+        .unwrap_or_default()
+        .to_string();
     match actor.user_id {
-        Some(user) => format!("user:{}", user.0),
-        None => format!("domain:{}", name.trim_end_matches('.').to_ascii_lowercase()),
+        Some(user) => format!("{db}/user:{}", user.0),
+        None => format!(
+            "{db}/domain:{}",
+            name.trim_end_matches('.').to_ascii_lowercase()
+        ),
     }
 }
 
