@@ -25,7 +25,6 @@ use crate::{Core, CoreError};
 
 /// Most TSIG keys one domain may have.
 pub const MAX_PER_DOMAIN: i64 = 50;
-const MAX_DESCRIPTION: usize = 200;
 
 /// The HMAC algorithms offered, with the secret length made for each (the hash's output
 /// size, as RFC 8945 section 6 recommends).
@@ -194,17 +193,6 @@ fn key_name(domain: &Domain, input: &str) -> Result<String, CoreError> {
     Ok(name.to_fqdn().to_ascii_lowercase())
 }
 
-fn description(text: Option<&str>) -> Result<Option<String>, CoreError> {
-    match text.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(d) if d.chars().count() > MAX_DESCRIPTION => Err(CoreError::invalid(
-            "description",
-            format!("is longer than {MAX_DESCRIPTION} characters"),
-        )),
-        Some(d) => Ok(Some(d.to_string())),
-    }
-}
-
 fn not_found(id: TsigKeyId) -> CoreError {
     CoreError::NotFound {
         what: "TSIG key",
@@ -259,7 +247,7 @@ pub async fn create(
             "record limits apply to updates, and this key may not update",
         ));
     }
-    let description = description(new.description.as_deref())?;
+    let description = crate::webhooks::description(new.description.as_deref())?;
     let master = master(core)?;
     let mut secret = vec![0u8; secret_len];
     SystemRandom::new()
@@ -344,6 +332,35 @@ pub async fn create(
     })
 }
 
+/// A stored key as shown.
+struct Row {
+    id: TsigKeyId,
+    name: String,
+    algorithm: String,
+    may_update: bool,
+    update_records: Option<serde_json::Value>,
+    may_transfer: bool,
+    description: Option<String>,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<Row> for TsigKeyView {
+    fn from(r: Row) -> Self {
+        TsigKeyView {
+            id: r.id,
+            name: r.name,
+            algorithm: r.algorithm,
+            update: r.may_update,
+            records: scopes_from_db(r.id, r.update_records),
+            transfer: r.may_transfer,
+            description: r.description,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+        }
+    }
+}
+
 /// A domain's TSIG keys, oldest first (managing keys, as for the domain's API keys: a key's
 /// limits tell what it can reach).
 pub async fn list(
@@ -353,7 +370,8 @@ pub async fn list(
     window: &crate::page::Window<i64>,
 ) -> Result<Vec<TsigKeyView>, CoreError> {
     let domain = domain::load(&core.pool, actor, zone, Action::ManageKeys).await?;
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        Row,
         r#"SELECT id AS "id: TsigKeyId", name, algorithm, may_update, update_records, may_transfer,
                   description, created_at, last_used_at
              FROM tsig_keys WHERE domain_id = $1 AND ($2::bigint IS NULL OR id > $2)
@@ -364,47 +382,29 @@ pub async fn list(
     )
     .fetch_all(&core.pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| TsigKeyView {
-            id: r.id,
-            name: r.name,
-            algorithm: r.algorithm,
-            update: r.may_update,
-            records: scopes_from_db(r.id, r.update_records),
-            transfer: r.may_transfer,
-            description: r.description,
-            created_at: r.created_at,
-            last_used_at: r.last_used_at,
-        })
-        .collect())
+    Ok(rows.into_iter().map(TsigKeyView::from).collect())
 }
 
-/// One TSIG key of a domain (needs `admin`).
+/// One TSIG key of a domain (managing keys).
 pub async fn get(
     core: &Core,
     actor: &Actor,
     zone: &str,
     id: TsigKeyId,
 ) -> Result<TsigKeyView, CoreError> {
-    // Ids are positive: the smallest i64 has no predecessor to list after.
-    let Some(after) = id.0.checked_sub(1) else {
-        domain::load(&core.pool, actor, zone, Action::ManageKeys).await?;
-        return Err(not_found(id));
-    };
-    let all = list(
-        core,
-        actor,
-        zone,
-        &crate::page::Window {
-            after: Some(after),
-            limit: 1,
-        },
+    let domain = domain::load(&core.pool, actor, zone, Action::ManageKeys).await?;
+    sqlx::query_as!(
+        Row,
+        r#"SELECT id AS "id: TsigKeyId", name, algorithm, may_update, update_records, may_transfer,
+                  description, created_at, last_used_at
+             FROM tsig_keys WHERE id = $1 AND domain_id = $2"#,
+        id.0,
+        domain.id.0,
     )
-    .await?;
-    all.into_iter()
-        .find(|k| k.id == id)
-        .ok_or_else(|| not_found(id))
+    .fetch_optional(&core.pool)
+    .await?
+    .map(TsigKeyView::from)
+    .ok_or_else(|| not_found(id))
 }
 
 /// Deletes a TSIG key (needs `admin`): messages signed with it are refused from then on.

@@ -194,7 +194,9 @@ fn events(requested: Option<&[String]>) -> Result<Vec<String>, CoreError> {
     Ok(out)
 }
 
-fn description(text: Option<&str>) -> Result<Option<String>, CoreError> {
+/// A description as given: trimmed, none when empty, at most 200 characters (webhooks and
+/// TSIG keys).
+pub(crate) fn description(text: Option<&str>) -> Result<Option<String>, CoreError> {
     match text.map(str::trim) {
         None | Some("") => Ok(None),
         Some(d) if d.chars().count() > MAX_DESCRIPTION => Err(CoreError::invalid(
