@@ -213,11 +213,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("APEX_MASTER_KEY is not set"))?;
             let done = apex_core::rekey::rotate(&pool, &master).await?;
             println!(
-                "re-sealed under master key {}: {} DNSSEC keys, {} webhook secrets, {} TSIG keys, {} second-factor secrets, {} platform secrets; {} were sealed under it already",
+                "re-sealed under master key {}: {} DNSSEC keys, {} webhook secrets, {} TSIG keys, {} catalog keys, {} second-factor secrets, {} platform secrets; {} were sealed under it already",
                 master.id_hex(),
                 done.dnssec_keys,
                 done.webhooks,
                 done.tsig_keys,
+                done.catalog_keys,
                 done.totp,
                 done.platform,
                 done.current

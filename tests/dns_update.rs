@@ -297,3 +297,71 @@ async fn nsupdate_with_scoped_keys(pool: PgPool) {
     let (ok, out) = nsupdate(dns, &full, "update add www.upd.test. 60 A 192.0.2.5").await;
     assert!(!ok && out.contains("NOTAUTH"), "{out}");
 }
+
+/// Item 5: UPDATE is limited per key and per zone; over a limit the answer is REFUSED,
+/// nothing is applied, and the refusal is in the audit log.
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn updates_over_a_rate_limit_are_refused_and_audited(pool: PgPool) {
+    let (mut config, key) = test_config(&shared_redis(), 3600);
+    // Bursts of 10 per key, 15 per zone (a quarter of the minute's budget, at least 10).
+    config.update_per_minute_per_key = 10;
+    config.update_per_minute_per_zone = 60;
+    let env = Env::start(pool, config, key).await;
+    env.create_domain(ZONE).await;
+    let dns = env.platform.dns;
+    let first = tsig_key(&env, ZONE, json!({"name": "first"})).await;
+    let second = tsig_key(&env, ZONE, json!({"name": "second"})).await;
+    let add = |i: usize| format!("update add n{i}.upd.test. 60 TXT \"{i}\"");
+
+    for i in 0..10 {
+        let (ok, out) = nsupdate(dns, &first, &add(i)).await;
+        assert!(ok, "update {i}: {out}");
+    }
+    // The key's burst is spent.
+    let (ok, out) = nsupdate(dns, &first, &add(10)).await;
+    assert!(!ok && out.contains("REFUSED"), "{out}");
+    // Another key of the zone goes on, until the zone's burst is spent.
+    for i in 11..16 {
+        let (ok, out) = nsupdate(dns, &second, &add(i)).await;
+        assert!(ok, "update {i}: {out}");
+    }
+    let (ok, out) = nsupdate(dns, &second, &add(16)).await;
+    assert!(!ok && out.contains("REFUSED"), "{out}");
+
+    let names: Vec<String> = records(&env).await.into_iter().map(|r| r.0).collect();
+    assert!(names.iter().any(|n| n == "n15"), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n == "n10" || n == "n16"),
+        "a refused update was applied: {names:?}"
+    );
+    let (_, audit) = env
+        .api(
+            Method::GET,
+            "/api/v1/audit?all=true&event=tsig_key.use",
+            None,
+        )
+        .await;
+    let limited: Vec<&Value> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["success"] == false
+                && e["detail"]["rcode"] == "REFUSED"
+                && e["detail"]["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("rate limit"))
+        })
+        .collect();
+    assert_eq!(limited.len(), 2, "{audit}");
+    assert!(
+        limited
+            .iter()
+            .any(|e| e["detail"]["reason"].as_str().unwrap().contains("per key"))
+    );
+    assert!(
+        limited
+            .iter()
+            .any(|e| e["detail"]["reason"].as_str().unwrap().contains("per zone"))
+    );
+}

@@ -47,6 +47,7 @@ pub const PAGE_PATH: &str = "/api/docs";
         (name = "members", description = "Sharing a domain"),
         (name = "webhooks", description = "Webhooks of a domain and their deliveries"),
         (name = "tsig-keys", description = "TSIG keys of a domain, for RFC 2136 UPDATE and zone transfers"),
+        (name = "catalog", description = "One's own catalog zone (RFC 9432), for one's own secondaries to follow"),
         (name = "health", description = "Liveness and readiness"),
         (name = "meta", description = "This document"),
     )

@@ -254,6 +254,38 @@ fn rows() -> Vec<(&'static str, &'static str, BTreeMap<Col, u16>, bool)> {
             acct(Acct::Manage, 200),
             false,
         ),
+        // The catalog is off for everyone (404) until turned on; each caller turns on their
+        // own (the world is fresh for each call).
+        (
+            "GET",
+            "/api/v1/account/catalog",
+            acct(Acct::Read, 404),
+            false,
+        ),
+        (
+            "POST",
+            "/api/v1/account/catalog",
+            acct(Acct::ManageKeys, 201),
+            true,
+        ),
+        (
+            "PATCH",
+            "/api/v1/account/catalog",
+            acct(Acct::ManageKeys, 404),
+            false,
+        ),
+        (
+            "DELETE",
+            "/api/v1/account/catalog",
+            acct(Acct::ManageKeys, 404),
+            false,
+        ),
+        (
+            "POST",
+            "/api/v1/account/catalog/key",
+            acct(Acct::ManageKeys, 404),
+            false,
+        ),
         ("GET", "/api/v1/admin/template", plat(200), false),
         ("PUT", "/api/v1/admin/template", plat(200), false),
         // The owner owns domains (409); the others have none.
@@ -962,6 +994,9 @@ async fn request(
             (path.into(), json(json!({"token": "0".repeat(64)})))
         }
         ("DELETE", "/api/v1/account") => (path.into(), json(json!({"password": PASSWORD}))),
+        ("POST", "/api/v1/account/catalog") | ("PATCH", "/api/v1/account/catalog") => {
+            (path.into(), json(json!({"secondaries": []})))
+        }
         ("PUT", "/api/v1/account/template") | ("PUT", "/api/v1/admin/template") => (
             path.into(),
             json(json!({"records": [{"name": "@", "type": "MX", "content": "10 mail.{domain}"}]})),

@@ -164,6 +164,8 @@ async fn the_master_key_is_rotated(pool: PgPool) {
         )
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = alice.post("/api/v1/account/catalog", json!({})).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     let old = MasterKey::parse(&old_text).unwrap();
     apex_core::auth::device::signing_key(&pool, &old)
         .await
@@ -187,6 +189,12 @@ async fn the_master_key_is_rotated(pool: PgPool) {
                 .unwrap(),
         );
         all.extend(
+            sqlx::query_scalar::<_, Vec<u8>>("SELECT key_secret FROM account_catalogs")
+                .fetch_all(&pool)
+                .await
+                .unwrap(),
+        );
+        all.extend(
             sqlx::query_scalar::<_, Vec<u8>>("SELECT secret FROM platform_secrets")
                 .fetch_all(&pool)
                 .await
@@ -195,13 +203,14 @@ async fn the_master_key_is_rotated(pool: PgPool) {
         all
     };
     let before = blobs().await;
-    assert!(before.len() >= 4, "{}", before.len());
+    assert!(before.len() >= 5, "{}", before.len());
     assert!(before.iter().all(|b| old.is_current(b)));
 
     let ring = MasterKey::parse(&format!("{new_text},{old_text}")).unwrap();
     let done = rotate(&pool, &ring).await.unwrap();
     assert_eq!(done.webhooks, 1);
     assert_eq!(done.tsig_keys, 1);
+    assert_eq!(done.catalog_keys, 1);
     assert_eq!(done.platform, 1);
     assert!(done.dnssec_keys >= 1);
     let new = MasterKey::parse(&new_text).unwrap();
@@ -210,7 +219,7 @@ async fn the_master_key_is_rotated(pool: PgPool) {
     // Twice is harmless.
     let again = rotate(&pool, &ring).await.unwrap();
     assert_eq!(
-        again.dnssec_keys + again.webhooks + again.tsig_keys + again.platform,
+        again.dnssec_keys + again.webhooks + again.tsig_keys + again.catalog_keys + again.platform,
         0
     );
 

@@ -51,6 +51,12 @@ pub struct Config {
     /// `APEX_TRANSFER_UDP_PER_CLIENT`: UDP requests a second the transfer server answers per
     /// client (an IPv4 address, an IPv6 /64); 0: no limit.
     pub transfer_udp_per_client: u32,
+    /// `APEX_UPDATE_PER_MINUTE_PER_KEY`: RFC 2136 UPDATE messages one TSIG key may send a
+    /// minute (bursts of a quarter of that, at least 10); 0: no limit.
+    pub update_per_minute_per_key: u32,
+    /// `APEX_UPDATE_PER_MINUTE_PER_ZONE`: UPDATE messages one zone takes a minute, from all its
+    /// keys together (same bursts); 0: no limit.
+    pub update_per_minute_per_zone: u32,
     /// `APEX_TSIG_KEY`: the fleet's TSIG key, `name:hmac-sha256:base64secret`.
     pub tsig_key: Option<SecretString>,
     /// `APEX_TSIG_KEYS`: more fleet keys (comma-separated, same form): a nameserver's own key
@@ -196,6 +202,8 @@ struct Defaults {
     transfer_listen: &'static str,
     transfer_allow: Vec<&'static str>,
     transfer_udp_per_client: u32,
+    update_per_minute_per_key: u32,
+    update_per_minute_per_zone: u32,
     nameservers: Vec<&'static str>,
     hostmaster: &'static str,
     catalog_zone: &'static str,
@@ -254,6 +262,10 @@ fn defaults() -> Defaults {
         transfer_listen: "127.0.0.1:5399",
         transfer_allow: vec![],
         transfer_udp_per_client: 1_000,
+        // Two UPDATEs a second per key, five per zone: ACME clients send two per
+        // certificate, external-dns and octoDNS one per sync; a loop gone wrong is stopped.
+        update_per_minute_per_key: 120,
+        update_per_minute_per_zone: 300,
         nameservers: vec!["ns1.apex.test.", "ns2.apex.test."],
         hostmaster: "hostmaster.apex.test.",
         catalog_zone: "catalog.apex.invalid.",
@@ -326,6 +338,15 @@ fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
             .collect(),
         Raw::Many(v) => v,
     })
+}
+
+/// RFC 2136 UPDATE limits (`APEX_UPDATE_PER_MINUTE_PER_KEY`, `..._PER_ZONE`); `None`: no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UpdateLimits {
+    /// Per TSIG key.
+    pub key: Option<crate::ratelimit::Policy>,
+    /// Per zone, all its keys together.
+    pub zone: Option<crate::ratelimit::Policy>,
 }
 
 /// A configuration problem, naming the variable.
@@ -464,6 +485,8 @@ pub struct Platform {
     pub history_days: u32,
     /// API rate limits.
     pub rate_limits: crate::ratelimit::Settings,
+    /// RFC 2136 UPDATE limits: per TSIG key, per zone.
+    pub update_limits: UpdateLimits,
     /// Platform defaults of the quotas per account.
     pub quotas: QuotaDefaults,
 }
@@ -881,6 +904,7 @@ impl Config {
                 self.history_days
             },
             rate_limits: self.rate_limits()?,
+            update_limits: self.update_limits()?,
             quotas: QuotaDefaults {
                 records_per_domain: self.max_records_per_domain,
                 webhooks_per_domain: self.max_webhooks_per_domain,
@@ -935,6 +959,32 @@ impl Config {
             )?,
             expensive_cost: self.rate_limit_expensive_cost,
             redis_timeout: std::time::Duration::from_millis(self.rate_limit_redis_timeout_ms),
+        })
+    }
+
+    /// The RFC 2136 UPDATE limits.
+    pub fn update_limits(&self) -> Result<UpdateLimits, ConfigError> {
+        let policy = |name: &'static str, var: &str, per_minute: u32| {
+            if per_minute > 6_000_000 {
+                return Err(err(var, "must be at most 6000000 (100000 a second)"));
+            }
+            Ok((per_minute > 0).then_some(crate::ratelimit::Policy {
+                name,
+                per_minute,
+                burst: (per_minute / 4).max(10).min(per_minute),
+            }))
+        };
+        Ok(UpdateLimits {
+            key: policy(
+                "update-key",
+                "APEX_UPDATE_PER_MINUTE_PER_KEY",
+                self.update_per_minute_per_key,
+            )?,
+            zone: policy(
+                "update-zone",
+                "APEX_UPDATE_PER_MINUTE_PER_ZONE",
+                self.update_per_minute_per_zone,
+            )?,
         })
     }
 

@@ -10,6 +10,7 @@
 //! ([`mail::outbox`]), webhook deliveries ([`webhooks::delivery`]), the reconciler's scan of
 //! zones behind ([`jobs::behind`]), and both sides of the Redis stream protocol ([`queue`]).
 
+pub mod account_catalogs;
 pub mod actor;
 pub mod address;
 pub mod audit;

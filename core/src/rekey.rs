@@ -16,6 +16,8 @@ pub struct Resealed {
     pub totp: usize,
     /// Domains' TSIG key secrets.
     pub tsig_keys: usize,
+    /// Customer catalogs' key secrets.
+    pub catalog_keys: usize,
     /// The platform's own secrets (the cookie signing key).
     pub platform: usize,
     /// Already under the first key: left alone.
@@ -109,6 +111,10 @@ pub async fn rotate(pool: &sqlx::PgPool, master: &MasterKey) -> Result<Resealed,
             }
         }
     }
+
+    let (moved, current) = crate::account_catalogs::reseal(&mut tx, master).await?;
+    done.catalog_keys += moved;
+    done.current += current;
 
     let rows = sqlx::query!(
         r#"SELECT id AS "id: crate::ids::UserId", totp_secret, totp_pending FROM users

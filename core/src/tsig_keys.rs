@@ -159,7 +159,7 @@ pub(crate) fn seal_context(key: TsigKeyId, domain: DomainId) -> Vec<u8> {
     c
 }
 
-fn algorithm(input: Option<&str>) -> Result<(&'static str, usize), CoreError> {
+pub(crate) fn algorithm(input: Option<&str>) -> Result<(&'static str, usize), CoreError> {
     let wanted = input.map_or("hmac-sha256".to_string(), |a| {
         a.trim().trim_end_matches('.').to_ascii_lowercase()
     });
@@ -231,6 +231,16 @@ pub async fn create(
 ) -> Result<CreatedTsigKey, CoreError> {
     let domain = domain::load(&core.pool, actor, zone, Action::ManageKeys).await?;
     let name = key_name(&domain, &new.name)?;
+    if apex_zone::Name::from_ascii(&name).is_ok_and(|n| core.platform.catalog.zone_of(&n)) {
+        // Customer catalogs' keys are named there (crate::account_catalogs).
+        return Err(CoreError::invalid(
+            "name",
+            format!(
+                "names under {} are the platform's catalogs': give the key another name",
+                core.platform.catalog
+            ),
+        ));
+    }
     let (algorithm, secret_len) = algorithm(new.algorithm.as_deref())?;
     let records = crate::auth::keys::records(new.records)?;
     let update = new.update.unwrap_or(true);

@@ -1,5 +1,6 @@
-//! NOTIFY (RFC 1996) to the fleet, TSIG-signed, and to a domain's own secondaries outside
-//! it, unsigned; retried with a doubling wait.
+//! NOTIFY (RFC 1996) to the fleet, TSIG-signed, and to nameservers outside it: a domain's own
+//! secondaries (unsigned) and a customer catalog's (signed with the catalog's key); retried
+//! with a doubling wait.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -25,13 +26,17 @@ pub struct FleetTarget {
     pub key: TsigKey,
 }
 
+/// NOTIFYs outside the fleet being retried: by zone and target, the newest serial and the key
+/// to sign with.
+type Outside = HashMap<(Name, SocketAddr), (u32, Option<TsigKey>)>;
+
 /// Sends NOTIFY to every fleet nameserver.
 pub struct Notifier {
     targets: RwLock<Vec<FleetTarget>>,
     /// NOTIFYs to nameservers outside the fleet still being retried, by zone and target, with
     /// the newest serial to announce: a target that does not answer gets one retry loop, not
     /// one per publish (customers choose these addresses).
-    outside: Arc<Mutex<HashMap<(Name, SocketAddr), u32>>>,
+    outside: Arc<Mutex<Outside>>,
 }
 
 impl Notifier {
@@ -92,9 +97,15 @@ impl Notifier {
     }
 
     /// Announces `zone` at `serial` to nameservers outside the fleet (a domain's own
-    /// secondaries), unsigned, in the background. A target still being retried for the zone
-    /// is told the newer serial in the same loop.
-    pub fn announce_unsigned(&self, zone: &Name, serial: u32, targets: Vec<SocketAddr>) {
+    /// secondaries, a customer catalog's), signed with `tsig` when given, in the background.
+    /// A target still being retried for the zone is told the newer serial in the same loop.
+    pub fn announce_outside(
+        &self,
+        zone: &Name,
+        serial: u32,
+        targets: Vec<SocketAddr>,
+        tsig: Option<TsigKey>,
+    ) {
         for target in targets {
             let key = (zone.clone(), target);
             {
@@ -102,10 +113,13 @@ impl Notifier {
                     return;
                 };
                 if let Some(s) = inflight.get_mut(&key) {
-                    *s = serial;
+                    s.0 = serial;
+                    if tsig.is_some() {
+                        s.1.clone_from(&tsig);
+                    }
                     continue;
                 }
-                inflight.insert(key.clone(), serial);
+                inflight.insert(key.clone(), (serial, tsig.clone()));
             }
             tokio::spawn(retry_outside(self.outside.clone(), key));
         }
@@ -132,12 +146,9 @@ impl Notifier {
 /// The retry loop for one zone and one target outside the fleet: RFC 1996 retries (the wait
 /// doubling from one second), always with the newest serial; ends when the newest serial is
 /// acknowledged, refused, or the tries run out.
-async fn retry_outside(
-    inflight: Arc<Mutex<HashMap<(Name, SocketAddr), u32>>>,
-    key: (Name, SocketAddr),
-) {
+async fn retry_outside(inflight: Arc<Mutex<Outside>>, key: (Name, SocketAddr)) {
     let (zone, target) = (&key.0, key.1);
-    let newest = || inflight.lock().ok().and_then(|m| m.get(&key).copied());
+    let newest = || inflight.lock().ok().and_then(|m| m.get(&key).cloned());
     let done = || {
         if let Ok(mut m) = inflight.lock() {
             m.remove(&key);
@@ -145,11 +156,11 @@ async fn retry_outside(
     };
     let mut wait = Duration::from_secs(1);
     let mut failures = 0;
-    while let Some(serial) = newest() {
-        match notify(target, zone, serial, None, wait).await {
+    while let Some((serial, tsig)) = newest() {
+        match notify(target, zone, serial, tsig.as_ref(), wait).await {
             Ok(()) => {
                 let Ok(mut m) = inflight.lock() else { return };
-                if m.get(&key) == Some(&serial) {
+                if m.get(&key).map(|(s, _)| *s) == Some(serial) {
                     m.remove(&key);
                     tracing::debug!(zone.name = %zone, serial, %target, "notify acknowledged");
                     return;

@@ -15,11 +15,11 @@
 //! finds `published_serial = wanted_serial` and stops. A crash between storing and announcing
 //! leaves `notified_serial` behind, and the reconciler announces again.
 
-use apex_core::catalog;
 use apex_core::dnssec::State;
 use apex_core::ids::DomainId;
 use apex_core::publishing::{self, NewVersion, Opened, Publish, RrsetNow, Touched};
 use apex_core::secondaries::Secondary;
+use apex_core::{account_catalogs, catalog};
 use apex_zone::dname::DName;
 use apex_zone::live::{Delta, LiveError, LiveZone};
 use apex_zone::name::ZoneName;
@@ -138,7 +138,10 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     // published → announced. A new zone reaches the fleet through the catalog (members are
     // transferred when they join it), so only zones already listed get a NOTIFY of their own.
     match stored.catalog_serial {
-        Some(cs) => announce_catalog(ctx, cs).await?,
+        Some(cs) => {
+            announce_catalog(ctx, cs).await?;
+            account_catalogs_if_behind(ctx, None).await?;
+        }
         None => {
             ctx.soa_cache.forget(zone.name.name());
             ctx.notifier.announce(zone.name.name(), serial);
@@ -382,6 +385,7 @@ async fn announced(
     secondaries: &[Secondary],
 ) -> Result<(), PublishError> {
     notify_secondaries(ctx, zone, serial, secondaries);
+    notify_catalog_secondaries(ctx, zone, serial).await?;
     publishing::mark_notified(&ctx.core.pool, domain, serial).await?;
     ctx.sync
         .watch(&ctx.core.pool, &ctx.notifier, domain, zone.name().clone());
@@ -424,8 +428,56 @@ fn notify_secondaries(ctx: &Context, zone: &ZoneName, serial: u32, list: &[Secon
         .collect();
     if !targets.is_empty() {
         ctx.soa_cache.forget(zone.name());
-        ctx.notifier.announce_unsigned(zone.name(), serial, targets);
+        ctx.notifier
+            .announce_outside(zone.name(), serial, targets, None);
     }
+}
+
+/// Sends NOTIFY for a member zone to the secondaries of its owner's catalog, signed with the
+/// catalog's key (they follow the catalog, and are told of each member's change too).
+async fn notify_catalog_secondaries(
+    ctx: &Context,
+    zone: &ZoneName,
+    serial: u32,
+) -> Result<(), PublishError> {
+    let core = &ctx.core;
+    if let Some((targets, key)) =
+        account_catalogs::member_targets(&core.pool, &core.platform, &zone.as_text()).await?
+    {
+        let key = tsig_key(&key)?;
+        ctx.notifier
+            .announce_outside(zone.name(), serial, targets, Some(key));
+    }
+    Ok(())
+}
+
+fn tsig_key(key: &account_catalogs::CatalogKey) -> Result<apex_net::TsigKey, PublishError> {
+    apex_net::TsigKey::parse(&key.config_text()).map_err(|e| {
+        PublishError::Core(apex_core::CoreError::Internal(format!("catalog key: {e}")))
+    })
+}
+
+/// Announces customer catalogs (all, or `user`'s) that moved since their secondaries were
+/// last told, signed with each catalog's key.
+pub async fn account_catalogs_if_behind(
+    ctx: &Context,
+    user: Option<apex_core::ids::UserId>,
+) -> Result<(), PublishError> {
+    let core = &ctx.core;
+    for due in account_catalogs::due(&core.pool, &core.platform, user).await? {
+        ctx.soa_cache.forget(&due.zone);
+        if !due.secondaries.is_empty() {
+            ctx.notifier.announce_outside(
+                &due.zone,
+                due.serial,
+                due.secondaries.clone(),
+                Some(tsig_key(&due.key)?),
+            );
+        }
+        account_catalogs::mark_notified(&core.pool, due.key.user, due.serial).await?;
+        tracing::info!(zone.name = %due.zone, serial = due.serial, "customer catalog announced");
+    }
+    Ok(())
 }
 
 /// Announces the catalog at `serial` and records that it was.
@@ -443,5 +495,5 @@ pub async fn catalog_if_behind(ctx: &Context) -> Result<(), PublishError> {
     if notified != Some(serial) {
         announce_catalog(ctx, serial).await?;
     }
-    Ok(())
+    account_catalogs_if_behind(ctx, None).await
 }

@@ -13,7 +13,10 @@
 //!   signed with): a key that may transfer gets AXFR and IXFR of its own zone and no other;
 //!   a key that may update gets RFC 2136 UPDATE of its zone ([`apex_core::dns_update`]), the
 //!   answer signed with it. Every use is audited (`tsig_key.use`).
-//! - UPDATE unsigned, or signed with a fleet key: REFUSED.
+//! - A customer catalog's key ([`apex_core::account_catalogs`]): SOA, AXFR and IXFR of that
+//!   catalog (`<user id>.<catalog>`) and of its members, nothing else; a customer's catalog
+//!   answers nobody else (not even the fleet's keys). Audited like a domain's key.
+//! - UPDATE unsigned, or signed with a fleet key or a catalog key: REFUSED.
 //! - Anything else: REFUSED. This is not a public nameserver.
 //!
 //! Transfers go out over TCP in messages of at most ~16 KiB, each signed in turn.
@@ -41,10 +44,40 @@ use crate::Context;
 /// Payload bytes per transfer message before a new one is started.
 const MESSAGE_TARGET: usize = 16 * 1024;
 
+/// A customer's key a message was signed with.
+#[derive(Debug, Clone)]
+enum Customer {
+    /// A domain's TSIG key.
+    Domain(apex_core::tsig_keys::LoadedKey),
+    /// An account's catalog key.
+    Catalog(apex_core::account_catalogs::CatalogKey),
+}
+
+impl Customer {
+    fn name(&self) -> &str {
+        match self {
+            Customer::Domain(k) => &k.name,
+            Customer::Catalog(k) => &k.name,
+        }
+    }
+
+    fn config_text(&self) -> String {
+        match self {
+            Customer::Domain(k) => k.config_text(),
+            Customer::Catalog(k) => k.config_text(),
+        }
+    }
+}
+
 struct TransferServer {
     ctx: Arc<Context>,
     keys: Vec<TsigKey>,
+    /// UPDATE's limits per key and per zone (buckets shared through Redis by the workers).
+    update_limiter: apex_core::ratelimit::Limiter,
 }
+
+/// The largest UPDATE message taken (DNS framing allows no more over TCP either).
+const MAX_UPDATE_BYTES: usize = 65_535;
 
 /// Where the transfer server listens, and who may use each listener.
 #[derive(Debug, Clone)]
@@ -97,7 +130,15 @@ pub async fn start(
     listeners: Listeners,
     keys: Vec<TsigKey>,
 ) -> anyhow::Result<Bound> {
-    let handler = Arc::new(TransferServer { ctx, keys });
+    let update_limiter = apex_core::ratelimit::Limiter::new(
+        apex_core::ratelimit::Settings::off(),
+        ctx.core.queue.clone(),
+    );
+    let handler = Arc::new(TransferServer {
+        ctx,
+        keys,
+        update_limiter,
+    });
     let (udp, tcp, fleet) = bind_both(listeners.fleet).await?;
     tasks.spawn(serve_udp(
         udp,
@@ -216,7 +257,11 @@ impl DnsHandler for TransferServer {
             }
         };
         if msg.metadata.op_code == OpCode::Update {
-            return self.update(&request, customer.as_ref(), signer).await;
+            let key = match &customer {
+                Some(Customer::Domain(k)) => Some(k),
+                _ => None,
+            };
+            return self.update(&request, key, signer).await;
         }
         if msg.metadata.op_code != OpCode::Query {
             return finish(reply_to(msg, ResponseCode::NotImp), signer.as_mut());
@@ -226,13 +271,15 @@ impl DnsHandler for TransferServer {
         };
         let zone = ZoneName::from_name(query.name().clone());
         let qtype = query.query_type();
+        let platform = &self.ctx.core.platform;
+        let account_catalog = apex_core::account_catalogs::account_of(platform, zone.name());
         if let Some(key) = &customer {
-            // A domain's own key: its zone alone, and transfers only when it may.
-            let own = zone.as_text() == key.zone;
-            let allowed = match qtype {
-                RecordType::SOA => own,
-                RecordType::AXFR | RecordType::IXFR => own && key.transfer,
-                _ => false,
+            let allowed = match self.in_scope(key, &zone, qtype).await {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::error!(zone.name = %zone, error = %e, "could not check a key's scope");
+                    return finish(reply_to(msg, ResponseCode::ServFail), signer.as_mut());
+                }
             };
             if qtype != RecordType::SOA {
                 let detail = serde_json::json!({
@@ -242,10 +289,13 @@ impl DnsHandler for TransferServer {
             }
             if !allowed {
                 if apex_net::quiet::allow() {
-                    tracing::warn!(peer = %request.src, zone.name = %zone, tsig_key.name = %key.name, "request outside the key's scope refused");
+                    tracing::warn!(peer = %request.src, zone.name = %zone, tsig_key.name = %key.name(), "request outside the key's scope refused");
                 }
                 return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut());
             }
+        } else if account_catalog.is_some() {
+            // A customer's catalog is for their catalog key only (not even the fleet's).
+            return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut());
         }
         match qtype {
             RecordType::SOA => {}
@@ -282,7 +332,10 @@ impl DnsHandler for TransferServer {
             m.answers.push(soa);
             return finish(m, signer.as_mut());
         }
-        if qtype == RecordType::IXFR && zone.name() != &self.ctx.core.platform.catalog {
+        if qtype == RecordType::IXFR
+            && zone.name() != &self.ctx.core.platform.catalog
+            && account_catalog.is_none()
+        {
             let client = msg.authorities.iter().find_map(|r| match &r.data {
                 RData::SOA(soa) => Some(soa.serial),
                 _ => None,
@@ -319,10 +372,7 @@ impl DnsHandler for TransferServer {
 impl TransferServer {
     /// Checks the request's TSIG: against the fleet's keys when it names one of them, else
     /// against the domain key of that name (returned too, when the message verifies).
-    async fn verify(
-        &self,
-        request: &Request,
-    ) -> anyhow::Result<(RequestAuth, Option<apex_core::tsig_keys::LoadedKey>)> {
+    async fn verify(&self, request: &Request) -> anyhow::Result<(RequestAuth, Option<Customer>)> {
         let msg = &request.message;
         let Some(tsig) = msg.signature() else {
             return Ok((RequestAuth::Unsigned, None));
@@ -338,6 +388,12 @@ impl TransferServer {
             &name.to_ascii(),
         )
         .await?;
+        let loaded = match loaded {
+            Some(k) => Some(Customer::Domain(k)),
+            None => apex_core::account_catalogs::key_by_name(&core.pool, &core.platform, &name)
+                .await?
+                .map(Customer::Catalog),
+        };
         let Some(loaded) = loaded else {
             return Ok((verify_request(&request.raw, msg, &[]), None));
         };
@@ -348,24 +404,51 @@ impl TransferServer {
         }
     }
 
-    /// Notes a use of a domain's key (audit log and last use); a failure to write is logged.
+    /// Whether a customer's key may ask `qtype` of `zone`: a domain's key its own zone (SOA,
+    /// and transfers when it may transfer); a catalog key the catalog and its members (SOA
+    /// and transfers).
+    async fn in_scope(
+        &self,
+        key: &Customer,
+        zone: &ZoneName,
+        qtype: RecordType,
+    ) -> anyhow::Result<bool> {
+        let transfer = matches!(qtype, RecordType::AXFR | RecordType::IXFR);
+        if qtype != RecordType::SOA && !transfer {
+            return Ok(false);
+        }
+        Ok(match key {
+            Customer::Domain(k) => zone.as_text() == k.zone && (!transfer || k.transfer),
+            Customer::Catalog(k) => {
+                let core = &self.ctx.core;
+                apex_core::account_catalogs::account_of(&core.platform, zone.name()) == Some(k.user)
+                    || apex_core::account_catalogs::is_member(&core.pool, k.user, &zone.as_text())
+                        .await?
+            }
+        })
+    }
+
+    /// Notes a use of a customer's key (audit log and last use); a failure to write is
+    /// logged.
     async fn audit(
         &self,
-        key: &apex_core::tsig_keys::LoadedKey,
+        key: &Customer,
         request: &Request,
         success: bool,
         detail: serde_json::Value,
     ) {
-        if let Err(e) = apex_core::tsig_keys::record_use(
-            &self.ctx.core.pool,
-            key,
-            Some(request.src.ip()),
-            success,
-            detail,
-        )
-        .await
-        {
-            tracing::error!(tsig_key.name = %key.name, error = %e, "could not audit a TSIG key's use");
+        let pool = &self.ctx.core.pool;
+        let source = Some(request.src.ip());
+        let written = match key {
+            Customer::Domain(k) => {
+                apex_core::tsig_keys::record_use(pool, k, source, success, detail).await
+            }
+            Customer::Catalog(k) => {
+                apex_core::account_catalogs::record_use(pool, k, source, success, detail).await
+            }
+        };
+        if let Err(e) = written {
+            tracing::error!(tsig_key.name = %key.name(), error = %e, "could not audit a TSIG key's use");
         }
     }
 
@@ -384,11 +467,27 @@ impl TransferServer {
             }
             return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut());
         };
+        if request.raw.len() > MAX_UPDATE_BYTES {
+            let detail = serde_json::json!({"op": "UPDATE", "rcode": "FORMERR", "reason": "message over 65535 bytes"});
+            self.audit(&Customer::Domain(key.clone()), request, false, detail)
+                .await;
+            return finish(reply_to(msg, ResponseCode::FormErr), signer.as_mut());
+        }
+        if let Some(why) = self.over_limit(key).await {
+            if apex_net::quiet::allow() {
+                tracing::warn!(peer = %request.src, zone.name = %key.zone, tsig_key.name = %key.name, "UPDATE over the rate limit refused");
+            }
+            let detail = serde_json::json!({"op": "UPDATE", "rcode": "REFUSED", "reason": why});
+            self.audit(&Customer::Domain(key.clone()), request, false, detail)
+                .await;
+            return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut());
+        }
         let parsed = match update_message(&request.raw) {
             Ok(m) => m,
             Err(e) => {
                 let detail = serde_json::json!({"op": "UPDATE", "rcode": "FORMERR", "reason": e});
-                self.audit(key, request, false, detail).await;
+                self.audit(&Customer::Domain(key.clone()), request, false, detail)
+                    .await;
                 return finish(reply_to(msg, ResponseCode::FormErr), signer.as_mut());
             }
         };
@@ -415,13 +514,57 @@ impl TransferServer {
             "change": verdict.change,
         });
         self.audit(
-            key,
+            &Customer::Domain(key.clone()),
             request,
             verdict.rcode == apex_core::dns_update::Rcode::NoError,
             detail,
         )
         .await;
         finish(reply_to(msg, rcode), signer.as_mut())
+    }
+
+    /// Takes one UPDATE from the key's and the zone's buckets; `Some(reason)` when either is
+    /// empty (then neither is drawn from).
+    async fn over_limit(&self, key: &apex_core::tsig_keys::LoadedKey) -> Option<String> {
+        use apex_core::ratelimit::Draw;
+        let limits = self.ctx.core.platform.update_limits;
+        let mut draws = Vec::with_capacity(2);
+        if let Some(policy) = limits.key {
+            draws.push(Draw {
+                policy,
+                subject: format!("tsig-key:{}", key.id),
+            });
+        }
+        if let Some(policy) = limits.zone {
+            draws.push(Draw {
+                policy,
+                subject: format!("domain:{}", key.domain),
+            });
+        }
+        let verdict = self.update_limiter.check(&draws, 1).await;
+        if verdict.allowed {
+            return None;
+        }
+        let empty: Vec<String> = verdict
+            .buckets
+            .iter()
+            .filter(|b| b.remaining == 0)
+            .map(|b| {
+                format!(
+                    "{} a minute per {}",
+                    b.policy.per_minute,
+                    match b.policy.name {
+                        "update-key" => "key",
+                        _ => "zone",
+                    }
+                )
+            })
+            .collect();
+        Some(format!(
+            "rate limit ({}); retry in {} s",
+            empty.join(", "),
+            verdict.retry_after.as_secs().max(1)
+        ))
     }
 
     /// Whether `peer` is an address of one of `zone`'s own secondaries (never for the
@@ -463,6 +606,11 @@ impl TransferServer {
         if zone.name() == &core.platform.catalog {
             let (serial, _) = apex_core::catalog::serials(&core.pool).await?;
             return Ok(Some(catalog::soa(&core.platform.catalog, serial)));
+        }
+        if let Some(user) = apex_core::account_catalogs::account_of(&core.platform, zone.name()) {
+            return Ok(apex_core::account_catalogs::snapshot(&core.pool, user)
+                .await?
+                .map(|(serial, _)| catalog::soa(zone.name(), serial)));
         }
         Ok(versions::published_serial(&core.pool, zone)
             .await?
@@ -522,6 +670,11 @@ impl TransferServer {
                 serial,
                 &members,
             )));
+        }
+        if let Some(user) = apex_core::account_catalogs::account_of(&core.platform, zone.name()) {
+            return Ok(apex_core::account_catalogs::snapshot(&core.pool, user)
+                .await?
+                .map(|(serial, members)| catalog::render(zone.name(), serial, &members)));
         }
         let Some((domain, serial, _)) = versions::published_serial(&core.pool, zone).await? else {
             return Ok(None);

@@ -9,6 +9,7 @@ mod account;
 mod admin;
 mod audit;
 mod auth;
+mod catalog;
 mod docs;
 mod domains;
 mod health;
@@ -152,6 +153,16 @@ fn v1() -> Routes {
             "/account/template",
             routes!(templates::own, templates::set_own),
         )
+        .route(
+            "/account/catalog",
+            routes!(
+                catalog::show,
+                catalog::enable,
+                catalog::update,
+                catalog::disable
+            ),
+        )
+        .route("/account/catalog/key", routes!(catalog::rotate_key))
         .route("/keys", routes!(keys::list, keys::create))
         .route(
             "/keys/{id}",
