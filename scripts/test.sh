@@ -42,6 +42,17 @@ if [[ ! -f $axe_dir/node_modules/axe-core/axe.min.js ]] \
 fi
 export APEX_AXE_JS=$axe_dir/node_modules/axe-core/axe.min.js APEX_BROWSER_TESTS=required
 
+# octoDNS with its BIND/RFC 2136 provider (PyPI), synced into Apex over UPDATE and AXFR
+# (tests/octodns.rs).
+if ! command -v octodns-sync >/dev/null || ! python3 -c 'import octodns_bind' 2>/dev/null; then
+  python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+  log "installing octodns and octodns-bind (pip)"
+  python3 -m pip install --quiet octodns octodns-bind 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages octodns octodns-bind \
+    || die "pip could not install octodns and octodns-bind, which tests/octodns.rs needs"
+  command -v octodns-sync >/dev/null || die "octodns-sync was installed but is not on PATH ($PATH)"
+fi
+
 # aiosmtpd (Python) is the SMTP server the mail tests deliver to (worker/tests/mail.rs).
 if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
   if python3 -m pip --version >/dev/null 2>&1; then
