@@ -1,5 +1,5 @@
 # The two commands: `make run` brings the platform up, `make test` runs every test.
-.PHONY: run test check sqlx-prepare fuzz bench-zone-import bench-dnsserver bench-sign bench-incremental bench-propagation bench-auth bench-web clean
+.PHONY: run test check sqlx-prepare fuzz bench-zone-import bench-dnsserver bench-sign bench-incremental bench-propagation bench-dns-update bench-auth bench-web clean
 
 run:
 	@scripts/run.sh
@@ -49,6 +49,10 @@ bench-incremental:
 # An API write until three nameservers answer it: median and tail latency.
 bench-propagation:
 	bench/propagation
+
+# nsupdate TXT add/delete pairs until three nameservers answer, next to the REST API.
+bench-dns-update:
+	bench/dns-update
 
 # What an API key adds to a request; what a sign-in costs.
 bench-auth:

@@ -22,124 +22,25 @@
     missing_docs
 )]
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU16, Ordering};
+mod common;
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Message, MessageType, OpCode, Query};
-use hickory_proto::rr::{Name, RData, RecordType};
-use serde_json::{Value, json};
-use tokio::net::UdpSocket;
+use common::{Api, GIVE_UP, a_records, all_served, ms, percentile, servers, var};
+use hickory_proto::rr::{Name, RecordType};
+use serde_json::json;
 
-/// A write not served by every nameserver within this counts as missed.
-const GIVE_UP: Duration = Duration::from_secs(10);
-/// Pause between two queries to one nameserver that did not have the new answer yet.
-const POLL: Duration = Duration::from_millis(1);
 const ZONE: &str = "propagation.bench";
-
-static NEXT_ID: AtomicU16 = AtomicU16::new(1);
-
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set (run bench/propagation)"))
-}
 
 /// The address written by write `i` (never written before in this run).
 fn address(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(10, (i >> 16) as u8, (i >> 8) as u8, i as u8)
 }
 
-/// The A addresses `server` answers for `name`, or `None` on a timeout or a foreign reply.
-async fn ask(socket: &UdpSocket, server: SocketAddr, name: &Name) -> Option<Vec<Ipv4Addr>> {
-    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let mut m = Message::new(id, MessageType::Query, OpCode::Query);
-    m.add_query(Query::query(name.clone(), RecordType::A));
-    socket.send_to(&m.to_vec().ok()?, server).await.ok()?;
-    let mut buf = [0u8; 1232];
-    let deadline = Instant::now() + Duration::from_millis(200);
-    loop {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        let (len, from) = tokio::time::timeout(left, socket.recv_from(&mut buf))
-            .await
-            .ok()?
-            .ok()?;
-        let Ok(reply) = Message::from_vec(&buf[..len]) else {
-            continue;
-        };
-        // A late reply to an earlier query is skipped.
-        if from == server && reply.metadata.id == id {
-            return Some(
-                reply
-                    .answers
-                    .iter()
-                    .filter_map(|r| match &r.data {
-                        RData::A(a) => Some(a.0),
-                        _ => None,
-                    })
-                    .collect(),
-            );
-        }
-    }
-}
-
-/// When `server` first answers exactly `want` for `name`, or `None` past `until`.
-async fn served(server: SocketAddr, name: Name, want: Ipv4Addr, until: Instant) -> Option<Instant> {
-    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    loop {
-        if ask(&socket, server, &name).await.as_deref() == Some(&[want][..]) {
-            return Some(Instant::now());
-        }
-        if Instant::now() > until {
-            return None;
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// When the last of `servers` answers `want`, or `None` if one did not within [`GIVE_UP`].
-async fn all_served(servers: &[SocketAddr], name: &Name, want: Ipv4Addr) -> Option<Instant> {
-    let until = Instant::now() + GIVE_UP;
-    let mut tasks = tokio::task::JoinSet::new();
-    for &s in servers {
-        tasks.spawn(served(s, name.clone(), want, until));
-    }
-    let mut last = None;
-    while let Some(r) = tasks.join_next().await {
-        last = last.max(Some(r.unwrap()?));
-    }
-    last
-}
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{path}: {status} {body}");
-        body
-    }
-}
-
-/// The `p`th percentile by nearest rank of sorted `v`.
-fn percentile(v: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
-    v[rank.clamp(1, v.len()) - 1]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+fn only(want: Ipv4Addr) -> common::Want {
+    Arc::new(move |m| a_records(m) == [want])
 }
 
 #[tokio::main]
@@ -149,10 +50,7 @@ async fn main() {
         base: var("PROPAGATION_API"),
         token: var("PROPAGATION_TOKEN"),
     };
-    let servers: Vec<SocketAddr> = var("PROPAGATION_NS")
-        .split(',')
-        .map(|s| s.trim().parse().expect("PROPAGATION_NS: host:port,…"))
-        .collect();
+    let servers = servers("PROPAGATION_NS");
     let writes: usize = std::env::var("PROPAGATION_WRITES")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -161,18 +59,22 @@ async fn main() {
 
     // The zone and its record, served everywhere before the clock starts.
     let t = Instant::now();
-    api.send(reqwest::Method::POST, "/domains", json!({"name": ZONE}))
-        .await;
+    api.send(
+        reqwest::Method::POST,
+        "/domains",
+        Some(json!({"name": ZONE})),
+    )
+    .await;
     let first = address(0);
     let created = api
         .send(
             reqwest::Method::POST,
             &format!("/domains/{ZONE}/records"),
-            json!({"name": "probe", "type": "A", "ttl": 300, "content": first.to_string()}),
+            Some(json!({"name": "probe", "type": "A", "ttl": 300, "content": first.to_string()})),
         )
         .await;
     let id = created["record"]["id"].as_i64().unwrap();
-    all_served(&servers, &name, first)
+    all_served(&servers, &name, RecordType::A, only(first))
         .await
         .expect("the new zone did not reach every nameserver");
     println!(
@@ -192,11 +94,11 @@ async fn main() {
         api.send(
             reqwest::Method::PATCH,
             &path,
-            json!({"content": want.to_string()}),
+            Some(json!({"content": want.to_string()})),
         )
         .await;
         api_times.push(start.elapsed());
-        match all_served(&servers, &name, want).await {
+        match all_served(&servers, &name, RecordType::A, only(want)).await {
             Some(at) => total.push(at - start),
             None => {
                 missed += 1;

@@ -114,11 +114,16 @@ fn job_of(map: &HashMap<String, Value>) -> Option<String> {
     }
 }
 
-/// The stream, its consumer group and a lazily (re)connected Redis connection.
+/// The stream, its consumer group and lazily (re)connected Redis connections: one for the
+/// workers' blocking reads, one for everything else. A multiplexed connection runs its
+/// commands in order, so an XADD (or a rate-limit check) sharing the connection of a blocked
+/// XREADGROUP would wait out the block: a change made in the worker itself (DNS UPDATE)
+/// reached the fleet a second late.
 #[derive(Clone)]
 pub struct Queue {
     client: Option<redis::Client>,
     conn: Arc<Mutex<Option<ConnectionManager>>>,
+    blocking: Arc<Mutex<Option<ConnectionManager>>>,
     failed_at: Arc<std::sync::Mutex<Option<Instant>>>,
     /// The stream key.
     pub stream: String,
@@ -136,6 +141,7 @@ impl Queue {
         Ok(Self {
             client: Some(redis::Client::open(url)?),
             conn: Arc::new(Mutex::new(None)),
+            blocking: Arc::new(Mutex::new(None)),
             failed_at: Arc::default(),
             stream: format!("{prefix}jobs"),
             group: GROUP.to_string(),
@@ -148,6 +154,7 @@ impl Queue {
         Self {
             client: None,
             conn: Arc::new(Mutex::new(None)),
+            blocking: Arc::new(Mutex::new(None)),
             failed_at: Arc::default(),
             stream: "disabled".into(),
             group: GROUP.into(),
@@ -157,13 +164,20 @@ impl Queue {
 
     /// A connection, made on first use and after failures.
     pub async fn connection(&self) -> Result<ConnectionManager, redis::RedisError> {
+        self.connection_in(&self.conn).await
+    }
+
+    async fn connection_in(
+        &self,
+        slot: &Mutex<Option<ConnectionManager>>,
+    ) -> Result<ConnectionManager, redis::RedisError> {
         let Some(client) = &self.client else {
             return Err(redis::RedisError::from((
                 redis::ErrorKind::Io,
                 "queue disabled",
             )));
         };
-        let mut slot = self.conn.lock().await;
+        let mut slot = slot.lock().await;
         if let Some(c) = slot.as_ref() {
             return Ok(c.clone());
         }
@@ -186,9 +200,10 @@ impl Queue {
         self.client.is_some()
     }
 
-    /// Forgets the connection after an error, so the next call reconnects.
+    /// Forgets the connections after an error, so the next call reconnects.
     pub async fn reset(&self) {
         *self.conn.lock().await = None;
+        *self.blocking.lock().await = None;
     }
 
     fn backing_off(&self) -> bool {
@@ -282,7 +297,7 @@ impl Queue {
     /// Reads, as `consumer`, the entries no worker of the group has read yet: at most a batch,
     /// waiting up to a second for one. Entries without a job are left out.
     pub async fn read(&self, consumer: &str) -> redis::RedisResult<Vec<Entry>> {
-        let mut conn = self.connection().await?;
+        let mut conn = self.connection_in(&self.blocking).await?;
         let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
             .arg("GROUP")
             .arg(&self.group)
