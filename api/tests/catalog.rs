@@ -141,3 +141,66 @@ async fn an_accounts_catalog_from_on_to_off(pool: PgPool) {
         ]
     );
 }
+
+/// A domain handed to another owner leaves the old owner's catalog and joins the new one's,
+/// each serial moving on.
+#[sqlx::test(migrator = "apex_core::db::MIGRATOR")]
+async fn a_handed_over_domain_moves_between_catalogs(pool: PgPool) {
+    let config = accounts_config();
+    let router = router_for(&pool, &config);
+    let mut people = Vec::new();
+    for email in ["alice@example.com", "bob@example.com"] {
+        let id = users::create_user(&pool, email, "a long enough password", false)
+            .await
+            .unwrap();
+        let (_, key) = keys::create_full(&pool, id, "test").await.unwrap();
+        let mut c = Client::with_key(&router, &key);
+        let a = c.post("/api/v1/account/catalog", json!({})).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+        people.push((id, c));
+    }
+    let [(_, mut alice), (bob_id, mut bob)] = <[_; 2]>::try_from(people).ok().unwrap();
+    let a = alice
+        .post("/api/v1/domains", json!({"name": "moving.test"}))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    sqlx::query("UPDATE domains SET published_serial = wanted_serial")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let before_alice = alice.get("/api/v1/account/catalog").await.body;
+    let before_bob = bob.get("/api/v1/account/catalog").await.body;
+    assert_eq!(before_alice["members"], 1);
+    assert_eq!(before_bob["members"], 0);
+
+    let a = alice
+        .post(
+            "/api/v1/domains/moving.test/members",
+            json!({"email": "bob@example.com", "role": "admin"}),
+        )
+        .await;
+    assert!(a.status.is_success(), "{}", a.body);
+    // Shared with Bob, still Alice's.
+    assert_eq!(bob.get("/api/v1/account/catalog").await.body["members"], 0);
+    let a = alice
+        .send(
+            "PATCH",
+            &format!("/api/v1/domains/moving.test/members/{}", bob_id.0),
+            Some(json!({"role": "owner"})),
+        )
+        .await;
+    assert!(a.status.is_success(), "{}", a.body);
+
+    let after_alice = alice.get("/api/v1/account/catalog").await.body;
+    let after_bob = bob.get("/api/v1/account/catalog").await.body;
+    assert_eq!(after_alice["members"], 0, "{after_alice}");
+    assert_eq!(after_bob["members"], 1, "{after_bob}");
+    assert_eq!(
+        after_alice["serial"].as_u64().unwrap(),
+        before_alice["serial"].as_u64().unwrap() + 1
+    );
+    assert_eq!(
+        after_bob["serial"].as_u64().unwrap(),
+        before_bob["serial"].as_u64().unwrap() + 1
+    );
+}
