@@ -129,12 +129,7 @@ impl std::fmt::Debug for CatalogKey {
 impl CatalogKey {
     /// The key in `name:algorithm:secret` form (what apex-net's `TsigKey::parse` reads).
     pub fn config_text(&self) -> String {
-        format!(
-            "{}:{}:{}",
-            self.name.trim_end_matches('.'),
-            self.algorithm,
-            B64.encode(&self.secret)
-        )
+        crate::tsig_keys::config_text(&self.name, &self.algorithm, &self.secret)
     }
 }
 
@@ -246,17 +241,9 @@ async fn members_of(db: impl sqlx::PgExecutor<'_>, user: UserId) -> Result<Vec<M
     )
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            Name::from_ascii(format!("{}.", r.name))
-                .ok()
-                .map(|zone| Member {
-                    id: r.catalog_id,
-                    zone,
-                })
-        })
-        .collect())
+    Ok(crate::catalog::members(
+        rows.into_iter().map(|r| (r.name, r.catalog_id)),
+    ))
 }
 
 fn digest(members: &[Member]) -> Vec<u8> {

@@ -34,18 +34,18 @@ pub async fn snapshot(pool: &PgPool) -> Result<(u32, Vec<Member>), CoreError> {
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    let members = rows
-        .into_iter()
-        .filter_map(|r| {
-            Name::from_ascii(format!("{}.", r.name))
-                .ok()
-                .map(|zone| Member {
-                    id: r.catalog_id,
-                    zone,
-                })
-        })
-        .collect();
+    let members = members(rows.into_iter().map(|r| (r.name, r.catalog_id)));
     Ok((serial_from_db(serial), members))
+}
+
+/// Catalog members from stored domains: (name without the final dot, catalog id).
+pub(crate) fn members(rows: impl Iterator<Item = (String, String)>) -> Vec<Member> {
+    rows.filter_map(|(name, id)| {
+        Name::from_ascii(format!("{name}."))
+            .ok()
+            .map(|zone| Member { id, zone })
+    })
+    .collect()
 }
 
 /// The catalog serial, and the serial the fleet was last notified of.

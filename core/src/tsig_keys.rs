@@ -119,15 +119,19 @@ impl std::fmt::Debug for LoadedKey {
     }
 }
 
+/// A key in `name:algorithm:secret` form (what apex-net's `TsigKey::parse` reads).
+pub(crate) fn config_text(name: &str, algorithm: &str, secret: &[u8]) -> String {
+    format!(
+        "{}:{algorithm}:{}",
+        name.trim_end_matches('.'),
+        B64.encode(secret)
+    )
+}
+
 impl LoadedKey {
     /// The key in `name:algorithm:secret` form (what apex-net's `TsigKey::parse` reads).
     pub fn config_text(&self) -> String {
-        format!(
-            "{}:{}:{}",
-            self.name.trim_end_matches('.'),
-            self.algorithm,
-            B64.encode(&self.secret)
-        )
+        config_text(&self.name, &self.algorithm, &self.secret)
     }
 
     /// The actor a message signed with this key acts as, from `source`, through `via`.
