@@ -580,8 +580,14 @@ pub struct Due {
     pub key: CatalogKey,
 }
 
-fn targets(texts: &[String]) -> Vec<SocketAddr> {
-    texts.iter().filter_map(|t| t.parse().ok()).collect()
+/// The stored NOTIFY targets, without those the platform no longer allows (stored while it
+/// allowed non-public addresses).
+fn targets(texts: &[String], platform: &Platform) -> Vec<SocketAddr> {
+    texts
+        .iter()
+        .filter_map(|t| t.parse::<SocketAddr>().ok())
+        .filter(|a| platform.secondary_allow_private || crate::address::refused(a.ip()).is_none())
+        .collect()
 }
 
 /// The catalogs (all, or `user`'s) whose serial moved since their secondaries were last
@@ -621,7 +627,7 @@ pub async fn due(
         out.push(Due {
             zone: zone_name(platform, user),
             serial,
-            secondaries: targets(&r.secondaries),
+            secondaries: targets(&r.secondaries, platform),
             key,
         });
     }
@@ -659,7 +665,7 @@ pub async fn member_targets(
     else {
         return Ok(None);
     };
-    let list = targets(&r.secondaries);
+    let list = targets(&r.secondaries, platform);
     if list.is_empty() {
         return Ok(None);
     }

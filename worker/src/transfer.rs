@@ -76,9 +76,6 @@ struct TransferServer {
     update_limiter: apex_core::ratelimit::Limiter,
 }
 
-/// The largest UPDATE message taken (DNS framing allows no more over TCP either).
-const MAX_UPDATE_BYTES: usize = 65_535;
-
 /// Where the transfer server listens, and who may use each listener.
 #[derive(Debug, Clone)]
 pub struct Listeners {
@@ -257,11 +254,7 @@ impl DnsHandler for TransferServer {
             }
         };
         if msg.metadata.op_code == OpCode::Update {
-            let key = match &customer {
-                Some(Customer::Domain(k)) => Some(k),
-                _ => None,
-            };
-            return self.update(&request, key, signer).await;
+            return self.update(&request, customer.as_ref(), signer).await;
         }
         if msg.metadata.op_code != OpCode::Query {
             return finish(reply_to(msg, ResponseCode::NotImp), signer.as_mut());
@@ -457,47 +450,48 @@ impl TransferServer {
     async fn update(
         &self,
         request: &Request,
-        key: Option<&apex_core::tsig_keys::LoadedKey>,
+        customer: Option<&Customer>,
         mut signer: Option<ResponseSigner>,
     ) -> Reply {
         let msg = &request.message;
-        let Some(key) = key else {
+        let Some(key @ Customer::Domain(domain_key)) = customer else {
+            if let Some(other) = customer {
+                let detail = serde_json::json!({"op": "UPDATE", "rcode": "REFUSED", "reason": "a catalog key transfers; it does not update"});
+                self.audit(other, request, false, detail).await;
+            }
             if apex_net::quiet::allow() {
                 tracing::warn!(peer = %request.src, signed = signer.is_some(), "UPDATE without a domain's TSIG key refused");
             }
             return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut());
         };
-        if request.raw.len() > MAX_UPDATE_BYTES {
-            let detail = serde_json::json!({"op": "UPDATE", "rcode": "FORMERR", "reason": "message over 65535 bytes"});
-            self.audit(&Customer::Domain(key.clone()), request, false, detail)
-                .await;
-            return finish(reply_to(msg, ResponseCode::FormErr), signer.as_mut());
-        }
-        if let Some(why) = self.over_limit(key).await {
+        if let Some(why) = self.over_limit(domain_key).await {
             if apex_net::quiet::allow() {
-                tracing::warn!(peer = %request.src, zone.name = %key.zone, tsig_key.name = %key.name, "UPDATE over the rate limit refused");
+                tracing::warn!(peer = %request.src, zone.name = %domain_key.zone, tsig_key.name = %domain_key.name, "UPDATE over the rate limit refused");
             }
             let detail = serde_json::json!({"op": "UPDATE", "rcode": "REFUSED", "reason": why});
-            self.audit(&Customer::Domain(key.clone()), request, false, detail)
-                .await;
+            self.audit(key, request, false, detail).await;
             return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut());
         }
         let parsed = match update_message(&request.raw) {
             Ok(m) => m,
             Err(e) => {
                 let detail = serde_json::json!({"op": "UPDATE", "rcode": "FORMERR", "reason": e});
-                self.audit(&Customer::Domain(key.clone()), request, false, detail)
-                    .await;
+                self.audit(key, request, false, detail).await;
                 return finish(reply_to(msg, ResponseCode::FormErr), signer.as_mut());
             }
         };
-        let actor = key.actor(Some(request.src.ip()));
-        let verdict = match apex_core::dns_update::apply(&self.ctx.core, &actor, &key.zone, &parsed)
-            .await
+        let actor = domain_key.actor(Some(request.src.ip()));
+        let verdict = match apex_core::dns_update::apply(
+            &self.ctx.core,
+            &actor,
+            &domain_key.zone,
+            &parsed,
+        )
+        .await
         {
             Ok(v) => v,
             Err(e) => {
-                tracing::error!(zone.name = %key.zone, tsig_key.name = %key.name, error = %e, "UPDATE failed");
+                tracing::error!(zone.name = %domain_key.zone, tsig_key.name = %domain_key.name, error = %e, "UPDATE failed");
                 apex_core::dns_update::Verdict {
                     rcode: apex_core::dns_update::Rcode::ServFail,
                     reason: "the server could not apply the update".into(),
@@ -506,7 +500,7 @@ impl TransferServer {
             }
         };
         let rcode = ResponseCode::from_low(verdict.rcode as u8);
-        tracing::info!(peer = %request.src, zone.name = %key.zone, tsig_key.name = %key.name, rcode = %rcode, reason = %verdict.reason, "UPDATE");
+        tracing::info!(peer = %request.src, zone.name = %domain_key.zone, tsig_key.name = %domain_key.name, rcode = %rcode, reason = %verdict.reason, "UPDATE");
         let detail = serde_json::json!({
             "op": "UPDATE",
             "rcode": rcode.to_str(),
@@ -514,7 +508,7 @@ impl TransferServer {
             "change": verdict.change,
         });
         self.audit(
-            &Customer::Domain(key.clone()),
+            key,
             request,
             verdict.rcode == apex_core::dns_update::Rcode::NoError,
             detail,
