@@ -517,6 +517,42 @@ async fn every_type_and_helpful_views(pool: PgPool) {
         "{b}"
     );
 
+    // Nor can a DNAME go above names that exist (found through the reversed-name index):
+    // `www.deep` is below `deep`; `xdeep` and `deep` itself are not.
+    for name in ["www.deep", "xdeep"] {
+        let (s, b) = api
+            .post(
+                url,
+                json!({"name": name, "type": "A", "content": "192.0.2.1"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let (s, b) = api
+        .post(
+            url,
+            json!({"name": "deep", "type": "DNAME", "content": "x.example.net."}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let (s, b) = api
+        .post(
+            url,
+            json!({"name": "eep", "type": "DNAME", "content": "x.example.net."}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "`deep` is not below `eep`: {b}");
+    // The same through an RRset batch.
+    let batch = json!([{"name": "deep", "type": "DNAME", "records": ["x.example.net."]}]);
+    let (s, b, _) = api
+        .call(
+            "PUT",
+            "/api/v1/domains/example.com/rrsets",
+            Some(&batch.to_string()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+
     // A long TXT is split for the wire and shown joined.
     let key = "k".repeat(600);
     let (_, b) = api

@@ -141,6 +141,27 @@ async fn an_administrator_limits_an_account(pool: PgPool) {
     let (s, b) = api.post(&hooks, json!({"url": "https://1.0.0.1/"})).await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
 
+    // The count the limit is checked against (kept by triggers) is the true one after
+    // creates, a refused import, an import and deletes.
+    let (s, b) = api
+        .upload(
+            &format!("{DOMAIN}/import?mode=replace"),
+            "text/dns",
+            "$TTL 300\nonly A 192.0.2.20\n",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (kept, counted): (i64, i64) = sqlx::query_as(
+        "SELECT d.record_count, (SELECT count(*) FROM records r WHERE r.domain_id = d.id)
+           FROM domains d WHERE d.name = $1",
+    )
+    .bind(DOMAIN.rsplit('/').next().unwrap())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, counted);
+    assert!(counted >= 1);
+
     // Limits are numbers of 0 (none) or more.
     let (s, b, _) = api
         .call_as(

@@ -51,6 +51,18 @@ pub fn policy_from_db(s: &str) -> SerialPolicy {
     }
 }
 
+/// The range of `reverse(records.name) COLLATE "C"` holding the names below `owner`
+/// (absolute, as stored): `[from, until)`. A name below `www.example.com.` ends in
+/// `.www.example.com.`, so its reverse starts with `.moc.elpmaxe.www.`; in byte order those
+/// are the strings from that prefix up to the prefix with its final `.` raised to `/`. The
+/// index `records_name_reversed` answers it without reading the rest of the zone.
+pub fn names_below(owner: &str) -> (String, String) {
+    let from: String = format!(".{owner}").chars().rev().collect();
+    // `from` ends in the `.` that was first: `/` is the next byte.
+    let until = format!("{}/", &from[..from.len() - 1]);
+    (from, until)
+}
+
 /// A closed set of values kept in a `text` column whose CHECK lists them: an enum with its
 /// stored text (`as_str`, `Display`, `FromStr`), read and written by sqlx as that text
 /// (`col AS "col: Type"` in a query), and serialised by serde as the same text.

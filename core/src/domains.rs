@@ -400,7 +400,7 @@ async fn alias_target(
         )));
     }
     let (records, aliases) = sqlx::query!(
-        r#"SELECT (SELECT count(*) FROM records WHERE domain_id = $1) AS "records!",
+        r#"SELECT (SELECT record_count FROM domains WHERE id = $1) AS "records!",
                   (SELECT string_agg(name, ', ') FROM domains WHERE alias_of = $1) AS aliases"#,
         domain.id.0,
     )

@@ -59,12 +59,14 @@ pub async fn limits_of(
 
 /// Records stored in `domain` (one count over the `records_unique` index).
 pub async fn records_in(db: impl PgExecutor<'_>, domain: DomainId) -> Result<i64, CoreError> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM records WHERE domain_id = $1"#,
-        domain.0
+    // Kept by triggers on `records` (migration 20261205000011): counting the rows of a
+    // 300,000-record zone took 50-80 ms of every write.
+    Ok(
+        sqlx::query_scalar!("SELECT record_count FROM domains WHERE id = $1", domain.0)
+            .fetch_optional(db)
+            .await?
+            .unwrap_or(0),
     )
-    .fetch_one(db)
-    .await?)
 }
 
 /// The refusal, naming the limit.

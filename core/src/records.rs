@@ -514,11 +514,13 @@ async fn neighbourhood(
     )
     .fetch_optional(&mut **tx)
     .await?;
+    let (from, until) = crate::db::names_below(&owner);
     let has_descendants = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM records WHERE domain_id = $1
-                  AND right(name, length($2) + 1) = '.' || $2) AS "e!""#,
+                  AND reverse(name) COLLATE "C" >= $2 AND reverse(name) COLLATE "C" < $3) AS "e!""#,
         domain.id.0,
-        owner,
+        from,
+        until,
     )
     .fetch_one(&mut **tx)
     .await?;

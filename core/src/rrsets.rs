@@ -745,11 +745,13 @@ async fn has_descendants(
     {
         return Ok(true);
     }
+    let (from, until) = crate::db::names_below(fqdn);
     let below: Vec<String> = sqlx::query_scalar!(
-        "SELECT DISTINCT name FROM records WHERE domain_id = $1
-            AND right(name, length($2) + 1) = '.' || $2",
+        r#"SELECT DISTINCT name FROM records WHERE domain_id = $1
+            AND reverse(name) COLLATE "C" >= $2 AND reverse(name) COLLATE "C" < $3"#,
         domain.id.0,
-        fqdn,
+        from,
+        until,
     )
     .fetch_all(&mut **tx)
     .await?;
