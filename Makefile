@@ -1,5 +1,5 @@
 # The two commands: `make run` brings the platform up, `make test` runs every test.
-.PHONY: run test check sqlx-prepare fuzz bench-zone-import bench-dnsserver bench-sign bench-incremental bench-propagation bench-dns-update bench-auth bench-web clean
+.PHONY: run test check sqlx-prepare fuzz bench-zone-import bench-dnsserver bench-sign bench-incremental bench-propagation bench-dns-update bench-large-zone bench-auth bench-web clean
 
 run:
 	@scripts/run.sh
@@ -53,6 +53,10 @@ bench-propagation:
 # nsupdate TXT add/delete pairs until three nameservers answer, next to the REST API.
 bench-dns-update:
 	bench/dns-update
+
+# One-record edits of the signed 100k-name zone until three nameservers, Knot and NSD answer.
+bench-large-zone:
+	bench/large-zone
 
 # What an API key adds to a request; what a sign-in costs.
 bench-auth:

@@ -2,7 +2,8 @@
 # loopback and a database of its own (created, migrated, dropped at the end), `apex serve`,
 # `apex worker` and three `apex-dnsserver` processes, each a catalog secondary of the worker's
 # transfer server and in the worker's APEX_NOTIFY (their rate limiting off). Sets `http`,
-# `transfer`, `ns` (the three nameservers), `token` (an admin's API key) and `work`.
+# `transfer`, `ns` (the three nameservers), `ns_pids` (theirs), `token` (an admin's API key),
+# `work`, and `peer_addr` for the caller's `peers`.
 #
 # The caller sets `bench` (a name) and may export more APEX_ variables first.
 ensure_packages createdb:postgresql-client dropdb:postgresql-client redis-cli:redis-tools
@@ -16,7 +17,7 @@ cargo build --release --locked --quiet -p apex -p apex-dnsserver
 cargo bench --locked --quiet -p apex --bench "${bench//-/_}" --no-run 2>/dev/null
 
 work=$(mktemp -d "/tmp/apex-$bench.XXXXXX")
-pids=()
+pids=() ns_pids=()
 cleanup() {
   local pid
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -28,11 +29,13 @@ cleanup() {
 prefix="bench-$bench-$$:"
 trap cleanup EXIT
 
-# Free loopback ports (TCP and UDP alike): API, transfers, three nameservers.
-ports=($(python3 - <<'PY'
-import socket
+# Free loopback ports (TCP and UDP alike): API, transfers, three nameservers, and one for each
+# of the caller's `peers` (names of other secondaries it starts, such as knot and nsd).
+peers=(${peers[@]+"${peers[@]}"})
+ports=($(PEERS=${#peers[@]} python3 - <<'PY'
+import os, socket
 found = []
-while len(found) < 5:
+while len(found) < 5 + int(os.environ["PEERS"]):
     t = socket.socket(); t.bind(("127.0.0.1", 0)); port = t.getsockname()[1]
     try:
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", port)); u.close()
@@ -44,13 +47,20 @@ PY
 ))
 http=127.0.0.1:${ports[0]} transfer=127.0.0.1:${ports[1]}
 ns=(127.0.0.1:${ports[2]} 127.0.0.1:${ports[3]} 127.0.0.1:${ports[4]})
+# peer_addr[name]: where each of the caller's peers is to listen; the worker NOTIFYs it too.
+declare -A peer_addr=()
+notify=("${ns[@]}")
+for i in "${!peers[@]}"; do
+  peer_addr[${peers[$i]}]=127.0.0.1:${ports[$((5 + i))]}
+  notify+=("${peers[$i]}=127.0.0.1:${ports[$((5 + i))]}")
+done
 
 createdb --maintenance-db="$pgurl/postgres" "$db"
 export APEX_DATABASE_URL=$pgurl/$db APEX_REDIS_URL=$redis_url APEX_REDIS_PREFIX=$prefix
 export APEX_HTTP_LISTEN=$http APEX_TRANSFER_LISTEN=$transfer
 # The benchmark measures propagation, not the API's rate limits.
 export APEX_RATE_LIMIT=false
-export APEX_NOTIFY=$(IFS=,; echo "${ns[*]}")
+export APEX_NOTIFY=$(IFS=,; echo "${notify[*]}")
 export APEX_TSIG_KEY="apex-fleet:hmac-sha256:$(head -c 32 /dev/urandom | base64)"
 # Domains' TSIG keys and DNSSEC keys are sealed under it.
 export APEX_MASTER_KEY=${APEX_MASTER_KEY:-$(head -c 32 /dev/urandom | base64)}
@@ -72,6 +82,7 @@ responses_per_second = 0
 CONF
   target/release/apex-dnsserver --config "$work/ns$i.toml" >"$work/ns$i.log" 2>&1 &
   pids+=($!)
+  ns_pids+=($!)
 done
 "$apex" worker >"$work/worker.log" 2>&1 &
 pids+=($!)

@@ -135,6 +135,39 @@ pub async fn all_served(
     last
 }
 
+/// When each of `servers` first answers as `want` says (`None`: not within [`GIVE_UP`]), in
+/// the order given.
+pub async fn served_each(
+    servers: &[SocketAddr],
+    name: &Name,
+    rtype: RecordType,
+    want: Want,
+) -> Vec<Option<Instant>> {
+    let until = Instant::now() + GIVE_UP;
+    let tasks: Vec<_> = servers
+        .iter()
+        .map(|&s| tokio::spawn(served(s, name.clone(), rtype, want.clone(), until)))
+        .collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+/// Resident memory of process `pid` in MiB (`VmRSS` of `/proc/<pid>/status`).
+pub fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 /// The REST API with a bearer token.
 pub struct Api {
     /// The client.
