@@ -157,7 +157,16 @@ async fn a_knot_secondary_follows_one_accounts_catalog(pool: PgPool) {
     )
     .await;
     assert_eq!(patched["secondaries"], json!([knot.addr.to_string()]));
-    assert_eq!(patched["members"], 2);
+    // Members are published domains: both of Alice's once the worker has published them.
+    let listed = std::time::Instant::now();
+    loop {
+        let shown = call(&env, &alice, Method::GET, "/api/v1/account/catalog", None).await;
+        if shown["members"] == 2 {
+            break;
+        }
+        assert!(listed.elapsed() < Duration::from_secs(20), "{shown}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     for (zone, ip) in [
         ("alice-one.test", "192.0.2.1"),
