@@ -28,7 +28,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Api, GIVE_UP, Want, a_records, all_served, servers, summary, txt_records, var};
+use common::{Api, GIVE_UP, Want, a_is, all_served, servers, summary, txt_records, var};
 use hickory_proto::rr::{Name, RecordType};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
@@ -176,14 +176,9 @@ async fn main() {
     .await;
     let probe = Name::from_ascii(format!("probe.{ZONE}.")).unwrap();
     let want: std::net::Ipv4Addr = "192.0.2.1".parse().unwrap();
-    all_served(
-        &servers,
-        &probe,
-        RecordType::A,
-        Arc::new(move |m| a_records(m) == [want]),
-    )
-    .await
-    .expect("the zone did not reach every nameserver");
+    all_served(&servers, &probe, RecordType::A, a_is(want))
+        .await
+        .expect("the zone did not reach every nameserver");
     let created = api
         .send(
             reqwest::Method::POST,

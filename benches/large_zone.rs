@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{
-    Api, GIVE_UP, a_records, all_served, ms, rss_mib, served_each, servers, summary, var,
+    Api, GIVE_UP, a_is, a_records, all_served, ms, rss_mib, served_each, servers, summary, var,
 };
 use hickory_proto::rr::{Name, RecordType};
 use serde_json::json;
@@ -38,10 +38,6 @@ const ZONE: &str = "bench.test";
 
 fn address(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(10, 250, (i >> 8) as u8, i as u8)
-}
-
-fn only(want: Ipv4Addr) -> common::Want {
-    Arc::new(move |m| a_records(m) == [want])
 }
 
 #[tokio::main]
@@ -136,7 +132,7 @@ async fn main() {
     let everyone: Vec<_> = apex.iter().chain(&knot).chain(&nsd).copied().collect();
     let t = Instant::now();
     loop {
-        if all_served(&everyone, &name, RecordType::A, only(address(0)))
+        if all_served(&everyone, &name, RecordType::A, a_is(address(0)))
             .await
             .is_some()
         {
@@ -170,7 +166,7 @@ async fn main() {
         )
         .await;
         t_api.push(sent.elapsed());
-        let at = served_each(&everyone, &name, RecordType::A, only(want)).await;
+        let at = served_each(&everyone, &name, RecordType::A, a_is(want)).await;
         let took = |slice: &[Option<Instant>]| -> Duration {
             slice
                 .iter()

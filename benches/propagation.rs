@@ -25,10 +25,9 @@
 mod common;
 
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Api, GIVE_UP, a_records, all_served, ms, percentile, servers, var};
+use common::{Api, GIVE_UP, a_is, all_served, ms, percentile, servers, var};
 use hickory_proto::rr::{Name, RecordType};
 use serde_json::json;
 
@@ -37,10 +36,6 @@ const ZONE: &str = "propagation.bench";
 /// The address written by write `i` (never written before in this run).
 fn address(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(10, (i >> 16) as u8, (i >> 8) as u8, i as u8)
-}
-
-fn only(want: Ipv4Addr) -> common::Want {
-    Arc::new(move |m| a_records(m) == [want])
 }
 
 #[tokio::main]
@@ -74,7 +69,7 @@ async fn main() {
         )
         .await;
     let id = created["record"]["id"].as_i64().unwrap();
-    all_served(&servers, &name, RecordType::A, only(first))
+    all_served(&servers, &name, RecordType::A, a_is(first))
         .await
         .expect("the new zone did not reach every nameserver");
     println!(
@@ -98,7 +93,7 @@ async fn main() {
         )
         .await;
         api_times.push(start.elapsed());
-        match all_served(&servers, &name, RecordType::A, only(want)).await {
+        match all_served(&servers, &name, RecordType::A, a_is(want)).await {
             Some(at) => total.push(at - start),
             None => {
                 missed += 1;

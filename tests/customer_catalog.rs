@@ -289,36 +289,14 @@ async fn a_knot_secondary_follows_one_accounts_catalog(pool: PgPool) {
     );
 
     // A catalog key transfers; it does not update (REFUSED, not applied).
-    let script = format!(
-        "server {} {}\nzone alice-one.test\nupdate add evil.alice-one.test. 60 A 192.0.2.66\nsend\n",
-        env.platform.transfer.ip(),
-        env.platform.transfer.port()
-    );
-    let mut child = tokio::process::Command::new("nsupdate")
-        .args(["-y", &dig_key])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("nsupdate not installed (make test installs bind9-dnsutils)");
-    use tokio::io::AsyncWriteExt;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .await
-        .unwrap();
-    let out = child.wait_with_output().await.unwrap();
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        !out.status.success() && printed.contains("REFUSED"),
-        "{printed}"
-    );
+    let (ok, printed) = common::nsupdate(
+        env.platform.transfer,
+        &dig_key,
+        "alice-one.test",
+        "update add evil.alice-one.test. 60 A 192.0.2.66",
+    )
+    .await;
+    assert!(!ok && printed.contains("REFUSED"), "{printed}");
     let (_, lines) = axfr(&env, Some(&dig_key), "alice-one.test").await;
     assert!(!lines.iter().any(|l| l.contains("192.0.2.66")), "{lines:?}");
 

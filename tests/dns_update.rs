@@ -17,38 +17,9 @@ use sqlx::PgPool;
 
 const ZONE: &str = "upd.test";
 
-/// Runs `nsupdate -y key` with `script` (the server line added); the exit status and what it
-/// printed.
+/// `nsupdate -y key` with `script` for this file's zone.
 async fn nsupdate(server: std::net::SocketAddr, key: &str, script: &str) -> (bool, String) {
-    use tokio::io::AsyncWriteExt;
-    let mut child = tokio::process::Command::new("nsupdate")
-        .args(["-y", key])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("nsupdate not installed (make test installs bind9-dnsutils)");
-    let text = format!(
-        "server {} {}\nzone {ZONE}\n{script}\nsend\n",
-        server.ip(),
-        server.port()
-    );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .await
-        .unwrap();
-    let out = child.wait_with_output().await.unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    common::nsupdate(server, key, ZONE, script).await
 }
 
 async fn tsig_key(env: &Env, zone: &str, body: Value) -> String {

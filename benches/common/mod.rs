@@ -47,6 +47,11 @@ pub fn a_records(m: &Message) -> Vec<Ipv4Addr> {
         .collect()
 }
 
+/// An answer of exactly the A record `want`.
+pub fn a_is(want: Ipv4Addr) -> Want {
+    Arc::new(move |m| a_records(m) == [want])
+}
+
 /// The TXT strings of an answer (each record's strings joined).
 pub fn txt_records(m: &Message) -> Vec<String> {
     m.answers

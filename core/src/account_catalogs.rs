@@ -153,7 +153,7 @@ pub fn account_of(platform: &Platform, name: &Name) -> Option<UserId> {
     text.parse().ok().filter(|id| *id > 0).map(UserId)
 }
 
-fn seal_context(user: UserId) -> Vec<u8> {
+pub(crate) fn seal_context(user: UserId) -> Vec<u8> {
     let mut c = b"apex-catalog-key:".to_vec();
     c.extend_from_slice(&user.0.to_be_bytes());
     c
@@ -672,40 +672,6 @@ pub async fn member_targets(
     Ok(key_of(pool, platform, UserId(r.user_id))
         .await?
         .map(|k| (list, k)))
-}
-
-/// Re-seals catalog keys under the master key's first key (for [`crate::rekey`]): how many
-/// moved, and how many were current already.
-pub(crate) async fn reseal(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    master: &MasterKey,
-) -> Result<(usize, usize), CoreError> {
-    let rows = sqlx::query!(
-        "SELECT user_id, key_secret FROM account_catalogs ORDER BY user_id FOR UPDATE"
-    )
-    .fetch_all(&mut **tx)
-    .await?;
-    let (mut moved, mut current) = (0, 0);
-    for r in rows {
-        if master.is_current(&r.key_secret) {
-            current += 1;
-            continue;
-        }
-        let context = seal_context(UserId(r.user_id));
-        let plain = master
-            .open(&context, &r.key_secret)
-            .map_err(|e| CoreError::Internal(format!("catalog key of user {}: {e}", r.user_id)))?;
-        let sealed = master.seal(&context, &plain)?;
-        sqlx::query!(
-            "UPDATE account_catalogs SET key_secret = $2 WHERE user_id = $1",
-            r.user_id,
-            sealed
-        )
-        .execute(&mut **tx)
-        .await?;
-        moved += 1;
-    }
-    Ok((moved, current))
 }
 
 #[cfg(test)]

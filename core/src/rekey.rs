@@ -112,9 +112,32 @@ pub async fn rotate(pool: &sqlx::PgPool, master: &MasterKey) -> Result<Resealed,
         }
     }
 
-    let (moved, current) = crate::account_catalogs::reseal(&mut tx, master).await?;
-    done.catalog_keys += moved;
-    done.current += current;
+    let rows = sqlx::query!(
+        r#"SELECT user_id AS "user: crate::ids::UserId", key_secret
+             FROM account_catalogs ORDER BY user_id FOR UPDATE"#
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for r in rows {
+        let context = crate::account_catalogs::seal_context(r.user);
+        match reseal(
+            &context,
+            &r.key_secret,
+            &format!("catalog key of user {}", r.user),
+        )? {
+            None => done.current += 1,
+            Some(sealed) => {
+                sqlx::query!(
+                    "UPDATE account_catalogs SET key_secret = $2 WHERE user_id = $1",
+                    r.user.0,
+                    sealed
+                )
+                .execute(&mut *tx)
+                .await?;
+                done.catalog_keys += 1;
+            }
+        }
+    }
 
     let rows = sqlx::query!(
         r#"SELECT id AS "id: crate::ids::UserId", totp_secret, totp_pending FROM users

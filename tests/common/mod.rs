@@ -232,6 +232,40 @@ pub async fn wait_answer(
     }
 }
 
+/// Runs BIND's `nsupdate -y key` with `script` for `zone` (the server and zone lines added):
+/// its exit status and what it printed.
+pub async fn nsupdate(server: SocketAddr, key: &str, zone: &str, script: &str) -> (bool, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new("nsupdate")
+        .args(["-y", key])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("nsupdate not installed (make test installs bind9-dnsutils)");
+    let text = format!(
+        "server {} {}\nzone {zone}\n{script}\nsend\n",
+        server.ip(),
+        server.port()
+    );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .await
+        .unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
 /// Runs dig without blocking the runtime the servers under test share.
 pub async fn dig(args: &[&str]) -> String {
     let out = tokio::process::Command::new("dig")
