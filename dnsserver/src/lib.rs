@@ -51,7 +51,6 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 pub use config::{CatalogConfig, Config, ConfigError};
-pub use secondary::apply_deltas;
 pub use server::Server;
 
 use metrics::Metrics;

@@ -1,5 +1,8 @@
 //! Zones on disk: one file per zone in `data_dir`, written to a temporary file, synced and
-//! renamed over the old one, so a crash leaves either the old or the new copy, never half.
+//! renamed over the old one, so a crash leaves either the old or the new copy, never half;
+//! beside it, the zone's journal: the incremental transfers applied since, appended and
+//! synced one by one, replayed on start-up, and folded into a new copy when it grows past a
+//! quarter of the copy (so an IXFR costs a write of its own size, not of the zone's).
 //!
 //! The form is compact and binary: a magic line, the record count, then each record as its
 //! owner (uncompressed wire form), type, TTL, data length and data, and a SHA-256 of all that
@@ -12,6 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use apex_net::xfr::Delta;
 use apex_zone::dname::DName;
 use apex_zone::rdata::RrType;
 use apex_zone::record::ZoneRecord;
@@ -20,6 +24,8 @@ use ring::digest::{SHA256, digest};
 const MAGIC: &[u8; 8] = b"APEXZ\x00\x01\n";
 /// File name suffix.
 pub const SUFFIX: &str = ".apexz";
+/// File name suffix of a journal.
+pub const JOURNAL_SUFFIX: &str = ".apexj";
 
 /// The file of `zone` in `dir`: its name in presentation form, with every byte other than
 /// lowercase letters, digits, `-`, `_` and `.` written as `%XX` (owners such as RFC 2317's
@@ -38,6 +44,166 @@ pub fn path_of(dir: &Path, zone: &DName) -> PathBuf {
     dir.join(name)
 }
 
+/// The journal of `zone` in `dir`.
+pub fn journal_of(dir: &Path, zone: &DName) -> PathBuf {
+    path_of(dir, zone).with_extension(&JOURNAL_SUFFIX[1..])
+}
+
+fn put_record(out: &mut Vec<u8>, r: &ZoneRecord) {
+    out.extend_from_slice(r.name.wire());
+    out.extend_from_slice(&r.rtype.0.to_be_bytes());
+    out.extend_from_slice(&r.ttl.to_be_bytes());
+    out.extend_from_slice(&(r.rdata.len() as u16).to_be_bytes());
+    out.extend_from_slice(&r.rdata);
+}
+
+/// Reads records off a byte slice.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn u32(&mut self) -> Result<u32, LoadError> {
+        let b = self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .ok_or(LoadError::Damaged("truncated"))?;
+        self.pos += 4;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn record(&mut self) -> Result<ZoneRecord, LoadError> {
+        let damaged = LoadError::Damaged;
+        let (name, used) =
+            DName::from_wire(&self.bytes[self.pos..]).ok_or(damaged("bad owner name"))?;
+        self.pos += used;
+        let fixed = self
+            .bytes
+            .get(self.pos..self.pos + 8)
+            .ok_or(damaged("truncated record"))?;
+        let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+        let ttl = u32::from_be_bytes([fixed[2], fixed[3], fixed[4], fixed[5]]);
+        let len = usize::from(u16::from_be_bytes([fixed[6], fixed[7]]));
+        self.pos += 8;
+        let rdata = self
+            .bytes
+            .get(self.pos..self.pos + len)
+            .ok_or(damaged("truncated record"))?;
+        self.pos += len;
+        Ok(ZoneRecord {
+            name,
+            ttl,
+            rtype: RrType(rtype),
+            rdata: rdata.into(),
+            comment: None,
+            line: 0,
+        })
+    }
+
+    fn records(&mut self) -> Result<Vec<ZoneRecord>, LoadError> {
+        let count = self.u32()? as usize;
+        let mut out = Vec::with_capacity(count.min(self.bytes.len() / 11));
+        for _ in 0..count {
+            out.push(self.record()?);
+        }
+        Ok(out)
+    }
+}
+
+/// One entry of a journal: the SOA reached and the IXFR steps that led there.
+pub type JournalEntry = (ZoneRecord, Vec<Delta>);
+
+/// Appends the transfer that led to `soa` to the journal of `zone`, synced, and marks the
+/// zone current (the copy's modification time). Returns the journal's size.
+pub fn append(dir: &Path, zone: &DName, soa: &ZoneRecord, steps: &[Delta]) -> std::io::Result<u64> {
+    let mut body = Vec::new();
+    put_record(&mut body, soa);
+    body.extend_from_slice(&(steps.len() as u32).to_be_bytes());
+    for step in steps {
+        body.extend_from_slice(&step.from.to_be_bytes());
+        body.extend_from_slice(&step.to.to_be_bytes());
+        for part in [&step.removed, &step.added] {
+            body.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            for r in part {
+                put_record(&mut body, r);
+            }
+        }
+    }
+    let mut entry = Vec::with_capacity(body.len() + 36);
+    entry.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    entry.extend_from_slice(&body);
+    entry.extend_from_slice(digest(&SHA256, &body).as_ref());
+    let mut f = fs::File::options()
+        .create(true)
+        .append(true)
+        .open(journal_of(dir, zone))?;
+    f.write_all(&entry)?;
+    f.sync_data()?;
+    let size = f.metadata()?.len();
+    touch(dir, zone)?;
+    Ok(size)
+}
+
+/// The journal of `zone`: its entries, oldest first, up to the first damaged one (a write cut
+/// short by a crash), where the file is cut so later entries follow whole ones.
+pub fn journal(dir: &Path, zone: &DName) -> Result<Vec<JournalEntry>, LoadError> {
+    let path = journal_of(dir, zone);
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        match journal_entry(&bytes[pos..]) {
+            Some((entry, used)) => {
+                out.push(entry);
+                pos += used;
+            }
+            None => {
+                tracing::warn!(path = %path.display(), at = pos, "journal damaged past this point; cut there");
+                fs::File::options()
+                    .write(true)
+                    .open(&path)?
+                    .set_len(pos as u64)?;
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn journal_entry(bytes: &[u8]) -> Option<(JournalEntry, usize)> {
+    let len = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+    let body = bytes.get(4..4 + len)?;
+    let sum = bytes.get(4 + len..4 + len + 32)?;
+    if digest(&SHA256, body).as_ref() != sum {
+        return None;
+    }
+    let mut r = Reader {
+        bytes: body,
+        pos: 0,
+    };
+    let soa = r.record().ok()?;
+    let count = r.u32().ok()?;
+    let mut steps = Vec::new();
+    for _ in 0..count {
+        let from = r.u32().ok()?;
+        let to = r.u32().ok()?;
+        let removed = r.records().ok()?;
+        let added = r.records().ok()?;
+        steps.push(Delta {
+            from,
+            to,
+            removed,
+            added,
+        });
+    }
+    (r.pos == body.len()).then_some(((soa, steps), 4 + len + 32))
+}
+
 /// Encodes records.
 pub fn encode(records: &[ZoneRecord]) -> Vec<u8> {
     let size: usize = records
@@ -52,11 +218,7 @@ pub fn encode(records: &[ZoneRecord]) -> Vec<u8> {
             .to_be_bytes(),
     );
     for r in records {
-        out.extend_from_slice(r.name.wire());
-        out.extend_from_slice(&r.rtype.0.to_be_bytes());
-        out.extend_from_slice(&r.ttl.to_be_bytes());
-        out.extend_from_slice(&(r.rdata.len() as u16).to_be_bytes());
-        out.extend_from_slice(&r.rdata);
+        put_record(&mut out, r);
     }
     let sum = digest(&SHA256, &out);
     out.extend_from_slice(sum.as_ref());
@@ -84,37 +246,19 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<ZoneRecord>, LoadError> {
     if digest(&SHA256, body).as_ref() != sum {
         return Err(damaged("checksum mismatch"));
     }
-    let count = u32::from_be_bytes([body[8], body[9], body[10], body[11]]) as usize;
-    let mut pos = MAGIC.len() + 4;
-    let mut out = Vec::with_capacity(count.min(body.len() / 11));
-    for _ in 0..count {
-        let (name, used) = DName::from_wire(&body[pos..]).ok_or(damaged("bad owner name"))?;
-        pos += used;
-        let fixed = body.get(pos..pos + 8).ok_or(damaged("truncated record"))?;
-        let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
-        let ttl = u32::from_be_bytes([fixed[2], fixed[3], fixed[4], fixed[5]]);
-        let len = usize::from(u16::from_be_bytes([fixed[6], fixed[7]]));
-        pos += 8;
-        let rdata = body
-            .get(pos..pos + len)
-            .ok_or(damaged("truncated record"))?;
-        pos += len;
-        out.push(ZoneRecord {
-            name,
-            ttl,
-            rtype: RrType(rtype),
-            rdata: rdata.into(),
-            comment: None,
-            line: 0,
-        });
-    }
-    if pos != body.len() {
+    let mut r = Reader {
+        bytes: body,
+        pos: MAGIC.len(),
+    };
+    let out = r.records()?;
+    if r.pos != body.len() {
         return Err(damaged("trailing bytes"));
     }
     Ok(out)
 }
 
-/// Writes `records` as the copy of `zone`, atomically.
+/// Writes `records` as the copy of `zone`, atomically, and drops its journal (whose entries
+/// the copy holds).
 pub fn save(dir: &Path, zone: &DName, records: &[ZoneRecord]) -> std::io::Result<()> {
     let path = path_of(dir, zone);
     let tmp = path.with_extension("tmp");
@@ -129,7 +273,12 @@ pub fn save(dir: &Path, zone: &DName, records: &[ZoneRecord]) -> std::io::Result
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(())
+    // A crash before this leaves a journal that starts from an older serial than the copy:
+    // replay skips it.
+    match fs::remove_file(journal_of(dir, zone)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Records that `zone` was found current now (the expire timer restarts from here).
@@ -154,17 +303,20 @@ pub fn load(dir: &Path, zone: &DName) -> Result<Option<(Vec<ZoneRecord>, Duratio
     Ok(Some((decode(&bytes)?, age)))
 }
 
-/// Removes the copy of `zone`, if any.
+/// Removes the copy of `zone` and its journal, if any.
 pub fn remove(dir: &Path, zone: &DName) {
-    let path = path_of(dir, zone);
-    match fs::remove_file(&path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot remove a zone file"),
+    for path in [path_of(dir, zone), journal_of(dir, zone)] {
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove a zone file");
+            }
+        }
     }
 }
 
-/// Every zone file in `dir` (for removing those no longer wanted).
+/// Every zone file and journal in `dir` (for removing those no longer wanted).
 pub fn files(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();
@@ -172,7 +324,10 @@ pub fn files(dir: &Path) -> Vec<PathBuf> {
     entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with(SUFFIX))
+        .filter(|p| {
+            let p = p.to_string_lossy();
+            p.ends_with(SUFFIX) || p.ends_with(JOURNAL_SUFFIX)
+        })
         .collect()
 }
 

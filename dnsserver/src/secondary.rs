@@ -180,13 +180,14 @@ impl Engine {
         let mut keep: HashSet<PathBuf> = HashSet::new();
         for (idx, source) in self.sources.iter().enumerate() {
             keep.insert(persist::path_of(&dir, &source.name));
+            keep.insert(persist::journal_of(&dir, &source.name));
             let name = source.name.clone();
             let dir2 = dir.clone();
             let loaded = tokio::task::spawn_blocking(move || load_zone(&dir2, &name)).await;
-            let Ok(Some((zone, records, _age))) = loaded else {
+            let Ok(Some((zone, _age))) = loaded else {
                 continue;
             };
-            match catalog::parse(&source.name, &records) {
+            match catalog::parse(&source.name, &zone.to_records()) {
                 Ok(parsed) => {
                     *lock(&source.zone) = Some(Arc::new(zone));
                     self.apply_catalog(idx, parsed.members, true).await;
@@ -198,6 +199,7 @@ impl Engine {
         }
         for name in lock(&self.members).keys() {
             keep.insert(persist::path_of(&dir, name));
+            keep.insert(persist::journal_of(&dir, name));
         }
         for path in persist::files(&dir) {
             if !keep.contains(&path) {
@@ -466,18 +468,21 @@ impl Engine {
         }
     }
 
-    /// Brings the zone up to date; `current`'s copy is replaced only by a complete zone.
+    /// Brings the zone up to date; `current`'s copy is replaced only by a complete zone. A
+    /// full transfer is written to disk before it is served; an incremental one is served
+    /// first and journaled after ([`Engine::journal`]), so the change is answered as soon as
+    /// it is applied.
     async fn fetch(
         &self,
         zone: &DName,
         current: Option<Arc<Zone>>,
         primaries: &Primaries,
         slot: Option<&Arc<ZoneSlot>>,
-    ) -> Result<Option<Zone>, RefreshError> {
+    ) -> Result<Option<Update>, RefreshError> {
         let fetched = primaries
             .refresh(zone, current.as_ref().map(|z| z.serial()), &self.stats)
             .await?;
-        let (records, primary, how) = match fetched {
+        let (records, primary) = match fetched {
             Fetched::Current => {
                 if current.is_none() {
                     return Err(RefreshError::Primaries("no data".into()));
@@ -487,7 +492,7 @@ impl Engine {
                 }
                 return Ok(None);
             }
-            Fetched::Full { records, primary } => (records, primary, "AXFR"),
+            Fetched::Full { records, primary } => (records, primary),
             Fetched::Incremental {
                 soa,
                 deltas,
@@ -495,17 +500,31 @@ impl Engine {
             } => {
                 let base = current.clone();
                 let applied = tokio::task::spawn_blocking(move || match base {
-                    Some(base) => apply_deltas(&base, soa, &deltas),
+                    Some(base) => base.apply(soa.clone(), &deltas).map(|z| (z, (soa, deltas))),
                     None => Err("no copy to apply changes to".to_string()),
                 })
                 .await
                 .map_err(|_| RefreshError::Interrupted)?;
                 match applied {
-                    Ok(records) => (records, primary, "IXFR"),
+                    Ok((built, entry)) => {
+                        tracing::info!(
+                            zone.name = %zone,
+                            serial = built.serial(),
+                            primary = %primary,
+                            transfer = "IXFR",
+                            records = built.record_count(),
+                            delta_bytes = built.delta_bytes(),
+                            "zone transferred"
+                        );
+                        return Ok(Some(Update {
+                            zone: built,
+                            journal: Some(entry),
+                        }));
+                    }
                     Err(reason) => {
                         tracing::warn!(zone.name = %zone, primary = %primary, reason = %reason, "IXFR does not apply to our copy; transferring the whole zone");
                         match primaries.full(zone, &self.stats).await? {
-                            Fetched::Full { records, primary } => (records, primary, "AXFR"),
+                            Fetched::Full { records, primary } => (records, primary),
                             _ => return Err(RefreshError::Primaries("no full transfer".into())),
                         }
                     }
@@ -526,11 +545,49 @@ impl Engine {
             zone.name = %zone,
             serial = built.serial(),
             primary = %primary,
-            transfer = how,
+            transfer = "AXFR",
             records = built.record_count(),
             "zone transferred"
         );
-        Ok(Some(built))
+        Ok(Some(Update {
+            zone: built,
+            journal: None,
+        }))
+    }
+
+    /// Keeps an incremental transfer on disk: appended to the zone's journal, which is folded
+    /// into a new copy once it outgrows a quarter of the copy (or cannot be written).
+    async fn journal(
+        &self,
+        name: &DName,
+        zone: Arc<Zone>,
+        entry: persist::JournalEntry,
+        slot: Option<&Arc<ZoneSlot>>,
+    ) {
+        let Some(dir) = self.data_dir.clone() else {
+            return;
+        };
+        let alive = slot.map(|slot| (self.store.clone(), slot.clone()));
+        let disk = self.disk.clone();
+        let name = name.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let _disk = lock(&disk);
+            if !still_served(&name, alive.as_ref()) {
+                return;
+            }
+            let copy = std::fs::metadata(persist::path_of(&dir, &name)).map(|m| m.len());
+            match (persist::append(&dir, &name, &entry.0, &entry.1), copy) {
+                (Ok(size), Ok(copy)) if size <= copy / 4 => return,
+                (Err(e), _) => {
+                    tracing::warn!(zone.name = %name, error = %e, "cannot append to the zone's journal; writing a new copy");
+                }
+                _ => {}
+            }
+            if let Err(e) = persist::save(&dir, &name, &zone.to_records()) {
+                tracing::error!(zone.name = %name, error = %e, "cannot keep the zone on disk");
+            }
+        })
+        .await;
     }
 
     async fn refresh_member(
@@ -544,9 +601,16 @@ impl Engine {
             .fetch(zone, current.clone(), primaries, Some(slot))
             .await?
         {
-            Some(built) => {
+            Some(Update {
+                zone: built,
+                journal,
+            }) => {
                 let timers = built.timers();
-                slot.set(Arc::new(built));
+                let built = Arc::new(built);
+                slot.set(built.clone());
+                if let Some(entry) = journal {
+                    self.journal(zone, built, entry, Some(slot)).await;
+                }
                 Ok(timers)
             }
             None => current
@@ -560,7 +624,10 @@ impl Engine {
     async fn refresh_catalog(self: &Arc<Self>, idx: usize) -> Result<SoaTimers, RefreshError> {
         let source = &self.sources[idx];
         let current = lock(&source.zone).clone();
-        let Some(built) = self
+        let Some(Update {
+            zone: built,
+            journal,
+        }) = self
             .fetch(&source.name, current.clone(), &source.primaries, None)
             .await?
         else {
@@ -580,67 +647,32 @@ impl Engine {
             "catalog read"
         );
         let timers = built.timers();
-        *lock(&source.zone) = Some(Arc::new(built));
+        let built = Arc::new(built);
+        *lock(&source.zone) = Some(built.clone());
+        if let Some(entry) = journal {
+            self.journal(&source.name, built, entry, None).await;
+        }
         self.apply_catalog(idx, parsed.members, false).await;
         Ok(timers)
     }
-}
-
-/// Applies IXFR steps to `base`: each step must start from the serial reached so far and
-/// remove only records that are there; anything else means our copy and the primary's
-/// history disagree, and the caller falls back to AXFR.
-pub fn apply_deltas(
-    base: &Zone,
-    soa: ZoneRecord,
-    deltas: &[apex_net::xfr::Delta],
-) -> Result<Vec<ZoneRecord>, String> {
-    type Key = (DName, u16, Box<[u8]>);
-    let mut serial = base.serial();
-    let mut records: HashMap<Key, u32> = base
-        .to_records()
-        .into_iter()
-        .filter(|r| r.rtype != apex_zone::rdata::RrType::SOA)
-        .map(|r| ((r.name, r.rtype.0, r.rdata), r.ttl))
-        .collect();
-    for d in deltas {
-        if d.from != serial {
-            return Err(format!("step from serial {} but we hold {serial}", d.from));
-        }
-        for r in &d.removed {
-            let key = (r.name.clone(), r.rtype.0, r.rdata.clone());
-            if records.remove(&key).is_none() {
-                return Err(format!(
-                    "removes {} type {}, which we do not have",
-                    r.name, r.rtype.0
-                ));
-            }
-        }
-        for r in &d.added {
-            records.insert((r.name.clone(), r.rtype.0, r.rdata.clone()), r.ttl);
-        }
-        serial = d.to;
-    }
-    let mut out = Vec::with_capacity(records.len() + 1);
-    out.push(soa);
-    out.extend(
-        records
-            .into_iter()
-            .map(|((name, rtype, rdata), ttl)| ZoneRecord {
-                name,
-                ttl,
-                rtype: apex_zone::rdata::RrType(rtype),
-                rdata,
-                comment: None,
-                line: 0,
-            }),
-    );
-    Ok(out)
 }
 
 fn first_retry(failures: u32) -> Duration {
     FIRST_RETRY
         .saturating_mul(1 << failures.saturating_sub(1).min(10))
         .min(MAX_FIRST_RETRY)
+}
+
+/// Whether `zone` is still served from `slot` (a zone removed while it was being transferred
+/// is not written back); `None`: a catalog, always served.
+fn still_served(zone: &DName, alive: Option<&(Arc<Store>, Arc<ZoneSlot>)>) -> bool {
+    alive.is_none_or(|(store, slot)| store.slot(zone).is_some_and(|s| Arc::ptr_eq(&s, slot)))
+}
+
+/// A new version of a zone, and the IXFR that made it (for the journal) when it was one.
+struct Update {
+    zone: Zone,
+    journal: Option<persist::JournalEntry>,
 }
 
 /// Builds the zone off the async threads (large zones take a while) and keeps a copy on disk,
@@ -656,10 +688,9 @@ async fn build_and_save(
         let built = Zone::build_sized(zone.clone(), records)?;
         if let Some(dir) = data_dir {
             let _disk = lock(&disk);
-            let served = alive.is_none_or(|(store, slot)| {
-                store.slot(&zone).is_some_and(|s| Arc::ptr_eq(&s, &slot))
-            });
-            if served && let Err(e) = persist::save(&dir, &zone, &built.to_records()) {
+            if still_served(&zone, alive.as_ref())
+                && let Err(e) = persist::save(&dir, &zone, &built.to_records())
+            {
                 tracing::error!(zone.name = %zone, error = %e, "cannot keep the zone on disk");
             }
         }
@@ -669,22 +700,56 @@ async fn build_and_save(
     .map_err(|_| RefreshError::Interrupted)?
 }
 
-/// A zone's copy from disk: the zone, its records, and how long ago it was known current.
-fn load_zone(dir: &std::path::Path, name: &DName) -> Option<(Zone, Vec<ZoneRecord>, Duration)> {
-    match persist::load(dir, name) {
-        Ok(Some((records, age))) => match Zone::build_sized(name.clone(), records.clone()) {
-            Ok(zone) => Some((zone, records, age)),
-            Err(e) => {
-                tracing::warn!(zone.name = %name, error = %e, "stored copy unusable");
-                None
-            }
-        },
-        Ok(None) => None,
+/// A zone's copy from disk with its journal replayed: the zone, and how long ago it was
+/// known current.
+fn load_zone(dir: &std::path::Path, name: &DName) -> Option<(Zone, Duration)> {
+    let (records, age) = match persist::load(dir, name) {
+        Ok(Some(found)) => found,
+        Ok(None) => return None,
         Err(e) => {
             tracing::warn!(zone.name = %name, error = %e, "stored copy unreadable; transferring afresh");
+            return None;
+        }
+    };
+    match Zone::build_sized(name.clone(), records) {
+        Ok(zone) => Some((replay(dir, name, zone), age)),
+        Err(e) => {
+            tracing::warn!(zone.name = %name, error = %e, "stored copy unusable");
             None
         }
     }
+}
+
+/// Applies the zone's journal to its copy, as far as it applies (a journal that starts from
+/// another serial is from before the copy was last written: the copy already holds it).
+fn replay(dir: &std::path::Path, name: &DName, mut zone: Zone) -> Zone {
+    let entries = match persist::journal(dir, name) {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::warn!(zone.name = %name, error = %e, "journal unreadable; serving the copy without it");
+            return zone;
+        }
+    };
+    let mut applied = 0;
+    for (soa, steps) in entries {
+        if steps.first().is_none_or(|s| s.from != zone.serial()) {
+            continue;
+        }
+        match zone.apply(soa, &steps) {
+            Ok(next) => {
+                zone = next;
+                applied += 1;
+            }
+            Err(reason) => {
+                tracing::warn!(zone.name = %name, reason = %reason, "journal entry does not apply; stopping the replay there");
+                break;
+            }
+        }
+    }
+    if applied > 0 {
+        tracing::info!(zone.name = %name, entries = applied, serial = zone.serial(), "journal replayed");
+    }
+    zone
 }
 
 /// Loads many copies at once, on every CPU.
@@ -699,23 +764,7 @@ fn load_many(dir: &std::path::Path, names: Vec<DName>) -> HashMap<DName, (Zone, 
             .map(|part| {
                 s.spawn(move || {
                     part.iter()
-                        .filter_map(|n| {
-                            let (records, age) = match persist::load(dir, n) {
-                                Ok(Some(found)) => found,
-                                Ok(None) => return None,
-                                Err(e) => {
-                                    tracing::warn!(zone.name = %n, error = %e, "stored copy unreadable; transferring afresh");
-                                    return None;
-                                }
-                            };
-                            match Zone::build_sized(n.clone(), records) {
-                                Ok(z) => Some((n.clone(), (z, age))),
-                                Err(e) => {
-                                    tracing::warn!(zone.name = %n, error = %e, "stored copy unusable");
-                                    None
-                                }
-                            }
-                        })
+                        .filter_map(|n| load_zone(dir, n).map(|found| (n.clone(), found)))
                         .collect::<Vec<_>>()
                 })
             })

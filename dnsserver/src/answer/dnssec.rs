@@ -5,7 +5,7 @@
 use ring::digest::{SHA1_FOR_LEGACY_USE_ONLY, digest};
 
 use super::{Auth, Ctx, Current, T_NSEC, T_NSEC3};
-use crate::zone::{Denial, Zone};
+use crate::zone::{Chain, Denial, Zone};
 
 fn push(ctx: &mut Ctx<'_>, item: Auth) {
     if !ctx.auth.contains(&item) {
@@ -29,14 +29,9 @@ fn push_nsec3(ctx: &mut Ctx<'_>, id: Option<u32>) {
 
 /// The NSEC record (its node) whose owner is the greatest at or before `name` in canonical
 /// order: it matches the name, or covers it.
-fn nsec_at_or_before(chain: &[(Box<[u8]>, u32)], name: &[u8]) -> Option<u32> {
+fn nsec_at_or_before(chain: &Chain<Box<[u8]>>, name: &[u8]) -> Option<u32> {
     let key = apex_zone::dname::DName::from_wire(name)?.0.canonical_key();
-    let i = match chain.binary_search_by(|(k, _)| k.as_ref().cmp(&key)) {
-        Ok(i) => i,
-        Err(0) => chain.len().checked_sub(1)?,
-        Err(i) => i - 1,
-    };
-    Some(chain[i].1)
+    chain.at_or_before(&key[..])
 }
 
 /// The NSEC3 hash of a name (RFC 5155 section 5): iterated SHA-1 over name and salt, in a
@@ -59,21 +54,13 @@ pub fn nsec3_hash(name: &[u8], salt: &[u8], iterations: u16) -> [u8; 20] {
 }
 
 /// The NSEC3 whose hash equals `hash`.
-fn nsec3_matching(chain: &[([u8; 20], u32)], hash: &[u8; 20]) -> Option<u32> {
-    chain
-        .binary_search_by(|(h, _)| h.cmp(hash))
-        .ok()
-        .map(|i| chain[i].1)
+fn nsec3_matching(chain: &Chain3, hash: &[u8; 20]) -> Option<u32> {
+    chain.matching(hash)
 }
 
 /// The NSEC3 whose span covers `hash` (the greatest below it, wrapping around the end).
-fn nsec3_covering(chain: &[([u8; 20], u32)], hash: &[u8; 20]) -> Option<u32> {
-    let i = match chain.binary_search_by(|(h, _)| h.cmp(hash)) {
-        Ok(i) => i,
-        Err(0) => chain.len().checked_sub(1)?,
-        Err(i) => i - 1,
-    };
-    Some(chain[i].1)
+fn nsec3_covering(chain: &Chain3, hash: &[u8; 20]) -> Option<u32> {
+    chain.at_or_before(hash)
 }
 
 fn wildcard_of(encloser: &[u8]) -> Vec<u8> {
@@ -83,8 +70,8 @@ fn wildcard_of(encloser: &[u8]) -> Vec<u8> {
     w
 }
 
-/// An NSEC3 chain: (hash, node) sorted by hash.
-type Chain3 = [([u8; 20], u32)];
+/// An NSEC3 chain: nodes by hash.
+type Chain3 = Chain<[u8; 20]>;
 
 fn nsec3(zone: &Zone) -> Option<(&Chain3, &[u8], u16)> {
     match zone.denial() {
