@@ -2,7 +2,7 @@
 //! renamed over the old one, so a crash leaves either the old or the new copy, never half;
 //! beside it, the zone's journal: the incremental transfers applied since, appended and
 //! synced one by one, replayed on start-up, and folded into a new copy when it grows past a
-//! quarter of the copy (so an IXFR costs a write of its own size, not of the zone's).
+//! quarter of the copy and 1 MiB (so an IXFR costs a write of its own size, not of the zone's).
 //!
 //! The form is compact and binary: a magic line, the record count, then each record as its
 //! owner (uncompressed wire form), type, TTL, data length and data, and a SHA-256 of all that

@@ -50,6 +50,9 @@ use crate::zone::{SoaTimers, Zone, ZoneError};
 
 /// Retry delay before a zone was ever loaded (no SOA RETRY to go by yet), doubling per failure.
 const FIRST_RETRY: Duration = Duration::from_secs(5);
+/// A journal is folded into a new copy only past this size, however small the zone (a small
+/// zone's quarter is one IXFR).
+const JOURNAL_MIN_FOLD: u64 = 1 << 20;
 /// Longest retry delay before a zone was ever loaded.
 const MAX_FIRST_RETRY: Duration = Duration::from_secs(300);
 
@@ -556,7 +559,8 @@ impl Engine {
     }
 
     /// Keeps an incremental transfer on disk: appended to the zone's journal, which is folded
-    /// into a new copy once it outgrows a quarter of the copy (or cannot be written).
+    /// into a new copy once it outgrows a quarter of the copy and [`JOURNAL_MIN_FOLD`] (or
+    /// cannot be written).
     async fn journal(
         &self,
         name: &DName,
@@ -577,7 +581,7 @@ impl Engine {
             }
             let copy = std::fs::metadata(persist::path_of(&dir, &name)).map(|m| m.len());
             match (persist::append(&dir, &name, &entry.0, &entry.1), copy) {
-                (Ok(size), Ok(copy)) if size <= copy / 4 => return,
+                (Ok(size), Ok(copy)) if size <= (copy / 4).max(JOURNAL_MIN_FOLD) => return,
                 (Err(e), _) => {
                     tracing::warn!(zone.name = %name, error = %e, "cannot append to the zone's journal; writing a new copy");
                 }
