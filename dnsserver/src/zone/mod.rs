@@ -276,6 +276,38 @@ impl Delta {
     }
 }
 
+/// The node of a lowercase wire name: the delta's word first (changed or gone), then the
+/// base's.
+fn find_in(base: &Base, delta: &Delta, wire: &[u8]) -> Option<u32> {
+    if !delta.map.is_empty()
+        && let Some(now) = delta.map.get(wire)
+    {
+        return *now;
+    }
+    base.find(wire)
+}
+
+/// A node by global id.
+fn node_in<'a>(base: &'a Base, delta: &'a Delta, id: u32) -> &'a Node {
+    let (i, b) = (id as usize, base.t.nodes.len());
+    if i < b {
+        &base.t.nodes[i]
+    } else {
+        &delta.t.nodes[i - b]
+    }
+}
+
+/// The RRsets of a node (an empty non-terminal's are an empty slice of the base's).
+fn rrsets_in<'a>(base: &'a Base, delta: &'a Delta, node: &Node) -> &'a [Rrset] {
+    let (first, count) = (node.first as usize, node.count as usize);
+    let b = base.t.rrsets.len();
+    if first < b || count == 0 {
+        &base.t.rrsets[first.min(b)..first.min(b) + count]
+    } else {
+        &delta.t.rrsets[first - b..first - b + count]
+    }
+}
+
 /// A zone ready to answer from.
 #[derive(Clone)]
 pub struct Zone {
@@ -622,23 +654,12 @@ impl Zone {
     }
 
     fn find_node(&self, wire: &[u8]) -> Option<u32> {
-        if !self.delta.map.is_empty()
-            && let Some(now) = self.delta.map.get(wire)
-        {
-            return *now;
-        }
-        self.base.find(wire)
+        find_in(&self.base, &self.delta, wire)
     }
 
     /// A node by id.
     pub fn node(&self, id: u32) -> &Node {
-        let i = id as usize;
-        let b = self.base.t.nodes.len();
-        if i < b {
-            &self.base.t.nodes[i]
-        } else {
-            &self.delta.t.nodes[i - b]
-        }
+        node_in(&self.base, &self.delta, id)
     }
 
     /// A node's owner name (lowercase wire).
@@ -654,13 +675,7 @@ impl Zone {
 
     /// The RRsets of a node.
     pub fn rrsets(&self, node: &Node) -> &[Rrset] {
-        let (first, count) = (node.first as usize, node.count as usize);
-        let b = self.base.t.rrsets.len();
-        if first < b || count == 0 {
-            &self.base.t.rrsets[first.min(b)..first.min(b) + count]
-        } else {
-            &self.delta.t.rrsets[first - b..first - b + count]
-        }
+        rrsets_in(&self.base, &self.delta, node)
     }
 
     /// A node's RRset of `rtype`.

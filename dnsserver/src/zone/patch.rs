@@ -15,8 +15,8 @@ use apex_zone::rdata::RrType;
 use apex_zone::record::{ZoneRecord, sort_canonical};
 
 use super::{
-    Base, Delta, Denial, Node, Rrset, SoaTimers, Zone, encode_owner, flags, nsec3_owner_hash,
-    soa_fields,
+    Base, Delta, Denial, Node, Rrset, SoaTimers, Zone, encode_owner, find_in, flags, node_in,
+    nsec3_owner_hash, rrsets_in, soa_fields,
 };
 
 /// Smallest delta that triggers a compaction, whatever the base's size.
@@ -174,30 +174,16 @@ struct Patch<'a> {
 
 impl Patch<'_> {
     fn find(&self, wire: &[u8]) -> Option<u32> {
-        match self.delta.map.get(wire) {
-            Some(now) => *now,
-            None => self.base.find(wire),
-        }
+        find_in(self.base, self.delta, wire)
     }
 
     fn node(&self, id: u32) -> Node {
-        let (i, b) = (id as usize, self.base.t.nodes.len());
-        if i < b {
-            self.base.t.nodes[i]
-        } else {
-            self.delta.t.nodes[i - b]
-        }
+        *node_in(self.base, self.delta, id)
     }
 
     /// The RRsets of a node.
     fn sets(&self, node: &Node) -> &[Rrset] {
-        let (first, count) = (node.first as usize, node.count as usize);
-        let b = self.base.t.rrsets.len();
-        if first < b || count == 0 {
-            &self.base.t.rrsets[first.min(b)..first.min(b) + count]
-        } else {
-            &self.delta.t.rrsets[first - b..first - b + count]
-        }
+        rrsets_in(self.base, self.delta, node)
     }
 
     fn holds(&self, node: &Node, rtype: RrType) -> bool {
