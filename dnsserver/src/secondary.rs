@@ -429,10 +429,16 @@ impl Engine {
             slot.set_deadline(expire_at);
         }
         let mut failures: u32 = 0;
+        // The journal write of the last IXFR, still running: the next change is served without
+        // waiting for it; the next write waits, so entries stay in order.
+        let mut writing: Option<JoinHandle<()>> = None;
         loop {
             let outcome = match &kind {
-                Kind::Catalog(idx) => self.refresh_catalog(*idx).await,
-                Kind::Member(slot) => self.refresh_member(&zone, slot, &primaries).await,
+                Kind::Catalog(idx) => self.refresh_catalog(*idx, &mut writing).await,
+                Kind::Member(slot) => {
+                    self.refresh_member(&zone, slot, &primaries, &mut writing)
+                        .await
+                }
             };
             let now = Instant::now();
             let next_check = match outcome {
@@ -473,8 +479,8 @@ impl Engine {
 
     /// Brings the zone up to date; `current`'s copy is replaced only by a complete zone. A
     /// full transfer is written to disk before it is served; an incremental one is served
-    /// first and journaled after ([`Engine::journal`]), so the change is answered as soon as
-    /// it is applied.
+    /// first and journaled after, in the background ([`Engine::journal`]), so the change is
+    /// answered as soon as it is applied.
     async fn fetch(
         &self,
         zone: &DName,
@@ -558,23 +564,27 @@ impl Engine {
         }))
     }
 
-    /// Keeps an incremental transfer on disk: appended to the zone's journal, which is folded
-    /// into a new copy once it outgrows a quarter of the copy and [`JOURNAL_MIN_FOLD`] (or
-    /// cannot be written).
+    /// Keeps an incremental transfer on disk, after the write before it (`writing`) and in a
+    /// task of its own: appended to the zone's journal, which is folded into a new copy once it
+    /// outgrows a quarter of the copy and [`JOURNAL_MIN_FOLD`] (or cannot be written).
     async fn journal(
         &self,
         name: &DName,
         zone: Arc<Zone>,
         entry: persist::JournalEntry,
         slot: Option<&Arc<ZoneSlot>>,
+        writing: &mut Option<JoinHandle<()>>,
     ) {
+        if let Some(before) = writing.take() {
+            let _ = before.await;
+        }
         let Some(dir) = self.data_dir.clone() else {
             return;
         };
         let alive = slot.map(|slot| (self.store.clone(), slot.clone()));
         let disk = self.disk.clone();
         let name = name.clone();
-        let _ = tokio::task::spawn_blocking(move || {
+        *writing = Some(tokio::task::spawn_blocking(move || {
             let _disk = lock(&disk);
             if !still_served(&name, alive.as_ref()) {
                 return;
@@ -590,8 +600,7 @@ impl Engine {
             if let Err(e) = persist::save(&dir, &name, &zone.to_records()) {
                 tracing::error!(zone.name = %name, error = %e, "cannot keep the zone on disk");
             }
-        })
-        .await;
+        }));
     }
 
     async fn refresh_member(
@@ -599,6 +608,7 @@ impl Engine {
         zone: &DName,
         slot: &Arc<ZoneSlot>,
         primaries: &Primaries,
+        writing: &mut Option<JoinHandle<()>>,
     ) -> Result<SoaTimers, RefreshError> {
         let current = slot.zone();
         match self
@@ -613,7 +623,7 @@ impl Engine {
                 let built = Arc::new(built);
                 slot.set(built.clone());
                 if let Some(entry) = journal {
-                    self.journal(zone, built, entry, Some(slot)).await;
+                    self.journal(zone, built, entry, Some(slot), writing).await;
                 }
                 Ok(timers)
             }
@@ -625,7 +635,11 @@ impl Engine {
 
     /// Refreshes a catalog: the primary's SOA serial first, the transfer only when it moved.
     /// A NOTIFY takes the same path, so spoofed NOTIFYs cost a SOA query, not a transfer.
-    async fn refresh_catalog(self: &Arc<Self>, idx: usize) -> Result<SoaTimers, RefreshError> {
+    async fn refresh_catalog(
+        self: &Arc<Self>,
+        idx: usize,
+        writing: &mut Option<JoinHandle<()>>,
+    ) -> Result<SoaTimers, RefreshError> {
         let source = &self.sources[idx];
         let current = lock(&source.zone).clone();
         let Some(Update {
@@ -654,7 +668,8 @@ impl Engine {
         let built = Arc::new(built);
         *lock(&source.zone) = Some(built.clone());
         if let Some(entry) = journal {
-            self.journal(&source.name, built, entry, None).await;
+            self.journal(&source.name, built, entry, None, writing)
+                .await;
         }
         self.apply_catalog(idx, parsed.members, false).await;
         Ok(timers)
