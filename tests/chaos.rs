@@ -54,7 +54,23 @@ struct WorkerProcess {
 }
 
 impl WorkerProcess {
+    /// Starts the worker. The transfer port, free when the test took it, can be held for a
+    /// moment by another test's socket while the worker is dead (the kernel hands it out
+    /// again): a start that fails on that alone is tried again, for up to 10 s.
     async fn start(&mut self) {
+        let t = Instant::now();
+        while !self.try_start().await {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "the transfer port {} stayed taken for 10 s",
+                self.transfer
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// One start; false when the worker exited because its address was in use.
+    async fn try_start(&mut self) -> bool {
         assert!(self.child.is_none(), "the worker is already running");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -79,6 +95,13 @@ impl WorkerProcess {
         let t = Instant::now();
         while tokio::net::TcpStream::connect(self.transfer).await.is_err() {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                if self
+                    .log_tail()
+                    .ends_with("Address already in use (os error 98)")
+                {
+                    self.child = None;
+                    return false;
+                }
                 panic!(
                     "the worker exited at start ({status}):\n{}",
                     self.log_tail()
@@ -92,6 +115,7 @@ impl WorkerProcess {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        true
     }
 
     /// SIGKILL (what `Child::kill` sends on Unix): no clean-up, as in a crash.

@@ -741,13 +741,18 @@ async fn same_answers_as_nsd_after_100_ixfrs() {
     std::fs::write(d.join("knot.conf"), conf).unwrap();
     std::fs::create_dir_all(d.join("db")).unwrap();
     let log = d.join("knot.log");
-    let mut knotd = Command::new(program("knotd"))
-        .arg("-c")
-        .arg(d.join("knot.conf"))
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(std::fs::File::create(d.join("knot.err")).unwrap())
-        .spawn()
-        .unwrap();
+    // Stopped when dropped, also when the test fails.
+    let mut knotd = common::peers::Peer::new(
+        knot,
+        Command::new(program("knotd"))
+            .arg("-c")
+            .arg(d.join("knot.conf"))
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(d.join("knot.err")).unwrap())
+            .spawn()
+            .unwrap(),
+        log.clone(),
+    );
     // The end of Knot's log.
     let knot_log = || {
         let text = format!(
@@ -778,11 +783,7 @@ async fn same_answers_as_nsd_after_100_ixfrs() {
     for z in ZONES {
         let mut serial = None;
         while serial.is_none() && std::time::Instant::now() < deadline {
-            assert!(
-                knotd.try_wait().unwrap().is_none(),
-                "knotd stopped:\n{}",
-                knot_log()
-            );
+            assert!(knotd.running(), "knotd stopped:\n{}", knot_log());
             serial = serial_at(knot, z.origin).await;
         }
         knot_serials.push(
@@ -981,7 +982,6 @@ async fn same_answers_as_nsd_after_100_ixfrs() {
     );
     let names: Vec<&str> = NAMES.iter().chain(EDIT_NAMES).copied().collect();
     let outcome = compare_servers(nsd.addr, apex_at, &anchors, &names).await;
-    let _ = knotd.kill();
-    let _ = knotd.wait();
+    drop(knotd);
     outcome.assert_none("apex-differential-nsd-ixfr.txt");
 }

@@ -89,6 +89,11 @@ impl Peer {
         }
     }
 
+    /// Whether the server is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// The server's log so far (for assertion messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
