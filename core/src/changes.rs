@@ -177,12 +177,9 @@ pub async fn append(
     } else {
         (None, None)
     };
-    let record_diff = c
-        .records
-        .as_ref()
-        .map(serde_json::to_value)
-        .transpose()
-        .map_err(|e| CoreError::Internal(format!("record diff: {e}")))?;
+    // Serialized straight into the query (an import's diff is hundreds of thousands of
+    // records: no intermediate `serde_json::Value`).
+    let record_diff = c.records.as_ref().map(sqlx::types::Json);
     let row = sqlx::query!(
         r#"INSERT INTO changes (domain_id, zone, action, serial, actor_user_id, actor_api_key_id,
                                 actor_session_id, impersonator_user_id, via, before, after,
@@ -203,7 +200,7 @@ pub async fn append(
         c.after,
         names.as_deref(),
         types.as_deref(),
-        record_diff,
+        record_diff as Option<sqlx::types::Json<&RecordDiff>>,
         actor.tsig_key_name(),
     )
     .fetch_one(&mut **tx)

@@ -45,6 +45,7 @@ pub mod rrsets;
 pub mod sealing;
 pub mod secondaries;
 pub mod settings;
+pub mod stages;
 pub mod templates;
 pub mod tsig_keys;
 pub mod users;

@@ -138,8 +138,9 @@ pub struct RrsetNow {
 /// A version to store.
 pub struct NewVersion {
     /// The version's whole data (`apex_zone::wire` form, SOA first); none for a version
-    /// published incrementally, which is its diff applied to the version before.
-    pub data: Option<Vec<u8>>,
+    /// published incrementally, which is its diff applied to the version before. Shared: the
+    /// transfer server keeps it after it is stored.
+    pub data: Option<std::sync::Arc<Vec<u8>>>,
     /// The serial of the version the diff starts from.
     pub prev_serial: Option<u32>,
     /// The diff from that version (`versions::join_diff`), for IXFR.
@@ -352,7 +353,7 @@ impl Publish {
             zone.id.0,
             serial_to_db(zone.wanted_serial),
             i32::try_from(version.records).unwrap_or(i32::MAX),
-            version.data,
+            version.data.as_deref().map(Vec::as_slice),
             version.prev_serial.map(serial_to_db),
             version.diff,
         )

@@ -161,14 +161,19 @@ pub async fn import(
 ) -> Result<ImportOutcome, CoreError> {
     // Authorization first (cheap), then the file is read and checked completely, on a
     // blocking thread and before the zone is locked: a large file holds up no other writer.
+    let mut stages = crate::stages::Stages::new();
     let origin = origin_of(&domain::load(&core.pool, actor, name, Action::WriteZone).await?);
     let slot = ImportSlot::claim(&account_of(core, actor, name))?;
     let prepared = read(core, origin, text, slot).await?;
+    stages.lap("parse");
     let mut tx = core.pool.begin().await?;
     let (outcome, domain) = import_in(&mut tx, core, actor, name, prepared, mode, dry_run).await?;
+    stages.lap("store");
     if let Some(change) = &outcome.change {
         tx.commit().await?;
+        stages.lap("commit");
         tracing::info!(zone.name = %domain.zone, change.id = %change.id, added = outcome.added.count, removed = outcome.removed.count, updated = outcome.updated.count, "zone imported");
+        tracing::debug!(zone.name = %domain.zone, %stages, "zone import stages");
         core.queue.zone_changed(domain.id);
     }
     // Otherwise (a dry run, or nothing to change) dropping the transaction writes nothing.
@@ -320,6 +325,7 @@ async fn import_in(
     mode: ImportMode,
     dry_run: bool,
 ) -> Result<(ImportOutcome, Domain), CoreError> {
+    let mut stages = crate::stages::Stages::new();
     let domain = domain::lock(tx, actor, name, Action::WriteZone).await?;
     domain.holds_own_records()?;
     let stored = sqlx::query_as!(
@@ -330,8 +336,10 @@ async fn import_in(
     )
     .fetch_all(&mut **tx)
     .await?;
+    stages.lap("lock and read");
     let stored_count = stored.len() as i64;
     let mut plan = plan(&origin_of(&domain), prepared, stored, mode, dry_run)?;
+    stages.lap("plan");
     let after = stored_count + plan.add.len() as i64 - plan.remove.len() as i64;
     if after > stored_count {
         crate::quotas::check_records(tx, core, &domain, after).await?;
@@ -340,6 +348,7 @@ async fn import_in(
         return Ok((plan.outcome, domain));
     }
     write_diff(tx, &domain, &plan.remove, &plan.update, plan.add).await?;
+    stages.lap("write");
     crate::secondaries::keep_addresses(tx, domain.id, &domain.zone, &domain.secondaries).await?;
     let serial = domain::bump_serial(tx, &domain).await?;
     let summary = |part: &DiffPart| {
@@ -365,6 +374,8 @@ async fn import_in(
         },
     )
     .await?;
+    stages.lap("change");
+    tracing::debug!(zone.name = %domain.zone, %stages, "zone import stored");
     outcome.change = Some(change);
     Ok((plan.outcome, domain))
 }

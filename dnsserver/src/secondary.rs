@@ -488,9 +488,11 @@ impl Engine {
         primaries: &Primaries,
         slot: Option<&Arc<ZoneSlot>>,
     ) -> Result<Option<Update>, RefreshError> {
+        let started = Instant::now();
         let fetched = primaries
             .refresh(zone, current.as_ref().map(|z| z.serial()), &self.stats)
             .await?;
+        let transfer_ms = started.elapsed().as_secs_f64() * 1000.0;
         let (records, primary) = match fetched {
             Fetched::Current => {
                 if current.is_none() {
@@ -556,6 +558,8 @@ impl Engine {
             primary = %primary,
             transfer = "AXFR",
             records = built.record_count(),
+            transfer_ms,
+            build_ms = started.elapsed().as_secs_f64() * 1000.0 - transfer_ms,
             "zone transferred"
         );
         Ok(Some(Update {

@@ -27,6 +27,7 @@
 //! The worker reads and writes Postgres through apex-core functions (`mail::outbox`,
 //! `webhooks::delivery`, `jobs::behind`, `domains`, `fleet`, `versions` …), not SQL of its own.
 
+pub mod axfr;
 pub mod cache;
 pub mod consumer;
 pub mod mail;
@@ -85,6 +86,8 @@ pub struct Context {
     pub snapshots: Arc<std::sync::Mutex<std::collections::HashSet<DomainId>>>,
     /// The SOA answers of the transfer server, kept briefly.
     pub soa_cache: transfer::SoaCache,
+    /// The newest version of zones, for full transfers.
+    pub versions: axfr::Versions,
 }
 
 impl Context {
@@ -98,6 +101,7 @@ impl Context {
             cache: cache::ZoneCache::new(publish::CACHE_RECORDS),
             snapshots: Arc::default(),
             soa_cache: transfer::SoaCache::default(),
+            versions: axfr::Versions::new(axfr::VERSIONS_BUDGET),
         }
     }
 }

@@ -15,6 +15,8 @@
 //! finds `published_serial = wanted_serial` and stops. A crash between storing and announcing
 //! leaves `notified_serial` behind, and the reconciler announces again.
 
+use std::sync::Arc;
+
 use apex_core::dnssec::State;
 use apex_core::ids::DomainId;
 use apex_core::publishing::{self, NewVersion, Opened, Publish, RrsetNow, Touched};
@@ -92,8 +94,23 @@ pub const CACHE_RECORDS: usize = 20_000_000;
 /// A version made, ready to store, with the zone to keep in memory.
 struct Made {
     version: NewVersion,
-    live: Option<LiveZone>,
+    live: Live,
     incremental: bool,
+}
+
+/// The zone to keep in memory: at hand, or still being indexed.
+enum Live {
+    Ready(Box<LiveZone>),
+    Building(tokio::task::JoinHandle<Option<LiveZone>>),
+}
+
+impl Live {
+    async fn get(self) -> Option<LiveZone> {
+        match self {
+            Live::Ready(live) => Some(*live),
+            Live::Building(task) => task.await.ok().flatten(),
+        }
+    }
 }
 
 /// Publishes `domain` at its wanted serial, if it is behind.
@@ -116,9 +133,15 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     let zone = publish.zone.clone();
     let serial = zone.wanted_serial;
     let records = made.version.records;
+    let data = made.version.data.clone();
     let stored = publish
         .store(made.version, &ctx.notifier.fleet(), ctx.keep_versions)
         .await?;
+    // Full transfers of this version are sent from its data, without reading it back.
+    match data {
+        Some(data) => ctx.versions.put(domain, serial, data),
+        None => ctx.versions.forget(domain),
+    }
     tracing::info!(
         zone.name = %zone.name,
         serial,
@@ -127,7 +150,7 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "zone published"
     );
-    if let Some(live) = made.live {
+    if let Some(live) = made.live.get().await {
         ctx.cache
             .put(domain, Cached::new(serial, zone.fingerprint.clone(), live));
     }
@@ -254,7 +277,7 @@ async fn incremental(ctx: &Context, publish: &mut Publish) -> Result<Option<Made
             diff: Some(diff),
             records: cached.live.len(),
         },
-        live: Some(cached.live),
+        live: Live::Ready(Box::new(cached.live)),
         incremental: true,
     }))
 }
@@ -289,7 +312,9 @@ fn replacement(
 /// Renders (and signs) the whole zone from every record, with its diff from the version
 /// before.
 async fn full(ctx: &Context, publish: &mut Publish) -> Result<Made, PublishError> {
+    let mut stages = apex_core::stages::Stages::new();
     let records = publish.records().await?;
+    stages.lap("read");
     let zone = publish.zone.clone();
     let origin = zone.origin();
     let rendered = render::render(
@@ -299,43 +324,62 @@ async fn full(ctx: &Context, publish: &mut Publish) -> Result<Made, PublishError
         &zone.apex_ns,
         records,
     );
+    stages.lap("render");
 
+    // The zone in memory is indexed on a thread of its own while the version is compared with
+    // the one before and stored.
     let (data, count, live) = if zone.dnssec == State::Off {
-        let data = wire::encode_raw(&rendered)?;
+        let data = Arc::new(wire::encode_raw(&rendered)?);
         let count = rendered.len();
-        (data, count, Some(LiveZone::unsigned(origin, rendered)))
+        let live = tokio::task::spawn_blocking(move || Some(LiveZone::unsigned(origin, rendered)));
+        (data, count, live)
     } else {
         let keys = publish.signing_keys(&ctx.core).await?;
         let params = zone.sign_params(&ctx.core);
         let denial = params.denial.clone();
         let (signed, keys) = sign(&origin, rendered, keys, params).await?;
-        let data = wire::encode_raw(&signed)?;
+        stages.lap("sign");
+        let data = Arc::new(wire::encode_raw(&signed)?);
+        stages.lap("encode");
         let count = signed.len();
         publish.mark_signed().await?;
-        let live = LiveZone::signed(origin, signed, keys, denial)
-            .map_err(|e| {
-                tracing::warn!(zone.name = %zone.name, error = %e, "signed zone not kept in memory");
-            })
-            .ok();
+        let name = zone.name.clone();
+        let live = tokio::task::spawn_blocking(move || {
+            LiveZone::signed(origin, signed, keys, denial)
+                .map_err(|e| {
+                    tracing::warn!(zone.name = %name, error = %e, "signed zone not kept in memory");
+                })
+                .ok()
+        });
         (data, count, live)
     };
 
-    // The difference from the version before, for IXFR.
+    // The difference from the version before, for IXFR; not kept when it is larger than
+    // the version itself (a zone filled by an import, say): the secondaries are then sent the
+    // whole zone, which is less to send and to apply (BIND's `max-ixfr-ratio`, at 100%).
     let prev_serial = publish.previous_serial().await?;
     let diff = match prev_serial {
         Some(p) => {
-            let diff = apex_core::versions::load(&ctx.core.pool, zone.id, p)
+            let before = apex_core::versions::load(&ctx.core.pool, zone.id, p)
                 .await
                 .ok()
-                .flatten()
-                .and_then(|v| apex_core::versions::diff(&v.data, &data).ok());
+                .flatten();
+            let now = data.clone();
+            let diff = tokio::task::spawn_blocking(move || {
+                before.and_then(|v| apex_core::versions::diff(&v.data, &now).ok())
+            })
+            .await
+            .ok()
+            .flatten();
             if diff.is_none() {
                 tracing::warn!(zone.name = %zone.name, "previous version unreadable; no IXFR from it");
             }
-            diff
+            diff.filter(|d| d.len() < data.len())
         }
         None => None,
     };
+    stages.lap("diff");
+    tracing::debug!(zone.name = %zone.name, %stages, "zone rendered in full");
     Ok(Made {
         version: NewVersion {
             data: Some(data),
@@ -343,7 +387,7 @@ async fn full(ctx: &Context, publish: &mut Publish) -> Result<Made, PublishError
             diff,
             records: count,
         },
-        live,
+        live: Live::Building(live),
         incremental: false,
     })
 }

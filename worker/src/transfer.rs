@@ -41,8 +41,7 @@ use tokio::task::JoinSet;
 
 use crate::Context;
 
-/// Payload bytes per transfer message before a new one is started.
-const MESSAGE_TARGET: usize = 16 * 1024;
+use crate::axfr::{self, MESSAGE_TARGET};
 
 /// A customer's key a message was signed with.
 #[derive(Debug, Clone)]
@@ -233,6 +232,21 @@ fn finish(m: Message, signer: Option<&mut ResponseSigner>) -> Reply {
     Reply::One(buf)
 }
 
+/// A transfer answered from stored blobs ([`axfr::stream`]): the reply's header and question
+/// come from hickory, the records are copied as stored.
+fn raw_reply(request: &Message, parts: Vec<axfr::Part>, signer: Option<ResponseSigner>) -> Reply {
+    let mut m = reply_to(request, ResponseCode::NoError);
+    m.metadata.authoritative = true;
+    let Ok(first) = m.to_vec() else {
+        return Reply::None;
+    };
+    m.queries.clear();
+    let Ok(next) = m.to_vec() else {
+        return Reply::None;
+    };
+    Reply::Stream(axfr::stream(first, next, parts, signer))
+}
+
 impl DnsHandler for TransferServer {
     async fn handle(&self, request: Request) -> Reply {
         let msg = &request.message;
@@ -335,9 +349,9 @@ impl DnsHandler for TransferServer {
             });
             if let Some(client) = client {
                 match self.incremental(&zone, client).await {
-                    Ok(Some(records)) => {
-                        tracing::info!(peer = %request.src, zone.name = %zone, from = client, records = records.len(), "incremental zone transfer");
-                        return Reply::Stream(stream_records(msg.clone(), records, signer));
+                    Ok(Some(parts)) => {
+                        tracing::info!(peer = %request.src, zone.name = %zone, from = client, records = parts.iter().map(axfr::Part::count).sum::<usize>(), "incremental zone transfer");
+                        return raw_reply(msg, parts, signer);
                     }
                     Ok(None) => {}
                     Err(e) => {
@@ -346,7 +360,25 @@ impl DnsHandler for TransferServer {
                 }
             }
         }
-        let records = match self.zone_records(&zone).await {
+        let started = std::time::Instant::now();
+        let catalog = zone.name() == &self.ctx.core.platform.catalog || account_catalog.is_some();
+        if !catalog {
+            let data = match self.version(&zone).await {
+                Ok(Some(d)) => d,
+                Ok(None) => {
+                    return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut());
+                }
+                Err(e) => {
+                    tracing::error!(zone.name = %zone, error = %e, "could not load zone for transfer");
+                    return finish(reply_to(msg, ResponseCode::ServFail), signer.as_mut());
+                }
+            };
+            // AXFR form: the SOA again at the end.
+            let parts = vec![axfr::Part::All(data.clone()), axfr::Part::First(data)];
+            tracing::info!(peer = %request.src, zone.name = %zone, records = parts.iter().map(axfr::Part::count).sum::<usize>(), signed = signer.is_some(), load_ms = started.elapsed().as_secs_f64() * 1000.0, "zone transfer");
+            return raw_reply(msg, parts, signer);
+        }
+        let records = match self.catalog_records(&zone).await {
             Ok(Some(r)) if !r.is_empty() => r,
             Ok(_) => return finish(reply_to(msg, ResponseCode::Refused), signer.as_mut()),
             Err(e) => {
@@ -621,41 +653,54 @@ impl TransferServer {
         &self,
         zone: &ZoneName,
         client: u32,
-    ) -> anyhow::Result<Option<Vec<Record>>> {
+    ) -> anyhow::Result<Option<Vec<axfr::Part>>> {
         let core = &self.ctx.core;
         let Some((domain, serial, _)) = versions::published_serial(&core.pool, zone).await? else {
             return Ok(None);
         };
+        let canonical = |blob: &[u8]| -> anyhow::Result<axfr::Data> {
+            Ok(Arc::new(wire::to_canonical(blob)?.into_owned()))
+        };
         if !apex_zone::serial::serial_gt(serial, client) {
             let soa = versions::soa(&core.pool, domain, serial).await?;
-            return Ok(soa.map(|soa| vec![soa]));
+            return soa
+                .map(|soa| {
+                    let data = wire::encode(&[soa])?;
+                    Ok(vec![axfr::Part::All(canonical(&data)?)])
+                })
+                .transpose();
         }
         let Some(steps) = versions::diffs_between(&core.pool, domain, client, serial).await? else {
             return Ok(None);
         };
-        let mut records = Vec::new();
+        let mut parts = Vec::with_capacity(2 * steps.len() + 2);
         for step in &steps {
             let (removed, added) = versions::split_diff(step)
                 .ok_or_else(|| anyhow::anyhow!("malformed stored diff"))?;
-            records.extend(wire::decode(removed)?);
-            records.extend(wire::decode(added)?);
+            parts.push(axfr::Part::All(canonical(removed)?));
+            parts.push(axfr::Part::All(canonical(added)?));
         }
         // The newest SOA is the last step's "added" SOA: it opens and closes the answer.
-        let Some(newest) = steps
-            .last()
-            .and_then(|s| versions::split_diff(s))
-            .and_then(|(_, added)| wire::decode(added).ok())
-            .and_then(|a| a.into_iter().next())
-        else {
+        let Some(axfr::Part::All(newest)) = parts.last() else {
             return Ok(None);
         };
-        records.insert(0, newest.clone());
-        records.push(newest);
-        Ok(Some(records))
+        let newest = newest.clone();
+        parts.insert(0, axfr::Part::First(newest.clone()));
+        parts.push(axfr::Part::First(newest));
+        Ok(Some(parts))
     }
 
-    /// The records of the newest published version of `zone` (or the catalog), SOA first.
-    async fn zone_records(&self, zone: &ZoneName) -> anyhow::Result<Option<Vec<Record>>> {
+    /// The newest published version of a domain's zone, in canonical form.
+    async fn version(&self, zone: &ZoneName) -> anyhow::Result<Option<axfr::Data>> {
+        let pool = &self.ctx.core.pool;
+        let Some((domain, serial, _)) = versions::published_serial(pool, zone).await? else {
+            return Ok(None);
+        };
+        Ok(self.ctx.versions.get(pool, domain, serial).await?)
+    }
+
+    /// The records of the platform's catalog or a customer's, SOA first.
+    async fn catalog_records(&self, zone: &ZoneName) -> anyhow::Result<Option<Vec<Record>>> {
         let core = &self.ctx.core;
         if zone.name() == &core.platform.catalog {
             let (serial, members) = apex_core::catalog::snapshot(&core.pool).await?;
@@ -665,18 +710,13 @@ impl TransferServer {
                 &members,
             )));
         }
-        if let Some(user) = apex_core::account_catalogs::account_of(&core.platform, zone.name()) {
-            return Ok(apex_core::account_catalogs::snapshot(&core.pool, user)
-                .await?
-                .map(|(serial, members)| catalog::render(zone.name(), serial, &members)));
-        }
-        let Some((domain, serial, _)) = versions::published_serial(&core.pool, zone).await? else {
+        let Some(user) = apex_core::account_catalogs::account_of(&core.platform, zone.name())
+        else {
             return Ok(None);
         };
-        let Some(version) = versions::load(&core.pool, domain, serial).await? else {
-            return Ok(None);
-        };
-        Ok(Some(wire::decode(&version.data)?))
+        Ok(apex_core::account_catalogs::snapshot(&core.pool, user)
+            .await?
+            .map(|(serial, members)| catalog::render(zone.name(), serial, &members)))
     }
 }
 
