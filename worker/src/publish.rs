@@ -150,6 +150,25 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "zone published"
     );
+    // published → announced. A new zone reaches the fleet through the catalog (members are
+    // transferred when they join it), so only zones already listed get a NOTIFY of their own.
+    // The fleet is told before the zone in memory is awaited (after a full publish it may
+    // still be indexing), and that is kept whether or not announcing succeeded (the
+    // reconciler announces again).
+    let announce = async {
+        match stored.catalog_serial {
+            Some(cs) => {
+                announce_catalog(ctx, cs).await?;
+                account_catalogs_if_behind(ctx, None).await?;
+            }
+            None => {
+                ctx.soa_cache.forget(zone.name.name());
+                ctx.notifier.announce(zone.name.name(), serial);
+            }
+        }
+        announced(ctx, domain, &zone.name, serial, &zone.secondaries).await
+    }
+    .await;
     if let Some(live) = made.live.get().await {
         ctx.cache
             .put(domain, Cached::new(serial, zone.fingerprint.clone(), live));
@@ -157,20 +176,7 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
     if made.incremental {
         snapshot_if_due(ctx, domain);
     }
-
-    // published → announced. A new zone reaches the fleet through the catalog (members are
-    // transferred when they join it), so only zones already listed get a NOTIFY of their own.
-    match stored.catalog_serial {
-        Some(cs) => {
-            announce_catalog(ctx, cs).await?;
-            account_catalogs_if_behind(ctx, None).await?;
-        }
-        None => {
-            ctx.soa_cache.forget(zone.name.name());
-            ctx.notifier.announce(zone.name.name(), serial);
-        }
-    }
-    announced(ctx, domain, &zone.name, serial, &zone.secondaries).await?;
+    announce?;
 
     // Its aliases serve its records: they follow at once (an alias has no aliases itself).
     if zone.alias_of.is_none() {
