@@ -340,6 +340,7 @@ impl Engine {
             }
         }
         let mut added = Vec::with_capacity(add.len() + moved.len());
+        let mut starting = Vec::with_capacity(add.len() + moved.len());
         let moving: HashSet<DName> = moved.iter().map(|(z, _, _)| z.clone()).collect();
         for (zone, id, owner) in add.into_iter().chain(moved.iter().cloned()) {
             // The map may have changed since the decision (another catalog applied in between):
@@ -371,6 +372,18 @@ impl Engine {
                     None => (Arc::new(ZoneSlot::new()), None),
                 },
             };
+            starting.push((zone.clone(), id, owner, slot.clone(), expire_at));
+            added.push((zone, slot));
+        }
+        // Swapped while the member map is locked, so the table and the map agree.
+        let removed_only: Vec<DName> = removed_names
+            .into_iter()
+            .filter(|z| !added.iter().any(|(a, _)| a == z))
+            .collect();
+        self.store.change(&removed_only, &added);
+        // The tasks start once their slots are in the table: a small zone is transferred and
+        // built at once, and its copy is written only if its slot is the one served.
+        for (zone, id, owner, slot, expire_at) in starting {
             let trigger = Arc::new(Notify::new());
             let task = tokio::spawn(self.clone().follow(
                 zone.clone(),
@@ -381,23 +394,16 @@ impl Engine {
             ));
             tracing::info!(zone.name = %zone, id = %id, catalog = %self.sources[owner].name, "zone joined the catalog");
             members.insert(
-                zone.clone(),
+                zone,
                 Member {
                     id,
                     owner,
-                    slot: slot.clone(),
+                    slot,
                     trigger,
                     task,
                 },
             );
-            added.push((zone, slot));
         }
-        // Swapped while the member map is locked, so the table and the map agree.
-        let removed_only: Vec<DName> = removed_names
-            .into_iter()
-            .filter(|z| !added.iter().any(|(a, _)| a == z))
-            .collect();
-        self.store.change(&removed_only, &added);
     }
 
     /// One zone's life: refresh, then wait for NOTIFY or the SOA timers, until aborted.

@@ -258,7 +258,7 @@ impl Framer {
         } else {
             None
         };
-        let owner_len = owner_len(record);
+        let owner_len = wire::raw_owner_len(record);
         let same = owner_len.and_then(|len| {
             let (at, prev) = self.owner.as_ref()?;
             (prev.as_slice() == &record[..len] && *at < 0x3fff).then_some((*at, len))
@@ -287,21 +287,6 @@ impl Framer {
         self.count = 0;
         self.owner = None;
         done
-    }
-}
-
-/// Length of the uncompressed owner name at the start of `record`.
-fn owner_len(record: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    loop {
-        let len = *record.get(at)? as usize;
-        if len & 0xc0 != 0 {
-            return None;
-        }
-        at += 1 + len;
-        if len == 0 {
-            return (at <= record.len()).then_some(at);
-        }
     }
 }
 

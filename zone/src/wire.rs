@@ -143,8 +143,8 @@ pub fn encode_slices(records: &[&[u8]]) -> Result<Vec<u8>, WireError> {
     Ok(buf)
 }
 
-/// The type of a record given as wire bytes with an uncompressed owner.
-pub fn raw_type(record: &[u8]) -> Option<u16> {
+/// The length of the uncompressed owner name a record given as wire bytes starts with.
+pub fn raw_owner_len(record: &[u8]) -> Option<usize> {
     let mut at = 0;
     loop {
         let len = *record.get(at)? as usize;
@@ -153,9 +153,14 @@ pub fn raw_type(record: &[u8]) -> Option<u16> {
         }
         at += 1 + len;
         if len == 0 {
-            break;
+            return (at <= record.len()).then_some(at);
         }
     }
+}
+
+/// The type of a record given as wire bytes with an uncompressed owner.
+pub fn raw_type(record: &[u8]) -> Option<u16> {
+    let at = raw_owner_len(record)?;
     let t = record.get(at..at + 2)?;
     Some(u16::from_be_bytes([t[0], t[1]]))
 }
