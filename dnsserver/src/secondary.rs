@@ -339,7 +339,6 @@ impl Engine {
                 }
             }
         }
-        let mut added = Vec::with_capacity(add.len() + moved.len());
         let mut starting = Vec::with_capacity(add.len() + moved.len());
         let moving: HashSet<DName> = moved.iter().map(|(z, _, _)| z.clone()).collect();
         for (zone, id, owner) in add.into_iter().chain(moved.iter().cloned()) {
@@ -372,9 +371,12 @@ impl Engine {
                     None => (Arc::new(ZoneSlot::new()), None),
                 },
             };
-            starting.push((zone.clone(), id, owner, slot.clone(), expire_at));
-            added.push((zone, slot));
+            starting.push((zone, id, owner, slot, expire_at));
         }
+        let added: Vec<(DName, Arc<ZoneSlot>)> = starting
+            .iter()
+            .map(|(zone, _, _, slot, _)| (zone.clone(), slot.clone()))
+            .collect();
         // Swapped while the member map is locked, so the table and the map agree.
         let removed_only: Vec<DName> = removed_names
             .into_iter()

@@ -40,7 +40,8 @@ struct Kept {
 
 /// The newest version of each zone transferred or published lately, in canonical form.
 pub struct Versions {
-    kept: Mutex<HashMap<DomainId, Kept>>,
+    /// The versions and their bytes in all.
+    kept: Mutex<(HashMap<DomainId, Kept>, usize)>,
     /// One load at a time per zone: secondaries asking together wait for the first.
     loading: Mutex<HashMap<DomainId, Arc<tokio::sync::Mutex<()>>>>,
     budget: usize,
@@ -62,19 +63,22 @@ impl Versions {
             self.forget(domain);
             return;
         }
-        let Ok(mut kept) = self.kept.lock() else {
+        let Ok(mut guard) = self.kept.lock() else {
             return;
         };
-        kept.insert(
+        let (kept, total) = &mut *guard;
+        *total += data.len();
+        if let Some(old) = kept.insert(
             domain,
             Kept {
                 serial,
                 data,
                 used: Instant::now(),
             },
-        );
-        let mut total: usize = kept.values().map(|k| k.data.len()).sum();
-        while total > self.budget {
+        ) {
+            *total -= old.data.len();
+        }
+        while *total > self.budget {
             let Some(oldest) = kept
                 .iter()
                 .filter(|(d, _)| **d != domain)
@@ -84,21 +88,24 @@ impl Versions {
                 break;
             };
             if let Some(k) = kept.remove(&oldest) {
-                total -= k.data.len();
+                *total -= k.data.len();
             }
         }
     }
 
     /// Drops what is kept of `domain` (a newer version was published without its whole data).
     pub fn forget(&self, domain: DomainId) {
-        if let Ok(mut kept) = self.kept.lock() {
-            kept.remove(&domain);
+        if let Ok(mut guard) = self.kept.lock() {
+            let (kept, total) = &mut *guard;
+            if let Some(k) = kept.remove(&domain) {
+                *total -= k.data.len();
+            }
         }
     }
 
     fn kept(&self, domain: DomainId, serial: u32) -> Option<Data> {
-        let mut kept = self.kept.lock().ok()?;
-        let k = kept.get_mut(&domain).filter(|k| k.serial == serial)?;
+        let mut guard = self.kept.lock().ok()?;
+        let k = guard.0.get_mut(&domain).filter(|k| k.serial == serial)?;
         k.used = Instant::now();
         Some(k.data.clone())
     }

@@ -665,8 +665,8 @@ impl TransferServer {
             let soa = versions::soa(&core.pool, domain, serial).await?;
             return soa
                 .map(|soa| {
-                    let data = wire::encode(&[soa])?;
-                    Ok(vec![axfr::Part::All(canonical(&data)?)])
+                    let soa = apex_zone::record::ZoneRecord::from_record(&soa)?;
+                    Ok(vec![axfr::Part::All(Arc::new(wire::encode_raw(&[soa])?))])
                 })
                 .transpose();
         }
