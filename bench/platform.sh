@@ -3,9 +3,10 @@
 # `apex worker` and three `apex-dnsserver` processes, each a catalog secondary of the worker's
 # transfer server and in the worker's APEX_NOTIFY (their rate limiting off). Sets `http`,
 # `transfer`, `ns` (the three nameservers), `ns_pids` (theirs), `token` (an admin's API key),
-# `work`, and `peer_addr` for the caller's `peers`.
+# `work`, `worker_pid`, `serve_pid`, and `peer_addr` for the caller's `peers`.
 #
-# The caller sets `bench` (a name) and may export more APEX_ variables first.
+# The caller sets `bench` (a name) and may export more APEX_ variables first. KEEP_WORK=1 keeps
+# the work directory (the processes' logs) after the run.
 ensure_packages createdb:postgresql-client dropdb:postgresql-client redis-cli:redis-tools
 pgurl=${PGURL:-postgres://postgres@127.0.0.1:5432}
 redis_url=${REDIS_URL:-redis://127.0.0.1:6379}
@@ -24,7 +25,7 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   dropdb --if-exists --maintenance-db="$pgurl/postgres" "$db" 2>/dev/null || true
   redis-cli -u "$redis_url" --scan --pattern "$prefix*" 2>/dev/null | xargs -r redis-cli -u "$redis_url" del >/dev/null 2>&1 || true
-  rm -rf "$work"
+  if [[ -n ${KEEP_WORK:-} ]]; then echo "logs kept in $work" >&2; else rm -rf "$work"; fi
 }
 prefix="bench-$bench-$$:"
 trap cleanup EXIT
@@ -86,8 +87,10 @@ CONF
 done
 "$apex" worker >"$work/worker.log" 2>&1 &
 pids+=($!)
+worker_pid=$!
 "$apex" serve >"$work/serve.log" 2>&1 &
 pids+=($!)
+serve_pid=$!
 
 # Up when the API answers and the transfer server accepts connections.
 for _ in $(seq 100); do

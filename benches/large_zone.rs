@@ -36,6 +36,78 @@ use serde_json::json;
 
 const ZONE: &str = "bench.test";
 
+/// CPU time so far, in clock ticks, of each process tree: `(label, root pid)` from `LZ_CPU`
+/// (`serve=1,worker=2,…`), and `postgres` (every process named so whose parent is not).
+/// Each process counts its own time and that of its children already reaped.
+fn cpu_ticks(roots: &[(String, u32)]) -> Vec<(String, u64)> {
+    // pid -> (parent, command, own and reaped children's ticks)
+    let mut procs = std::collections::HashMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = stat[open + 1..close].to_string();
+        // After the command: state, ppid, … utime (14th field), stime, cutime, cstime.
+        let f: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let n = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+        procs.insert(pid, (n(1) as u32, comm, n(11) + n(12) + n(13) + n(14)));
+    }
+    let under = |pid: u32, root: u32| {
+        let mut p = pid;
+        for _ in 0..64 {
+            if p == root {
+                return true;
+            }
+            match procs.get(&p) {
+                Some((parent, _, _)) if *parent != 0 => p = *parent,
+                _ => return false,
+            }
+        }
+        false
+    };
+    let mut out: Vec<(String, u64)> = roots
+        .iter()
+        .map(|(label, root)| {
+            let t = procs
+                .iter()
+                .filter(|(pid, _)| under(**pid, *root))
+                .map(|(_, (_, _, t))| t)
+                .sum();
+            (label.clone(), t)
+        })
+        .collect();
+    let postgres = procs
+        .values()
+        .filter(|(_, comm, _)| comm == "postgres")
+        .map(|(_, _, t)| t)
+        .sum();
+    out.push(("postgres".into(), postgres));
+    out
+}
+
+/// Ticks the machine's CPUs spent busy and in all, from `/proc/stat`.
+fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let total: u64 = f.iter().take(8).sum();
+    // idle and iowait
+    let idle = f.get(3).copied().unwrap_or(0) + f.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
 fn address(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(10, 250, (i >> 8) as u8, i as u8)
 }
@@ -60,6 +132,25 @@ async fn main() {
         .unwrap_or(300);
     let signed = std::env::var("LZ_SIGNED").map_or(true, |v| v != "0");
     let zonefile = std::fs::read(var("LZ_ZONEFILE")).unwrap();
+    let cpu_roots: Vec<(String, u32)> = std::env::var("LZ_CPU")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            Some((k.to_string(), v.trim().parse().ok()?))
+        })
+        .collect();
+    let tick_hz = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or(100.0);
 
     api.send(
         reqwest::Method::POST,
@@ -75,7 +166,10 @@ async fn main() {
         )
         .await;
     }
-    // The import, timed to the first (signed) answer on a nameserver.
+    // The import, timed to the first (signed) answer on a nameserver, with the CPU time each
+    // process spent meanwhile: on a machine of few cores, the sum bounds how fast it can be.
+    let cpu_before = cpu_ticks(&cpu_roots);
+    let machine_before = machine_ticks();
     let started = Instant::now();
     let resp = api
         .http
@@ -118,6 +212,18 @@ async fn main() {
         ),
         None => println!("import: no answer on the nameserver within 600 s"),
     }
+    let (busy, total) = machine_ticks();
+    let cpu: Vec<String> = cpu_ticks(&cpu_roots)
+        .into_iter()
+        .zip(&cpu_before)
+        .map(|((label, t), (_, t0))| format!("{label} {:.1}", (t - t0) as f64 / tick_hz))
+        .collect();
+    println!(
+        "  CPU seconds meanwhile: {}; the machine's {} CPUs busy {:.0}% of the time",
+        cpu.join(", "),
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        100.0 * (busy - machine_before.0) as f64 / (total - machine_before.1).max(1) as f64
+    );
 
     // The probe record, served everywhere before the clock starts.
     let name = Name::from_ascii(format!("probe.{ZONE}.")).unwrap();

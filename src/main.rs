@@ -152,7 +152,18 @@ async fn main() -> ExitCode {
 
 /// `apex zone …`: needs no database.
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
-    let pool = db::connect(config.database_url()?)
+    let mut size = config.database_pool()?;
+    if !matches!(command, Command::Serve | Command::Worker | Command::All) {
+        // A one-off command opens connections as it needs them.
+        size.min = 0;
+    }
+    let role = match &command {
+        Command::Serve => "apex serve",
+        Command::Worker => "apex worker",
+        Command::All => "apex all",
+        _ => "apex",
+    };
+    let pool = db::connect_as(config.database_url()?, size, role)
         .await
         .context("connecting to APEX_DATABASE_URL")?;
     match command {

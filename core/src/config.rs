@@ -191,6 +191,10 @@ pub struct Config {
     pub http_request_timeout: u64,
     /// `APEX_HTTP_MAX_CONCURRENT`: requests served at once; more are answered 503.
     pub http_max_concurrent: u32,
+    /// `APEX_DATABASE_MIN_CONNECTIONS`: Postgres connections each process keeps open.
+    pub database_min_connections: u32,
+    /// `APEX_DATABASE_MAX_CONNECTIONS`: most Postgres connections each process opens.
+    pub database_max_connections: u32,
 }
 
 /// Defaults for everything but the secrets and connection URLs.
@@ -252,6 +256,8 @@ struct Defaults {
     http_body_timeout: u64,
     http_request_timeout: u64,
     http_max_concurrent: u32,
+    database_min_connections: u32,
+    database_max_connections: u32,
 }
 
 fn defaults() -> Defaults {
@@ -318,6 +324,11 @@ fn defaults() -> Defaults {
         http_body_timeout: 30,
         http_request_timeout: 300,
         http_max_concurrent: 1024,
+        // Enough for a burst (an edit: a transfer request from each nameserver, the publish,
+        // the sync checks) to find connections open: a new one costs a backend start and a
+        // TLS handshake, ~90 ms on a small machine.
+        database_min_connections: 16,
+        database_max_connections: 20,
     }
 }
 
@@ -1008,6 +1019,21 @@ impl Config {
         })
     }
 
+    /// The size of each process's Postgres pool.
+    pub fn database_pool(&self) -> Result<crate::db::PoolSize, ConfigError> {
+        let (min, max) = (self.database_min_connections, self.database_max_connections);
+        if max == 0 {
+            return Err(err("APEX_DATABASE_MAX_CONNECTIONS", "must be at least 1"));
+        }
+        if min > max {
+            return Err(err(
+                "APEX_DATABASE_MIN_CONNECTIONS",
+                format!("must not exceed APEX_DATABASE_MAX_CONNECTIONS ({max})"),
+            ));
+        }
+        Ok(crate::db::PoolSize { min, max })
+    }
+
     /// The ports of `APEX_WEBHOOK_PORTS`.
     pub fn webhook_ports(&self) -> Result<WebhookPorts, ConfigError> {
         let mut ports = WebhookPorts::default();
@@ -1161,6 +1187,9 @@ impl Config {
         if let Err(e) = self.http_server() {
             problems.push(e);
         }
+        if let Err(e) = self.database_pool() {
+            problems.push(e);
+        }
         if needs_worker {
             if let Err(e) = self.tsig_keys() {
                 problems.push(e);
@@ -1301,6 +1330,18 @@ mod tests {
             assert_eq!(limits.anonymous.map(|p| p.burst), Some(10));
             assert_eq!(c.platform().unwrap().quotas.records_per_domain, 1_000_000);
             assert_eq!(c.http_server().unwrap().max_concurrent, 1024);
+            let pool = c.database_pool().unwrap();
+            assert_eq!((pool.min, pool.max), (16, 20));
+            jail.set_env("APEX_DATABASE_MIN_CONNECTIONS", "30");
+            let e = Config::load(None).unwrap().database_pool().unwrap_err();
+            assert!(
+                e.to_string().contains("APEX_DATABASE_MIN_CONNECTIONS"),
+                "{e}"
+            );
+            jail.set_env("APEX_DATABASE_MIN_CONNECTIONS", "0");
+            jail.set_env("APEX_DATABASE_MAX_CONNECTIONS", "0");
+            assert!(Config::load(None).unwrap().database_pool().is_err());
+            jail.set_env("APEX_DATABASE_MAX_CONNECTIONS", "20");
             jail.set_env("APEX_RATE_LIMIT", "false");
             jail.set_env("APEX_RATE_LIMIT_ADDRESS_PER_MINUTE", "0");
             let limits = Config::load(None).unwrap().rate_limits().unwrap();

@@ -5,18 +5,65 @@ use std::time::Duration;
 
 use apex_zone::serial::SerialPolicy;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// The migrations under `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
-/// Opens a connection pool.
+/// How many connections a pool holds: `min` kept open at all times (opened and replaced in
+/// the background), up to `max` under load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSize {
+    /// Kept open. A query that finds no idle connection waits for a new one: a backend start
+    /// and, over TCP, a TLS handshake (~90 ms on a small machine), so a burst of queries
+    /// (every nameserver asking for the same transfer at once) should find enough open.
+    pub min: u32,
+    /// At most.
+    pub max: u32,
+}
+
+impl Default for PoolSize {
+    fn default() -> Self {
+        Self { min: 16, max: 20 }
+    }
+}
+
+/// Opens a connection pool of the default size.
 pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
-    PgPoolOptions::new()
-        .max_connections(20)
+    connect_as(url, PoolSize::default(), "apex").await
+}
+
+/// Opens a connection pool of `size`, its connections named `name` (Postgres's
+/// `application_name`, as `pg_stat_activity` and the server's log show it) unless the URL
+/// names them. One connection is opened now (an unreachable database is an error here); the
+/// rest of `size.min` are opened in the background, so a slow server does not hold up the
+/// start.
+pub async fn connect_as(url: &str, size: PoolSize, name: &str) -> Result<PgPool, sqlx::Error> {
+    let mut options: PgConnectOptions = url.parse()?;
+    if options.get_application_name().is_none() {
+        options = options.application_name(name);
+    }
+    let pool = PgPoolOptions::new()
+        .min_connections(size.min)
+        .max_connections(size.max)
         .acquire_timeout(Duration::from_secs(5))
-        .connect(url)
-        .await
+        .connect_lazy_with(options);
+    drop(pool.acquire().await?);
+    let warm = pool.clone();
+    tokio::spawn(async move {
+        // Held together, so each acquire opens one more; then idle, and kept (`min`).
+        let mut held = Vec::new();
+        for _ in 1..size.min {
+            match warm.acquire().await {
+                Ok(c) => held.push(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, opened = held.len() + 1, "could not open the pool's minimum of connections");
+                    break;
+                }
+            }
+        }
+    });
+    Ok(pool)
 }
 
 /// Applies pending migrations.

@@ -162,7 +162,12 @@ pub async fn publish_zone(ctx: &Context, domain: DomainId) -> Result<Outcome, Pu
                 account_catalogs_if_behind(ctx, None).await?;
             }
             None => {
-                ctx.soa_cache.forget(zone.name.name());
+                // The fleet's SOA queries, all at once after the NOTIFY, are answered from
+                // the version just stored, not each with a query of Postgres.
+                match render::soa_record(&zone.name, serial, &zone.soa).to_record() {
+                    Ok(soa) => ctx.soa_cache.fresh(zone.name.name(), soa),
+                    Err(_) => ctx.soa_cache.forget(zone.name.name()),
+                }
                 ctx.notifier.announce(zone.name.name(), serial);
             }
         }

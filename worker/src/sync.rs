@@ -158,6 +158,10 @@ async fn watch_zone(
         }
         let answers = asks.join_all().await;
         let mut progressed = false;
+        // What the nameservers answered, marked in one transaction (one commit per round,
+        // not one per nameserver: each is a disk flush, and edits wait on the same disk).
+        let mut tx = pool.begin().await?;
+        let mut marked = Vec::new();
         for (ns, serial) in answers {
             let behind = targets.get(&ns).is_some_and(|&want| {
                 serial.is_none_or(|s| s != want && !apex_zone::serial::serial_gt(s, want))
@@ -176,7 +180,6 @@ async fn watch_zone(
                 }
             }
             let Some(serial) = serial else { continue };
-            let mut tx = pool.begin().await?;
             let done = fleet::seen(&mut tx, domain, &ns, serial).await?;
             // `zone.in_sync` webhooks go with the marking, in the same transaction.
             for s in &done {
@@ -192,11 +195,12 @@ async fn watch_zone(
                 )
                 .await?;
             }
-            tx.commit().await?;
-            for s in done {
-                progressed = true;
-                tracing::info!(zone.name = %zone, serial = s, "zone version in sync on the fleet");
-            }
+            marked.extend(done);
+        }
+        tx.commit().await?;
+        for s in marked {
+            progressed = true;
+            tracing::info!(zone.name = %zone, serial = s, "zone version in sync on the fleet");
         }
         if progressed {
             wait = FIRST_WAIT;

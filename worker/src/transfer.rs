@@ -174,7 +174,7 @@ pub async fn start(
     })
 }
 
-/// How long a SOA answer is kept. This worker forgets a zone's entry before it announces a
+/// How long a SOA answer is kept. This worker puts a zone's new SOA in before it announces a
 /// new version; another worker's publish is seen within this long.
 const SOA_KEPT: std::time::Duration = std::time::Duration::from_millis(250);
 /// Entries kept at most (zones asked about, existing or not); beyond, the table starts over.
@@ -193,6 +193,31 @@ impl SoaCache {
     pub fn forget(&self, zone: &Name) {
         if let Ok(mut e) = self.entries.lock() {
             e.remove(&zone.to_lowercase());
+        }
+    }
+
+    /// Keeps `soa` as `zone`'s answer (its new version, just stored), unless a newer one is
+    /// kept already (a later publish that got here first).
+    pub fn fresh(&self, zone: &Name, soa: Record) {
+        let serial = |r: &Record| match &r.data {
+            RData::SOA(s) => Some(s.serial),
+            _ => None,
+        };
+        if let Ok(mut e) = self.entries.lock() {
+            let key = zone.to_lowercase();
+            let kept = e
+                .get(&key)
+                .and_then(|(at, r)| (at.elapsed() < SOA_KEPT).then_some(r.as_ref()?))
+                .and_then(serial);
+            if let (Some(kept), Some(new)) = (kept, serial(&soa))
+                && apex_zone::serial::serial_gt(kept, new)
+            {
+                return;
+            }
+            if e.len() >= SOA_ENTRIES {
+                e.clear();
+            }
+            e.insert(key, (std::time::Instant::now(), Some(soa)));
         }
     }
 
@@ -797,4 +822,43 @@ fn encoded_len(r: &Record) -> usize {
     let mut buf = Vec::with_capacity(64);
     let mut enc = BinEncoder::new(&mut buf);
     r.emit(&mut enc).map(|_| buf.len()).unwrap_or(512)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::rdata::SOA;
+
+    fn soa(zone: &Name, serial: u32) -> Record {
+        let rdata = SOA::new(zone.clone(), zone.clone(), serial, 3600, 600, 86400, 300);
+        Record::from_rdata(zone.clone(), 3600, RData::SOA(rdata))
+    }
+
+    fn kept_serial(cache: &SoaCache, zone: &Name) -> Option<u32> {
+        match cache.get(zone)??.data {
+            RData::SOA(s) => Some(s.serial),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_publish_puts_its_soa_and_never_an_older_one() {
+        let cache = SoaCache::default();
+        let zone = Name::from_ascii("Example.com.").unwrap();
+        let lower = Name::from_ascii("example.com.").unwrap();
+        assert_eq!(kept_serial(&cache, &zone), None);
+        cache.fresh(&zone, soa(&zone, 5));
+        assert_eq!(kept_serial(&cache, &lower), Some(5));
+        cache.fresh(&zone, soa(&zone, 7));
+        assert_eq!(kept_serial(&cache, &zone), Some(7));
+        // A publish announcing after a later one got here first does not undo it.
+        cache.fresh(&zone, soa(&zone, 6));
+        assert_eq!(kept_serial(&cache, &zone), Some(7));
+        cache.forget(&zone);
+        assert_eq!(kept_serial(&cache, &zone), None);
+        // Past the wrap (RFC 1982), 1 is newer than u32::MAX.
+        cache.fresh(&zone, soa(&zone, u32::MAX));
+        cache.fresh(&zone, soa(&zone, 1));
+        assert_eq!(kept_serial(&cache, &zone), Some(1));
+    }
 }
