@@ -166,8 +166,14 @@ fn run(ops: &[Op], denial: Denial, split_keys: bool) -> (LiveZone, Vec<ZoneRecor
         match op {
             Op::Add { name, kind, value } => {
                 let r = record_for(*name, *kind, *value);
-                // Adding what is there already changes nothing but the SOA.
-                if !unsigned.iter().any(|x| x == &r) {
+                // Adding what is there already changes nothing but the SOA. "There" as the
+                // database has it (owner, type, data): not the whole ZoneRecord, whose line
+                // number differs from the base file's, which made a duplicate here that the
+                // zone rightly did not hold (found by this test, saved in its regressions).
+                if !unsigned
+                    .iter()
+                    .any(|x| x.name == r.name && x.rtype == r.rtype && x.rdata == r.rdata)
+                {
                     unsigned.push(r.clone());
                     added.push(r);
                 }
