@@ -160,7 +160,7 @@ async fn watch_zone(
         let mut progressed = false;
         // What the nameservers answered, marked in one transaction (one commit per round,
         // not one per nameserver: each is a disk flush, and edits wait on the same disk).
-        let mut tx = pool.begin().await?;
+        let mut tx = None;
         let mut marked = Vec::new();
         for (ns, serial) in answers {
             let behind = targets.get(&ns).is_some_and(|&want| {
@@ -180,7 +180,11 @@ async fn watch_zone(
                 }
             }
             let Some(serial) = serial else { continue };
-            let done = fleet::seen(&mut tx, domain, &ns, serial).await?;
+            let tx = match &mut tx {
+                Some(tx) => tx,
+                None => tx.insert(pool.begin().await?),
+            };
+            let done = fleet::seen(tx, domain, &ns, serial).await?;
             // `zone.in_sync` webhooks go with the marking, in the same transaction.
             for s in &done {
                 let payload = serde_json::json!({
@@ -188,7 +192,7 @@ async fn watch_zone(
                     "serial": s,
                 });
                 apex_core::webhooks::enqueue(
-                    &mut tx,
+                    tx,
                     domain,
                     apex_core::webhooks::ZONE_IN_SYNC,
                     payload,
@@ -197,7 +201,9 @@ async fn watch_zone(
             }
             marked.extend(done);
         }
-        tx.commit().await?;
+        if let Some(tx) = tx {
+            tx.commit().await?;
+        }
         for s in marked {
             progressed = true;
             tracing::info!(zone.name = %zone, serial = s, "zone version in sync on the fleet");

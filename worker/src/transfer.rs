@@ -126,8 +126,14 @@ pub async fn start(
     listeners: Listeners,
     keys: Vec<TsigKey>,
 ) -> anyhow::Result<Bound> {
+    // An UPDATE waits for Redis up to a second (the API's checks wait 50 ms): it is not
+    // latency-bound, and a check that gives up on Redis counts in this process alone, whose
+    // buckets do not know what Redis counted, so a slow moment would let a burst more through.
     let update_limiter = apex_core::ratelimit::Limiter::new(
-        apex_core::ratelimit::Settings::off(),
+        apex_core::ratelimit::Settings {
+            redis_timeout: std::time::Duration::from_secs(1),
+            ..apex_core::ratelimit::Settings::off()
+        },
         ctx.core.queue.clone(),
     );
     let handler = Arc::new(TransferServer {
