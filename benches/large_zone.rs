@@ -37,8 +37,8 @@ use serde_json::json;
 const ZONE: &str = "bench.test";
 
 /// CPU time so far, in clock ticks, of each process tree: `(label, root pid)` from `LZ_CPU`
-/// (`serve=1,worker=2,…`), and `postgres` (every process named so whose parent is not).
-/// Each process counts its own time and that of its children already reaped.
+/// (`serve=1,worker=2,…`), and `postgres` (every process of that name). Each process counts
+/// its own time and that of its children already reaped.
 fn cpu_ticks(roots: &[(String, u32)]) -> Vec<(String, u64)> {
     // pid -> (parent, command, own and reaped children's ticks)
     let mut procs = std::collections::HashMap::new();
@@ -216,13 +216,16 @@ async fn main() {
     let cpu: Vec<String> = cpu_ticks(&cpu_roots)
         .into_iter()
         .zip(&cpu_before)
-        .map(|((label, t), (_, t0))| format!("{label} {:.1}", (t - t0) as f64 / tick_hz))
+        .map(|((label, t), (_, t0))| {
+            format!("{label} {:.1}", t.saturating_sub(*t0) as f64 / tick_hz)
+        })
         .collect();
     println!(
         "  CPU seconds meanwhile: {}; the machine's {} CPUs busy {:.0}% of the time",
         cpu.join(", "),
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
-        100.0 * (busy - machine_before.0) as f64 / (total - machine_before.1).max(1) as f64
+        100.0 * busy.saturating_sub(machine_before.0) as f64
+            / total.saturating_sub(machine_before.1).max(1) as f64
     );
 
     // The probe record, served everywhere before the clock starts.

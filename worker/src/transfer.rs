@@ -202,9 +202,20 @@ impl SoaCache {
         }
     }
 
-    /// Keeps `soa` as `zone`'s answer (its new version, just stored), unless a newer one is
-    /// kept already (a later publish that got here first).
+    /// Keeps `soa` as `zone`'s answer (its new version, just stored).
     pub fn fresh(&self, zone: &Name, soa: Record) {
+        self.put(zone, Some(soa));
+    }
+
+    fn get(&self, zone: &Name) -> Option<Option<Record>> {
+        let e = self.entries.lock().ok()?;
+        let (at, soa) = e.get(&zone.to_lowercase())?;
+        (at.elapsed() < SOA_KEPT).then(|| soa.clone())
+    }
+
+    /// Keeps `soa` for `zone`, unless a newer serial is kept already (RFC 1982): a publish
+    /// that got here first, or the answer of a read of Postgres that began before it.
+    fn put(&self, zone: &Name, soa: Option<Record>) {
         let serial = |r: &Record| match &r.data {
             RData::SOA(s) => Some(s.serial),
             _ => None,
@@ -215,7 +226,7 @@ impl SoaCache {
                 .get(&key)
                 .and_then(|(at, r)| (at.elapsed() < SOA_KEPT).then_some(r.as_ref()?))
                 .and_then(serial);
-            if let (Some(kept), Some(new)) = (kept, serial(&soa))
+            if let (Some(kept), Some(new)) = (kept, soa.as_ref().and_then(serial))
                 && apex_zone::serial::serial_gt(kept, new)
             {
                 return;
@@ -223,22 +234,7 @@ impl SoaCache {
             if e.len() >= SOA_ENTRIES {
                 e.clear();
             }
-            e.insert(key, (std::time::Instant::now(), Some(soa)));
-        }
-    }
-
-    fn get(&self, zone: &Name) -> Option<Option<Record>> {
-        let e = self.entries.lock().ok()?;
-        let (at, soa) = e.get(&zone.to_lowercase())?;
-        (at.elapsed() < SOA_KEPT).then(|| soa.clone())
-    }
-
-    fn put(&self, zone: &Name, soa: Option<Record>) {
-        if let Ok(mut e) = self.entries.lock() {
-            if e.len() >= SOA_ENTRIES {
-                e.clear();
-            }
-            e.insert(zone.to_lowercase(), (std::time::Instant::now(), soa));
+            e.insert(key, (std::time::Instant::now(), soa));
         }
     }
 }
@@ -857,8 +853,11 @@ mod tests {
         assert_eq!(kept_serial(&cache, &lower), Some(5));
         cache.fresh(&zone, soa(&zone, 7));
         assert_eq!(kept_serial(&cache, &zone), Some(7));
-        // A publish announcing after a later one got here first does not undo it.
+        // A publish announcing after a later one got here first does not undo it, nor does
+        // a read of Postgres that began before the later one.
         cache.fresh(&zone, soa(&zone, 6));
+        assert_eq!(kept_serial(&cache, &zone), Some(7));
+        cache.put(&zone, Some(soa(&zone, 6)));
         assert_eq!(kept_serial(&cache, &zone), Some(7));
         cache.forget(&zone);
         assert_eq!(kept_serial(&cache, &zone), None);
